@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "vhd-relay",
+    products: [
+        .library(name: "RelayShared", targets: ["RelayShared"]),
+        .executable(name: "relay-client", targets: ["RelayClient"]),
+        .executable(name: "relay-worker", targets: ["RelayWorker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
+                       providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
+                       providers: [.apt(["libxxhash-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(
+            name: "RelayShared",
+            dependencies: ["CZlib", "CZstd", "CLZ4", "CXXHash", "CCurl"],
+            path: "Sources/Shared"
+        ),
+        .executableTarget(
+            name: "RelayClient",
+            dependencies: [
+                "RelayShared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Client"
+        ),
+        .executableTarget(
+            name: "RelayWorker",
+            dependencies: [
+                "RelayShared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Worker"
+        ),
+        .testTarget(name: "VHDTests", dependencies: ["RelayShared"], path: "Tests/VHDTests"),
+        .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
+        .testTarget(name: "ClientTests", dependencies: ["RelayShared"], path: "Tests/ClientTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

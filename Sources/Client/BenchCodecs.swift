@@ -1,0 +1,5 @@
+import ArgumentParser
+
+extension RelayClientCommand.Bench {
+    struct Codecs: ParsableCommand {}
+}

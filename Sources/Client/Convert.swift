@@ -1,0 +1,5 @@
+import ArgumentParser
+
+extension RelayClientCommand {
+    struct Convert: ParsableCommand {}
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+import RelayShared
+
+@main
+struct RelayClientCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relay-client",
+        abstract: "Replicates a virtual disk into an Azure page blob that stays a valid fixed VHD.",
+        version: RelayVersion.current,
+        subcommands: [Inspect.self, Convert.self, Bench.self]
+    )
+}
