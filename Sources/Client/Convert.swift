@@ -1,5 +1,49 @@
 import ArgumentParser
+import Foundation
+import RelayShared
 
 extension RelayClientCommand {
-    struct Convert: ParsableCommand {}
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the Azure-ready fixed VHD of any supported source disk.",
+            discussion: """
+                The output holds the virtual disk's bytes, zero padding to a whole MiB and a fixed VHD footer \
+                (unique id kept from the source). It is sparse where the source is unallocated or zero, and is \
+                written under OUT.partial and renamed when complete.
+                """)
+
+        @Argument(help: "A raw image or a fixed, dynamic or differencing VHD.")
+        var source: String
+
+        @Argument(help: "The fixed VHD to write (replaced if it exists).")
+        var output: String
+
+        @Flag(help: "Print a JSON summary instead of text.")
+        var json = false
+
+        func validate() throws {
+            guard URL(fileURLWithPath: source).standardizedFileURL != URL(fileURLWithPath: output).standardizedFileURL
+            else { throw ValidationError("SOURCE and OUT must be different files.") }
+        }
+
+        func run() throws {
+            let disk = try DiskImage.open(source)
+            let footer = try VHDFooter.fixedTarget(for: disk)
+            let meter = ProgressMeter(label: "convert")
+            let summary = try FixedVHDConverter().convert(disk, footer: footer, to: output) { progress in
+                meter.update(done: progress.scannedBytes, total: progress.totalBytes)
+            }
+            meter.finish()
+            if json {
+                print(try JSONOutput.encode(summary))
+            } else {
+                print("""
+                    wrote \(summary.output): fixed VHD, \(ByteCount.describe(summary.targetSize)) of disk + 512-byte footer
+                      source virtual size \(ByteCount.describe(summary.virtualSize)), \
+                    \(ByteCount.describe(summary.scannedBytes)) allocated, \
+                    \(ByteCount.describe(summary.writtenBytes)) non-zero written
+                    """)
+            }
+        }
+    }
 }

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+/// `relay-client convert`, judged by qemu-img and libvhdi rather than by our own reader.
+@Suite(.serialized)
+struct ConvertCommandTests {
+    static let mib: UInt64 = 1 << 20
+
+    /// Sizes that are and are not a whole MiB: the second must be rounded up.
+    @Test(arguments: [32 * mib, 32 * mib + 7 * 512])
+    func dynamicVHDBecomesAzureReadyFixedVHD(size: UInt64) throws {
+        let dir = try TemporaryDirectory()
+        let image = dir.file("disk.img")
+        try makeExt4Image(at: image, size: size, scratch: dir)
+        let source = dir.file("source.vhd")
+        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, source])
+        let output = dir.file("azure.vhd")
+
+        let summary = try JSONSerialization.jsonObject(
+            with: Data(runOK(relayClient, ["convert", source, output, "--json"]).utf8)) as? [String: Any]
+        let targetSize = try #require(summary?["target_size"] as? UInt64)
+        #expect(targetSize % Self.mib == 0)
+        #expect(targetSize >= size && targetSize - size < Self.mib)
+        let attributes = try FileManager.default.attributesOfItem(atPath: output)
+        #expect((attributes[.size] as? UInt64) == targetSize + 512)
+        #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
+
+        // qemu-img sees a fixed VHD of the rounded size whose data equals the source disk.
+        let info = try JSONSerialization.jsonObject(
+            with: Data(runOK("qemu-img", ["info", "--output=json", output]).utf8)) as? [String: Any]
+        #expect(info?["format"] as? String == "vpc")
+        #expect(info?["virtual-size"] as? UInt64 == targetSize)
+        try runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", image, output])
+
+        // libvhdi sees a fixed disk of the same size.
+        let vhdi = try runOK("vhdiinfo", [output])
+        #expect(vhdi.contains("Fixed"))
+        #expect(vhdi.contains("\(targetSize) bytes"))
+    }
+
+    @Test func outputIsSparseWhereSourceIsUnallocated() throws {
+        let dir = try TemporaryDirectory()
+        let image = dir.file("disk.img")
+        try makeExt4Image(at: image, size: 256 * Self.mib, scratch: dir)
+        let output = dir.file("azure.vhd")
+        try runOK(relayClient, ["convert", image, output])
+        var info = stat()
+        #expect(stat(output, &info) == 0)
+        // A 256 MiB file system holding a few MiB must not take 256 MiB of disk.
+        #expect(UInt64(info.st_blocks) * 512 < 64 * Self.mib)
+        try runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", image, output])
+    }
+
+    @Test func refusesConvertingAFileOntoItself() throws {
+        let dir = try TemporaryDirectory()
+        let image = dir.file("disk.img")
+        FileManager.default.createFile(atPath: image, contents: Data(count: 4096))
+        let result = try run(relayClient, ["convert", image, image])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("different files"))
+    }
+
+    @Test func missingSourceNamesTheFile() throws {
+        let dir = try TemporaryDirectory()
+        let result = try run(relayClient, ["convert", dir.file("absent.vhd"), dir.file("out.vhd")])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(dir.file("absent.vhd")))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("out.vhd")))
+    }
+}
