@@ -22,9 +22,11 @@ let package = Package(
                        providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
         .target(
             name: "RelayShared",
-            dependencies: ["CZlib", "CZstd", "CLZ4", "CXXHash", "CCurl"],
+            dependencies: ["CZlib", "CZstd", "CLZ4", "CXXHash", "CCurl", "CSQLite"],
             path: "Sources/Shared"
         ),
         .executableTarget(
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "VHDTests", dependencies: ["RelayShared"], path: "Tests/VHDTests"),
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
         .testTarget(name: "ClientTests", dependencies: ["RelayShared"], path: "Tests/ClientTests"),
+        .testTarget(name: "StorageTests", dependencies: ["RelayShared"], path: "Tests/StorageTests"),
     ],
     swiftLanguageModes: [.v6]
 )
