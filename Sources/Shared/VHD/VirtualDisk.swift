@@ -1,3 +1,5 @@
+import Foundation
+
 /// A half-open byte range `[offset, offset + length)` of a disk.
 public struct ByteRange: Hashable, Sendable, CustomStringConvertible {
     public var offset: UInt64
@@ -39,4 +41,23 @@ public protocol VirtualDisk: Sendable {
     /// The ranges that may hold data, sorted, non-overlapping, coalesced, within `virtualSize`.
     /// Computed from metadata only (BAT and sector bitmaps), never from the data itself.
     func allocatedExtents() throws -> [ByteRange]
+
+    /// The VHD footer's unique id; nil for a raw image.
+    var uniqueID: UUID? { get }
+    /// The allocation unit of a dynamic or differencing VHD; nil for raw images and fixed VHDs.
+    var blockSize: UInt32? { get }
+    /// The disk a differencing VHD reads unset sectors from; nil for every other disk.
+    var parent: (any VirtualDisk)? { get }
+    /// Problems that did not stop the disk from opening (e.g. a damaged footer copy), each naming its
+    /// file; a differencing disk's list includes its parents'.
+    var warnings: [String] { get }
 }
+
+/// Defaults for disks without identity, blocks, parent or warnings (a raw image, a test double).
+extension VirtualDisk {
+    public var uniqueID: UUID? { nil }
+    public var blockSize: UInt32? { nil }
+    public var parent: (any VirtualDisk)? { nil }
+    public var warnings: [String] { [] }
+}
+

@@ -1,0 +1,182 @@
+import Foundation
+
+/// The one entry point for source disks: detects the format of a file and opens it, with its parent chain.
+///
+/// Detection, in order:
+/// - The last 512 bytes start with `conectix`: a VHD, read by that footer. A 511-byte footer (old
+///   Virtual PC) is tolerated deliberately, with a warning: the missing last byte is reserved and zero.
+/// - A dynamic or differencing VHD must also hold an identical footer copy at offset 0. When one of the
+///   two is damaged (cookie or checksum) the other is used and the damage reported as a warning; when
+///   both are valid but differ, the file is refused. When the end has no footer at all but offset 0 holds
+///   a valid dynamic or differencing footer, the file is read as a VHD whose end was cut off, with a
+///   warning (its structures are then checked against the shorter file, which usually fails).
+/// - Anything else is a raw image: virtual size = file size, of any size (the target rounds it up to
+///   a whole MiB anyway). A fixed VHD whose footer was cut off is therefore indistinguishable from, and
+///   read as, a raw image.
+///
+/// A differencing disk's parent is searched through the parent locators (`W2ru`, then `W2ku`, then the
+/// deprecated `Wi2r`, `Wi2k` and `MacX`; see `ParentLocator.resolve`), then by the header's parent name
+/// in the child's directory. The first existing candidate whose footer unique id equals the child's
+/// parent unique id is the parent; chains are limited to `maximumChainDepth` files and may not loop.
+public enum DiskImage {
+    /// The most files a differencing chain may have, the child included.
+    public static let maximumChainDepth = 64
+
+    public static func open(_ path: String) throws -> any VirtualDisk {
+        try open(path, descendants: [])
+    }
+
+    /// `descendants`: canonical paths of the differencing disks that led to `path`, child first.
+    private static func open(_ path: String, descendants: [String]) throws -> any VirtualDisk {
+        let file = try SystemFile.openForReading(path)
+        let size = try file.size()
+        var warnings: [String] = []
+
+        var footerOffset = size
+        var endFooter: Result<VHDFooter, any Error>?
+        if size >= UInt64(VHDFooter.size) {
+            footerOffset = size - UInt64(VHDFooter.size)
+            endFooter = try parseIfCookie(try file.readExactly(VHDFooter.size, at: footerOffset), path: path,
+                                          structure: .footer, offset: footerOffset)
+        }
+        if endFooter == nil, size >= UInt64(VHDFooter.size - 1) {
+            let offset = size - UInt64(VHDFooter.size - 1)
+            endFooter = try parseIfCookie(try file.readExactly(VHDFooter.size - 1, at: offset) + [0], path: path,
+                                          structure: .footer, offset: offset)
+            if endFooter != nil {
+                footerOffset = offset
+                warnings.append("\(path): the footer at byte offset \(offset) is 511 bytes long (written by an "
+                                + "old Virtual PC); read as a 512-byte footer whose last, reserved byte is zero")
+            }
+        }
+
+        func copyFooter() throws -> Result<VHDFooter, any Error>? {
+            guard size >= UInt64(VHDFooter.size) else { return nil }
+            return try parseIfCookie(try file.readExactly(VHDFooter.size, at: 0), path: path,
+                                     structure: .footerCopy, offset: 0)
+        }
+        func sparse(_ footer: VHDFooter, readAt offset: UInt64, dataLimit: UInt64) throws -> any VirtualDisk {
+            try SparseDisk(file: file, footer: footer, footerOffset: offset, dataLimit: dataLimit,
+                           warnings: warnings) { header, locatorData in
+                try openParent(of: path, header: header, locatorData: locatorData,
+                               descendants: descendants + [canonicalPath(path)])
+            }
+        }
+
+        switch endFooter {
+        case .success(let footer) where footer.diskType == .fixed:
+            guard footer.currentSize <= footerOffset else {
+                throw VHDError(.outOfBounds, path: path, structure: .footer, field: "current size",
+                               offset: footerOffset + UInt64(VHDFooter.Field.currentSize),
+                               "the fixed disk's \(footer.currentSize) bytes do not fit before the footer at byte "
+                               + "\(footerOffset) (truncated file?)")
+            }
+            if footer.currentSize < footerOffset {
+                warnings.append("\(path): \(footerOffset - footer.currentSize) bytes between the fixed disk's "
+                                + "data (current size \(footer.currentSize)) and its footer are ignored")
+            }
+            return FlatDisk(file: file, format: .fixed, virtualSize: footer.currentSize, footer: footer,
+                            warnings: warnings)
+        case .success(let footer):
+            switch try copyFooter() {
+            case .success(let copy) where copy != footer:
+                throw VHDError(.footerMismatch, path: path, structure: .footerCopy, offset: 0,
+                               "the footer copy differs from the footer at byte offset \(footerOffset) although "
+                               + "both checksums are right; the file was modified inconsistently")
+            case .success:
+                break
+            case .failure(let error):
+                warnings.append("\(error); using the footer at byte offset \(footerOffset)")
+            case nil:
+                warnings.append("\(path): footer copy at byte offset 0 is missing; using the footer at byte "
+                                + "offset \(footerOffset)")
+            }
+            return try sparse(footer, readAt: footerOffset, dataLimit: footerOffset)
+        case .failure(let error):
+            if case .success(let copy) = try copyFooter(), copy.diskType != .fixed {
+                warnings.append("\(error); using the footer copy at byte offset 0")
+                return try sparse(copy, readAt: 0, dataLimit: footerOffset)
+            }
+            throw error
+        case nil:
+            switch try copyFooter() {
+            case .success(let copy) where copy.diskType != .fixed:
+                warnings.append("\(path): no footer at the end of the file (truncated?); using the footer copy "
+                                + "at byte offset 0")
+                return try sparse(copy, readAt: 0, dataLimit: size)
+            case .failure(let error):
+                throw error
+            default:
+                return FlatDisk(file: file, format: .raw, virtualSize: size, footer: nil, warnings: [])
+            }
+        }
+    }
+
+    /// nil when `bytes` does not start with the footer cookie, else the parse outcome (errors kept, so the
+    /// caller can fall back to the other footer).
+    private static func parseIfCookie(
+        _ bytes: [UInt8], path: String, structure: VHDError.Structure, offset: UInt64
+    ) throws -> Result<VHDFooter, any Error>? {
+        guard Array(bytes[0..<8]) == VHDFooter.cookie else { return nil }
+        return Result { try VHDFooter(parsing: bytes, path: path, structure: structure, offset: offset) }
+    }
+
+    private static func openParent(
+        of path: String, header: DynamicHeader, locatorData: (ParentLocator) throws -> [UInt8],
+        descendants: [String]
+    ) throws -> any VirtualDisk {
+        guard descendants.count < maximumChainDepth else {
+            throw VHDError(.chainTooDeep, path: path, structure: .parentChain,
+                           "the chain under \(descendants[0]) has more than \(maximumChainDepth) files")
+        }
+        let childDirectory = path.lastIndex(of: "/").map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
+        var candidates: [(path: String, source: String)] = []
+        for code in ParentLocator.preference {
+            for locator in header.parentLocators where locator.platformCode == code {
+                if let candidate = locator.resolve(try locatorData(locator), childDirectory: childDirectory) {
+                    candidates.append((candidate, "\(code) locator (entry \(locator.index))"))
+                }
+            }
+        }
+        if let name = header.parentUnicodeName.split(whereSeparator: { $0 == "\\" || $0 == "/" }).last {
+            candidates.append((childDirectory + "/" + name, "parent unicode name"))
+        }
+
+        var tried: [String] = []
+        var mismatches: [String] = []
+        for (candidate, source) in candidates where !tried.contains(candidate) {
+            tried.append(candidate)
+            guard access(candidate, F_OK) == 0 else { continue }
+            let canonical = canonicalPath(candidate)
+            if descendants.contains(canonical) {
+                throw VHDError(.chainCycle, path: path, structure: .parentChain,
+                               "the parent \(candidate) (from the \(source)) is already in the chain "
+                               + (descendants.joined(separator: " → ")))
+            }
+            let parent = try open(candidate, descendants: descendants)
+            if parent.uniqueID == header.parentUniqueID { return parent }
+            mismatches.append("\(candidate) (from the \(source)) has unique id "
+                              + (parent.uniqueID?.uuidString ?? "none (a raw image)"))
+        }
+        if !mismatches.isEmpty {
+            throw VHDError(.parentMismatch, path: path, structure: .dynamicHeader, field: "parent unique id",
+                           offset: header.offset + UInt64(DynamicHeader.Field.parentUniqueID),
+                           "expected parent \(header.parentUniqueID.uuidString), but "
+                           + mismatches.joined(separator: "; ")
+                           + "; the parent was replaced or recreated, so this child no longer applies to it")
+        }
+        throw VHDError(.parentMissing, path: path, structure: .parentLocator,
+                       offset: header.parentLocators.first?.entryOffset
+                           ?? header.offset + UInt64(DynamicHeader.Field.parentLocators),
+                       "no parent file found; tried " + (tried.isEmpty ? "nothing (no usable locator)"
+                           : tried.joined(separator: ", "))
+                       + "; put the parent \(header.parentUniqueID.uuidString) at one of these paths")
+    }
+
+    /// The path with symbolic links and `.`/`..` resolved, to recognise one file under two names.
+    private static func canonicalPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}
