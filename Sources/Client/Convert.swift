@@ -28,7 +28,8 @@ extension RelayClientCommand {
 
         func run() throws {
             let disk = try DiskImage.open(source)
-            let footer = try VHDFooter.fixedTarget(for: disk)
+            // A raw image has no identity of its own: the target gets a fresh one.
+            let footer = VHDFooter.fixedTarget(virtualSize: disk.virtualSize, uniqueID: disk.uniqueID ?? UUID())
             let meter = ProgressMeter(label: "convert")
             let summary = try FixedVHDConverter().convert(disk, footer: footer, to: output) { progress in
                 meter.update(done: progress.scannedBytes, total: progress.totalBytes)

@@ -15,8 +15,8 @@ func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
     let scratch = try TemporaryDirectory()
     let outPath = scratch.file("stdout")
     let errPath = scratch.file("stderr")
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
+    try Data().write(to: URL(fileURLWithPath: outPath))
+    try Data().write(to: URL(fileURLWithPath: errPath))
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
     process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
@@ -71,7 +71,7 @@ func makeExt4Image(at path: String, size: UInt64, scratch: TemporaryDirectory) t
         bytes += [UInt8](repeating: 0, count: 128 << 10)
         try Data(bytes).write(to: URL(fileURLWithPath: "\(files)/file-\(index).bin"))
     }
-    FileManager.default.createFile(atPath: path, contents: nil)
+    try Data().write(to: URL(fileURLWithPath: path))
     try FileHandle(forWritingAtPath: path)!.truncate(atOffset: size)
     try runOK("mkfs.ext4", ["-q", "-F", "-d", files, path])
 }

@@ -141,16 +141,17 @@ extension VHDFooter {
     /// The footer of the target fixed VHD for a source of `virtualSize` bytes: original and current size
     /// `targetSize(forVirtualSize:)`, disk type fixed, no data offset, CHS geometry per the VHD spec.
     ///
-    /// The creator application is `vhdr`. Azure and Hyper-V take the disk size from `current size`;
-    /// qemu takes it from the geometry for creators it does not know (unless opened with
-    /// `force_size_calc=current_size`), which for most sizes is a little smaller than `current size`.
+    /// The creator application is `win ` (what Hyper-V writes). Azure and Hyper-V take the disk size from
+    /// `current size`; qemu does so only for creators it knows (`win `, `qem2`, `d2v `, `CTXS`, `tap`) and
+    /// otherwise derives the size from the CHS geometry, which for most sizes is smaller than `current size`
+    /// (1 GiB reads as 1,073,479,680 bytes) and would cut off the end of the disk for every qemu-based tool.
     public static func fixedTarget(virtualSize: UInt64, uniqueID: UUID, timestamp: Date = Date()) -> VHDFooter {
         let size = targetSize(forVirtualSize: virtualSize)
         let seconds = (timestamp.timeIntervalSince1970 - epochOffset).rounded(.down)
         return VHDFooter(
             dataOffset: noDataOffset,
             timestamp: UInt32(min(max(seconds, 0), TimeInterval(UInt32.max))),
-            creatorApplication: "vhdr",
+            creatorApplication: "win ",
             creatorVersion: 0x0001_0000,
             creatorHostOS: "Wi2k",
             originalSize: size,
