@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
@@ -26,7 +27,10 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .target(
             name: "RelayShared",
-            dependencies: ["CZlib", "CZstd", "CLZ4", "CXXHash", "CCurl", "CSQLite"],
+            dependencies: [
+                "CZlib", "CZstd", "CLZ4", "CXXHash", "CCurl", "CSQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Sources/Shared"
         ),
         .executableTarget(
