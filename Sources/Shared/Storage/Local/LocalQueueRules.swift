@@ -1,0 +1,42 @@
+import Foundation
+
+/// Azure's queue-name rule (reference §0.2): 3–63 of `a-z 0-9 -`, a letter or digit at both ends, no `--`.
+enum QueueName {
+    static func validate(_ name: String) throws {
+        let bytes = Array(name.utf8)
+        let allowed = bytes.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-") }
+        guard (3...63).contains(bytes.count), allowed, bytes.first != UInt8(ascii: "-"), bytes.last != UInt8(ascii: "-"), !name.contains("--") else {
+            throw StorageError.badRequest(
+                .invalidResourceName,
+                "queue name \"\(name)\" is invalid: use 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit")
+        }
+    }
+}
+
+/// The numeric query parameters of the Queue operations (reference §4.2).
+enum QueueParameter {
+    static func check(_ name: String, _ value: Int, in range: ClosedRange<Int>) throws {
+        guard range.contains(value) else {
+            throw StorageError.badRequest(
+                .outOfRangeQueryParameterValue,
+                "query parameter \(name) is \(value), outside the allowed \(range.lowerBound)...\(range.upperBound)")
+        }
+    }
+}
+
+/// Wall-clock time as the local queue stores it (milliseconds since 1970), and pop receipts.
+enum QueueClock {
+    /// What Azure reports as the expiration of a message that never expires: 9999-12-31T23:59:59Z.
+    static let neverMilliseconds: Int64 = 253_402_300_799_000
+
+    static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
+
+    /// A fresh opaque receipt: 16 random bytes in Base64, which like Azure's may hold `+ / =`.
+    static func newPopReceipt() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+    }
+}
