@@ -8,7 +8,7 @@ fi
 # Debian packages: build libraries, then the independent tools the tests judge our output with.
 RELAY_APT_PACKAGES=(
     pkg-config zlib1g-dev libzstd-dev liblz4-dev libxxhash-dev libcurl4-openssl-dev libsqlite3-dev
-    qemu-utils libvhdi-utils python3-libvhdi e2fsprogs zstd pigz gzip xxhash
+    libxml2 qemu-utils libvhdi-utils python3-libvhdi e2fsprogs zstd pigz gzip xxhash python3-venv
 )
 
 # Installs whichever of RELAY_APT_PACKAGES are missing (needs root, as on CI).
