@@ -16,6 +16,8 @@ struct SegmentRoundTripTests {
 
         let (reader, decoded) = try readAll(segment, diskSize: testDiskSize, decompressor: try FrameDecompressor())
         #expect(reader.header == header)
+        #expect(reader.digest == SegmentFormat.trailerDigest(of: segment))
+        #expect(reader.digest == segment.dropLast(16).withUnsafeBytes { Digest.xxh3_128($0) })
         #expect(reader.extents.map(\.offset) == plan.map(\.offset))
         #expect(reader.extents.map(\.length) == plan.map(\.plain.count))
         #expect(reader.extents.map(\.operation) == plan.map(\.operation))

@@ -74,6 +74,20 @@ public enum SegmentFormat {
         static let digestLow = 32
     }
 
+    /// The segment digest stored in `segment`'s trailer, unverified (the control message carries it);
+    /// nil when `segment` is too short to hold a header and trailer.
+    public static func trailerDigest(of segment: [UInt8]) -> XXH128? {
+        segment.withUnsafeBytes { trailerDigest(of: $0) }
+    }
+
+    static func trailerDigest(of segment: UnsafeRawBufferPointer) -> XXH128? {
+        guard segment.count >= headerSize + trailerSize else { return nil }
+        let trailer = segment.count - trailerSize
+        return XXH128(
+            high: UInt64(littleEndian: segment.loadUnaligned(fromByteOffset: trailer, as: UInt64.self)),
+            low: UInt64(littleEndian: segment.loadUnaligned(fromByteOffset: trailer + 8, as: UInt64.self)))
+    }
+
     /// The size of a segment with `extentCount` entries and `framesSize` bytes of frames.
     static func segmentSize(extentCount: Int, framesSize: Int) -> Int {
         headerSize + extentCount * extentEntrySize + framesSize + trailerSize

@@ -6,6 +6,8 @@ public struct SegmentReader: Sendable {
     public let extents: [SegmentExtent]
     /// The sum of the write extents' lengths.
     public let plainBytes: UInt64
+    /// The verified segment digest from the trailer, to compare with the control message's.
+    public let digest: XXH128
 
     /// Checks `bytes` as a segment for a target of `diskSize` bytes: sizes, magic, version, flags, the
     /// segment digest, then every table entry and frame bound. Throws the first violation found.
@@ -13,7 +15,7 @@ public struct SegmentReader: Sendable {
         let parsed = bytes.withUnsafeBytes { buffer in
             Result { () throws(SegmentError) in try Parser(buffer: buffer, diskSize: diskSize).parse() }
         }
-        (header, extents, plainBytes) = try parsed.get()
+        (header, extents, plainBytes, digest) = try parsed.get()
         self.bytes = bytes
     }
 
@@ -62,7 +64,7 @@ private struct Parser {
     let buffer: UnsafeRawBufferPointer
     let diskSize: UInt64
 
-    func parse() throws(SegmentError) -> (SegmentHeader, [SegmentExtent], UInt64) {
+    func parse() throws(SegmentError) -> (SegmentHeader, [SegmentExtent], UInt64, XXH128) {
         let size = buffer.count
         let minimum = SegmentFormat.headerSize + SegmentFormat.trailerSize
         guard size >= minimum else {
@@ -86,7 +88,9 @@ private struct Parser {
                                "\(size) bytes exceed the limit of \(SegmentFormat.maxSegmentSize)")
         }
         let trailer = size - SegmentFormat.trailerSize
-        let stored = XXH128(high: try load(trailer, "trailer.digest"), low: try load(trailer + 8, "trailer.digest"))
+        guard let stored = SegmentFormat.trailerDigest(of: buffer) else {
+            throw SegmentError(.truncated, field: "trailer.digest", offset: trailer, "no room for the trailer")
+        }
         let actual = Digest.xxh3_128(UnsafeRawBufferPointer(rebasing: buffer[..<trailer]))
         guard stored == actual else {
             throw SegmentError(.segmentDigestMismatch, field: "trailer.digest", offset: trailer,
@@ -132,7 +136,7 @@ private struct Parser {
         let header = SegmentHeader(
             targetID: try load(H.targetID, "header.targetID"), generation: try load(H.generation, "header.generation"),
             seq: try load(H.seq, "header.seq"), flags: flags)
-        return (header, extents, plainBytes)
+        return (header, extents, plainBytes, actual)
     }
 
     /// Reads and checks table entry `index`, whose frame (if any) starts at `framePosition`.
