@@ -112,9 +112,8 @@ struct MultiProcessTests {
         let ackedMessages = Set(lines.filter { $0.hasPrefix("msg ") }.map { String($0.dropFirst(4)) })
 
         // A new store over the same directory, as a restarted process would open it.
-        let database = try SQLiteDatabase(path: directory + "/store.db")
-        #expect(try database.query("PRAGMA integrity_check") == [[.text("ok")]])
         let store = try LocalStore(path: directory)
+        #expect(try await store.run { try $0.query("PRAGMA integrity_check") } == [[.text("ok")]])
         let tables = try await LocalTableService(store: store)
         var storedRows: Set<String> = []
         var continuation: TableContinuation?
