@@ -12,6 +12,7 @@ extension StoreProbeCommand {
         @Option(help: "The table holding the row.") var table: String
         @Option(help: "Stop when the row's Round reaches this.") var rounds: Int
         @Option(help: "This racer's name, stored in the row when it wins.") var name: String
+        @Option(help: "Pause up to this many microseconds between read and update, widening the race window.") var think = 0
 
         func run() async throws {
             let (store, deadline) = try await options.open()
@@ -24,6 +25,7 @@ extension StoreProbeCommand {
                     throw ValidationError("the race row has no Int64 Round: \(row)")
                 }
                 if round >= rounds { break }
+                if think > 0 { try await Task.sleep(for: .microseconds(Int.random(in: 0...think))) }
                 let next = TableEntity(partitionKey: "race", rowKey: "row", properties: ["Round": .int64(round + 1), "Winner": .string(name)])
                 do {
                     try await tables.update(table, next, mode: .replace, ifMatch: .etag(etag))

@@ -60,7 +60,7 @@ struct MultiProcessTests {
         let start = Self.commonStart()
         let probes = try ["a", "b"].map { name in
             try MultiProcessProbe(
-                ["race", "--store", directory, "--table", "race", "--rounds", String(rounds), "--name", name, "--start-at", start, "--deadline", "150"],
+                ["race", "--store", directory, "--table", "race", "--rounds", String(rounds), "--name", name, "--think", "300", "--start-at", start, "--deadline", "150"],
                 outputPath: directory + "/\(name).out")
         }
         for probe in probes {
