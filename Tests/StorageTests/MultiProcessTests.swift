@@ -132,4 +132,34 @@ struct MultiProcessTests {
         // Every message follows its row, so nothing was stored out of order either.
         #expect(storedMessages.isSubset(of: storedRows))
     }
+
+    @Test func killingADrainerLosesNoMessage() async throws {
+        let directory = try makeTemporaryDirectory("kill-drain")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let queue = try await LocalQueueService(store: LocalStore(path: directory))
+        try await queue.createQueue("drain")
+        let total = 3000
+        for index in 0..<total { try await queue.putMessage("drain", text: String(index), visibilityTimeout: 0, timeToLive: nil) }
+
+        // Messages it received but had not deleted when killed come back after their 1 s timeout.
+        let probe = try MultiProcessProbe(
+            ["drain", "--store", directory, "--queue", "drain", "--batch", "32", "--visibility", "1", "--deadline", "60"],
+            outputPath: directory + "/drain.out")
+        let target = Int.random(in: 200...1500)
+        let giveUp = ContinuousClock.now + .seconds(60)
+        while try probe.lines().count < target, ContinuousClock.now < giveUp { try await Task.sleep(for: .milliseconds(5)) }
+        probe.kill9()
+        #expect(await probe.waitForExit(limit: .seconds(10)) == SIGKILL, "the probe ended by itself before the kill: \(probe.errorOutput())")
+        let received = try probe.lines().map(String.init)
+
+        try await Task.sleep(for: .milliseconds(1100))
+        var rest: [String] = []
+        while case let batch = try await queue.getMessages("drain", count: 32, visibilityTimeout: 300), !batch.isEmpty {
+            rest += batch.map(\.text)
+            for message in batch { try await queue.deleteMessage("drain", id: message.id, popReceipt: message.popReceipt) }
+        }
+        let missing = Set((0..<total).map(String.init)).subtracting(received).subtracting(rest)
+        #expect(missing.isEmpty, "\(missing.count) messages were lost, e.g. \(missing.sorted().prefix(5))")
+        #expect(try await queue.approximateMessageCount("drain") == 0)
+    }
 }
