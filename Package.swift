@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "RelayShared", targets: ["RelayShared"]),
         .executable(name: "relay-client", targets: ["RelayClient"]),
         .executable(name: "relay-worker", targets: ["RelayWorker"]),
+        .executable(name: "relay-store-probe", targets: ["StoreProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,6 +49,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Worker"
+        ),
+        // Test support: the second process of the local store's multi-process tests, and its benchmarks.
+        .executableTarget(
+            name: "StoreProbe",
+            dependencies: [
+                "RelayShared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/StoreProbe"
         ),
         .testTarget(name: "VHDTests", dependencies: ["RelayShared"], path: "Tests/VHDTests"),
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
