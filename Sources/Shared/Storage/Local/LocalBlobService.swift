@@ -166,6 +166,10 @@ public struct LocalBlobService: BlobService {
     ) throws -> BlobWriteResult {
         try Self.requireContainer(blob.container, in: db)
         let existing = try Self.record(blob, snapshot: nil, in: db)
+        if existing != nil, conditions.ifNoneMatch == "*" {
+            // Create-only Put Blob: Azure answers 409 rather than the 412 of other failed conditions.
+            throw StorageError.conflict(.blobAlreadyExists, "blob \(blob) already exists and If-None-Match: * asked to create it only")
+        }
         try Self.check(conditions, on: existing, blob: blob, access: .write, at: now)
         let fileName = UUID().uuidString.lowercased()
         files.created.append(fileName)
