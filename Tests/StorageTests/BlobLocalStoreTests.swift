@@ -134,4 +134,33 @@ struct BlobLocalStoreTests {
         let changes = try await service.pageRanges(blob, range: nil, snapshot: nil, previousSnapshot: snapshot, conditions: .none)
         #expect(changes == PageRangeList(pageRanges: [], clearRanges: [ByteRange(offset: 8192, length: 4096)]))
     }
+
+    @Test func twoProcessesWritingAtOnceLoseNoWrite() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let processes = [try await openProcess(), try await openProcess()]
+        try await processes[0].createContainer("disks")
+        try await processes[0].createPageBlob(blob, size: 1 << 20, sequenceNumber: 0, metadata: [:], conditions: .none)
+        // Each process writes its own pages (process 0 the even ones, 1 the odd ones), 8 at a time.
+        let blob = blob
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (number, service) in processes.enumerated() {
+                for lane in 0..<8 {
+                    group.addTask {
+                        for index in stride(from: lane * 2 + number, to: 1024, by: 16) {
+                            try await service.putPages(blob, offset: UInt64(index) * 1024, data: [UInt8](repeating: UInt8(number + 1), count: 512),
+                                                       contentMD5: nil, conditions: .none)
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let ranges = try await processes[1].pageRanges(blob, range: nil, snapshot: nil, previousSnapshot: nil, conditions: .none)
+        #expect(ranges.pageRanges == (0..<1024).map { ByteRange(offset: UInt64($0) * 1024, length: 512) })
+        let content = try await processes[1].getBlob(blob, range: nil, snapshot: nil, conditions: .none).data
+        let wrong = (0..<1024).filter { (index: Int) -> Bool in
+            content[index * 1024] != UInt8(index % 2 + 1) || content[index * 1024 + 512] != 0
+        }
+        #expect(wrong.isEmpty, "pages with the wrong bytes: \(wrong.prefix(10))")
+    }
 }
