@@ -163,4 +163,16 @@ struct BlobLocalStoreTests {
         }
         #expect(wrong.isEmpty, "pages with the wrong bytes: \(wrong.prefix(10))")
     }
+
+    @Test func aReadTooLargeForMemoryIsRefused() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let service = try await openProcess()
+        try await service.createContainer("disks")
+        try await service.createPageBlob(blob, size: 2 << 40, sequenceNumber: 0, metadata: [:], conditions: .none)
+        await expectStorageError(.outOfRangeInput, 400) {
+            _ = try await service.getBlob(blob, range: nil, snapshot: nil, conditions: .none)
+        }
+        let tail = try await service.getBlob(blob, range: ByteRange(offset: (2 << 40) - 512, length: 4096), snapshot: nil, conditions: .none)
+        #expect(tail.data == [UInt8](repeating: 0, count: 512))
+    }
 }

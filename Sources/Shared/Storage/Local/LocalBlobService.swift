@@ -98,6 +98,10 @@ public struct LocalBlobService: BlobService {
                 }
                 bytes = ByteRange(offset: range.offset, length: min(range.length, record.size - range.offset))
             }
+            guard bytes.length <= LocalBlobValidation.maxReadBytes else {
+                throw StorageError.badRequest(.outOfRangeInput,
+                    "a read of \(bytes.length) bytes of \(blob) is over the 1 GiB a single Get Blob returns; read it in ranges")
+            }
             let file = try LocalBlobFile.open(directory + "/" + record.file)
             return BlobContent(data: try file.read(Int(bytes.length), at: bytes.offset), properties: record.properties(at: now))
         }
