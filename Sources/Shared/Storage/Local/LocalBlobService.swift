@@ -47,9 +47,9 @@ public struct LocalBlobService: BlobService {
         }
         return try await read { db, now in
             try Self.requireContainer(container, in: db)
-            // Names at or after the marker that start with the prefix; one more row than asked tells
-            // whether there is a next page and where it starts.
-            let start = max(prefix, marker ?? "")
+            // Names from the marker (the first name of this page) on that start with the prefix; one
+            // more row than asked tells whether there is a next page and where it starts.
+            let start = marker ?? prefix
             let rows = try db.query(
                 """
                 SELECT \(LocalBlobRecord.columns) FROM blobs
@@ -67,7 +67,8 @@ public struct LocalBlobService: BlobService {
 
     // MARK: Block blobs and common blob operations
 
-    @discardableResult    public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
+    @discardableResult
+    public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.metadata(metadata)
         try LocalBlobValidation.conditions(conditions)
@@ -146,7 +147,8 @@ public struct LocalBlobService: BlobService {
         }
     }
 
-    @discardableResult    public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
+    @discardableResult
+    public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.metadata(metadata)
         try LocalBlobValidation.conditions(conditions)
