@@ -7,9 +7,7 @@ public enum MD5 {
         var state: (UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476)
         let wholeBlocks = bytes.count / 64
         bytes.withUnsafeBytes { buffer in
-            for block in 0..<wholeBlocks {
-                compress(&state, UnsafeRawBufferPointer(rebasing: buffer[block * 64..<block * 64 + 64]))
-            }
+            for block in 0..<wholeBlocks { compress(&state, buffer.baseAddress! + block * 64) }
         }
         // The tail, a 0x80 byte, zeros, and the message length in bits (little-endian), in one or two blocks.
         var tail = Array(bytes[(wholeBlocks * 64)...])
@@ -18,9 +16,7 @@ public enum MD5 {
         let bitCount = UInt64(bytes.count) &* 8
         for shift in stride(from: 0, to: 64, by: 8) { tail.append(UInt8(truncatingIfNeeded: bitCount >> UInt64(shift))) }
         tail.withUnsafeBytes { buffer in
-            for block in 0..<buffer.count / 64 {
-                compress(&state, UnsafeRawBufferPointer(rebasing: buffer[block * 64..<block * 64 + 64]))
-            }
+            for block in 0..<buffer.count / 64 { compress(&state, buffer.baseAddress! + block * 64) }
         }
         var digest: [UInt8] = []
         digest.reserveCapacity(16)
@@ -30,47 +26,103 @@ public enum MD5 {
         return digest
     }
 
-    private static let shifts: [UInt32] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-        5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-        4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-        6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-    ]
-
-    /// floor(abs(sin(i + 1)) * 2^32), RFC 1321 §3.4.
-    private static let constants: [UInt32] = [
-        0xD76A_A478, 0xE8C7_B756, 0x2420_70DB, 0xC1BD_CEEE, 0xF57C_0FAF, 0x4787_C62A, 0xA830_4613, 0xFD46_9501,
-        0x6980_98D8, 0x8B44_F7AF, 0xFFFF_5BB1, 0x895C_D7BE, 0x6B90_1122, 0xFD98_7193, 0xA679_438E, 0x49B4_0821,
-        0xF61E_2562, 0xC040_B340, 0x265E_5A51, 0xE9B6_C7AA, 0xD62F_105D, 0x0244_1453, 0xD8A1_E681, 0xE7D3_FBC8,
-        0x21E1_CDE6, 0xC337_07D6, 0xF4D5_0D87, 0x455A_14ED, 0xA9E3_E905, 0xFCEF_A3F8, 0x676F_02D9, 0x8D2A_4C8A,
-        0xFFFA_3942, 0x8771_F681, 0x6D9D_6122, 0xFDE5_380C, 0xA4BE_EA44, 0x4BDE_CFA9, 0xF6BB_4B60, 0xBEBF_BC70,
-        0x289B_7EC6, 0xEAA1_27FA, 0xD4EF_3085, 0x0488_1D05, 0xD9D4_D039, 0xE6DB_99E5, 0x1FA2_7CF8, 0xC4AC_5665,
-        0xF429_2244, 0x432A_FF97, 0xAB94_23A7, 0xFC93_A039, 0x655B_59C3, 0x8F0C_CC92, 0xFFEF_F47D, 0x8584_5DD1,
-        0x6FA8_7E4F, 0xFE2C_E6E0, 0xA301_4314, 0x4E08_11A1, 0xF753_7E82, 0xBD3A_F235, 0x2AD7_D2BB, 0xEB86_D391,
-    ]
-
-    private static func compress(_ state: inout (UInt32, UInt32, UInt32, UInt32), _ block: UnsafeRawBufferPointer) {
+    /// One 64-byte block: RFC 1321 §3.4 written out step by step (the constants are floor(abs(sin(i + 1)) × 2^32)),
+    /// which keeps the words and the state in registers; a loop over tables runs several times slower.
+    private static func compress(_ state: inout (UInt32, UInt32, UInt32, UInt32), _ block: UnsafeRawPointer) {
+        func word(_ index: Int) -> UInt32 { UInt32(littleEndian: block.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)) }
+        let (w0, w1, w2, w3, w4, w5, w6, w7) = (word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7))
+        let (w8, w9, w10, w11, w12, w13, w14, w15) = (word(8), word(9), word(10), word(11), word(12), word(13), word(14), word(15))
         var (a, b, c, d) = state
-        shifts.withUnsafeBufferPointer { shifts in
-            constants.withUnsafeBufferPointer { constants in
-                for i in 0..<64 {
-                    let f: UInt32
-                    let g: Int
-                    switch i {
-                    case 0..<16: f = (b & c) | (~b & d); g = i
-                    case 16..<32: f = (d & b) | (~d & c); g = (5 &* i &+ 1) & 15
-                    case 32..<48: f = b ^ c ^ d; g = (3 &* i &+ 5) & 15
-                    default: f = c ^ (b | ~d); g = (7 &* i) & 15
-                    }
-                    let word = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: g &* 4, as: UInt32.self))
-                    let sum = a &+ f &+ constants[i] &+ word
-                    a = d
-                    d = c
-                    c = b
-                    b = b &+ ((sum << shifts[i]) | (sum >> (32 - shifts[i])))
-                }
-            }
-        }
+        a = stepF(a, b, c, d, w0, 0xD76AA478, 7)
+        d = stepF(d, a, b, c, w1, 0xE8C7B756, 12)
+        c = stepF(c, d, a, b, w2, 0x242070DB, 17)
+        b = stepF(b, c, d, a, w3, 0xC1BDCEEE, 22)
+        a = stepF(a, b, c, d, w4, 0xF57C0FAF, 7)
+        d = stepF(d, a, b, c, w5, 0x4787C62A, 12)
+        c = stepF(c, d, a, b, w6, 0xA8304613, 17)
+        b = stepF(b, c, d, a, w7, 0xFD469501, 22)
+        a = stepF(a, b, c, d, w8, 0x698098D8, 7)
+        d = stepF(d, a, b, c, w9, 0x8B44F7AF, 12)
+        c = stepF(c, d, a, b, w10, 0xFFFF5BB1, 17)
+        b = stepF(b, c, d, a, w11, 0x895CD7BE, 22)
+        a = stepF(a, b, c, d, w12, 0x6B901122, 7)
+        d = stepF(d, a, b, c, w13, 0xFD987193, 12)
+        c = stepF(c, d, a, b, w14, 0xA679438E, 17)
+        b = stepF(b, c, d, a, w15, 0x49B40821, 22)
+        a = stepG(a, b, c, d, w1, 0xF61E2562, 5)
+        d = stepG(d, a, b, c, w6, 0xC040B340, 9)
+        c = stepG(c, d, a, b, w11, 0x265E5A51, 14)
+        b = stepG(b, c, d, a, w0, 0xE9B6C7AA, 20)
+        a = stepG(a, b, c, d, w5, 0xD62F105D, 5)
+        d = stepG(d, a, b, c, w10, 0x02441453, 9)
+        c = stepG(c, d, a, b, w15, 0xD8A1E681, 14)
+        b = stepG(b, c, d, a, w4, 0xE7D3FBC8, 20)
+        a = stepG(a, b, c, d, w9, 0x21E1CDE6, 5)
+        d = stepG(d, a, b, c, w14, 0xC33707D6, 9)
+        c = stepG(c, d, a, b, w3, 0xF4D50D87, 14)
+        b = stepG(b, c, d, a, w8, 0x455A14ED, 20)
+        a = stepG(a, b, c, d, w13, 0xA9E3E905, 5)
+        d = stepG(d, a, b, c, w2, 0xFCEFA3F8, 9)
+        c = stepG(c, d, a, b, w7, 0x676F02D9, 14)
+        b = stepG(b, c, d, a, w12, 0x8D2A4C8A, 20)
+        a = stepH(a, b, c, d, w5, 0xFFFA3942, 4)
+        d = stepH(d, a, b, c, w8, 0x8771F681, 11)
+        c = stepH(c, d, a, b, w11, 0x6D9D6122, 16)
+        b = stepH(b, c, d, a, w14, 0xFDE5380C, 23)
+        a = stepH(a, b, c, d, w1, 0xA4BEEA44, 4)
+        d = stepH(d, a, b, c, w4, 0x4BDECFA9, 11)
+        c = stepH(c, d, a, b, w7, 0xF6BB4B60, 16)
+        b = stepH(b, c, d, a, w10, 0xBEBFBC70, 23)
+        a = stepH(a, b, c, d, w13, 0x289B7EC6, 4)
+        d = stepH(d, a, b, c, w0, 0xEAA127FA, 11)
+        c = stepH(c, d, a, b, w3, 0xD4EF3085, 16)
+        b = stepH(b, c, d, a, w6, 0x04881D05, 23)
+        a = stepH(a, b, c, d, w9, 0xD9D4D039, 4)
+        d = stepH(d, a, b, c, w12, 0xE6DB99E5, 11)
+        c = stepH(c, d, a, b, w15, 0x1FA27CF8, 16)
+        b = stepH(b, c, d, a, w2, 0xC4AC5665, 23)
+        a = stepI(a, b, c, d, w0, 0xF4292244, 6)
+        d = stepI(d, a, b, c, w7, 0x432AFF97, 10)
+        c = stepI(c, d, a, b, w14, 0xAB9423A7, 15)
+        b = stepI(b, c, d, a, w5, 0xFC93A039, 21)
+        a = stepI(a, b, c, d, w12, 0x655B59C3, 6)
+        d = stepI(d, a, b, c, w3, 0x8F0CCC92, 10)
+        c = stepI(c, d, a, b, w10, 0xFFEFF47D, 15)
+        b = stepI(b, c, d, a, w1, 0x85845DD1, 21)
+        a = stepI(a, b, c, d, w8, 0x6FA87E4F, 6)
+        d = stepI(d, a, b, c, w15, 0xFE2CE6E0, 10)
+        c = stepI(c, d, a, b, w6, 0xA3014314, 15)
+        b = stepI(b, c, d, a, w13, 0x4E0811A1, 21)
+        a = stepI(a, b, c, d, w4, 0xF7537E82, 6)
+        d = stepI(d, a, b, c, w11, 0xBD3AF235, 10)
+        c = stepI(c, d, a, b, w2, 0x2AD7D2BB, 15)
+        b = stepI(b, c, d, a, w9, 0xEB86D391, 21)
         state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d)
+    }
+
+    @inline(__always)
+    private static func rotate(_ a: UInt32, _ f: UInt32, _ b: UInt32, _ word: UInt32, _ constant: UInt32, _ shift: UInt32) -> UInt32 {
+        let sum = a &+ f &+ word &+ constant
+        return b &+ ((sum << shift) | (sum >> (32 - shift)))
+    }
+
+    @inline(__always)
+    private static func stepF(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ w: UInt32, _ k: UInt32, _ s: UInt32) -> UInt32 {
+        rotate(a, (b & c) | (~b & d), b, w, k, s)
+    }
+
+    @inline(__always)
+    private static func stepG(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ w: UInt32, _ k: UInt32, _ s: UInt32) -> UInt32 {
+        rotate(a, (b & d) | (c & ~d), b, w, k, s)
+    }
+
+    @inline(__always)
+    private static func stepH(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ w: UInt32, _ k: UInt32, _ s: UInt32) -> UInt32 {
+        rotate(a, b ^ c ^ d, b, w, k, s)
+    }
+
+    @inline(__always)
+    private static func stepI(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32, _ w: UInt32, _ k: UInt32, _ s: UInt32) -> UInt32 {
+        rotate(a, c ^ (b | ~d), b, w, k, s)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 /// resize and sequence numbers. A page blob's file always has the blob's size; unwritten and cleared
 /// pages are holes.
 extension LocalBlobService {
+    @discardableResult
     public func createPageBlob(_ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.pageBlobSize(size, blob)
@@ -18,6 +19,7 @@ extension LocalBlobService {
         }
     }
 
+    @discardableResult
     public func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
@@ -50,6 +52,7 @@ extension LocalBlobService {
         }
     }
 
+    @discardableResult
     public func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
@@ -101,6 +104,7 @@ extension LocalBlobService {
         }
     }
 
+    @discardableResult
     public func resizePageBlob(_ blob: BlobAddress, size: UInt64, conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.pageBlobSize(size, blob)
@@ -123,6 +127,7 @@ extension LocalBlobService {
         }
     }
 
+    @discardableResult
     public func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)

@@ -47,9 +47,9 @@ public struct LocalBlobService: BlobService {
         }
         return try await read { db, now in
             try Self.requireContainer(container, in: db)
-            // Names at or after the marker that start with the prefix; one more row than asked tells
-            // whether there is a next page and where it starts.
-            let start = max(prefix, marker ?? "")
+            // Names from the marker (the first name of this page) on that start with the prefix; one
+            // more row than asked tells whether there is a next page and where it starts.
+            let start = marker ?? prefix
             let rows = try db.query(
                 """
                 SELECT \(LocalBlobRecord.columns) FROM blobs
@@ -67,6 +67,7 @@ public struct LocalBlobService: BlobService {
 
     // MARK: Block blobs and common blob operations
 
+    @discardableResult
     public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.metadata(metadata)
@@ -97,6 +98,10 @@ public struct LocalBlobService: BlobService {
                         "range \(range) starts at or past the end of \(blob) (\(record.size) bytes)")
                 }
                 bytes = ByteRange(offset: range.offset, length: min(range.length, record.size - range.offset))
+            }
+            guard bytes.length <= LocalBlobValidation.maxReadBytes else {
+                throw StorageError.badRequest(.outOfRangeInput,
+                    "a read of \(bytes.length) bytes of \(blob) is over the 1 GiB a single Get Blob returns; read it in ranges")
             }
             let file = try LocalBlobFile.open(directory + "/" + record.file)
             return BlobContent(data: try file.read(Int(bytes.length), at: bytes.offset), properties: record.properties(at: now))
@@ -142,6 +147,7 @@ public struct LocalBlobService: BlobService {
         }
     }
 
+    @discardableResult
     public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.metadata(metadata)
@@ -166,6 +172,10 @@ public struct LocalBlobService: BlobService {
     ) throws -> BlobWriteResult {
         try Self.requireContainer(blob.container, in: db)
         let existing = try Self.record(blob, snapshot: nil, in: db)
+        if existing != nil, conditions.ifNoneMatch == "*" {
+            // Create-only Put Blob: Azure answers 409 rather than the 412 of other failed conditions.
+            throw StorageError.conflict(.blobAlreadyExists, "blob \(blob) already exists and If-None-Match: * asked to create it only")
+        }
         try Self.check(conditions, on: existing, blob: blob, access: .write, at: now)
         let fileName = UUID().uuidString.lowercased()
         files.created.append(fileName)
@@ -315,6 +325,8 @@ public struct LocalBlobService: BlobService {
         case write
         /// Snapshot Blob: the lease id is optional as for reads; conditions fail with 412 as for writes.
         case snapshot
+        /// Lease Blob: the lease id is the operation's own argument; conditions fail with 412.
+        case lease
     }
 
     static func check(_ conditions: BlobConditions, on record: LocalBlobRecord, access: Access, at now: Double) throws {
@@ -327,6 +339,7 @@ public struct LocalBlobService: BlobService {
         switch access {
         case .write: try lease.checkWrite(leaseID: conditions.leaseID, at: now, blob: blob)
         case .read, .snapshot: try lease.checkRead(leaseID: conditions.leaseID, at: now, blob: blob)
+        case .lease: break
         }
         if let ifMatch = conditions.ifMatch, record == nil || (ifMatch != "*" && ifMatch != record?.etag) {
             throw StorageError.preconditionFailed(.conditionNotMet,
