@@ -17,7 +17,9 @@ struct TemporaryDirectory {
 
     func file(_ name: String) -> String { path + "/" + name }
 
+    /// Removes the directory, unless `RELAY_KEEP_TEST_FILES` is set (to look at a failing test's files).
     func remove() {
+        guard ProcessInfo.processInfo.environment["RELAY_KEEP_TEST_FILES"] == nil else { return }
         try? FileManager.default.removeItem(atPath: path)
     }
 }
