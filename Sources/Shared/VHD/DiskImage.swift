@@ -78,7 +78,12 @@ public enum DiskImage {
             return FlatDisk(file: file, format: .fixed, virtualSize: footer.currentSize, footer: footer,
                             warnings: warnings)
         case .success(let footer):
-            switch try copyFooter() {
+            // The copy is expected here, so a copy without its cookie is reported as damaged, not absent.
+            let copy = try size >= UInt64(2 * VHDFooter.size) ? Result {
+                try VHDFooter(parsing: try file.readExactly(VHDFooter.size, at: 0), path: path,
+                              structure: .footerCopy, offset: 0)
+            } : nil
+            switch copy {
             case .success(let copy) where copy != footer:
                 throw VHDError(.footerMismatch, path: path, structure: .footerCopy, offset: 0,
                                "the footer copy differs from the footer at byte offset \(footerOffset) although "
