@@ -79,7 +79,7 @@ public enum DiskImage {
                             warnings: warnings)
         case .success(let footer):
             // The copy is expected here, so a copy without its cookie is reported as damaged, not absent.
-            let copy = try size >= UInt64(2 * VHDFooter.size) ? Result {
+            let copy = size >= UInt64(2 * VHDFooter.size) ? Result {
                 try VHDFooter(parsing: try file.readExactly(VHDFooter.size, at: 0), path: path,
                               structure: .footerCopy, offset: 0)
             } : nil
@@ -151,7 +151,9 @@ public enum DiskImage {
         var mismatches: [String] = []
         for (candidate, source) in candidates where !tried.contains(candidate) {
             tried.append(candidate)
-            guard access(candidate, F_OK) == 0 else { continue }
+            // Only regular files: a locator naming a FIFO or a device must not block or read a device.
+            var status = stat()
+            guard stat(candidate, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
             let canonical = canonicalPath(candidate)
             if descendants.contains(canonical) {
                 throw VHDError(.chainCycle, path: path, structure: .parentChain,
