@@ -10,7 +10,7 @@ struct TemporaryDirectory {
         let pattern = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("relay-vhd-XXXXXX").path
         var template = Array(pattern.utf8CString)
         guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw FileError(path: String(cString: template), operation: "mkdtemp", offset: nil, errno: errno)
+            throw FileError(path: pattern, operation: "mkdtemp", offset: nil, errno: errno)
         }
         path = String(cString: created)
     }
