@@ -77,3 +77,9 @@ func extentsAreNormalized(_ extents: [ByteRange], within size: UInt64) -> Bool {
     zip(extents, extents.dropFirst()).allSatisfy { $0.end < $1.offset }
         && extents.allSatisfy { $0.length > 0 && $0.end <= size }
 }
+
+/// `count` bytes of `SeededBytes(seed:)`.
+func seededBytes(_ seed: UInt64, _ count: Int) -> [UInt8] {
+    var generator = SeededBytes(seed: seed)
+    return generator.bytes(count)
+}

@@ -10,14 +10,16 @@ struct TemporaryDirectory {
         let pattern = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("relay-vhd-XXXXXX").path
         var template = Array(pattern.utf8CString)
         guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw FileError(path: String(cString: template), operation: "mkdtemp", offset: nil, errno: errno)
+            throw FileError(path: pattern, operation: "mkdtemp", offset: nil, errno: errno)
         }
         path = String(cString: created)
     }
 
     func file(_ name: String) -> String { path + "/" + name }
 
+    /// Removes the directory, unless `RELAY_KEEP_TEST_FILES` is set (to look at a failing test's files).
     func remove() {
+        guard ProcessInfo.processInfo.environment["RELAY_KEEP_TEST_FILES"] == nil else { return }
         try? FileManager.default.removeItem(atPath: path)
     }
 }
