@@ -41,6 +41,24 @@ struct BenchReferenceTests {
         }
     }
 
+    @Test func theSampleFileHoldsTheSampledBytesUntilRemoved() throws {
+        let bytes = compressibleBytes(count: 100_000)
+        let disk = MemoryDisk(bytes: bytes, extents: [ByteRange(offset: 0, length: UInt64(bytes.count))])
+        let sample = try DiskSample.load(from: disk, frameSize: 32 << 10, maxBytes: 1 << 20)
+        let tools = try ReferenceTools.writingSample(sample, seconds: 1)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: tools.sampleFile)) == Data(bytes))
+        tools.removeSample()
+        #expect(!FileManager.default.fileExists(atPath: (tools.sampleFile as NSString).deletingLastPathComponent))
+    }
+
+    @Test func aCallersSampleFileIsNeverRemoved() throws {
+        try withTemporaryDirectory { directory in
+            let (path, count) = try writeSample(in: directory)
+            ReferenceTools(sampleFile: path, plainBytes: count, seconds: 1).removeSample()
+            #expect(FileManager.default.fileExists(atPath: path))
+        }
+    }
+
     @Test func refusesOutputWithoutAResultLine() {
         #expect(throws: BenchError.self) { try ZstdBenchOutput.parse("Loading sample.bin...\r |-sample.bin : 3145728 -> \r") }
         #expect(throws: BenchError.self) { try ZstdBenchOutput.parse("zstd: error 30 : cannot open sample.bin\n") }

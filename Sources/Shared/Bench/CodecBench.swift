@@ -38,41 +38,55 @@ public enum CodecBench {
         if sample.isPartial {
             notes.append("sampled \(sample.bytes.count) of \(sample.allocatedBytes) allocated bytes (--max-bytes \(ByteSize(bytes: options.maxBytes))): \(sample.frames.count) frames spread evenly; link times are scaled to all allocated bytes")
         }
+        let loadAverage = CodecBenchReport.loadAverage()
+        if let load = loadAverage.first, load > Double(ProcessInfo.processInfo.activeProcessorCount) {
+            notes.append("the machine was busy (load average \(String(format: "%.2f", load)) on \(ProcessInfo.processInfo.activeProcessorCount) cores): rates and all-core scaling are lower than on an idle machine")
+        }
         let benchmark = CodecBenchmark(sample: sample, configuration: options.timing)
+        let references = options.references ? referenceJobs(options.codecs, frameSize: sample.frameSize, notes: &notes) : [:]
+        let tools = references.isEmpty ? nil : try ReferenceTools.writingSample(
+            sample, seconds: options.timing.minSeconds * Double(max(1, options.timing.runs)))
+        defer { tools?.removeSample() }
+
         var measurements: [CodecMeasurement] = []
+        var referenceMeasurements: [ReferenceMeasurement] = []
         for codec in options.codecs {
             progress("measuring \(codec) on \(sample.frames.count) frames of \(ByteSize(bytes: sample.frameSize))")
             measurements.append(try benchmark.measure(codec))
-        }
-        var references: [ReferenceMeasurement] = []
-        if options.references {
-            references = try runReferences(sample: sample, options: options, notes: &notes, progress: progress)
+            // Right after our own figures, so that both see the same load on the machine.
+            if let tools, let job = references[codec] {
+                progress("measuring the reference tool for \(codec)")
+                do {
+                    referenceMeasurements.append(try job(tools))
+                } catch {
+                    notes.append("reference for \(codec) failed: \(error)")
+                }
+            }
         }
         return CodecBenchReport(
             sample: sample, configuration: options.timing, links: options.links,
-            measurements: measurements, references: references, notes: notes)
+            measurements: measurements, references: referenceMeasurements, loadAverage: loadAverage, notes: notes)
     }
 
-    /// `zstd -bL` for each `zstd:L` (L ≥ 1) and `gzip -L` for each `zlib:L` among the codecs, on a
-    /// temporary file holding the sampled bytes. A missing or failing tool is a note, not an error:
-    /// the references only put our figures in context.
-    private static func runReferences(
-        sample: DiskSample, options: Options, notes: inout [String], progress: (String) -> Void
-    ) throws -> [ReferenceMeasurement] {
+    /// `zstd -bL` for each `zstd:L` (L ≥ 1) and `gzip -L` for each `zlib:L` among the codecs. A
+    /// missing tool is a note, not an error: the references only put our figures in context.
+    private static func referenceJobs(
+        _ codecs: [Codec], frameSize: Int, notes: inout [String]
+    ) -> [Codec: (ReferenceTools) throws -> ReferenceMeasurement] {
         let zstd = ReferenceTools.locate("zstd")
         let gzip = ReferenceTools.locate("gzip")
-        var jobs: [(codec: Codec, run: (ReferenceTools) throws -> ReferenceMeasurement)] = []
-        for codec in options.codecs {
+        var jobs: [Codec: (ReferenceTools) throws -> ReferenceMeasurement] = [:]
+        for codec in codecs {
             switch codec {
             case .zstd(let level) where level >= 1:
                 if let zstd {
-                    jobs.append((codec, { try $0.zstdBench(zstd: zstd, level: level, frameSize: sample.frameSize) }))
+                    jobs[codec] = { try $0.zstdBench(zstd: zstd, level: level, frameSize: frameSize) }
                 } else {
                     notes.append("no zstd tool on PATH: no reference row for \(codec)")
                 }
             case .zlib(let level):
                 if let gzip {
-                    jobs.append((codec, { try $0.gzip(gzip: gzip, level: level) }))
+                    jobs[codec] = { try $0.gzip(gzip: gzip, level: level) }
                 } else {
                     notes.append("no gzip tool on PATH: no reference row for \(codec)")
                 }
@@ -80,28 +94,7 @@ public enum CodecBench {
                 break
             }
         }
-        guard !jobs.isEmpty else { return [] }
-
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("relay-bench-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let file = directory + "/sample.bin"
-        try SystemFile.create(file, mode: 0o600).write(sample.bytes, at: 0)
-        let tools = ReferenceTools(
-            sampleFile: file, plainBytes: sample.bytes.count,
-            seconds: options.timing.minSeconds * Double(max(1, options.timing.runs)))
-
-        var references: [ReferenceMeasurement] = []
-        for job in jobs {
-            progress("reference tool for \(job.codec)")
-            do {
-                references.append(try job.run(tools))
-            } catch {
-                notes.append("reference for \(job.codec) failed: \(error)")
-            }
-        }
-        return references
+        return jobs
     }
 }
 

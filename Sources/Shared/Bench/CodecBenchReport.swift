@@ -17,11 +17,14 @@ public struct CodecBenchReport: Codable, Sendable {
         public var cores: Int
         /// How each rate was timed.
         public var timing: String
+        /// The system's 1, 5 and 15 minute load averages when the measurements began: other work on
+        /// the machine lowers every rate and the all-core scaling.
+        public var loadAverage: [Double]
 
         enum CodingKeys: String, CodingKey {
             case path, format, sampling, frames, threads, cores, timing
             case virtualSize = "virtual_size", allocatedBytes = "allocated_bytes", sampledBytes = "sampled_bytes"
-            case frameSize = "frame_size"
+            case frameSize = "frame_size", loadAverage = "load_average"
         }
     }
 
@@ -106,7 +109,7 @@ public struct CodecBenchReport: Codable, Sendable {
 
     public init(
         sample: DiskSample, configuration: CodecBenchmark.Configuration, links: [LinkSpeed],
-        measurements: [CodecMeasurement], references: [ReferenceMeasurement], notes: [String]
+        measurements: [CodecMeasurement], references: [ReferenceMeasurement], loadAverage: [Double], notes: [String]
     ) {
         let threads = max(1, configuration.threads)
         input = Input(
@@ -117,7 +120,8 @@ public struct CodecBenchReport: Codable, Sendable {
                 : "all allocated bytes",
             frameSize: sample.frameSize, frames: sample.frames.count, threads: threads,
             cores: ProcessInfo.processInfo.activeProcessorCount,
-            timing: "fastest of \(configuration.runs) runs, each repeating the frames for at least \(configuration.minSeconds) s; monotonic clock")
+            timing: "fastest of \(configuration.runs) runs, each repeating the frames for at least \(configuration.minSeconds) s; monotonic clock",
+            loadAverage: loadAverage.map { Self.rounded($0, 2) })
         let allocated = Double(sample.allocatedBytes)
         results = measurements.map { measured in
             Result(
@@ -179,6 +183,13 @@ public struct CodecBenchReport: Codable, Sendable {
         guard value.isFinite else { return 0 }
         let scale = pow(10, Double(digits))
         return (value * scale).rounded() / scale
+    }
+
+    /// The system's 1, 5 and 15 minute load averages (empty when the system does not say).
+    public static func loadAverage() -> [Double] {
+        var averages = [Double](repeating: 0, count: 3)
+        let count = getloadavg(&averages, 3)
+        return count > 0 ? Array(averages.prefix(Int(count))) : []
     }
 
     /// The process's peak resident set size (Linux reports `ru_maxrss` in KiB).

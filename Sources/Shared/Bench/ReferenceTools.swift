@@ -27,10 +27,41 @@ public struct ReferenceTools: Sendable {
     /// Measure each figure for at least this long in total, keeping the fastest run (as `zstd -i`).
     public let seconds: Double
 
+    /// The temporary directory `writingSample` made, which `removeSample` deletes.
+    private let ownedDirectory: String?
+
+    /// Uses an existing file of `plainBytes` bytes, which stays the caller's.
     public init(sampleFile: String, plainBytes: Int, seconds: Double) {
+        self.init(sampleFile: sampleFile, plainBytes: plainBytes, seconds: seconds, ownedDirectory: nil)
+    }
+
+    private init(sampleFile: String, plainBytes: Int, seconds: Double, ownedDirectory: String?) {
         self.sampleFile = sampleFile
         self.plainBytes = plainBytes
         self.seconds = seconds
+        self.ownedDirectory = ownedDirectory
+    }
+
+    /// Writes the sampled bytes to a new private temporary directory; `removeSample()` deletes it.
+    public static func writingSample(_ sample: DiskSample, seconds: Double) throws -> ReferenceTools {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("relay-bench-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        let file = directory + "/sample.bin"
+        do {
+            try SystemFile.create(file, mode: 0o600).write(sample.bytes, at: 0)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        return ReferenceTools(sampleFile: file, plainBytes: sample.bytes.count, seconds: seconds, ownedDirectory: directory)
+    }
+
+    /// Deletes the temporary directory `writingSample` made; a caller's own file is left alone.
+    public func removeSample() {
+        guard let ownedDirectory else { return }
+        try? FileManager.default.removeItem(atPath: ownedDirectory)
     }
 
     /// The full path of `name` on `PATH`, or nil when it is not installed.
