@@ -16,20 +16,20 @@ extension RelayClientCommand.Bench {
         @Argument(help: "The source disk: raw image, fixed, dynamic or differencing VHD.")
         var disk: String
 
-        @Option(help: "Comma-separated codecs to measure.", transform: { try CodecBench.parseCodecs($0) })
+        @Option(help: "Comma-separated codecs to measure (default: zstd:1,zstd:3,zlib:1,zlib:6,lz4,none).", transform: { try CodecBench.parseCodecs($0) })
         var codecs = CodecBench.Options.defaultCodecs
 
-        @Option(help: "Plain bytes per frame (binary units: 512K, 4M), at most 4M.", transform: { try ByteSize.parse($0) })
+        @Option(help: "Plain bytes per frame, binary units such as 512K, at most 4M (default: 4M).", transform: { try ByteSize.parse($0) })
         var frameSize = ByteSize(bytes: 4 << 20)
 
-        @Option(help: "Threads for the all-core figures (default: the number of cores).")
+        @Option(help: "Threads for the all-core figures; defaults to the number of cores.")
         var threads = ProcessInfo.processInfo.activeProcessorCount
 
-        @Option(help: "Comma-separated link speeds for the transfer estimate (100Mbit, 1Gbit, 2.5Gbit).",
+        @Option(help: "Comma-separated link speeds for the transfer estimate, such as 2.5Gbit (default: 100Mbit,1Gbit).",
                 transform: { try CodecBench.parseLinks($0) })
         var link = CodecBench.Options.defaultLinks
 
-        @Option(help: "Load at most this many allocated bytes; a larger disk is sampled evenly.",
+        @Option(help: "Load at most this many allocated bytes; a larger disk is sampled evenly (default: 1G).",
                 transform: { try ByteSize.parse($0) })
         var maxBytes = ByteSize(bytes: 1 << 30)
 

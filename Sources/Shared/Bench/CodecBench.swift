@@ -103,7 +103,7 @@ extension CodecBench {
     public static func parseCodecs(_ text: String) throws(BenchError) -> [Codec] {
         try parseList(text, what: "codec") { item throws(BenchError) in
             guard let codec = Codec(item) else {
-                throw BenchError(.invalidArgument, "codec '\(item)': expected none, lz4, zlib:1…9 or zstd:LEVEL")
+                throw BenchError(.invalidArgument, "codec '\(item)': expected none, lz4, zlib:\(Codec.zlibLevels.lowerBound)…\(Codec.zlibLevels.upperBound) or zstd:\(Codec.zstdLevels.lowerBound)…\(Codec.zstdLevels.upperBound)")
             }
             return codec
         }
