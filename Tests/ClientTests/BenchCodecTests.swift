@@ -37,7 +37,7 @@ struct BenchCodecTests {
         let links = try CodecBench.parseLinks("100Mbit,1Gbit")
         let measured = try CodecBenchmark(sample: sample, configuration: timing).measure(.zstd(level: 1))
         let report = CodecBenchReport(
-            sample: sample, configuration: timing, links: links, measurements: [measured], references: [], loadAverage: [0.5, 0.25, 1.75], notes: [])
+            sample: sample, configuration: timing, links: links, measurements: [measured], references: [], loadAverageBefore: [0.5, 0.25, 1.75], loadAverageAfter: [1.5, 0.75, 2], notes: [])
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any])
         let input = try #require(object["input"] as? [String: Any])
@@ -47,7 +47,8 @@ struct BenchCodecTests {
         #expect(input["frames"] as? Int == 2)
         #expect(input["threads"] as? Int == 2)
         #expect(input["format"] as? String == "dynamic")
-        #expect(input["load_average"] as? [Double] == [0.5, 0.25, 1.75])
+        #expect(input["load_average_before"] as? [Double] == [0.5, 0.25, 1.75])
+        #expect(input["load_average_after"] as? [Double] == [1.5, 0.75, 2])
         let result = try #require((object["results"] as? [[String: Any]])?.first)
         #expect(result["codec"] as? String == "zstd:1")
         for field in ["ratio", "compress_mbps_1core", "decompress_mbps_1core", "compress_mbps_all", "decompress_mbps_all"] {

@@ -38,10 +38,7 @@ public enum CodecBench {
         if sample.isPartial {
             notes.append("sampled \(sample.bytes.count) of \(sample.allocatedBytes) allocated bytes (--max-bytes \(ByteSize(bytes: options.maxBytes))): \(sample.frames.count) frames spread evenly; link times are scaled to all allocated bytes")
         }
-        let loadAverage = CodecBenchReport.loadAverage()
-        if let load = loadAverage.first, load > Double(ProcessInfo.processInfo.activeProcessorCount) {
-            notes.append("the machine was busy (load average \(String(format: "%.2f", load)) on \(ProcessInfo.processInfo.activeProcessorCount) cores): rates and all-core scaling are lower than on an idle machine")
-        }
+        let loadAverageBefore = CodecBenchReport.loadAverage()
         let benchmark = CodecBenchmark(sample: sample, configuration: options.timing)
         let references = options.references ? referenceJobs(options.codecs, frameSize: sample.frameSize, notes: &notes) : [:]
         let tools = references.isEmpty ? nil : try ReferenceTools.writingSample(
@@ -63,9 +60,15 @@ public enum CodecBench {
                 }
             }
         }
+        let loadAverageAfter = CodecBenchReport.loadAverage()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if let load = [loadAverageBefore.first, loadAverageAfter.first].compactMap({ $0 }).max(), load > Double(cores) {
+            notes.append("the machine was busy (1-minute load average up to \(String(format: "%.2f", load)) on \(cores) cores): rates and all-core scaling are lower than on an idle machine")
+        }
         return CodecBenchReport(
             sample: sample, configuration: options.timing, links: options.links,
-            measurements: measurements, references: referenceMeasurements, loadAverage: loadAverage, notes: notes)
+            measurements: measurements, references: referenceMeasurements,
+            loadAverageBefore: loadAverageBefore, loadAverageAfter: loadAverageAfter, notes: notes)
     }
 
     /// `zstd -bL` for each `zstd:L` (L ≥ 1) and `gzip -L` for each `zlib:L` among the codecs. A

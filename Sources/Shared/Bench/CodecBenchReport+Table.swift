@@ -24,7 +24,7 @@ extension CodecBenchReport {
         var lines = [
             "\(input.path): \(input.format), virtual \(input.virtualSize) bytes, allocated \(input.allocatedBytes) bytes",
             "sample: \(input.sampledBytes) bytes (\(input.sampling)), \(input.frames) frames of \(input.frameSize) bytes, \(input.threads) threads on \(input.cores) cores",
-            "timing: \(input.timing); load average \(input.loadAverage.map { format($0, 2) }.joined(separator: " "))",
+            "timing: \(input.timing); load average \(input.loadAverageBefore.map { format($0, 2) }.joined(separator: " ")) before, \(input.loadAverageAfter.map { format($0, 2) }.joined(separator: " ")) after",
             "MB = 10^6 bytes of plain data; link time = max(plain / all-core compression, compressed / link)",
             "",
         ]

@@ -17,14 +17,15 @@ public struct CodecBenchReport: Codable, Sendable {
         public var cores: Int
         /// How each rate was timed.
         public var timing: String
-        /// The system's 1, 5 and 15 minute load averages when the measurements began: other work on
-        /// the machine lowers every rate and the all-core scaling.
-        public var loadAverage: [Double]
+        /// The system's 1, 5 and 15 minute load averages before and after the measurements: other
+        /// work on the machine lowers every rate and the all-core scaling.
+        public var loadAverageBefore: [Double]
+        public var loadAverageAfter: [Double]
 
         enum CodingKeys: String, CodingKey {
             case path, format, sampling, frames, threads, cores, timing
             case virtualSize = "virtual_size", allocatedBytes = "allocated_bytes", sampledBytes = "sampled_bytes"
-            case frameSize = "frame_size", loadAverage = "load_average"
+            case frameSize = "frame_size", loadAverageBefore = "load_average_before", loadAverageAfter = "load_average_after"
         }
     }
 
@@ -109,7 +110,8 @@ public struct CodecBenchReport: Codable, Sendable {
 
     public init(
         sample: DiskSample, configuration: CodecBenchmark.Configuration, links: [LinkSpeed],
-        measurements: [CodecMeasurement], references: [ReferenceMeasurement], loadAverage: [Double], notes: [String]
+        measurements: [CodecMeasurement], references: [ReferenceMeasurement],
+        loadAverageBefore: [Double], loadAverageAfter: [Double], notes: [String]
     ) {
         let threads = max(1, configuration.threads)
         input = Input(
@@ -121,7 +123,8 @@ public struct CodecBenchReport: Codable, Sendable {
             frameSize: sample.frameSize, frames: sample.frames.count, threads: threads,
             cores: ProcessInfo.processInfo.activeProcessorCount,
             timing: "fastest of \(configuration.runs) runs, each repeating the frames for at least \(configuration.minSeconds) s; monotonic clock",
-            loadAverage: loadAverage.map { Self.rounded($0, 2) })
+            loadAverageBefore: loadAverageBefore.map { Self.rounded($0, 2) },
+            loadAverageAfter: loadAverageAfter.map { Self.rounded($0, 2) })
         let allocated = Double(sample.allocatedBytes)
         results = measurements.map { measured in
             Result(
