@@ -38,4 +38,12 @@ struct BenchFrameLoopTests {
             }
         }
     }
+
+    @Test func noFramesMeansNoWorkAndNoTime() throws {
+        let throughput = try FrameLoop.run(threads: 2, frameCount: 0, minSeconds: 0.05) { _, _ in
+            Issue.record("work called without frames")
+            return 1
+        }
+        #expect(throughput == Throughput(bytes: 0, seconds: 0))
+    }
 }

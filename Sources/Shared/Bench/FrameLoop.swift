@@ -30,6 +30,7 @@ enum FrameLoop {
         threads: Int, frameCount: Int, minSeconds: Double,
         _ work: @escaping @Sendable (_ worker: Int, _ frame: Int) throws -> Int
     ) throws -> Throughput {
+        guard frameCount > 0, threads > 0 else { return Throughput(bytes: 0, seconds: 0) }
         let state = LoopState()
         let clock = ContinuousClock()
         let start = clock.now
