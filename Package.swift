@@ -59,9 +59,10 @@ let package = Package(
             ],
             path: "Sources/StoreProbe"
         ),
-        .testTarget(name: "VHDTests", dependencies: ["RelayShared"], path: "Tests/VHDTests"),
+        .target(name: "TestSupport", dependencies: ["RelayShared"], path: "Tests/Support"),
+        .testTarget(name: "VHDTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/VHDTests"),
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
-        .testTarget(name: "ClientTests", dependencies: ["RelayShared"], path: "Tests/ClientTests"),
+        .testTarget(name: "ClientTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "StorageTests", dependencies: ["RelayShared"], path: "Tests/StorageTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 @testable import RelayShared
 import Synchronization
 import Testing
+import TestSupport
 
 struct BenchFrameLoopTests {
     private final class Counts: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import RelayShared
 import Testing
+import TestSupport
 
 /// The reference tools' output parser, fed with what the installed tools print now.
 struct BenchReferenceTests {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import RelayShared
 
 /// A disk held in memory whose allocated extents the test chooses; unallocated bytes read as zeros.
@@ -40,9 +41,6 @@ func compressibleBytes(count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UIn
 
 /// A fresh directory under the system's temporary directory, removed when `body` returns.
 func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
-    let path = FileManager.default.temporaryDirectory
-        .appendingPathComponent("relay-bench-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
+    let directory = try TemporaryDirectory()
+    return try body(directory.path)
 }

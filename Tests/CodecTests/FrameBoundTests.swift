@@ -52,7 +52,7 @@ struct FrameBoundTests {
 
     @Test(arguments: [Codec.lz4, .zlib(level: 6), .zstd(level: 3)])
     func refusesGarbage(codec: Codec) throws {
-        var generator = SeededGenerator(seed: 5)
+        var generator = SplitMix64(seed: 5)
         for round in 0..<200 {
             let garbage = (0..<Int.random(in: 1...2000, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             #expect(throws: CodecError.self, "\(codec) garbage round \(round)") {

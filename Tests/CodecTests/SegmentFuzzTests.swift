@@ -34,7 +34,7 @@ struct SegmentFuzzTests {
     func randomBitFlipsAreRefused(codec: Codec) throws {
         let segment = try validSegment(codec)
         let decompressor = try FrameDecompressor()
-        var generator = SeededGenerator(seed: 1000 + UInt64(codec.wireID))
+        var generator = SplitMix64(seed: 1000 + UInt64(codec.wireID))
         for round in 0..<3000 {
             var damaged = segment
             for _ in 0..<Int.random(in: 1...3, using: &generator) {
@@ -58,7 +58,7 @@ struct SegmentFuzzTests {
         let decompressor = try FrameDecompressor()
         let tableEnd = SegmentFormat.headerSize + plan.count * SegmentFormat.extentEntrySize
         let framesEnd = segment.count - SegmentFormat.trailerSize
-        var generator = SeededGenerator(seed: 77)
+        var generator = SplitMix64(seed: 77)
         let framePositions = (0..<400).map { _ in Int.random(in: tableEnd..<framesEnd, using: &generator) }
         var codes: Set<SegmentError.Code> = []
         for position in Array(0..<tableEnd) + framePositions {

@@ -69,7 +69,7 @@ struct SegmentRoundTripTests {
     @Test func aWriterBuildsManySegmentsInARow() throws {
         let writer = SegmentWriter(compressor: try FrameCompressor(codec: .lz4))
         let decompressor = try FrameDecompressor()
-        var generator = SeededGenerator(seed: 11)
+        var generator = SplitMix64(seed: 11)
         for seq in UInt64(1)...40 {
             var plan: [PlannedExtent] = []
             var offset = UInt64.random(in: 0..<64, using: &generator) * 512

@@ -1,19 +1,5 @@
 import Foundation
-
-/// SplitMix64: a tiny seeded generator, so every failing case can be reproduced from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import RelayShared
 
 /// The kinds of frame content the codecs must handle.
 enum DataKind: String, CaseIterable, CustomStringConvertible, Sendable {
@@ -25,7 +11,7 @@ enum DataKind: String, CaseIterable, CustomStringConvertible, Sendable {
     func bytes(count: Int, seed: UInt64 = 1) -> [UInt8] {
         switch self {
         case .random:
-            var generator = SeededGenerator(seed: seed)
+            var generator = SplitMix64(seed: seed)
             var result = [UInt8](repeating: 0, count: count)
             result.withUnsafeMutableBytes { buffer in
                 for word in stride(from: 0, to: count, by: 8) {
@@ -60,7 +46,7 @@ enum DataKind: String, CaseIterable, CustomStringConvertible, Sendable {
 
     /// 4 MiB of word salad, made once: generating text per frame is too slow in a debug build.
     static let textCorpus: [UInt8] = {
-        var generator = SeededGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         let words = ["sector", "page", "blob", "extent", "the", "of", "a", "disk", "frame", "zstd",
                      "segment", "cursor", "generation", "lease", "write", "clear", "\n", "1024", "footer"].map { Array($0.utf8) + [32] }
         var text: [UInt8] = []

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RelayShared
+import TestSupport
 
 /// Damaged variants of each kind of disk: each must be refused with the right code, structure and
 /// absolute byte offset, or (where the format has a spare copy) opened with a warning.
@@ -45,7 +46,6 @@ struct CorruptionTests {
 
     @Test func badFooterChecksumOfFixedDisk() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("fixed.vhd")
         let footer = VHDFooter.fixedTarget(virtualSize: 1 << 20, uniqueID: UUID())
         try write([UInt8](repeating: 7, count: 1 << 20) + footer.serialized(), to: path)
@@ -60,7 +60,6 @@ struct CorruptionTests {
 
     @Test func damagedFooterOfDynamicDiskFallsBackToTheOtherCopy() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, layout, writer) = try dynamicDisk(directory)
         try patch(path, at: layout.footerOffset + 100, with: [1])
         let fromCopy = try DiskImage.open(path)
@@ -77,7 +76,6 @@ struct CorruptionTests {
 
     @Test func damagedFooterCopyIsAWarning() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, _, writer) = try dynamicDisk(directory)
         try patch(path, at: 0, with: Array("XXXXXXXX".utf8))
         let disk = try DiskImage.open(path)
@@ -88,7 +86,6 @@ struct CorruptionTests {
 
     @Test func footerCopyThatDiffersIsRefused() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, _, _) = try dynamicDisk(directory)
         var copy = try SystemFile.openForReading(path).readExactly(512, at: 0)
         copy.setBigEndian(UInt32(12345), at: 24)
@@ -102,7 +99,6 @@ struct CorruptionTests {
 
     @Test func badHeaderChecksum() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, _, _) = try dynamicDisk(directory, name: "child.vhd")
         try patch(path, at: 512 + 700, with: [0x55])
         let error = openError(path)
@@ -115,7 +111,6 @@ struct CorruptionTests {
 
     @Test func wrongHeaderCookie() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, _, _) = try dynamicDisk(directory)
         try patchHeader(path, at: 0, with: Array("cxsparsX".utf8))
         let error = openError(path)
@@ -126,7 +121,6 @@ struct CorruptionTests {
     /// Without a cookie at either end a file is a raw image; a fixed VHD whose footer is gone is one.
     @Test func wrongFooterCookieOfFixedDiskMakesARawImage() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("fixed.vhd")
         try write([UInt8](repeating: 7, count: 1 << 20)
                   + VHDFooter.fixedTarget(virtualSize: 1 << 20, uniqueID: UUID()).serialized(), to: path)
@@ -138,7 +132,6 @@ struct CorruptionTests {
 
     @Test func truncatedDynamicDisk() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, layout, _) = try dynamicDisk(directory)
         let lastBlock = try #require(layout.blockOffsets.max { $0.value < $1.value })
         #expect(truncate(path, off_t(lastBlock.value + 4096)) == 0)
@@ -151,7 +144,6 @@ struct CorruptionTests {
 
     @Test func truncatedFixedDiskTail() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("fixed.vhd")
         var footer = VHDFooter.fixedTarget(virtualSize: 2 << 20, uniqueID: UUID())
         footer.currentSize = 4 << 20
@@ -164,7 +156,6 @@ struct CorruptionTests {
 
     @Test func batPastEndOfFile() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, _, _) = try dynamicDisk(directory)
         let size = try SystemFile.openForReading(path).size()
         try patchHeader(path, at: DynamicHeader.Field.tableOffset, with: be(size - 512))
@@ -177,7 +168,6 @@ struct CorruptionTests {
 
     @Test func batOverlappingTheHeader() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, _, _) = try dynamicDisk(directory)
         try patchHeader(path, at: DynamicHeader.Field.tableOffset, with: be(UInt64(1024)))
         let error = openError(path)
@@ -187,7 +177,6 @@ struct CorruptionTests {
 
     @Test func hostileTableEntryCountIsRefusedBeforeAllocating() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, _, _) = try dynamicDisk(directory)
         try patchHeader(path, at: DynamicHeader.Field.maxTableEntries, with: be(UInt32.max))
         let error = openError(path)
@@ -198,7 +187,6 @@ struct CorruptionTests {
 
     @Test func tooFewTableEntries() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, _, _) = try dynamicDisk(directory)
         try patchHeader(path, at: DynamicHeader.Field.maxTableEntries, with: be(UInt32(15)))
         let error = openError(path)
@@ -209,7 +197,6 @@ struct CorruptionTests {
     @Test(arguments: [UInt32(0), 256, 3 << 20, 512 << 20])
     func badBlockSize(blockSize: UInt32) throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, _, _) = try dynamicDisk(directory)
         try patchHeader(path, at: DynamicHeader.Field.blockSize, with: be(blockSize))
         let error = openError(path)
@@ -219,7 +206,6 @@ struct CorruptionTests {
 
     @Test func overlappingBlocks() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, layout, _) = try dynamicDisk(directory)
         // Block 3 (the one at 200 KiB) made to start one sector into block 0.
         let first = try #require(layout.blockOffsets[0])
@@ -233,7 +219,6 @@ struct CorruptionTests {
 
     @Test func blockOverlappingTheBAT() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, layout, _) = try dynamicDisk(directory)
         try patch(path, at: layout.tableOffset, with: be(UInt32(layout.tableOffset / 512)))
         let error = openError(path)
@@ -244,7 +229,6 @@ struct CorruptionTests {
 
     @Test func dataOffsetOutsideTheFile() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (path, layout, _) = try dynamicDisk(directory)
         try patchFooters(path, footerOffset: layout.footerOffset, at: VHDFooter.Field.dataOffset,
                          with: be(UInt64.max - 100))
@@ -266,7 +250,6 @@ struct CorruptionTests {
 
     @Test func parentMissing() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (childPath, parentPath, layout) = try child(directory)
         unlink(parentPath)
         let error = openError(childPath)
@@ -278,7 +261,6 @@ struct CorruptionTests {
 
     @Test func parentUniqueIDMismatch() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (childPath, parentPath, _) = try child(directory)
         try TestVHDWriter(virtualSize: 1 << 20, blockSize: 64 << 10).write(to: parentPath)
         let error = openError(childPath)
@@ -289,7 +271,6 @@ struct CorruptionTests {
 
     @Test func parentLocatorOutsideTheFile() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let (childPath, _, layout) = try child(directory)
         let entry = try #require(layout.locatorEntryOffsets.first)
         try patchHeader(childPath, at: Int(entry - 512) + 16, with: be(UInt64(1) << 40))
@@ -301,7 +282,6 @@ struct CorruptionTests {
     /// Old Virtual PC wrote 511-byte footers; they are read deliberately, with a warning.
     @Test func footerOf511Bytes() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("old.vhd")
         let data = seededBytes(5, 1 << 20)
         try write(data + VHDFooter.fixedTarget(virtualSize: 1 << 20, uniqueID: UUID()).serialized().dropLast(), to: path)

@@ -1,13 +1,14 @@
 import Foundation
 import Testing
 @testable import RelayShared
+import TestSupport
 
 /// Writes of 1 to 40 sectors of random data (some all zeros) at random sector offsets inside `size`,
 /// each ending on a multiple of `endAlignment` sectors.
 func randomWrites(
     seed: UInt64, size: UInt64, count: Int, endAlignment: Int = 1
 ) -> [(offset: UInt64, bytes: [UInt8])] {
-    var random = SeededBytes(seed: seed)
+    var random = SplitMix64(seed: seed)
     return (0..<count).map { index in
         var sectors = 1 + Int(random.next() % 40)
         let offset = (random.next() % (size / 512 - UInt64(sectors) - UInt64(endAlignment))) * 512
@@ -33,11 +34,10 @@ struct DifferencingTests {
     ///   holds (consistent with taking the 128-byte bitmap unpadded, where the format pads it to 512).
     @Test func chainOfFourMatchesModelAndLibvhdi() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let image = directory.file("disk.img")
         try makeExt4Image(at: image, size: (32 << 20) + 7 * 512, in: directory, seed: 11)
         let basePath = directory.file("base.vhd")
-        try run("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, basePath])
+        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, basePath])
         let base = try DiskImage.open(basePath)
         let baseID = try #require(base.uniqueID)
         var expected = try readAll(base)
@@ -85,7 +85,7 @@ struct DifferencingTests {
         #expect(info.parentChain.map(\.uniqueID) == [c2.uniqueID.uuidString, c1.uniqueID.uuidString, baseID.uuidString])
         #expect(info.parentChain.map(\.format) == [.differencing, .differencing, .dynamic])
 
-        let vhdiinfo = try run("vhdiinfo", [directory.file("c3.vhd")])
+        let vhdiinfo = try runOK("vhdiinfo", [directory.file("c3.vhd")])
         #expect(vhdiinfo.contains("Disk type\t\t: Differential"), "\(vhdiinfo)")
         #expect(vhdiinfo.contains("(\(size) bytes)"), "\(vhdiinfo)")
         #expect(vhdiinfo.lowercased().contains(c2.uniqueID.uuidString.lowercased()), "\(vhdiinfo)")
@@ -102,7 +102,6 @@ struct DifferencingTests {
     /// offset and length equal the same slice of one whole read.
     @Test func partialSectorsAndMixedBlockSizes() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         var parent = TestVHDWriter(virtualSize: (4 << 20) + 3 * 512, blockSize: 64 << 10)
         parent.writes = randomWrites(seed: 5, size: parent.virtualSize, count: 80)
         try parent.write(to: directory.file("dyn.vhd"))
@@ -120,7 +119,7 @@ struct DifferencingTests {
         #expect(whole == child.expected(over: parent.expected()))
         #expect(try disk.allocatedExtents() == coalesced(parent.writtenExtents + child.writtenExtents))
 
-        var random = SeededBytes(seed: 6)
+        var random = SplitMix64(seed: 6)
         for _ in 0..<300 {
             let offset = Int(random.next() % disk.virtualSize)
             let count = min(Int(random.next() % (300 << 10)), whole.count - offset)
@@ -139,7 +138,6 @@ struct DifferencingTests {
     @Test(arguments: ["W2ru", "W2ku", "Wi2r", "Wi2k", "MacX", "name"])
     func locatorKinds(kind: String) throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         var parent = TestVHDWriter(virtualSize: 1 << 20, blockSize: 512 << 10)
         parent.writes = randomWrites(seed: 7, size: parent.virtualSize, count: 10)
         let parentPath = directory.file("parent disk.vhd")
@@ -168,7 +166,6 @@ struct DifferencingTests {
 
     @Test func chainDepthIsBounded() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         var previous = TestVHDWriter(virtualSize: 1 << 20, blockSize: 512 << 10)
         previous.writes = [(0, [UInt8](repeating: 1, count: 512))]
         try previous.write(to: directory.file("disk-0.vhd"))
@@ -192,7 +189,6 @@ struct DifferencingTests {
 
     @Test func cycleIsRefused() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         var a = TestVHDWriter(virtualSize: 1 << 20, blockSize: 512 << 10)
         var b = TestVHDWriter(virtualSize: 1 << 20, blockSize: 512 << 10)
         a.parent = .windows(parentPath: directory.file("b.vhd"), uniqueID: b.uniqueID)

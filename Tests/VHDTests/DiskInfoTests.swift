@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 @testable import RelayShared
+import TestSupport
 
 struct DiskInfoTests {
     @Test func differencingDiskAsJSON() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         var parent = TestVHDWriter(virtualSize: (3 << 20) + 512, blockSize: 1 << 20)
         parent.writes = [(0, seededBytes(1, 4096)), (2 << 20, seededBytes(2, 512))]
         try parent.write(to: directory.file("parent.vhd"))
@@ -44,7 +44,6 @@ struct DiskInfoTests {
     /// A raw image has no block size and no unique id; both keys are present as null.
     @Test func rawImageHasNullFields() throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         try write(seededBytes(7, 5000), to: directory.file("disk.img"))
         let info = try DiskInfo(disk: DiskImage.open(directory.file("disk.img")))
         #expect(info.format == .raw)

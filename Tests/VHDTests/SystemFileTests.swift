@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import RelayShared
+import TestSupport
 
 struct SystemFileTests {
     @Test func writesReadsAndGrowsSparse() throws {

@@ -7,6 +7,13 @@ public struct FileError: Error, CustomStringConvertible, Sendable, Equatable {
     public let offset: UInt64?
     public let errno: Int32
 
+    public init(path: String, operation: String, offset: UInt64?, errno: Int32) {
+        self.path = path
+        self.operation = operation
+        self.offset = offset
+        self.errno = errno
+    }
+
     public var description: String {
         let at = offset.map { " at byte offset \($0)" } ?? ""
         return "\(path): \(operation)\(at) failed: \(String(cString: strerror(errno)))"
