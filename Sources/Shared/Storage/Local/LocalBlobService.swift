@@ -25,7 +25,7 @@ public struct LocalBlobService: BlobService {
     /// Opens the Blob service of `store`, creating its tables if needed.
     public init(store: LocalStore) async throws {
         self.store = store
-        try await Self.perform(store) { db in try db.execute(LocalBlobRecord.schema) }
+        try await store.runMappingErrors("create the blob tables") { db in try db.execute(LocalBlobRecord.schema) }
     }
 
     // MARK: Containers
@@ -210,7 +210,7 @@ public struct LocalBlobService: BlobService {
     func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase, Double, LocalBlobFileChanges) throws -> T) async throws -> T {
         let gate = gate
         let directory = store.blobDirectory
-        return try await Self.perform(store) { db in
+        return try await store.runMappingErrors("blob write") { db in
             let files = LocalBlobFileChanges()
             let result: T
             do {
@@ -229,7 +229,7 @@ public struct LocalBlobService: BlobService {
 
     /// Runs a read in one read transaction (a consistent view of the rows) on a store thread.
     func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase, Double) throws -> T) async throws -> T {
-        try await Self.perform(store) { db in
+        try await store.runMappingErrors("blob read") { db in
             var attempts = 0
             while true {
                 try db.execute("BEGIN")
@@ -242,21 +242,6 @@ public struct LocalBlobService: BlobService {
                     attempts += 1
                 }
             }
-        }
-    }
-
-    /// Runs blocking work on the store and turns SQLite and file errors into `StorageError`s.
-    private static func perform<T: Sendable>(_ store: LocalStore, _ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
-        do {
-            return try await store.run(body)
-        } catch let error as StorageError {
-            throw error
-        } catch let error as SQLiteError where error.isBusy {
-            throw StorageError(.serverBusy, status: 503, "local store \(store.root) stayed locked by another process: \(error); retry")
-        } catch let error as SQLiteError {
-            throw StorageError(.internalError, status: 500, "local store \(store.root): \(error)")
-        } catch let error as FileError {
-            throw StorageError(.internalError, status: 500, "local store \(store.root): \(error)")
         }
     }
 

@@ -100,10 +100,3 @@ enum LocalBlobValidation {
         }
     }
 }
-
-extension StorageError.Code {
-    static let invalidMetadata: Self = "InvalidMetadata"
-    static let metadataTooLarge: Self = "MetadataTooLarge"
-    static let sequenceNumberIncrementTooLarge: Self = "SequenceNumberIncrementTooLarge"
-    static let previousSnapshotCannotBeNewer: Self = "PreviousSnapshotCannotBeNewer"
-}
