@@ -21,7 +21,7 @@ struct DiskInfoTests {
         #expect(info.blockSize == 1 << 20)
         // [0, 9216) from both, [1 MiB, +1024) from the child, [2 MiB, +512) from the parent.
         #expect(info.allocatedExtents == DiskInfo.Extents(count: 3, bytes: 9216 + 1024 + 512))
-        #expect(info.uniqueID == child.uniqueID.uuidString)
+        #expect(info.uniqueID == child.uniqueID.uuidString.lowercased())
 
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -36,7 +36,7 @@ struct DiskInfoTests {
         #expect(chain.count == 1)
         #expect(chain.first?["path"] as? String == directory.file("parent.vhd"))
         #expect(chain.first?["format"] as? String == "dynamic")
-        #expect(chain.first?["unique_id"] as? String == parent.uniqueID.uuidString)
+        #expect(chain.first?["unique_id"] as? String == parent.uniqueID.uuidString.lowercased())
         #expect(chain.first?["virtual_size"] as? Int == (3 << 20) + 512)
         #expect(try JSONDecoder().decode(DiskInfo.self, from: encoder.encode(info)) == info)
     }
