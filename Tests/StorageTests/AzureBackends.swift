@@ -85,12 +85,8 @@ final class DevStoreProcess: Sendable {
 
     init(_ process: sending Process) { self.process = Mutex(process) }
 
-    deinit {
-        process.withLock { process in
-            process?.terminate()
-            process?.waitUntilExit()
-        }
-    }
+    /// SIGTERM (graceful shutdown) without waiting: deinit may run on the cooperative pool.
+    deinit { process.withLock { $0?.terminate() } }
 }
 
 /// Keeps the devstore process alive exactly as long as the service that talks to it.

@@ -54,7 +54,8 @@ public struct AzureBlobService: BlobService {
                 throw StorageError.badRequest(.invalidRange, "Get Blob of \(blob): the range \(range) is empty; ask for at least one byte")
             }
             headers.append(("x-ms-range", "bytes=\(range.offset)-\(range.end - 1)"))
-            limit = Int(min(UInt64(limit), range.length))
+            // Room for an error body (416 InvalidRange) even when the range is tiny.
+            limit = Int(min(UInt64(limit), max(range.length, 64 << 10)))
         }
         let response = try await client.send(AzureRequest(
             "GET", AzurePath.blob(blob), query: snapshot.map { [("snapshot", $0)] } ?? [], headers: headers,
@@ -83,7 +84,7 @@ public struct AzureBlobService: BlobService {
     }
 
     public func listBlobs(container: String, prefix: String, marker: String?, maxResults: Int) async throws -> BlobListing {
-        var query = [("restype", "container"), ("comp", "list"), ("include", "metadata"), ("maxresults", String(max(1, min(maxResults, 5000))))]
+        var query = [("restype", "container"), ("comp", "list"), ("include", "metadata"), ("maxresults", String(maxResults))]
         if !prefix.isEmpty { query.append(("prefix", prefix)) }
         if let marker, !marker.isEmpty { query.append(("marker", marker)) }
         let response = try await client.send(AzureRequest(
@@ -107,7 +108,10 @@ public struct AzureBlobService: BlobService {
         let response = try await client.send(AzureRequest(
             "PUT", AzurePath.blob(blob), headers: headers,
             safety: conditions.ifNoneMatch == nil && conditions.ifMatch == nil ? .idempotent : .unsafe, subject: "blob \(blob)"))
-        return try Self.writeResult(response, blob)
+        var result = try Self.writeResult(response, blob)
+        // Put Blob does not echo the sequence number; the new blob has the one it was created with.
+        result.sequenceNumber = result.sequenceNumber ?? sequenceNumber
+        return result
     }
 
     public func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions) async throws -> BlobWriteResult {

@@ -70,19 +70,8 @@ struct AzureClient: Sendable {
     /// The `StorageError` an error response carries: the code from `x-ms-error-code`, else from the XML
     /// `<Code>` or the JSON `odata.error.code`, else the status; the service's message when there is one.
     static func error(from response: HTTPResponse, request: AzureRequest) -> StorageError {
-        var code = response.header("x-ms-error-code")
-        var message: String?
-        if !response.body.isEmpty {
-            if let json = try? AzureJSON.parse(response.body, what: "an error"), let error = json["odata.error"] {
-                code = code ?? error["code"]?.stringValue
-                message = error["message"]?["value"]?.stringValue
-            } else if let xml = try? AzureXMLElement.parse(response.body, what: "an error") {
-                code = code ?? xml.value("Code")
-                message = xml.value("Message")
-            }
-        }
-        // The service's message ends with RequestId/Time lines: keep the first line, the one for people.
-        let summary = message?.split(separator: "\n").first.map(String.init)
+        let (bodyCode, summary) = details(response)
+        let code = response.header("x-ms-error-code") ?? bodyCode
         let fallback: StorageError.Code = switch response.status {
         case 404: .resourceNotFound
         case 503: .serverBusy
@@ -91,5 +80,24 @@ struct AzureClient: Sendable {
         }
         let text = "\(request.method) \(request.subject)" + (summary.map { ": \($0)" } ?? "")
         return StorageError(code.map { StorageError.Code(rawValue: $0) } ?? fallback, status: response.status, text)
+    }
+
+    /// The first line of the service's error message, if the body has one.
+    static func serviceMessage(_ response: HTTPResponse) -> String? { details(response).message }
+
+    /// The code and message of an XML or JSON error body. The service's message ends with RequestId and
+    /// Time lines: only the first line, the one for people, is kept.
+    private static func details(_ response: HTTPResponse) -> (code: String?, message: String?) {
+        guard !response.body.isEmpty else { return (nil, nil) }
+        var code: String?
+        var message: String?
+        if let json = try? AzureJSON.parse(response.body, what: "an error"), let error = json["odata.error"] {
+            code = error["code"]?.stringValue
+            message = error["message"]?["value"]?.stringValue
+        } else if let xml = try? AzureXMLElement.parse(response.body, what: "an error") {
+            code = xml.value("Code")
+            message = xml.value("Message")
+        }
+        return (code, message?.split(separator: "\n").first.map(String.init))
     }
 }

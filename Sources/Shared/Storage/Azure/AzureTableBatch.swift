@@ -49,8 +49,11 @@ struct AzureTableBatch {
     func results(_ response: HTTPResponse) throws -> [String?] {
         let parts = Self.subResponses(String(decoding: response.body, as: UTF8.self))
         if let failed = parts.first(where: { $0.status >= 300 }) {
-            let fake = HTTPResponse(status: failed.status, headers: failed.headers, body: Array(failed.body.utf8))
-            throw AzureClient.error(from: fake, request: AzureRequest("POST", "/$batch", safety: .unsafe, subject: "batch on table \(table)"))
+            let answer = HTTPResponse(status: failed.status, headers: failed.headers, body: Array(failed.body.utf8))
+            var error = AzureClient.error(from: answer, request: AzureRequest("POST", "/$batch", safety: .unsafe, subject: "batch on table \(table)"))
+            // The service's message starts with the failing operation's index ("2:..."): keep it first.
+            if let message = AzureClient.serviceMessage(answer) { error.message = "\(message) (batch on table \(table))" }
+            throw error
         }
         guard parts.count == operations.count else {
             throw StorageError(.invalidInput, status: response.status,

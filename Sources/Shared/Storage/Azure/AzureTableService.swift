@@ -65,7 +65,7 @@ public struct AzureTableService: TableService {
         var filter = "PartitionKey eq \(Self.literal(partitionKey))"
         if let rowKeyFrom { filter += " and RowKey ge \(Self.literal(rowKeyFrom))" }
         if let rowKeyTo { filter += " and RowKey lt \(Self.literal(rowKeyTo))" }
-        var query = [("$filter", filter), ("$top", String(max(1, min(pageSize, TableLimits.maxPageSize))))]
+        var query = [("$filter", filter), ("$top", String(pageSize))]
         if let continuation {
             query.append(("NextPartitionKey", continuation.nextPartitionKey))
             if let next = continuation.nextRowKey { query.append(("NextRowKey", next)) }
