@@ -23,6 +23,9 @@ enum AzureBackends {
         return directory.appendingPathComponent("relay-devstore").path
     }
 
+    /// Whether relay-devstore is built (it is whenever the package holds its target).
+    static var devStoreIsBuilt: Bool { FileManager.default.isExecutableFile(atPath: devStorePath) }
+
     /// Starts relay-devstore on free ports over `directory` and returns its connection string.
     static func startDevStore(directory: String) async throws -> (DevStoreProcess, ConnectionString) {
         let process = Process()
@@ -100,24 +103,36 @@ struct ProcessBoundTransport: HTTPTransport {
 extension Backend where Service == any BlobService {
     static let devstore = Backend(name: "azure→relay-devstore", make: AzureBackends.make("blob") { try AzureBlobService(connectionString: $0, transport: $1) as any BlobService })
     static let azureAccount = Backend(name: "azure→$\(AzureBackends.environmentVariable)", make: AzureBackends.makeAccount { try AzureBlobService(connectionString: $0, transport: $1) as any BlobService })
-    /// The Azure backends of this run: relay-devstore always, a real account when configured.
-    static var azure: [Self] { [.devstore] + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
+    /// The Azure backends of this run: relay-devstore when built, a real account when configured (each
+    /// absence is reported by a skipped test of `AzureAccountTests`).
+    static var azure: [Self] { (AzureBackends.devStoreIsBuilt ? [.devstore] : []) + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
 }
 
 extension Backend where Service == any QueueService {
     static let devstore = Backend(name: "azure→relay-devstore", make: AzureBackends.make("queue") { try AzureQueueService(connectionString: $0, transport: $1) as any QueueService })
     static let azureAccount = Backend(name: "azure→$\(AzureBackends.environmentVariable)", make: AzureBackends.makeAccount { try AzureQueueService(connectionString: $0, transport: $1) as any QueueService })
-    static var azure: [Self] { [.devstore] + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
+    static var azure: [Self] { (AzureBackends.devStoreIsBuilt ? [.devstore] : []) + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
 }
 
 extension Backend where Service == any TableService {
     static let devstore = Backend(name: "azure→relay-devstore", make: AzureBackends.make("table") { try AzureTableService(connectionString: $0, transport: $1) as any TableService })
     static let azureAccount = Backend(name: "azure→$\(AzureBackends.environmentVariable)", make: AzureBackends.makeAccount { try AzureTableService(connectionString: $0, transport: $1) as any TableService })
-    static var azure: [Self] { [.devstore] + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
+    static var azure: [Self] { (AzureBackends.devStoreIsBuilt ? [.devstore] : []) + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
 }
 
-/// Makes the real-account run visible: shown as skipped, by name, when the variable is not set.
+/// Makes the Azure runs visible: shown as skipped, by name, when they cannot happen.
 struct AzureAccountTests {
+    @Test("conformance over HTTP against relay-devstore",
+          .enabled(if: AzureBackends.devStoreIsBuilt, "relay-devstore is not built: the HTTP conformance run is skipped"))
+    func devStoreIsStartable() async throws {
+        let directory = try makeTemporaryDirectory("devstore-probe")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (process, connectionString) = try await AzureBackends.startDevStore(directory: directory)
+        let tables = try AzureTableService(connectionString: connectionString, transport: ProcessBoundTransport(process: process, base: CurlTransport()))
+        try await tables.createTable("probe")
+        await #expect { try await tables.createTable("probe") } throws: { ($0 as? StorageError)?.code == .tableAlreadyExists }
+    }
+
     @Test("conformance against a real Azure account or Azurite (RELAY_TEST_AZURE_CONNECTION_STRING)",
           .enabled(if: AzureBackends.accountConnectionString != nil, "RELAY_TEST_AZURE_CONNECTION_STRING is not set: the Azure account run is skipped"))
     func accountIsReachable() async throws {
