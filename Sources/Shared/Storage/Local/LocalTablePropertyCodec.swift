@@ -78,7 +78,7 @@ enum TablePropertyCodec {
             var properties: [String: TableValue] = [:]
             for _ in 0..<count {
                 guard let nameLength = integer(UInt16.self), let name = take(Int(nameLength)).flatMap({ String(validating: $0, as: UTF8.self) }),
-                      let tag = take(1).flatMap({ Tag(rawValue: $0[0]) }), let value = value(tag)
+                      let tag = take(1)?.first.flatMap(Tag.init(rawValue:)), let value = value(tag)
                 else { return nil }
                 properties[name] = value
             }

@@ -47,9 +47,22 @@ final class SQLiteDatabase: @unchecked Sendable {
         sqlite3_busy_timeout(db, Int32(busyTimeout.components.seconds * 1000))
         // WAL lets readers and one writer of several processes work at once; NORMAL sync keeps every
         // committed transaction across a process crash (not a power cut), which is the promise we make.
-        try execute("PRAGMA journal_mode=WAL")
+        try switchToWAL(patience: busyTimeout)
         try execute("PRAGMA synchronous=NORMAL")
         try execute("PRAGMA foreign_keys=ON")
+    }
+
+    /// Turning a new database to WAL needs its exclusive lock, and SQLite answers `SQLITE_BUSY` at once,
+    /// without its busy handler, when connections opening it together would deadlock: retry for a while.
+    private func switchToWAL(patience: Duration) throws {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            do {
+                return try execute("PRAGMA journal_mode=WAL")
+            } catch let error as SQLiteError where error.isBusy && ContinuousClock.now < deadline {
+                usleep(useconds_t.random(in: 1_000...10_000))
+            }
+        }
     }
 
     deinit {

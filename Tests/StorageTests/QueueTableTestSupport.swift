@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+@testable import RelayShared
+
+/// Expects `body` to fail with exactly Azure's `code` and `status`; returns the error for more checks.
+@discardableResult
+func expectAzureError(
+    _ code: StorageError.Code, _ status: Int, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async -> StorageError? {
+    do {
+        try await body()
+        Issue.record("expected \(status) \(code.rawValue), but the call succeeded", sourceLocation: sourceLocation)
+    } catch let error as StorageError {
+        #expect(error.code == code && error.status == status, "expected \(status) \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
+        return error
+    } catch {
+        Issue.record("expected StorageError \(status) \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
+extension Backend where Service == any QueueService {
+    static let local = Backend(name: "local") {
+        let directory = try makeTemporaryDirectory("queue")
+        let store = try LocalStore(path: directory)
+        return Fixture(service: try await LocalQueueService(store: store) as any QueueService, directory: directory)
+    }
+}
+
+extension Backend where Service == any TableService {
+    static let local = Backend(name: "local") {
+        let directory = try makeTemporaryDirectory("table")
+        let store = try LocalStore(path: directory)
+        return Fixture(service: try await LocalTableService(store: store) as any TableService, directory: directory)
+    }
+}
+
+extension Backend {
+    /// Runs `body` with a fresh service whose store lives (and is removed) exactly around the call.
+    func withFreshService<T>(_ body: (Service) async throws -> T) async throws -> T {
+        let fixture = try await make()
+        defer { withExtendedLifetime(fixture) {} }
+        return try await body(fixture.service)
+    }
+}
