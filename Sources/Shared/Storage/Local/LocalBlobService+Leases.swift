@@ -26,7 +26,7 @@ extension LocalBlobService {
         }
         return try await write { db, now, _ in
             var record = try Self.requireRecord(blob, snapshot: nil, in: db)
-            try Self.check(conditions, on: record, access: .write, at: now)
+            try Self.check(conditions, on: record, access: .lease, at: now)
             let outcome = try record.lease.apply(action, at: now, blob: blob)
             // A lease operation changes neither the ETag nor Last-Modified.
             try Self.save(record, in: db)

@@ -67,7 +67,7 @@ public struct LocalBlobService: BlobService {
 
     // MARK: Block blobs and common blob operations
 
-    public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
+    @discardableResult    public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.metadata(metadata)
         try LocalBlobValidation.conditions(conditions)
@@ -142,7 +142,7 @@ public struct LocalBlobService: BlobService {
         }
     }
 
-    public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
+    @discardableResult    public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.metadata(metadata)
         try LocalBlobValidation.conditions(conditions)
@@ -315,6 +315,8 @@ public struct LocalBlobService: BlobService {
         case write
         /// Snapshot Blob: the lease id is optional as for reads; conditions fail with 412 as for writes.
         case snapshot
+        /// Lease Blob: the lease id is the operation's own argument; conditions fail with 412.
+        case lease
     }
 
     static func check(_ conditions: BlobConditions, on record: LocalBlobRecord, access: Access, at now: Double) throws {
@@ -327,6 +329,7 @@ public struct LocalBlobService: BlobService {
         switch access {
         case .write: try lease.checkWrite(leaseID: conditions.leaseID, at: now, blob: blob)
         case .read, .snapshot: try lease.checkRead(leaseID: conditions.leaseID, at: now, blob: blob)
+        case .lease: break
         }
         if let ifMatch = conditions.ifMatch, record == nil || (ifMatch != "*" && ifMatch != record?.etag) {
             throw StorageError.preconditionFailed(.conditionNotMet,

@@ -18,8 +18,6 @@ struct PageRangeSet: Hashable, Sendable {
         }
     }
 
-    var isEmpty: Bool { ranges.isEmpty }
-
     /// Adds `range`, merging it with the ranges it overlaps or touches.
     mutating func insert(_ range: ByteRange) {
         guard range.length > 0 else { return }

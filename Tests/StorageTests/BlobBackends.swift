@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+@testable import RelayShared
+
+/// The Blob backends every Blob conformance test runs against; the Azure backend joins by adding
+/// one entry.
+enum BlobBackends {
+    static let all: [Backend<any BlobService>] = [.local]
+}
+
+extension Backend where Service == any BlobService {
+    static let local = Backend(name: "local") {
+        let directory = try makeTemporaryDirectory("blob")
+        let service = try await LocalBlobService(store: LocalStore(path: directory))
+        return Fixture(service: service, directory: directory)
+    }
+}
+
+/// A fresh service with container `c1` and a unique blob address in it.
+struct BlobTestbed {
+    let fixture: Fixture<any BlobService>
+    var blob: BlobAddress { BlobAddress(container: "ctr", name: "disks/a.vhd") }
+    var service: any BlobService { fixture.service }
+
+    init(_ backend: Backend<any BlobService>) async throws {
+        fixture = try await backend.make()
+        try await fixture.service.createContainer("ctr")
+    }
+
+    /// A page blob of `size` bytes at `blob`.
+    @discardableResult
+    func pageBlob(size: UInt64 = 1 << 20, sequenceNumber: Int64 = 0) async throws -> BlobWriteResult {
+        try await service.createPageBlob(blob, size: size, sequenceNumber: sequenceNumber, metadata: [:], conditions: .none)
+    }
+
+    func write(_ byte: UInt8, at offset: UInt64, count: Int, conditions: BlobConditions = .none) async throws {
+        try await service.putPages(blob, offset: offset, data: [UInt8](repeating: byte, count: count), contentMD5: nil, conditions: conditions)
+    }
+
+    func read(_ offset: UInt64, _ length: UInt64, snapshot: String? = nil) async throws -> [UInt8] {
+        try await service.getBlob(blob, range: ByteRange(offset: offset, length: length), snapshot: snapshot, conditions: .none).data
+    }
+
+    func ranges(_ range: ByteRange? = nil, snapshot: String? = nil, previous: String? = nil) async throws -> PageRangeList {
+        try await service.pageRanges(blob, range: range, snapshot: snapshot, previousSnapshot: previous, conditions: .none)
+    }
+}
+
+/// `[offset, offset + length)` for short test literals.
+func r(_ offset: UInt64, _ length: UInt64) -> ByteRange { ByteRange(offset: offset, length: length) }
+
+/// Expects `body` to fail with Azure's `code` and `status`.
+func expectStorageError(
+    _ code: StorageError.Code, _ status: Int, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async {
+    do {
+        try await body()
+        Issue.record("expected \(status) \(code.rawValue), but the call succeeded", sourceLocation: sourceLocation)
+    } catch let error as StorageError {
+        #expect(error.code == code && error.status == status, "expected \(status) \(code.rawValue), got \(error)",
+                sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected StorageError \(status) \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Random bytes (not all zero, not compressible) for data tests.
+func randomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    var bytes = [UInt8](repeating: 0, count: count)
+    for index in stride(from: 0, to: count, by: 8) {
+        var word = generator.next()
+        for byte in index..<min(index + 8, count) {
+            bytes[byte] = UInt8(truncatingIfNeeded: word)
+            word >>= 8
+        }
+    }
+    return bytes
+}
+
+/// A fresh lease id (a GUID, as Azure requires).
+func leaseID() -> String { UUID().uuidString.lowercased() }

@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+@testable import RelayShared
+
+/// Page blobs: create, Put Page (update and clear), page ranges, resize and sequence numbers, against
+/// every Blob backend.
+struct BlobPageConformanceTests {
+    @Test(arguments: BlobBackends.all)
+    func newPageBlobReadsAsZerosWithNoRanges(_ backend: Backend<any BlobService>) async throws {
+        let bed = try await BlobTestbed(backend)
+        let created = try await bed.pageBlob(size: 1 << 20, sequenceNumber: 7)
+        #expect(created.sequenceNumber == 7)
+        let properties = try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none)
+        #expect(properties.type == .pageBlob)
+        #expect(properties.size == 1 << 20)
+        #expect(properties.sequenceNumber == 7)
+        #expect(try await bed.read(4096, 8192) == [UInt8](repeating: 0, count: 8192))
+        #expect(try await bed.ranges() == PageRangeList(pageRanges: []))
+        for size: UInt64 in [1000, 513] {
+            await expectStorageError(.invalidHeaderValue, 400) {
+                try await bed.service.createPageBlob(BlobAddress(container: "ctr", name: "bad"), size: size, sequenceNumber: 0,
+                                                     metadata: [:], conditions: .none)
+            }
+        }
+    }
+
+    @Test(arguments: BlobBackends.all)
+    func pageRangesAfterWritesClearsAndZeroWrites(_ backend: Backend<any BlobService>) async throws {
+        let bed = try await BlobTestbed(backend)
+        try await bed.pageBlob(size: 1 << 20)
+        let data = randomBytes(1024)
+        try await bed.service.putPages(bed.blob, offset: 0, data: Array(data[..<512]), contentMD5: nil, conditions: .none)
+        try await bed.service.putPages(bed.blob, offset: 512, data: Array(data[512...]), contentMD5: nil, conditions: .none)
+        // Written zeros are written pages.
+        try await bed.write(0, at: 8192, count: 4096)
+        try await bed.write(9, at: 65536, count: 512)
+        #expect(try await bed.read(0, 1024) == data)
+        #expect(try await bed.ranges().pageRanges == [r(0, 1024), r(8192, 4096), r(65536, 512)])
+
+        // Clearing splits a range, removes another; cleared pages read as zeros.
+        try await bed.service.clearPages(bed.blob, range: r(512, 512), conditions: .none)
+        try await bed.service.clearPages(bed.blob, range: r(65536, 512), conditions: .none)
+        try await bed.service.clearPages(bed.blob, range: r(9216, 1024), conditions: .none)
+        #expect(try await bed.ranges().pageRanges == [r(0, 512), r(8192, 1024), r(10240, 2048)])
+        #expect(try await bed.read(512, 512) == [UInt8](repeating: 0, count: 512))
+        #expect(try await bed.read(65536, 512) == [UInt8](repeating: 0, count: 512))
+        #expect(try await bed.read(0, 512) == Array(data[..<512]))
+
+        // Rewriting the gap merges the ranges again; a range query clips to the range asked.
+        try await bed.write(5, at: 9216, count: 1024)
+        #expect(try await bed.ranges().pageRanges == [r(0, 512), r(8192, 4096)])
+        #expect(try await bed.ranges(r(9216, 512)).pageRanges == [r(9216, 512)])
+        #expect(try await bed.ranges(r(1024, 4096)).pageRanges == [])
+    }
+
+    @Test(arguments: BlobBackends.all)
+    func misalignedAndOversizedPagesAreRejected(_ backend: Backend<any BlobService>) async throws {
+        let bed = try await BlobTestbed(backend)
+        try await bed.pageBlob(size: 8 << 20)
+        await expectStorageError(.invalidPageRange, 416) { try await bed.write(1, at: 100, count: 512) }
+        await expectStorageError(.invalidPageRange, 416) { try await bed.write(1, at: 0, count: 500) }
+        await expectStorageError(.invalidPageRange, 416) { try await bed.write(1, at: 0, count: 0) }
+        await expectStorageError(.invalidPageRange, 416) {
+            try await bed.service.clearPages(bed.blob, range: r(0, 100), conditions: .none)
+        }
+        await expectStorageError(.invalidPageRange, 416) {
+            try await bed.service.clearPages(bed.blob, range: r(256, 512), conditions: .none)
+        }
+        // 4 MiB is the largest Put Page; one page more is 413.
+        await expectStorageError(.requestBodyTooLarge, 413) { try await bed.write(1, at: 0, count: (4 << 20) + 512) }
+        let fourMiB = randomBytes(4 << 20)
+        try await bed.service.putPages(bed.blob, offset: 4 << 20, data: fourMiB, contentMD5: nil, conditions: .none)
+        #expect(try await bed.read(4 << 20, 4 << 20) == fourMiB)
+        // Pages past the end of the blob.
+        await expectStorageError(.invalidPageRange, 416) { try await bed.write(1, at: (8 << 20) - 512, count: 1024) }
+        await expectStorageError(.invalidPageRange, 416) {
+            try await bed.service.clearPages(bed.blob, range: r(8 << 20, 512), conditions: .none)
+        }
+        #expect(try await bed.ranges().pageRanges == [r(4 << 20, 4 << 20)])
+    }
+
+    @Test(arguments: BlobBackends.all)
+    func pageOperationsNeedAPageBlob(_ backend: Backend<any BlobService>) async throws {
+        let bed = try await BlobTestbed(backend)
+        try await bed.service.putBlockBlob(bed.blob, data: [UInt8](repeating: 1, count: 1024), metadata: [:], conditions: .none)
+        await expectStorageError(.invalidBlobType, 409) { try await bed.write(1, at: 0, count: 512) }
+        await expectStorageError(.invalidBlobType, 409) { try await bed.service.clearPages(bed.blob, range: r(0, 512), conditions: .none) }
+        await expectStorageError(.invalidBlobType, 409) { _ = try await bed.ranges() }
+        await expectStorageError(.invalidBlobType, 409) { try await bed.service.resizePageBlob(bed.blob, size: 512, conditions: .none) }
+        await expectStorageError(.invalidBlobType, 409) { try await bed.service.setSequenceNumber(bed.blob, .increment, conditions: .none) }
+        await expectStorageError(.blobNotFound, 404) {
+            try await bed.service.putPages(BlobAddress(container: "ctr", name: "none"), offset: 0, data: [UInt8](repeating: 1, count: 512),
+                                           contentMD5: nil, conditions: .none)
+        }
+    }
+
+    @Test(arguments: BlobBackends.all)
+    func contentMD5IsChecked(_ backend: Backend<any BlobService>) async throws {
+        let bed = try await BlobTestbed(backend)
+        try await bed.pageBlob()
+        let data = randomBytes(4096)
+        try await bed.service.putPages(bed.blob, offset: 0, data: data, contentMD5: MD5.digest(data), conditions: .none)
+        var wrong = MD5.digest(data)
+        wrong[0] ^= 1
+        await expectStorageError(.md5Mismatch, 400) {
+            try await bed.service.putPages(bed.blob, offset: 4096, data: data, contentMD5: wrong, conditions: .none)
+        }
+        #expect(try await bed.ranges().pageRanges == [r(0, 4096)])
+    }
+
+    @Test(arguments: BlobBackends.all)
+    func sequenceNumbersAndTheirConditions(_ backend: Backend<any BlobService>) async throws {
+        let bed = try await BlobTestbed(backend)
+        try await bed.pageBlob(sequenceNumber: 5)
+        #expect(try await bed.service.setSequenceNumber(bed.blob, .max(3), conditions: .none).sequenceNumber == 5)
+        #expect(try await bed.service.setSequenceNumber(bed.blob, .max(9), conditions: .none).sequenceNumber == 9)
+        #expect(try await bed.service.setSequenceNumber(bed.blob, .update(2), conditions: .none).sequenceNumber == 2)
+        #expect(try await bed.service.setSequenceNumber(bed.blob, .increment, conditions: .none).sequenceNumber == 3)
+        await expectStorageError(.invalidHeaderValue, 400) { try await bed.service.setSequenceNumber(bed.blob, .update(-1), conditions: .none) }
+
+        // Put Page proceeds iff seq <= le, seq < lt, seq == eq; it never changes the sequence number.
+        let fails: [BlobConditions] = [
+            BlobConditions(ifSequenceNumberLessThanOrEqual: 2), BlobConditions(ifSequenceNumberLessThan: 3),
+            BlobConditions(ifSequenceNumberEqual: 4),
+        ]
+        for conditions in fails {
+            await expectStorageError(.sequenceNumberConditionNotMet, 412) { try await bed.write(1, at: 0, count: 512, conditions: conditions) }
+            await expectStorageError(.sequenceNumberConditionNotMet, 412) {
+                try await bed.service.clearPages(bed.blob, range: r(0, 512), conditions: conditions)
+            }
+        }
+        #expect(try await bed.ranges().pageRanges.isEmpty)
+        let passes: [BlobConditions] = [
+            BlobConditions(ifSequenceNumberLessThanOrEqual: 3), BlobConditions(ifSequenceNumberLessThan: 4),
+            BlobConditions(ifSequenceNumberEqual: 3),
+        ]
+        for conditions in passes {
+            let result = try await bed.service.putPages(bed.blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil,
+                                                        conditions: conditions)
+            #expect(result.sequenceNumber == 3)
+        }
+        try await bed.service.clearPages(bed.blob, range: r(0, 512), conditions: BlobConditions(ifSequenceNumberEqual: 3))
+    }
+
+    @Test(arguments: BlobBackends.all)
+    func resizeShrinkingDropsRangesAndGrowingAddsClearPages(_ backend: Backend<any BlobService>) async throws {
+        let bed = try await BlobTestbed(backend)
+        try await bed.pageBlob(size: 64 << 10)
+        try await bed.write(1, at: 0, count: 64 << 10)
+        let shrunk = try await bed.service.resizePageBlob(bed.blob, size: 16 << 10, conditions: .none)
+        #expect(shrunk.sequenceNumber == 0)
+        #expect(try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none).size == 16 << 10)
+        #expect(try await bed.ranges().pageRanges == [r(0, 16 << 10)])
+        await expectStorageError(.invalidPageRange, 416) { try await bed.write(1, at: 16 << 10, count: 512) }
+
+        try await bed.service.resizePageBlob(bed.blob, size: 128 << 10, conditions: .none)
+        #expect(try await bed.ranges().pageRanges == [r(0, 16 << 10)])
+        #expect(try await bed.read(16 << 10, 48 << 10) == [UInt8](repeating: 0, count: 48 << 10))
+        #expect(try await bed.read(0, 16 << 10) == [UInt8](repeating: 1, count: 16 << 10))
+        await expectStorageError(.invalidHeaderValue, 400) { try await bed.service.resizePageBlob(bed.blob, size: 1000, conditions: .none) }
+    }
+
+    @Test(arguments: BlobBackends.all)
+    func pageBlobCreateResetsContent(_ backend: Backend<any BlobService>) async throws {
+        let bed = try await BlobTestbed(backend)
+        try await bed.pageBlob(size: 8192)
+        try await bed.write(3, at: 0, count: 8192)
+        try await bed.pageBlob(size: 4096, sequenceNumber: 1)
+        #expect(try await bed.ranges().pageRanges.isEmpty)
+        #expect(try await bed.read(0, 4096) == [UInt8](repeating: 0, count: 4096))
+        #expect(try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none).size == 4096)
+    }
+}
