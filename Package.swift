@@ -7,10 +7,12 @@ let package = Package(
         .library(name: "RelayShared", targets: ["RelayShared"]),
         .executable(name: "relay-client", targets: ["RelayClient"]),
         .executable(name: "relay-worker", targets: ["RelayWorker"]),
+        .executable(name: "relay-devstore", targets: ["RelayDevStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
@@ -49,10 +51,24 @@ let package = Package(
             ],
             path: "Sources/Worker"
         ),
+        .executableTarget(
+            name: "RelayDevStore",
+            dependencies: [
+                "RelayShared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/DevStore"
+        ),
         .testTarget(name: "VHDTests", dependencies: ["RelayShared"], path: "Tests/VHDTests"),
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
         .testTarget(name: "ClientTests", dependencies: ["RelayShared"], path: "Tests/ClientTests"),
         .testTarget(name: "StorageTests", dependencies: ["RelayShared"], path: "Tests/StorageTests"),
+        .testTarget(
+            name: "DevStoreTests",
+            dependencies: ["RelayDevStore", "RelayShared", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Tests/DevStoreTests"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
