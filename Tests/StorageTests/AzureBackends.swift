@@ -27,10 +27,10 @@ enum AzureBackends {
     static var devStoreIsBuilt: Bool { FileManager.default.isExecutableFile(atPath: devStorePath) }
 
     /// Starts relay-devstore on free ports over `directory` and returns its connection string.
-    static func startDevStore(directory: String) async throws -> (DevStoreProcess, ConnectionString) {
+    static func startDevStore(directory: String, arguments: [String] = []) async throws -> (DevStoreProcess, ConnectionString) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: devStorePath)
-        process.arguments = ["--blob-port", "0", "--queue-port", "0", "--table-port", "0", "--data", directory]
+        process.arguments = ["--blob-port", "0", "--queue-port", "0", "--table-port", "0", "--data", directory] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

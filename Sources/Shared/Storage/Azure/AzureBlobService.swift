@@ -150,7 +150,7 @@ public struct AzureBlobService: BlobService {
             } catch let error as StorageError where error.status == 0 || [500, 502, 504, 408].contains(error.status) {
                 guard let fence = conditions.ifSequenceNumberLessThan, fence < Int64.max, fences < configuration.retryPolicy.maxRetries else { throw error }
                 fences += 1
-                try await setSequenceNumber(blob, .max(fence), conditions: BlobConditions(leaseID: conditions.leaseID))
+                _ = try await setSequenceNumber(blob, .max(fence), conditions: BlobConditions(leaseID: conditions.leaseID))
                 conditions.ifSequenceNumberLessThan = fence + 1
             }
         }
