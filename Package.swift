@@ -7,11 +7,13 @@ let package = Package(
         .library(name: "RelayShared", targets: ["RelayShared"]),
         .executable(name: "relay-client", targets: ["RelayClient"]),
         .executable(name: "relay-worker", targets: ["RelayWorker"]),
+        .executable(name: "relay-devstore", targets: ["RelayDevStore"]),
         .executable(name: "relay-store-probe", targets: ["StoreProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
@@ -50,6 +52,15 @@ let package = Package(
             ],
             path: "Sources/Worker"
         ),
+        .executableTarget(
+            name: "RelayDevStore",
+            dependencies: [
+                "RelayShared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/DevStore"
+        ),
         // Test support: the second process of the local store's multi-process tests, and its benchmarks.
         .executableTarget(
             name: "StoreProbe",
@@ -64,6 +75,11 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
         .testTarget(name: "ClientTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "StorageTests", dependencies: ["RelayShared"], path: "Tests/StorageTests"),
+        .testTarget(
+            name: "DevStoreTests",
+            dependencies: ["RelayDevStore", "RelayShared", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Tests/DevStoreTests"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,7 +4,7 @@ import Testing
 
 /// The table backends every conformance test runs against; the Azure backend joins by one entry.
 enum TableBackends {
-    static let all: [Backend<any TableService>] = [.local]
+    static let all: [Backend<any TableService>] = [.local] + Backend<any TableService>.azure
 }
 
 /// Azure Table semantics (reference §5) that every backend must show.

@@ -1,0 +1,117 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import RelayShared
+import ServiceLifecycle
+import UnixSignals
+import Synchronization
+
+/// relay-devstore: the Blob, Queue and Table REST endpoints of Azure Storage on three ports of
+/// 127.0.0.1, path-style (`/ACCOUNT/…`), over one local store per account, with optional seeded faults.
+struct DevStore: Sendable {
+    struct Configuration: Sendable {
+        var host = "127.0.0.1"
+        var blobPort = 10000
+        var queuePort = 10001
+        var tablePort = 10002
+        /// The directory of the accounts' stores (`DIR/ACCOUNT`).
+        var dataDirectory: String
+        /// Accounts besides the development account, with their decoded keys.
+        var extraAccounts: [(name: String, key: [UInt8])] = []
+        /// Faults of the storage services (`--fault-503-rate` …), nil for none.
+        var faults: FaultConfiguration?
+        /// `--fault-delay-rate`: share of new messages delivered `deliveryDelaySeconds` late.
+        var deliveryDelayRate = 0.0
+        var deliveryDelaySeconds = 5
+        var gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]
+    }
+
+    /// The bound ports, known once all three endpoints listen.
+    struct Ports: Sendable, Hashable {
+        var blob: Int
+        var queue: Int
+        var table: Int
+
+        /// The connection string of the development account for these ports.
+        var connectionString: String {
+            ConnectionString.development(blobPort: blob, queuePort: queue, tablePort: table)
+        }
+    }
+
+    let configuration: Configuration
+    let logger: Logger
+
+    /// Serves until the task is cancelled or a shutdown signal arrives; `onReady` runs once, when all
+    /// three ports listen.
+    func run(onReady: @escaping @Sendable (Ports) -> Void) async throws {
+        let accounts = try await makeAccounts()
+        let ready = ReadyPorts(onReady: onReady)
+        let delay = configuration.deliveryDelayRate > 0
+            ? DeliveryDelay(rate: configuration.deliveryDelayRate, seconds: configuration.deliveryDelaySeconds, seed: configuration.faults?.seed ?? 0)
+            : nil
+        let endpoints: [(any StorageEndpoint, Int)] = [
+            (BlobEndpoint(), configuration.blobPort),
+            (QueueEndpoint(delay: delay), configuration.queuePort),
+            (TableEndpoint(), configuration.tablePort),
+        ]
+        var services: [any Service] = []
+        for (endpoint, port) in endpoints {
+            let kind = endpoint.kind
+            var serviceLogger = logger
+            serviceLogger[metadataKey: "service"] = "\(kind.rawValue)"
+            let application = Application(
+                responder: StorageResponder(endpoint: endpoint, accounts: accounts, logger: serviceLogger),
+                configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: port), serverName: nil),
+                onServerRunning: { channel in
+                    ready.bound(kind, port: channel.localAddress?.port ?? port)
+                },
+                logger: serviceLogger)
+            services.append(application)
+        }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: configuration.gracefulShutdownSignals,
+                logger: logger))
+        try await group.run()
+    }
+
+    /// One store per account under the data directory; faults wrap every account's services.
+    private func makeAccounts() async throws -> [String: Account] {
+        let plan = configuration.faults.map(FaultPlan.init)
+        var accounts: [String: Account] = [:]
+        let development = (name: ConnectionString.developmentAccountName, key: [UInt8](Data(base64Encoded: ConnectionString.developmentAccountKey)!))
+        for (name, key) in [development] + configuration.extraAccounts {
+            let store = try LocalStore(path: configuration.dataDirectory + "/" + name)
+            let blob = try await LocalBlobService(store: store)
+            let queue = try await LocalQueueService(store: store)
+            let table = try await LocalTableService(store: store)
+            if let plan {
+                accounts[name] = Account(
+                    name: name, key: key, blob: FaultyBlobService(blob, plan: plan), queue: FaultyQueueService(queue, plan: plan),
+                    table: FaultyTableService(table, plan: plan))
+            } else {
+                accounts[name] = Account(name: name, key: key, blob: blob, queue: queue, table: table)
+            }
+        }
+        return accounts
+    }
+}
+
+/// Collects the three bound ports and reports them once.
+private final class ReadyPorts: Sendable {
+    private let state = Mutex<[StorageKind: Int]>([:])
+    private let onReady: @Sendable (DevStore.Ports) -> Void
+
+    init(onReady: @escaping @Sendable (DevStore.Ports) -> Void) { self.onReady = onReady }
+
+    func bound(_ kind: StorageKind, port: Int) {
+        let complete = state.withLock { ports -> DevStore.Ports? in
+            ports[kind] = port
+            guard ports.count == 3, let blob = ports[.blob], let queue = ports[.queue], let table = ports[.table] else { return nil }
+            return DevStore.Ports(blob: blob, queue: queue, table: table)
+        }
+        if let complete { onReady(complete) }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import RelayShared
+@testable import RelayDevStore
+
+/// A relay-devstore running in this process on free ports, over a fresh temporary directory.
+final class RunningDevStore: Sendable {
+    let ports: DevStore.Ports
+    let directory: String
+    private let task: Task<Void, any Error>
+
+    static func start(faults: FaultConfiguration? = nil) async throws -> RunningDevStore {
+        let directory = NSTemporaryDirectory() + "relay-devstore-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var configuration = DevStore.Configuration(dataDirectory: directory)
+        configuration.blobPort = 0
+        configuration.queuePort = 0
+        configuration.tablePort = 0
+        configuration.faults = faults
+        configuration.gracefulShutdownSignals = []
+        var logger = Logger(label: "devstore-test")
+        logger.logLevel = .warning
+        let (stream, continuation) = AsyncStream.makeStream(of: DevStore.Ports.self)
+        let store = DevStore(configuration: configuration, logger: logger)
+        let task = Task { try await store.run { continuation.yield($0) } }
+        var iterator = stream.makeAsyncIterator()
+        guard let ports = await iterator.next() else { throw CancellationError() }
+        return RunningDevStore(ports: ports, directory: directory, task: task)
+    }
+
+    private init(ports: DevStore.Ports, directory: String, task: Task<Void, any Error>) {
+        self.ports = ports
+        self.directory = directory
+        self.task = task
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// A raw REST request, signed with Shared Key by default, sent with URLSession.
+struct RawRequest {
+    var method: String
+    var port: Int
+    /// Path after the host, percent-encoded, e.g. `/devstoreaccount1/c/b`.
+    var path: String
+    var query: [(name: String, value: String)] = []
+    var headers: [(name: String, value: String)] = []
+    var body: [UInt8] = []
+
+    static let developmentKey = [UInt8](Data(base64Encoded: ConnectionString.developmentAccountKey)!)
+
+    /// Adds x-ms-date, x-ms-version, Content-Length, Content-Type and the Authorization header.
+    func signed(key: [UInt8] = developmentKey, service: SharedKeySigner.Service = .blobOrQueue, date: Date = Date()) -> RawRequest {
+        var copy = self
+        copy.headers += [
+            ("x-ms-date", HTTPDate.rfc1123(date)), ("x-ms-version", "2021-12-02"),
+            ("Content-Length", String(body.count)), ("Content-Type", service == .table ? "application/json" : "application/octet-stream"),
+        ]
+        let signer = SharedKeySigner(account: ConnectionString.developmentAccountName, key: key)
+        let authorization = signer.authorization(
+            for: SharedKeySigner.Request(method: method, path: path, query: query, headers: copy.headers), service: service)
+        copy.headers.append(("Authorization", authorization))
+        return copy
+    }
+
+    func send() async throws -> (status: Int, headers: [String: String], body: [UInt8]) {
+        let queryText = query.isEmpty ? "" : "?" + query.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)\(queryText)")!)
+        request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if !body.isEmpty { request.httpBody = Data(body) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var headers: [String: String] = [:]
+        for (name, value) in http.allHeaderFields {
+            if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
+        }
+        return (http.statusCode, headers, [UInt8](data))
+    }
+}

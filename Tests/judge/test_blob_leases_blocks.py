@@ -1,0 +1,110 @@
+"""Leases, block blobs, listing, metadata and deletion through azure-storage-blob."""
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import BlobServiceClient
+
+
+@pytest.fixture
+def container(devstore, name):
+    client = BlobServiceClient.from_connection_string(devstore.connection_string).get_container_client(name)
+    client.create_container()
+    return client
+
+
+def test_container_exists_and_conflict(container):
+    assert container.exists()
+    with pytest.raises(ResourceExistsError) as error:
+        container.create_container()
+    assert error.value.status_code == 409 and error.value.error_code == "ContainerAlreadyExists"
+
+
+def test_lease_lifecycle(container):
+    blob = container.get_blob_client("disk.vhd")
+    blob.create_page_blob(size=4096)
+    lease = blob.acquire_lease(lease_duration=15)
+    props = blob.get_blob_properties()
+    assert props.lease.state == "leased" and props.lease.status == "locked" and props.lease.duration == "fixed"
+
+    with pytest.raises(HttpResponseError) as error:
+        blob.upload_page(b"\x01" * 512, offset=0, length=512)
+    assert error.value.status_code == 412 and error.value.error_code == "LeaseIdMissing"
+    with pytest.raises(HttpResponseError) as error:
+        blob.upload_page(b"\x01" * 512, offset=0, length=512, lease="11111111-1111-1111-1111-111111111111")
+    assert error.value.status_code == 412 and error.value.error_code == "LeaseIdMismatchWithBlobOperation"
+    blob.upload_page(b"\x01" * 512, offset=0, length=512, lease=lease)
+
+    with pytest.raises(HttpResponseError) as error:
+        blob.acquire_lease(lease_duration=15, lease_id="22222222-2222-2222-2222-222222222222")
+    assert error.value.status_code == 409 and error.value.error_code == "LeaseAlreadyPresent"
+
+    lease.renew()
+    new_id = "33333333-3333-3333-3333-333333333333"
+    lease.change(new_id)
+    assert lease.id == new_id
+    blob.upload_page(b"\x02" * 512, offset=512, length=512, lease=new_id)
+    lease.release()
+    assert blob.get_blob_properties().lease.state == "available"
+    with pytest.raises(HttpResponseError) as error:
+        blob.upload_page(b"\x01" * 512, offset=0, length=512, lease=new_id)
+    assert error.value.status_code == 412 and error.value.error_code == "LeaseNotPresentWithBlobOperation"
+
+
+def test_lease_break(container):
+    blob = container.get_blob_client("disk.vhd")
+    blob.create_page_blob(size=4096)
+    lease = blob.acquire_lease(lease_duration=-1)
+    assert blob.get_blob_properties().lease.duration == "infinite"
+    assert lease.break_lease(lease_break_period=0) == 0
+    assert blob.get_blob_properties().lease.state == "broken"
+    with pytest.raises(HttpResponseError) as error:
+        lease.renew()
+    assert error.value.status_code == 409 and error.value.error_code == "LeaseIsBrokenAndCannotBeRenewed"
+    # A broken lease can be acquired anew.
+    blob.acquire_lease(lease_duration=20)
+
+
+def test_block_blob_round_trip_and_conditions(container):
+    blob = container.get_blob_client("dir/segment-1")
+    data = bytes(range(256)) * 1000
+    blob.upload_blob(data, metadata={"seq": "1"})
+    assert blob.download_blob().readall() == data
+    assert blob.download_blob(offset=1000, length=10).readall() == data[1000:1010]
+    props = blob.get_blob_properties()
+    assert props.size == len(data) and props.blob_type == "BlockBlob" and props.metadata == {"seq": "1"}
+    with pytest.raises(ResourceExistsError) as error:
+        blob.upload_blob(b"other", overwrite=False)
+    assert error.value.error_code == "BlobAlreadyExists"
+    blob.upload_blob(b"other", overwrite=True)
+    assert blob.download_blob().readall() == b"other"
+    empty = container.get_blob_client("empty")
+    empty.upload_blob(b"")
+    assert empty.download_blob().readall() == b""
+
+
+def test_metadata_list_delete(container):
+    for index in range(5):
+        container.get_blob_client(f"seg/{index:03}").upload_blob(b"x" * index)
+    container.get_blob_client("other").upload_blob(b"y")
+    names = [b.name for b in container.list_blobs(name_starts_with="seg/")]
+    assert names == [f"seg/{i:03}" for i in range(5)]
+    pages = list(container.list_blobs(results_per_page=2).by_page())
+    assert [len(list(p)) for p in pages] == [2, 2, 2]
+    sizes = {b.name: b.size for b in container.list_blobs(name_starts_with="seg/")}
+    assert sizes["seg/004"] == 4
+
+    blob = container.get_blob_client("seg/000")
+    blob.set_blob_metadata({"a": "1", "b": "two"})
+    assert blob.get_blob_properties().metadata == {"a": "1", "b": "two"}
+    blob.set_blob_metadata({})
+    assert blob.get_blob_properties().metadata == {}
+
+    blob.create_snapshot()
+    with pytest.raises(HttpResponseError) as error:
+        blob.delete_blob()
+    assert error.value.status_code == 409 and error.value.error_code == "SnapshotsPresent"
+    blob.delete_blob(delete_snapshots="include")
+    with pytest.raises(ResourceNotFoundError) as error:
+        blob.download_blob()
+    assert error.value.error_code == "BlobNotFound"
+    with pytest.raises(ResourceNotFoundError):
+        blob.delete_blob()
