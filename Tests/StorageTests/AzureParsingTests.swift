@@ -84,7 +84,7 @@ struct AzureParsingTests {
         let endpoint = URL(string: "http://127.0.0.1:10002/devstoreaccount1")!
         let operations: [TableOperation] = [.insert(TableEntity(partitionKey: "p", rowKey: "a")), .delete(partitionKey: "p", rowKey: "b", ifMatch: .any)]
         let batch = AzureTableBatch(endpoint: endpoint, table: "rows", operations: operations)
-        let body = String(decoding: batch.body(), as: UTF8.self)
+        let body = String(decoding: try batch.body(), as: UTF8.self)
         #expect(body.contains("POST http://127.0.0.1:10002/devstoreaccount1/rows HTTP/1.1\r\n"))
         #expect(body.contains("DELETE http://127.0.0.1:10002/devstoreaccount1/rows(PartitionKey='p',RowKey='b') HTTP/1.1\r\n"))
         #expect(body.hasSuffix("--\(batch.changesetBoundary)--\r\n--\(batch.batchBoundary)--\r\n"))

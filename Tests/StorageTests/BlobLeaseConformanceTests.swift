@@ -13,7 +13,7 @@ struct BlobLeaseConformanceTests {
         let acquired = try await bed.service.lease(bed.blob, .acquire(.infinite, proposedID: id), conditions: .none)
         #expect(acquired.leaseID == id)
         let lease = try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none).lease
-        #expect(lease == LeaseInfo(state: .leased, durationSeconds: nil))
+        #expect(lease == LeaseInfo(state: .leased, duration: .infinite))
         #expect(lease.isLocked)
 
         // Writes need the lease id; reads may give it, and then it must match.
@@ -71,7 +71,7 @@ struct BlobLeaseConformanceTests {
         let old = leaseID()
         let new = leaseID()
         _ = try await bed.service.lease(bed.blob, .acquire(.seconds(60), proposedID: old), conditions: .none)
-        #expect(try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none).lease.durationSeconds == 60)
+        #expect(try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none).lease.duration == .fixed)
         #expect(try await bed.service.lease(bed.blob, .change(id: old, proposedID: new), conditions: .none).leaseID == new)
         // A retried change (old id, same proposed id) succeeds; any other id does not.
         #expect(try await bed.service.lease(bed.blob, .change(id: old, proposedID: new), conditions: .none).leaseID == new)

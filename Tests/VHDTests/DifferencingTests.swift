@@ -82,7 +82,7 @@ struct DifferencingTests {
 
         let info = try DiskInfo(disk: child)
         #expect(info.parentChain.map(\.path) == [directory.file("c2.vhd"), directory.file("c1.vhd"), basePath])
-        #expect(info.parentChain.map(\.uniqueID) == [c2.uniqueID.uuidString, c1.uniqueID.uuidString, baseID.uuidString])
+        #expect(info.parentChain.map(\.uniqueID) == [c2.uniqueID, c1.uniqueID, baseID].map { $0.uuidString.lowercased() })
         #expect(info.parentChain.map(\.format) == [.differencing, .differencing, .dynamic])
 
         let vhdiinfo = try runOK("vhdiinfo", [directory.file("c3.vhd")])

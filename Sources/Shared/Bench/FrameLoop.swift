@@ -67,8 +67,3 @@ private final class LoopState: Sendable {
     let bytes = Atomic<Int>(0)
     let failure = Mutex<(any Error)?>(nil)
 }
-
-extension Duration {
-    /// The duration in seconds, as a floating-point number for rates.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

@@ -38,6 +38,7 @@ public struct AzureBlobService: BlobService {
 
     // MARK: Block blobs
 
+    @discardableResult
     public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         let headers = [("x-ms-blob-type", "BlockBlob")] + Self.headers(metadata) + Self.headers(conditions)
         let response = try await client.send(AzureRequest(
@@ -93,6 +94,7 @@ public struct AzureBlobService: BlobService {
         return try AzureBlobXML.listing(response.body, container: container)
     }
 
+    @discardableResult
     public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         let response = try await client.send(AzureRequest(
             "PUT", AzurePath.blob(blob), query: [("comp", "metadata")], headers: Self.headers(metadata) + Self.headers(conditions),
@@ -102,6 +104,7 @@ public struct AzureBlobService: BlobService {
 
     // MARK: Page blobs
 
+    @discardableResult
     public func createPageBlob(_ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         let headers = [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", String(size)), ("x-ms-blob-sequence-number", String(sequenceNumber))]
             + Self.headers(metadata) + Self.headers(conditions)
@@ -114,6 +117,7 @@ public struct AzureBlobService: BlobService {
         return result
     }
 
+    @discardableResult
     public func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions) async throws -> BlobWriteResult {
         guard !data.isEmpty else {
             throw StorageError(.invalidPageRange, status: 416, "Put Page to \(blob) at \(offset): no data; write 512 bytes to 4 MiB")
@@ -123,6 +127,7 @@ public struct AzureBlobService: BlobService {
         return try await fencedPageWrite(blob, headers: headers, body: data, conditions: conditions)
     }
 
+    @discardableResult
     public func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws -> BlobWriteResult {
         guard range.length > 0 else {
             throw StorageError(.invalidPageRange, status: 416, "Clear Pages of \(blob): the range \(range) is empty")
@@ -182,6 +187,7 @@ public struct AzureBlobService: BlobService {
         return result
     }
 
+    @discardableResult
     public func resizePageBlob(_ blob: BlobAddress, size: UInt64, conditions: BlobConditions) async throws -> BlobWriteResult {
         let response = try await client.send(AzureRequest(
             "PUT", AzurePath.blob(blob), query: [("comp", "properties")],
@@ -189,6 +195,7 @@ public struct AzureBlobService: BlobService {
         return try Self.writeResult(response, blob)
     }
 
+    @discardableResult
     public func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions) async throws -> BlobWriteResult {
         var headers: [(String, String)]
         let safety: RetrySafety
@@ -273,14 +280,15 @@ public struct AzureBlobService: BlobService {
             metadata[String(header.name.dropFirst("x-ms-meta-".count))] = header.value
         }
         let leaseState = response.header("x-ms-lease-state").flatMap(LeaseInfo.State.init(rawValue:)) ?? .available
-        // The wire says only `fixed` or `infinite`, not the seconds of a fixed lease.
-        let leaseDuration: Int? = nil
         return BlobProperties(
             type: type, size: response.header("content-length").flatMap { UInt64($0) } ?? 0,
             etag: response.header("etag") ?? "",
             lastModified: response.header("last-modified").flatMap(AzureDates.parseHTTPDate) ?? Date(timeIntervalSince1970: 0),
             creationTime: response.header("x-ms-creation-time").flatMap(AzureDates.parseHTTPDate) ?? Date(timeIntervalSince1970: 0),
             sequenceNumber: response.header("x-ms-blob-sequence-number").flatMap { Int64($0) },
-            lease: LeaseInfo(state: leaseState, durationSeconds: leaseDuration), metadata: metadata)
+            lease: LeaseInfo(
+                state: leaseState,
+                duration: leaseState == .leased ? response.header("x-ms-lease-duration").flatMap(LeaseInfo.Duration.init(rawValue:)) : nil),
+            metadata: metadata)
     }
 }

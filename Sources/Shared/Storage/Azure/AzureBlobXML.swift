@@ -38,7 +38,10 @@ enum AzureBlobXML {
                 lastModified: properties.value("Last-Modified").flatMap(AzureDates.parseHTTPDate) ?? Date(timeIntervalSince1970: 0),
                 creationTime: properties.value("Creation-Time").flatMap(AzureDates.parseHTTPDate) ?? Date(timeIntervalSince1970: 0),
                 sequenceNumber: properties.value("x-ms-blob-sequence-number").flatMap { Int64($0) },
-                lease: LeaseInfo(state: leaseState, durationSeconds: nil), metadata: metadata)))
+                lease: LeaseInfo(
+                    state: leaseState,
+                    duration: leaseState == .leased ? properties.value("LeaseDuration").flatMap(LeaseInfo.Duration.init(rawValue:)) : nil),
+                metadata: metadata)))
         }
         let marker = root.value("NextMarker")?.trimmingCharacters(in: .whitespacesAndNewlines)
         return BlobListing(items: items, nextMarker: marker?.isEmpty == false ? marker : nil)

@@ -19,6 +19,7 @@ public struct AzureQueueService: QueueService {
                                                successAfterUnknownOutcome: [.queueAlreadyExists], subject: "queue \(queue)"))
     }
 
+    @discardableResult
     public func putMessage(_ queue: String, text: String, visibilityTimeout: Int, timeToLive: Int?) async throws -> QueueMessageReceipt {
         guard text.utf8.count <= QueueLimits.maxMessageBytes else {
             throw StorageError.badRequest(.messageTooLarge, "Put Message to queue \(queue): \(text.utf8.count) bytes of text; a message holds at most \(QueueLimits.maxMessageBytes)")

@@ -10,7 +10,7 @@ struct AzureTableBatch {
 
     var contentType: String { "multipart/mixed; boundary=\(batchBoundary)" }
 
-    func body() -> [UInt8] {
+    func body() throws -> [UInt8] {
         let base = endpoint.absoluteString.hasSuffix("/") ? String(endpoint.absoluteString.dropLast()) : endpoint.absoluteString
         var text = "--\(batchBoundary)\r\nContent-Type: multipart/mixed; boundary=\(changesetBoundary)\r\n\r\n"
         for (index, operation) in operations.enumerated() {
@@ -36,7 +36,7 @@ struct AzureTableBatch {
                 method = "DELETE"
                 headers.append("If-Match: \(AzureTableService.value(ifMatch))")
             }
-            let content = entity.map { String(decoding: AzureTableJSON.encode($0), as: UTF8.self) } ?? ""
+            let content = try entity.map { String(decoding: try AzureTableJSON.encode($0), as: UTF8.self) } ?? ""
             if entity != nil { headers.append("Content-Type: application/json") }
             text += "--\(changesetBoundary)\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: \(index)\r\n\r\n"
             text += "\(method) \(url) HTTP/1.1\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n" + content + "\r\n"

@@ -4,7 +4,12 @@ import Foundation
 /// inferred; reads ask for `minimalmetadata` and type each property by its `@odata.type` where present,
 /// else by its JSON form (a number with a fraction or exponent is a Double, a whole one an Int32).
 enum AzureTableJSON {
-    static func encode(_ entity: TableEntity) -> [UInt8] {
+    /// Refuses property names the JSON could not carry unambiguously (empty, or a system property's name,
+    /// which would be a second `PartitionKey` member) with the service's `400 InvalidInput`.
+    static func encode(_ entity: TableEntity) throws -> [UInt8] {
+        if let name = entity.properties.keys.first(where: { $0.isEmpty || TableRules.reservedNames.contains($0) }) {
+            throw StorageError.badRequest(.invalidInput, "property name \"\(name)\" is empty or reserved (PartitionKey, RowKey, Timestamp are set through the entity)")
+        }
         var members = ["\"PartitionKey\":\(AzureJSON.quote(entity.partitionKey))", "\"RowKey\":\(AzureJSON.quote(entity.rowKey))"]
         for (name, value) in entity.properties.sorted(by: { $0.key < $1.key }) {
             let key = AzureJSON.quote(name)

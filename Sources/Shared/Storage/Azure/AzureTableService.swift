@@ -22,26 +22,29 @@ public struct AzureTableService: TableService {
             safety: .idempotent, successAfterUnknownOutcome: [.tableAlreadyExists], subject: "table \(table)"))
     }
 
+    @discardableResult
     public func insert(_ table: String, _ entity: TableEntity) async throws -> String {
         // Not repeated on unknown outcomes: a repeat after a silent success is 409 EntityAlreadyExists.
         let response = try await client.send(AzureRequest(
             "POST", "/" + AzurePath.encode(table), headers: Self.jsonHeaders + [("Prefer", "return-no-content")],
-            body: AzureTableJSON.encode(entity), contentType: "application/json", safety: .unsafe, subject: Self.subject(table, entity)))
+            body: try AzureTableJSON.encode(entity), contentType: "application/json", safety: .unsafe, subject: Self.subject(table, entity)))
         return try Self.etag(response, table, entity)
     }
 
+    @discardableResult
     public func upsert(_ table: String, _ entity: TableEntity, mode: TableWriteMode) async throws -> String {
         let response = try await client.send(AzureRequest(
             mode == .replace ? "PUT" : "MERGE", AzurePath.entity(table: table, partitionKey: entity.partitionKey, rowKey: entity.rowKey),
-            headers: Self.jsonHeaders, body: AzureTableJSON.encode(entity), contentType: "application/json",
+            headers: Self.jsonHeaders, body: try AzureTableJSON.encode(entity), contentType: "application/json",
             safety: .idempotent, subject: Self.subject(table, entity)))
         return try Self.etag(response, table, entity)
     }
 
+    @discardableResult
     public func update(_ table: String, _ entity: TableEntity, mode: TableWriteMode, ifMatch: ETagCondition) async throws -> String {
         let response = try await client.send(AzureRequest(
             mode == .replace ? "PUT" : "MERGE", AzurePath.entity(table: table, partitionKey: entity.partitionKey, rowKey: entity.rowKey),
-            headers: Self.jsonHeaders + [("If-Match", Self.value(ifMatch))], body: AzureTableJSON.encode(entity), contentType: "application/json",
+            headers: Self.jsonHeaders + [("If-Match", Self.value(ifMatch))], body: try AzureTableJSON.encode(entity), contentType: "application/json",
             safety: ifMatch == .any ? .idempotent : .unsafe, subject: Self.subject(table, entity)))
         return try Self.etag(response, table, entity)
     }
@@ -84,10 +87,11 @@ public struct AzureTableService: TableService {
         return TableQueryPage(entities: entities, continuation: next)
     }
 
+    @discardableResult
     public func transact(_ table: String, _ operations: [TableOperation]) async throws -> [String?] {
         let batch = AzureTableBatch(endpoint: client.builder.endpoint, table: table, operations: operations)
         let response = try await client.send(AzureRequest(
-            "POST", "/$batch", headers: Self.jsonHeaders, body: batch.body(), contentType: batch.contentType,
+            "POST", "/$batch", headers: Self.jsonHeaders, body: try batch.body(), contentType: batch.contentType,
             maxResponseBytes: 8 << 20, safety: .unsafe, subject: "batch on table \(table)"))
         return try batch.results(response)
     }

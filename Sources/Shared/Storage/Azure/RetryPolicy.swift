@@ -51,10 +51,3 @@ public struct RetryPolicy: Sendable {
         return .seconds(max(0, date.timeIntervalSince(now)))
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
