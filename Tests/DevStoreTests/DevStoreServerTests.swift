@@ -40,6 +40,34 @@ struct DevStoreServerTests {
         }
     }
 
+    /// A read of more than 4 MiB is streamed in chunks: the whole blob arrives, in order.
+    @Test func streamsLargeReads() async throws {
+        try await withDevStore { store in
+            let port = store.ports.blob
+            _ = try await RawRequest(method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]).signed().send()
+            let size = 9 << 20
+            _ = try await RawRequest(
+                method: "PUT", port: port, path: "/\(account)/vhds/big.vhd",
+                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "\(size)")]).signed().send()
+            let page = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            let written = try await RawRequest(
+                method: "PUT", port: port, path: "/\(account)/vhds/big.vhd", query: [("comp", "page")],
+                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=\(8 << 20)-\((8 << 20) + 4095)")], body: page).signed().send()
+            #expect(written.status == 201)
+            let whole = try await RawRequest(method: "GET", port: port, path: "/\(account)/vhds/big.vhd").signed().send()
+            #expect(whole.status == 200)
+            #expect(whole.body.count == size)
+            #expect(Array(whole.body[(8 << 20)..<((8 << 20) + 4096)]) == page)
+            #expect(whole.body[..<(8 << 20)].allSatisfy { $0 == 0 })
+            let ranged = try await RawRequest(
+                method: "GET", port: port, path: "/\(account)/vhds/big.vhd", headers: [("x-ms-range", "bytes=\((8 << 20) - 4)-")]).signed().send()
+            #expect(ranged.status == 206)
+            #expect(ranged.headers["content-range"] == "bytes \((8 << 20) - 4)-\(size - 1)/\(size)")
+            #expect(ranged.body.count == size - (8 << 20) + 4)
+            #expect(Array(ranged.body[4..<4100]) == page)
+        }
+    }
+
     @Test func refusesUnauthenticatedRequests() async throws {
         try await withDevStore { store in
             let port = store.ports.blob

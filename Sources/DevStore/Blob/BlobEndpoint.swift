@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import RelayShared
 
 /// The Blob service REST API (reference §3) over an account's `BlobService`: containers, block blobs,
@@ -227,24 +228,63 @@ struct BlobEndpoint: StorageEndpoint {
         return response
     }
 
+    /// Reads larger than this are streamed in chunks of this size, so no read holds a whole blob.
+    static let readChunkBytes = 4 << 20
+
     static func getBlob(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse {
         try await checkTimeConditions(request, blob: blob, account: account)
         let requested = try request.byteRange()
-        let range = requested.map { ByteRange(offset: $0.start, length: ($0.end.map { $0 + 1 } ?? UInt64.max) - $0.start) }
-        let content = try await account.blob.getBlob(blob, range: range, snapshot: request.query["snapshot"], conditions: try conditions(request))
-        var response = StorageResponse(status: requested == nil ? 200 : 206, body: content.data)
-        addProperties(content.properties, to: &response)
-        if let requested {
-            let last = requested.start + UInt64(content.data.count) - 1
-            response.add("content-range", "bytes \(requested.start)-\(content.data.isEmpty ? requested.start : last)/\(content.properties.size)")
-            if request.header("x-ms-range-get-content-md5") == "true" {
-                guard content.data.count <= maxPageWriteBytes else {
-                    throw StorageError(.outOfRangeInput, status: 400, "x-ms-range-get-content-md5 needs a range of at most 4 MiB")
+        let conditions = try conditions(request)
+        let snapshot = request.query["snapshot"]
+        let properties = try await account.blob.blobProperties(blob, snapshot: snapshot, conditions: conditions)
+        // The bytes to send: the whole blob, or the range clipped to its end (a start past the end is
+        // left to the service, which answers 416 InvalidRange).
+        let start = requested?.start ?? 0
+        let end = min(requested?.end.map { $0 + 1 } ?? properties.size, properties.size)
+        if start >= end || end - start <= UInt64(readChunkBytes) {
+            let range = requested.map { ByteRange(offset: $0.start, length: ($0.end.map { $0 + 1 } ?? UInt64.max) - $0.start) }
+            let content = try await account.blob.getBlob(blob, range: range, snapshot: snapshot, conditions: conditions)
+            var response = StorageResponse(status: requested == nil ? 200 : 206, body: content.data)
+            addProperties(content.properties, to: &response)
+            if requested != nil { try addRangeHeaders(request, start: start, data: content.data, size: content.properties.size, to: &response) }
+            return response
+        }
+        // Large: stream chunk by chunk, each read pinned to the ETag the headers announce, so a blob that
+        // changes meanwhile breaks the connection instead of mixing two versions.
+        if request.header("x-ms-range-get-content-md5") == "true" {
+            throw StorageError(.outOfRangeInput, status: 400, "x-ms-range-get-content-md5 needs a range of at most 4 MiB")
+        }
+        var response = StorageResponse(status: requested == nil ? 200 : 206)
+        addProperties(properties, to: &response)
+        if requested != nil { response.add("content-range", "bytes \(start)-\(end - 1)/\(properties.size)") }
+        var pinned = conditions
+        pinned.ifMatch = properties.etag
+        let chunkConditions = pinned
+        let service = account.blob
+        response.stream = StorageResponse.Stream(length: end - start) { emit in
+            var offset = start
+            while offset < end {
+                let length = min(UInt64(readChunkBytes), end - offset)
+                let chunk = try await service.getBlob(blob, range: ByteRange(offset: offset, length: length), snapshot: snapshot, conditions: chunkConditions)
+                guard UInt64(chunk.data.count) == length else {
+                    throw StorageError(.internalError, status: 500, "\(blob) shrank while it was being read")
                 }
-                response.add("content-md5", Data(MD5.digest(content.data)).base64EncodedString())
+                try await emit(ByteBuffer(bytes: chunk.data))
+                offset += length
             }
         }
         return response
+    }
+
+    static func addRangeHeaders(_ request: StorageRequest, start: UInt64, data: [UInt8], size: UInt64, to response: inout StorageResponse) throws {
+        let last = data.isEmpty ? start : start + UInt64(data.count) - 1
+        response.add("content-range", "bytes \(start)-\(last)/\(size)")
+        if request.header("x-ms-range-get-content-md5") == "true" {
+            guard data.count <= maxPageWriteBytes else {
+                throw StorageError(.outOfRangeInput, status: 400, "x-ms-range-get-content-md5 needs a range of at most 4 MiB")
+            }
+            response.add("content-md5", Data(MD5.digest(data)).base64EncodedString())
+        }
     }
 
     static func putPage(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse {
