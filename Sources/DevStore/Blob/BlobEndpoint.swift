@@ -185,6 +185,23 @@ struct BlobEndpoint: StorageEndpoint {
         response.add("x-ms-request-server-encrypted", "false")
     }
 
+    /// Checks `x-ms-content-crc64` (and that it does not come with `Content-MD5`); answers the CRC of the
+    /// body in header form, or nil when the request carried none.
+    static func checkCRC64(_ request: StorageRequest) throws -> [UInt8]? {
+        guard let text = request.header("x-ms-content-crc64") else { return nil }
+        guard let sent = Data(base64Encoded: text), sent.count == 8 else {
+            throw StorageError(.invalidHeaderValue, status: 400, "x-ms-content-crc64 must be the Base64 of 8 bytes, not '\(text)'")
+        }
+        guard request.header("content-md5") == nil else {
+            throw StorageError(.invalidHeaderValue, status: 400, "send Content-MD5 or x-ms-content-crc64, not both")
+        }
+        let crc = CRC64.headerBytes(request.body)
+        guard [UInt8](sent) == crc else {
+            throw StorageError(.crc64Mismatch, status: 400, "the x-ms-content-crc64 does not match the body's CRC-64")
+        }
+        return crc
+    }
+
     static func md5Header(_ request: StorageRequest) throws -> [UInt8]? {
         guard let text = request.header("content-md5") else { return nil }
         guard let bytes = Data(base64Encoded: text), bytes.count == 16 else {
@@ -201,6 +218,7 @@ struct BlobEndpoint: StorageEndpoint {
         var response = StorageResponse(status: 201)
         switch type {
         case BlobType.blockBlob.rawValue:
+            let crc = try checkCRC64(request)
             let md5 = MD5.digest(request.body)
             if let sent = try md5Header(request), sent != md5 {
                 throw StorageError(.md5Mismatch, status: 400, "Put Blob: the Content-MD5 does not match the body's MD5")
@@ -208,6 +226,7 @@ struct BlobEndpoint: StorageEndpoint {
             let result = try await account.blob.putBlockBlob(blob, data: request.body, metadata: request.metadata, conditions: try conditions(request))
             addWriteResult(result, to: &response)
             response.add("content-md5", Data(md5).base64EncodedString())
+            response.add("x-ms-content-crc64", crc.map { Data($0).base64EncodedString() })
         case BlobType.pageBlob.rawValue:
             guard request.body.isEmpty else {
                 throw StorageError(.invalidHeaderValue, status: 400, "Put Blob of a page blob takes no body (Content-Length must be 0)")
@@ -303,10 +322,13 @@ struct BlobEndpoint: StorageEndpoint {
             guard UInt64(request.body.count) == length else {
                 throw StorageError(.invalidHeaderValue, status: 400, "Put Page: Content-Length \(request.body.count) differs from the range's length \(length)")
             }
+            _ = try checkCRC64(request)
             let md5 = try md5Header(request)
             let result = try await account.blob.putPages(blob, offset: range.start, data: request.body, contentMD5: md5, conditions: try conditions(request))
             addWriteResult(result, to: &response)
             if let md5 { response.add("content-md5", Data(md5).base64EncodedString()) }
+            // Azure always answers the CRC-64 it computed of the pages written.
+            response.add("x-ms-content-crc64", Data(CRC64.headerBytes(request.body)).base64EncodedString())
         case "clear":
             guard request.body.isEmpty, request.header("content-md5") == nil else {
                 throw StorageError(.invalidHeaderValue, status: 400, "Put Page with x-ms-page-write: clear takes no body and no Content-MD5")

@@ -126,6 +126,7 @@ struct StorageRequest: Sendable {
 
 extension StorageError.Code {
     static let missingRequiredHeader: Self = "MissingRequiredHeader"
+    static let crc64Mismatch: Self = "Crc64Mismatch"
     static let invalidXmlDocument: Self = "InvalidXmlDocument"
     static let notImplemented: Self = "NotImplemented"
     static let unsupportedHttpVerb: Self = "UnsupportedHttpVerb"
