@@ -111,7 +111,7 @@ struct QueueEndpoint: StorageEndpoint {
                 return response
             }
         default:
-            throw StorageError.unsupported("the queue operation \(method) \(request.rawPath.split(separator: "/").dropFirst(2).first.map { _ in "on messages" } ?? "") comp=\(comp ?? "-")")
+            throw StorageError.unsupported("the queue operation \(method) /\(segments.joined(separator: "/")) comp=\(comp ?? "-")")
         }
     }
 
