@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import RelayShared
@@ -65,6 +66,7 @@ struct DevStore: Sendable {
             serviceLogger[metadataKey: "service"] = "\(kind.rawValue)"
             let application = Application(
                 responder: StorageResponder(endpoint: endpoint, accounts: accounts, logger: serviceLogger),
+                server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinueHandler()])),
                 configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: port), serverName: nil),
                 onServerRunning: { channel in
                     ready.bound(kind, port: channel.localAddress?.port ?? port)
