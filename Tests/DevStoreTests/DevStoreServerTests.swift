@@ -27,8 +27,14 @@ struct DevStoreServerTests {
             #expect(response.status == 201)
             #expect(response.headers["x-ms-blob-sequence-number"] == "0")
             #expect(response.headers["content-md5"] == Data(MD5.digest(page)).base64EncodedString())
-            #expect(response.headers["x-ms-content-crc64"] == Data(CRC64.headerBytes(page)).base64EncodedString())
-            // A wrong transactional CRC-64 is refused, and nothing is written.
+            // A right transactional CRC-64 is echoed; a wrong one is refused, and nothing is written.
+            let crc = Data(CRC64.headerBytes(page)).base64EncodedString()
+            let checked = try await RawRequest(
+                method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "page")],
+                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=1024-2047"), ("x-ms-content-crc64", crc)],
+                body: page).signed().send()
+            #expect(checked.status == 201)
+            #expect(checked.headers["x-ms-content-crc64"] == crc)
             let corrupt = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "page")],
                 headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=0-1023"), ("x-ms-content-crc64", "6YKnaCgO5h0=")],
