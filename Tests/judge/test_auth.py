@@ -4,7 +4,7 @@ import base64
 import datetime
 
 import pytest
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableSasPermissions, TableServiceClient, generate_table_sas
 from azure.storage.blob import (
     AccountSasPermissions, BlobClient, BlobSasPermissions, BlobServiceClient, ResourceTypes, generate_account_sas, generate_blob_sas,
@@ -101,6 +101,15 @@ def test_queue_and_table_sas(devstore, name):
     with pytest.raises(HttpResponseError) as error:
         table.delete_entity("p", "r")
     assert error.value.status_code == 403
+    # Inside a transaction each operation needs its own permission too.
+    from azure.data.tables import TableTransactionError
+    table.submit_transaction([("create", {"PartitionKey": "p", "RowKey": "r2"})])
+    with pytest.raises((TableTransactionError, HttpResponseError)) as error:
+        table.submit_transaction([("create", {"PartitionKey": "p", "RowKey": "r3"}), ("delete", {"PartitionKey": "p", "RowKey": "r"})])
+    assert error.value.status_code == 403
+    assert table.get_entity("p", "r")["V"] == 1
+    with pytest.raises(ResourceNotFoundError):
+        table.get_entity("p", "r3")
 
 
 def test_extra_account():
