@@ -25,6 +25,7 @@ struct BlobEndpoint: StorageEndpoint {
             case ("PUT", nil):
                 return Route(name: "Create Container", permission: "c", resourceType: "c", bodyLimit: 0) { _, account in
                     try await account.blob.createContainer(container)
+                    // The protocol keeps no container ETag; a time-based one has Azure's form.
                     var response = StorageResponse(status: 201)
                     response.add("etag", "\"0x\(String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 16, uppercase: true))\"")
                     response.add("last-modified", HTTPDate.rfc1123(Date()))
