@@ -131,8 +131,12 @@ struct QueueEndpoint: StorageEndpoint {
         let reader = MessageTextReader()
         parser.delegate = reader
         parser.shouldResolveExternalEntities = false
-        guard parser.parse() else {
-            throw StorageError(.invalidXmlDocument, status: 400, "XML specified is not syntactically valid: \(parser.parserError.map { "\($0)" } ?? "unknown error") at line \(parser.lineNumber)")
+        // Foundation's parser on Linux reports success for an empty document and for mismatched end
+        // tags, so the reader checks that the elements nest and close itself.
+        guard parser.parse(), parser.parserError == nil, reader.isWellFormed else {
+            throw StorageError(
+                .invalidXmlDocument, status: 400,
+                "XML specified is not syntactically valid: \(parser.parserError.map { "\($0)" } ?? "elements do not nest") at line \(parser.lineNumber)")
         }
         return reader.text
     }
@@ -146,8 +150,17 @@ extension StorageError.Code {
 private final class MessageTextReader: NSObject, XMLParserDelegate {
     var text: String?
     private var inside = false
+    private var open: [String] = []
+    private var sawRoot = false
+    private var mismatched = false
+
+    /// One root element, every element closed by its own end tag.
+    var isWellFormed: Bool { sawRoot && open.isEmpty && !mismatched }
 
     func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+        if open.isEmpty && sawRoot { mismatched = true }
+        sawRoot = true
+        open.append(elementName)
         if elementName == "MessageText" {
             inside = true
             text = text ?? ""
@@ -155,6 +168,7 @@ private final class MessageTextReader: NSObject, XMLParserDelegate {
     }
 
     func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+        if open.popLast() != elementName { mismatched = true }
         if elementName == "MessageText" { inside = false }
     }
 
