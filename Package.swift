@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "relay-client", targets: ["RelayClient"]),
         .executable(name: "relay-worker", targets: ["RelayWorker"]),
         .executable(name: "relay-devstore", targets: ["RelayDevStore"]),
+        .executable(name: "relay-store-probe", targets: ["StoreProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -60,9 +61,19 @@ let package = Package(
             ],
             path: "Sources/DevStore"
         ),
-        .testTarget(name: "VHDTests", dependencies: ["RelayShared"], path: "Tests/VHDTests"),
+        // Test support: the second process of the local store's multi-process tests, and its benchmarks.
+        .executableTarget(
+            name: "StoreProbe",
+            dependencies: [
+                "RelayShared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/StoreProbe"
+        ),
+        .target(name: "TestSupport", dependencies: ["RelayShared"], path: "Tests/Support"),
+        .testTarget(name: "VHDTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/VHDTests"),
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
-        .testTarget(name: "ClientTests", dependencies: ["RelayShared"], path: "Tests/ClientTests"),
+        .testTarget(name: "ClientTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "StorageTests", dependencies: ["RelayShared"], path: "Tests/StorageTests"),
         .testTarget(
             name: "DevStoreTests",

@@ -23,4 +23,21 @@ static inline CURLcode CCurl_setopt_offset(CURL *handle, CURLoption option, curl
 static inline CURLcode CCurl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
+static inline CURLcode CCurl_setopt_callback(CURL *handle, CURLoption option, curl_write_callback value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode CCurl_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+// curl_multi_setopt is variadic too.
+static inline CURLMcode CCurl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
+    return curl_multi_setopt(multi, option, value);
+}
+
+// CURLMsg.data is a union Swift sees only as opaque bytes; the result code of a CURLMSG_DONE message.
+static inline CURLcode CCurl_msg_result(const CURLMsg *message) {
+    return message->data.result;
+}
 #endif

@@ -35,10 +35,3 @@ final class ProgressMeter {
         if drewSomething { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `relay-client convert`, judged by qemu-img and libvhdi rather than by our own reader.
 @Suite(.serialized)
@@ -11,7 +12,7 @@ struct ConvertCommandTests {
     func dynamicVHDBecomesAzureReadyFixedVHD(size: UInt64) throws {
         let dir = try TemporaryDirectory()
         let image = dir.file("disk.img")
-        try makeExt4Image(at: image, size: size, scratch: dir)
+        try makeExt4Image(at: image, size: size, in: dir, seed: size)
         let source = dir.file("source.vhd")
         try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, source])
         let output = dir.file("azure.vhd")
@@ -65,7 +66,7 @@ struct ConvertCommandTests {
     @Test func outputIsSparseWhereSourceIsUnallocated() throws {
         let dir = try TemporaryDirectory()
         let image = dir.file("disk.img")
-        try makeExt4Image(at: image, size: 256 * Self.mib, scratch: dir)
+        try makeExt4Image(at: image, size: 256 * Self.mib, in: dir, seed: 1)
         let output = dir.file("azure.vhd")
         try runOK(relayClient, ["convert", image, output])
         var info = stat()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `relay-client inspect` on disks made by qemu-img, and on damaged ones.
 @Suite(.serialized)
@@ -7,7 +8,7 @@ struct InspectCommandTests {
     @Test func describesADynamicVHD() throws {
         let dir = try TemporaryDirectory()
         let image = dir.file("disk.img")
-        try makeExt4Image(at: image, size: 40 << 20, scratch: dir)
+        try makeExt4Image(at: image, size: 40 << 20, in: dir, seed: 1)
         let source = dir.file("source.vhd")
         try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, source])
 
@@ -36,7 +37,7 @@ struct InspectCommandTests {
     @Test func damagedFooterChecksumIsNamedWithItsOffset() throws {
         let dir = try TemporaryDirectory()
         let image = dir.file("disk.img")
-        try makeExt4Image(at: image, size: 8 << 20, scratch: dir)
+        try makeExt4Image(at: image, size: 8 << 20, in: dir, seed: 1)
         let source = dir.file("source.vhd")
         try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed", image, source])
         // Flip a byte of the footer's checksum field (footer offset 64) in the last 512 bytes.

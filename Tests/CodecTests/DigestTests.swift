@@ -43,7 +43,7 @@ struct DigestTests {
 
     @Test func streamingInManyPiecesOfAMegabyteInput() {
         let input = DataKind.random.bytes(count: 3 * mebibyte + 17, seed: 9)
-        var generator = SeededGenerator(seed: 4)
+        var generator = SplitMix64(seed: 4)
         let hasher = XXH3Hasher128()
         input.withUnsafeBytes { bytes in
             var position = 0

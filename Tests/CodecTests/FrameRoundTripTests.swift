@@ -63,7 +63,7 @@ struct FrameRoundTripTests {
     @Test func contextsAreReusableAcrossManyFrames() throws {
         let compressors = try Self.codecs.map { try FrameCompressor(codec: $0) }
         let decompressor = try FrameDecompressor()
-        var generator = SeededGenerator(seed: 77)
+        var generator = SplitMix64(seed: 77)
         for round in 0..<300 {
             let compressor = compressors.randomElement(using: &generator)!
             let kind = DataKind.allCases.randomElement(using: &generator)!

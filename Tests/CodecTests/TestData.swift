@@ -1,19 +1,5 @@
 import Foundation
-
-/// SplitMix64: a tiny seeded generator, so every failing case can be reproduced from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import RelayShared
 
 /// The kinds of frame content the codecs must handle.
 enum DataKind: String, CaseIterable, CustomStringConvertible, Sendable {
@@ -21,34 +7,55 @@ enum DataKind: String, CaseIterable, CustomStringConvertible, Sendable {
 
     var description: String { rawValue }
 
+    /// `count` bytes of this kind; `seed` varies the content (for random and text) so frames differ.
     func bytes(count: Int, seed: UInt64 = 1) -> [UInt8] {
-        var generator = SeededGenerator(seed: seed)
         switch self {
         case .random:
-            return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var generator = SplitMix64(seed: seed)
+            var result = [UInt8](repeating: 0, count: count)
+            result.withUnsafeMutableBytes { buffer in
+                for word in stride(from: 0, to: count, by: 8) {
+                    withUnsafeBytes(of: generator.next()) { random in
+                        buffer[word..<min(word + 8, count)].copyBytes(from: random.prefix(count - word))
+                    }
+                }
+            }
+            return result
         case .zeros:
             return [UInt8](repeating: 0, count: count)
         case .text:
-            let words = ["sector", "page", "blob", "extent", "the", "of", "a", "disk", "frame", "zstd",
-                         "segment", "cursor", "generation", "lease", "write", "clear", "\n", "1024", "footer"]
-            var text: [UInt8] = []
-            text.reserveCapacity(count + 16)
-            while text.count < count {
-                text += Array(words.randomElement(using: &generator)!.utf8)
-                text.append(UInt8(ascii: " "))
-            }
-            return Array(text.prefix(count))
+            return Self.cycling(Self.textCorpus, from: Int(seed % 4099) * 17, count: count)
         case .systemFiles:
-            let all = Self.systemFileBytes
-            precondition(!all.isEmpty, "no readable files under /usr/share")
-            var result: [UInt8] = []
-            result.reserveCapacity(count)
-            while result.count < count {
-                result += all.prefix(count - result.count)
-            }
-            return result
+            return Self.cycling(Self.systemFileBytes, from: 0, count: count)
         }
     }
+
+    /// `count` bytes of `source` starting at `start`, wrapping around to its beginning.
+    private static func cycling(_ source: [UInt8], from start: Int, count: Int) -> [UInt8] {
+        precondition(!source.isEmpty, "no test corpus")
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        var position = start % source.count
+        while result.count < count {
+            let take = min(count - result.count, source.count - position)
+            result += source[position..<(position + take)]
+            position = 0
+        }
+        return result
+    }
+
+    /// 4 MiB of word salad, made once: generating text per frame is too slow in a debug build.
+    static let textCorpus: [UInt8] = {
+        var generator = SplitMix64(seed: 1)
+        let words = ["sector", "page", "blob", "extent", "the", "of", "a", "disk", "frame", "zstd",
+                     "segment", "cursor", "generation", "lease", "write", "clear", "\n", "1024", "footer"].map { Array($0.utf8) + [32] }
+        var text: [UInt8] = []
+        text.reserveCapacity(4 << 20 + 16)
+        while text.count < 4 << 20 {
+            text += words[Int(generator.next() % UInt64(words.count))]
+        }
+        return text
+    }()
 
     /// Up to 4 MiB of real files (licences, documentation, compressed changelogs) from /usr/share.
     static let systemFileBytes: [UInt8] = {

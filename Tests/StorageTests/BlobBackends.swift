@@ -5,7 +5,7 @@ import Testing
 /// The Blob backends every Blob conformance test runs against; the Azure backend joins by adding
 /// one entry.
 enum BlobBackends {
-    static let all: [Backend<any BlobService>] = [.local]
+    static let all: [Backend<any BlobService>] = [.local] + Backend<any BlobService>.azure
 }
 
 extension Backend where Service == any BlobService {

@@ -81,8 +81,15 @@ struct BlobConformanceTests {
         let bed = try await BlobTestbed(backend)
         // If-None-Match: * makes Put Blob create-only.
         let created = try await bed.service.putBlockBlob(bed.blob, data: [1], metadata: [:], conditions: BlobConditions(ifNoneMatch: "*"))
-        await expectStorageError(.conditionNotMet, 412) {
+        await expectStorageError(.blobAlreadyExists, 409) {
             try await bed.service.putBlockBlob(bed.blob, data: [2], metadata: [:], conditions: BlobConditions(ifNoneMatch: "*"))
+        }
+        await expectStorageError(.blobAlreadyExists, 409) {
+            try await bed.service.createPageBlob(bed.blob, size: 512, sequenceNumber: 0, metadata: [:], conditions: BlobConditions(ifNoneMatch: "*"))
+        }
+        // On other writes If-None-Match fails with 412.
+        await expectStorageError(.conditionNotMet, 412) {
+            try await bed.service.setMetadata(bed.blob, [:], conditions: BlobConditions(ifNoneMatch: created.etag))
         }
         // If-Match: the current ETag passes, another fails, and `*` needs the blob to exist.
         let stale = "\"0x1\""

@@ -84,10 +84,12 @@ struct BlobLocalStoreTests {
 
         // The old holder writes page 0 as fast as it can until a write is refused.
         let blob = blob
-        let writer = Task {
+        // (Bounded by a deadline, so that broken fencing fails the test instead of hanging it.)
+        let writer = Task { () -> (Int, StorageError?) in
             var acknowledged = 0
             let fenced = BlobConditions(leaseID: oldID, ifSequenceNumberEqual: 1)
-            while true {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
                 do {
                     try await old.putPages(blob, offset: 0, data: [UInt8](repeating: 0xAA, count: 4096), contentMD5: nil, conditions: fenced)
                     acknowledged += 1
@@ -95,6 +97,7 @@ struct BlobLocalStoreTests {
                     return (acknowledged, error)
                 }
             }
+            return (acknowledged, nil)
         }
         try await Task.sleep(for: .milliseconds(100))
         _ = try await new.lease(blob, .break(period: 0), conditions: .none)
@@ -106,9 +109,9 @@ struct BlobLocalStoreTests {
 
         let (acknowledged, refusal) = try await writer.value
         #expect(acknowledged > 0)
-        #expect(refusal.status == 412)
+        #expect(refusal?.status == 412)
         let page = try await new.getBlob(blob, range: ByteRange(offset: 0, length: 4096), snapshot: nil, conditions: .none).data
-        #expect(page == [UInt8](repeating: 0xBB, count: 4096))
+        #expect(page.allSatisfy { $0 == 0xBB }, "page 0 holds the old holder's bytes: a fenced write landed after the takeover")
     }
 
     @Test func everythingSurvivesReopening() async throws {
@@ -133,5 +136,62 @@ struct BlobLocalStoreTests {
         #expect(try await service.getBlob(blob, range: ByteRange(offset: 8192, length: 8192), snapshot: snapshot, conditions: .none).data == data)
         let changes = try await service.pageRanges(blob, range: nil, snapshot: nil, previousSnapshot: snapshot, conditions: .none)
         #expect(changes == PageRangeList(pageRanges: [], clearRanges: [ByteRange(offset: 8192, length: 4096)]))
+    }
+
+    @Test func twoProcessesWritingAtOnceLoseNoWrite() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let processes = [try await openProcess(), try await openProcess()]
+        try await processes[0].createContainer("disks")
+        try await processes[0].createPageBlob(blob, size: 1 << 20, sequenceNumber: 0, metadata: [:], conditions: .none)
+        // Each process writes its own pages (process 0 the even ones, 1 the odd ones), 8 at a time.
+        let blob = blob
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (number, service) in processes.enumerated() {
+                for lane in 0..<8 {
+                    group.addTask {
+                        for index in stride(from: lane * 2 + number, to: 1024, by: 16) {
+                            try await service.putPages(blob, offset: UInt64(index) * 1024, data: [UInt8](repeating: UInt8(number + 1), count: 512),
+                                                       contentMD5: nil, conditions: .none)
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let ranges = try await processes[1].pageRanges(blob, range: nil, snapshot: nil, previousSnapshot: nil, conditions: .none)
+        #expect(ranges.pageRanges == (0..<1024).map { ByteRange(offset: UInt64($0) * 1024, length: 512) })
+        let content = try await processes[1].getBlob(blob, range: nil, snapshot: nil, conditions: .none).data
+        let wrong = (0..<1024).filter { (index: Int) -> Bool in
+            content[index * 1024] != UInt8(index % 2 + 1) || content[index * 1024 + 512] != 0
+        }
+        #expect(wrong.isEmpty, "pages with the wrong bytes: \(wrong.prefix(10))")
+    }
+
+    @Test func aReadTooLargeForMemoryIsRefused() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let service = try await openProcess()
+        try await service.createContainer("disks")
+        try await service.createPageBlob(blob, size: 2 << 40, sequenceNumber: 0, metadata: [:], conditions: .none)
+        await expectStorageError(.outOfRangeInput, 400) {
+            _ = try await service.getBlob(blob, range: nil, snapshot: nil, conditions: .none)
+        }
+        let tail = try await service.getBlob(blob, range: ByteRange(offset: (2 << 40) - 512, length: 4096), snapshot: nil, conditions: .none)
+        #expect(tail.data == [UInt8](repeating: 0, count: 512))
+    }
+
+    /// Azure refuses a diff across a Put Blob that replaced the blob (409); the local store answers
+    /// one that is never wrong: every page changed, so the new pages are written and the rest cleared.
+    @Test func diffAcrossAReplacedBlobReportsEveryPage() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let service = try await openProcess()
+        try await service.createContainer("disks")
+        try await service.createPageBlob(blob, size: 64 << 10, sequenceNumber: 0, metadata: [:], conditions: .none)
+        try await service.putPages(blob, offset: 0, data: randomBytes(8192), contentMD5: nil, conditions: .none)
+        let snapshot = try await service.snapshot(blob, metadata: nil, conditions: .none)
+        try await service.createPageBlob(blob, size: 32 << 10, sequenceNumber: 0, metadata: [:], conditions: .none)
+        try await service.putPages(blob, offset: 4096, data: randomBytes(512), contentMD5: nil, conditions: .none)
+        let changes = try await service.pageRanges(blob, range: nil, snapshot: nil, previousSnapshot: snapshot, conditions: .none)
+        #expect(changes == PageRangeList(pageRanges: [ByteRange(offset: 4096, length: 512)],
+                                         clearRanges: [ByteRange(offset: 0, length: 4096), ByteRange(offset: 4608, length: (32 << 10) - 4608)]))
     }
 }

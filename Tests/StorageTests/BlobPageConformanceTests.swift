@@ -170,4 +170,34 @@ struct BlobPageConformanceTests {
         #expect(try await bed.read(0, 4096) == [UInt8](repeating: 0, count: 4096))
         #expect(try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none).size == 4096)
     }
+
+    @Test(arguments: BlobBackends.all)
+    func concurrentWritersAndManyRanges(_ backend: Backend<any BlobService>) async throws {
+        let bed = try await BlobTestbed(backend)
+        try await bed.pageBlob(size: 1 << 20)
+        // 200 writes in parallel to every other page: 200 separate ranges, each with its own bytes.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask { try await bed.write(UInt8(index % 251 + 1), at: UInt64(index) * 1024, count: 512) }
+            }
+            try await group.waitForAll()
+        }
+        let ranges = try await bed.ranges().pageRanges
+        #expect(ranges == (0..<200).map { r(UInt64($0) * 1024, 512) })
+        let content = try await bed.read(0, 200 * 1024)
+        for index in 0..<200 {
+            let page = content[index * 1024..<index * 1024 + 1024]
+            #expect(page.prefix(512).allSatisfy { $0 == UInt8(index % 251 + 1) } && page.suffix(512).allSatisfy { $0 == 0 })
+        }
+        // Filling the gaps merges everything into one range; one clear removes it all.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask { try await bed.write(0xEE, at: UInt64(index) * 1024 + 512, count: 512) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await bed.ranges().pageRanges == [r(0, 200 * 1024)])
+        try await bed.service.clearPages(bed.blob, range: r(0, 1 << 20), conditions: .none)
+        #expect(try await bed.ranges().pageRanges.isEmpty)
+    }
 }

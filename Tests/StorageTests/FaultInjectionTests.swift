@@ -142,6 +142,39 @@ struct FaultInjectionTests {
         }
     }
 
+    /// A consumer that retries transient failures and treats a 404 on delete as done still processes
+    /// every message, whatever the faults; and it does see duplicates, which is why it must be idempotent.
+    @Test func anAtLeastOnceConsumerSurvivesEveryFault() async throws {
+        try await Backend<any QueueService>.local.withFreshService { base in
+            try await base.createQueue("jobs")
+            let total = 200
+            for index in 0..<total { try await base.putMessage("jobs", text: "\(index)", visibilityTimeout: 0, timeToLive: nil) }
+            let plan = FaultPlan(FaultConfiguration(
+                seed: 21, serverBusyRate: 0.1, timeoutRate: 0.1, latency: .zero ... .milliseconds(2),
+                duplicateRate: 0.1, reappearRate: 0.05, reappearDelay: 1, shuffle: true))
+            let queue = faulty(base, plan)
+            var processed: [String] = []
+            let giveUp = ContinuousClock.now + .seconds(45)
+            while try await base.approximateMessageCount("jobs") > 0, ContinuousClock.now < giveUp {
+                let batch: [QueueMessage]
+                do { batch = try await queue.getMessages("jobs", count: 16, visibilityTimeout: 1) } catch let error as StorageError where error.isRetryable { continue }
+                if batch.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+                for message in batch {
+                    processed.append(message.text)
+                    do {
+                        try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt)
+                    } catch let error as StorageError where error.isRetryable || error.code == .messageNotFound {
+                        // Redelivered later, or already deleted through a fresher receipt.
+                    }
+                }
+            }
+            #expect(Set(processed) == Set((0..<total).map(String.init)))
+            #expect(processed.count > total, "no message was delivered twice")
+            let counts = plan.counts
+            #expect(counts.serverBusy > 0 && counts.timedOut > 0 && counts.duplicates > 0 && counts.reappearances > 0 && counts.shuffles > 0)
+        }
+    }
+
     @Test func blobOperationsFailTransientlyBeforeOrAfterRunning() async throws {
         let base = CountingBlobService()
         let busy = FaultyBlobService(base, plan: FaultPlan(FaultConfiguration(seed: 1, serverBusyRate: 1)))

@@ -4,7 +4,7 @@ import Testing
 
 /// The queue backends every conformance test runs against; the Azure backend joins by one entry.
 enum QueueBackends {
-    static let all: [Backend<any QueueService>] = [.local]
+    static let all: [Backend<any QueueService>] = [.local] + Backend<any QueueService>.azure
 }
 
 /// Azure Queue semantics (reference §4) that every backend must show.

@@ -4,7 +4,7 @@ import Testing
 
 /// The table backends every conformance test runs against; the Azure backend joins by one entry.
 enum TableBackends {
-    static let all: [Backend<any TableService>] = [.local]
+    static let all: [Backend<any TableService>] = [.local] + Backend<any TableService>.azure
 }
 
 /// Azure Table semantics (reference §5) that every backend must show.
@@ -172,6 +172,11 @@ struct TableConformanceTests {
             #expect(range.entities.map(\.rowKey) == (10..<20).map(Self.rowKey))
             #expect(range.continuation == nil)
             #expect(range.entities.first?["N"] == .int32(10))
+            let other = try await tables.query("rows", partitionKey: "other", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 100, continuation: nil)
+            #expect(other.entities.count == 100)
+            await expectAzureError(.invalidInput, 400) {
+                _ = try await tables.query("rows", partitionKey: "target", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 100, continuation: other.continuation)
+            }
             let empty = try await tables.query("rows", partitionKey: "nobody", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 10, continuation: nil)
             #expect(empty.entities.isEmpty && empty.continuation == nil)
             for pageSize in [0, 1001] {
@@ -273,6 +278,17 @@ struct TableConformanceTests {
             try await tables.insert("limits", Self.entity("p", "grow", big.filter { $0.key < "B5" }))
             await expectAzureError(.entityTooLarge, 400) { try await tables.upsert("limits", Self.entity("p", "grow", big), mode: .merge) }
             await expectAzureError(.resourceNotFound, 404) { _ = try await tables.get("limits", partitionKey: "p", rowKey: "big") }
+            await expectAzureError(.propertyNameTooLong, 400) {
+                try await tables.insert("limits", Self.entity("p", "name", [String(repeating: "n", count: 256): .bool(true)]))
+            }
+            var many: [String: TableValue] = [:]
+            for index in 0..<253 { many["P\(index)"] = .int32(Int32(index)) }
+            await expectAzureError(.tooManyProperties, 400) { try await tables.insert("limits", Self.entity("p", "many", many)) }
+            many["P252"] = nil
+            try await tables.insert("limits", Self.entity("p", "many", many))
+            for reserved in ["PartitionKey", "RowKey", "Timestamp", ""] {
+                await expectAzureError(.invalidInput, 400) { try await tables.insert("limits", Self.entity("p", "reserved", [reserved: .bool(true)])) }
+            }
             for key in ["a/b", "a#b", "a?b", "a\\b", "a\u{7}b", String(repeating: "k", count: 1025)] {
                 await expectAzureError(.outOfRangeInput, 400) { try await tables.insert("limits", Self.entity("p", key)) }
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RelayShared
+import TestSupport
 
 struct GeometryTests {
     static let examples: [(size: UInt64, geometry: DiskGeometry)] = [
@@ -48,7 +49,7 @@ struct FooterTests {
         #expect(footer.diskType == .fixed)
         #expect(footer.dataOffset == .max)
         #expect(footer.timestamp == 1_000)
-        #expect(footer.creatorApplication == "vhdr")
+        #expect(footer.creatorApplication == "win ")
         let bytes = footer.serialized()
         #expect(bytes.count == 512)
         #expect(Array(bytes[0..<8]) == Array("conectix".utf8))
@@ -94,9 +95,8 @@ struct FooterTests {
     @Test(arguments: [UInt64(5) << 20, (UInt64(5) << 20) + 7 * 512 + 13])
     func rawPlusFixedTargetFooterIsAFixedVHD(rawSize: UInt64) throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("target.vhd")
-        var random = SeededBytes(seed: rawSize)
+        var random = SplitMix64(seed: rawSize)
         let raw = random.bytes(Int(rawSize))
         let id = UUID()
         let footer = VHDFooter.fixedTarget(virtualSize: rawSize, uniqueID: id)
@@ -104,20 +104,16 @@ struct FooterTests {
         try write(raw + [UInt8](repeating: 0, count: Int(size - rawSize)) + footer.serialized(), to: path)
 
         // qemu probes for VHDs only at offset 0, where fixed VHDs hold data, so the format is named (as
-        // Azure's guides do). qemu takes the size from `current size` only for creators it knows; with the
-        // override it must report exactly our size, and without it the size our geometry addresses.
-        let forced = try run("qemu-img", ["info", "--output=json", "--image-opts",
-                                          "driver=vpc,force_size_calc=current_size,file.filename=\(path)"])
-        #expect(forced.contains("\"format\": \"vpc\""))
-        #expect(forced.contains("\"virtual-size\": \(size),"))
-        let plain = try run("qemu-img", ["info", "--output=json", "-f", "vpc", path])
-        #expect(plain.contains("\"format\": \"vpc\""))
-        #expect(plain.contains("\"virtual-size\": \(footer.geometry.capacity),"))
+        // Azure's guides do). qemu takes the size from `current size` only for creators it knows, which is
+        // why the target footer names `win `: it must report exactly our size, not the geometry's.
+        let info = try runOK("qemu-img", ["info", "--output=json", "-f", "vpc", path])
+        #expect(info.contains("\"format\": \"vpc\""))
+        #expect(info.contains("\"virtual-size\": \(size),"))
 
-        let info = try run("vhdiinfo", [path])
-        #expect(info.contains("Disk type\t\t: Fixed"))
-        #expect(info.contains("(\(size) bytes)"))
-        #expect(info.lowercased().contains(id.uuidString.lowercased()))
+        let vhdi = try runOK("vhdiinfo", [path])
+        #expect(vhdi.contains("Disk type\t\t: Fixed"))
+        #expect(vhdi.contains("(\(size) bytes)"))
+        #expect(vhdi.lowercased().contains(id.uuidString.lowercased()))
 
         let disk = try DiskImage.open(path)
         #expect(disk.format == .fixed)

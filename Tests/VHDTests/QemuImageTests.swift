@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RelayShared
+import TestSupport
 
 /// Disks made by mkfs.ext4 and qemu-img, read through `DiskImage` and compared byte for byte with
 /// `qemu-img convert -O raw` of the same file.
@@ -11,7 +12,6 @@ struct QemuImageTests {
     @Test(arguments: sizes)
     func rawImage(size: UInt64) throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let image = directory.file("disk.img")
         try makeExt4Image(at: image, size: size, in: directory, seed: size)
         let disk = try DiskImage.open(image)
@@ -27,11 +27,10 @@ struct QemuImageTests {
     @Test(arguments: sizes)
     func dynamicVHD(size: UInt64) throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let image = directory.file("disk.img")
         try makeExt4Image(at: image, size: size, in: directory, seed: size + 1)
         let vhd = directory.file("dyn.vhd")
-        try run("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, vhd])
+        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, vhd])
         let disk = try DiskImage.open(vhd)
         #expect(disk.format == .dynamic)
         #expect(disk.blockSize == 2 << 20)
@@ -50,11 +49,10 @@ struct QemuImageTests {
     @Test(arguments: sizes)
     func fixedVHD(size: UInt64) throws {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let image = directory.file("disk.img")
         try makeExt4Image(at: image, size: size, in: directory, seed: size + 2)
         let vhd = directory.file("fixed.vhd")
-        try run("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size", image, vhd])
+        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size", image, vhd])
         let disk = try DiskImage.open(vhd)
         #expect(disk.format == .fixed)
         #expect(disk.virtualSize == size)
@@ -65,10 +63,10 @@ struct QemuImageTests {
 
     /// Same virtual size as `qemu-img info` and the same bytes as `qemu-img convert -O raw`.
     private func expectSameAsQemu(_ disk: any VirtualDisk, _ vhd: String, in directory: TemporaryDirectory) throws {
-        let info = try run("qemu-img", ["info", "--output=json", "-f", "vpc", vhd])
+        let info = try runOK("qemu-img", ["info", "--output=json", "-f", "vpc", vhd])
         #expect(info.contains("\"virtual-size\": \(disk.virtualSize),"), "qemu-img info: \(info)")
         let raw = directory.file("qemu.raw")
-        try run("qemu-img", ["convert", "-f", "vpc", "-O", "raw", vhd, raw])
+        try runOK("qemu-img", ["convert", "-f", "vpc", "-O", "raw", vhd, raw])
         #expect(try readAll(disk) == contents(of: raw))
     }
 }

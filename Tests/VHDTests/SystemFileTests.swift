@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import RelayShared
+import TestSupport
 
 struct SystemFileTests {
     @Test func writesReadsAndGrowsSparse() throws {
@@ -29,5 +30,18 @@ struct SystemFileTests {
         let error = #expect(throws: FileError.self) { try SystemFile.openForReading("/nonexistent/disk.vhd") }
         #expect(error?.errno == ENOENT)
         #expect(error?.description.contains("/nonexistent/disk.vhd") == true)
+    }
+
+    /// A whole disk given as a raw source: `fstat` says 0 bytes for a block device, the size must not.
+    @Test func blockDeviceReportsItsSize() throws {
+        let directory = try TemporaryDirectory()
+        let image = directory.file("backing.img")
+        try SystemFile.create(image).truncate(to: 8 << 20)
+        let device = try runOK("losetup", ["--find", "--show", image]).trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? runOK("losetup", ["--detach", device]) }
+        #expect(try SystemFile.openForReading(device).size() == 8 << 20)
+        let disk = try DiskImage.open(device)
+        #expect(disk.format == .raw)
+        #expect(disk.virtualSize == 8 << 20)
     }
 }

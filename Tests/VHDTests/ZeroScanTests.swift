@@ -1,5 +1,6 @@
 import Testing
 @testable import RelayShared
+import TestSupport
 
 struct ZeroScanTests {
     @Test(arguments: [0, 1, 2, 511, 4096, 4 << 20])

@@ -174,7 +174,7 @@ struct BlobEndpoint: StorageEndpoint {
         response.add("x-ms-lease-state", properties.lease.state.rawValue)
         response.add("x-ms-lease-status", properties.lease.isLocked ? "locked" : "unlocked")
         if properties.lease.state == .leased {
-            response.add("x-ms-lease-duration", properties.lease.durationSeconds == nil ? "infinite" : "fixed")
+            response.add("x-ms-lease-duration", (properties.lease.duration ?? .fixed).rawValue)
         }
         response.add("x-ms-server-encrypted", "false")
     }
@@ -481,7 +481,7 @@ struct BlobEndpoint: StorageEndpoint {
             if let sequenceNumber = p.sequenceNumber { xml += "<x-ms-blob-sequence-number>\(sequenceNumber)</x-ms-blob-sequence-number>" }
             xml += "<BlobType>\(p.type.rawValue)</BlobType><LeaseStatus>\(p.lease.isLocked ? "locked" : "unlocked")</LeaseStatus>"
             xml += "<LeaseState>\(p.lease.state.rawValue)</LeaseState>"
-            if p.lease.state == .leased { xml += "<LeaseDuration>\(p.lease.durationSeconds == nil ? "infinite" : "fixed")</LeaseDuration>" }
+            if p.lease.state == .leased { xml += "<LeaseDuration>\((p.lease.duration ?? .fixed).rawValue)</LeaseDuration>" }
             xml += "<ServerEncrypted>false</ServerEncrypted></Properties>"
             if includeMetadata {
                 xml += "<Metadata>" + p.metadata.sorted { $0.key < $1.key }.map { "<\($0.key)>\(XMLText.escape($0.value))</\($0.key)>" }.joined() + "</Metadata>"

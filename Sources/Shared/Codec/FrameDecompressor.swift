@@ -3,7 +3,8 @@ import CZlib
 import CZstd
 
 /// A reusable decompression context for every codec (a kept `ZSTD_DCtx` and inflate `z_stream`), so that
-/// decompressing a frame allocates nothing.
+/// decompressing a frame allocates nothing. (One-shot zstd decoding writes straight into the output and
+/// keeps no window, so a frame claiming a huge window cannot make it allocate either.)
 ///
 /// Output is bounded by the caller's declared plain size: a frame that would produce more or fewer bytes
 /// is refused and nothing is written past `output`. Not thread-safe and deliberately not `Sendable`:
@@ -15,16 +16,11 @@ public final class FrameDecompressor {
     /// even when their length is zero.
     private let placeholder = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
 
-    /// Frames are at most 4 MiB, so a window above 8 MiB can only come from a forged frame; refusing it
-    /// keeps a hostile frame from making zstd reserve a large window.
-    private static let zstdWindowLogMax: Int32 = 23
-
     public init() throws(CodecError) {
         guard let dctx = ZSTD_createDCtx() else {
             placeholder.deallocate()
             throw CodecError(.contextCreation, codec: .zstd(level: Codec.defaultZstdLevel), "ZSTD_createDCtx failed")
         }
-        ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, Self.zstdWindowLogMax)
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         let status = CZlib_inflateInit2(stream, -MAX_WBITS)

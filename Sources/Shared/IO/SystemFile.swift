@@ -7,6 +7,13 @@ public struct FileError: Error, CustomStringConvertible, Sendable, Equatable {
     public let offset: UInt64?
     public let errno: Int32
 
+    public init(path: String, operation: String, offset: UInt64?, errno: Int32) {
+        self.path = path
+        self.operation = operation
+        self.offset = offset
+        self.errno = errno
+    }
+
     public var description: String {
         let at = offset.map { " at byte offset \($0)" } ?? ""
         return "\(path): \(operation)\(at) failed: \(String(cString: strerror(errno)))"
@@ -49,13 +56,20 @@ public final class SystemFile: @unchecked Sendable {
         return SystemFile(path: path, fd: Int32(fd))
     }
 
-    /// The file's current size in bytes.
+    /// The file's current size in bytes; for a block device (a whole disk given as a raw source), the
+    /// device's size, which `fstat` reports as 0.
     public func size() throws -> UInt64 {
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             throw FileError(path: path, operation: "stat", offset: nil, errno: errno)
         }
-        return UInt64(info.st_size)
+        guard info.st_mode & S_IFMT == S_IFBLK else { return UInt64(info.st_size) }
+        // Positional I/O never uses the file offset, so moving it to the end is harmless.
+        let end = lseek(fd, 0, SEEK_END)
+        guard end >= 0 else {
+            throw FileError(path: path, operation: "seek to the end of the device", offset: nil, errno: errno)
+        }
+        return UInt64(end)
     }
 
     /// The modification time, in nanoseconds since the epoch; with `size()` it tells whether a file changed.

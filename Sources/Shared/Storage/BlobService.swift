@@ -131,15 +131,20 @@ public struct LeaseInfo: Hashable, Sendable {
         case available, leased, expired, breaking, broken
     }
 
+    /// `x-ms-lease-duration`: the wire tells fixed from infinite, not a fixed lease's seconds.
+    public enum Duration: String, Hashable, Sendable {
+        case fixed, infinite
+    }
+
     public var state: State
     /// `true` when `x-ms-lease-status` is `locked`.
     public var isLocked: Bool { state == .leased || state == .breaking }
-    /// Set while leased: `nil` for infinite.
-    public var durationSeconds: Int?
+    /// Set while leased.
+    public var duration: Duration?
 
-    public init(state: State, durationSeconds: Int?) {
+    public init(state: State, duration: Duration?) {
         self.state = state
-        self.durationSeconds = durationSeconds
+        self.duration = duration
     }
 }
 

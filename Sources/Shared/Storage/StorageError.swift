@@ -63,6 +63,10 @@ extension StorageError.Code {
     public static let md5Mismatch: Self = "Md5Mismatch"
     public static let requestBodyTooLarge: Self = "RequestBodyTooLarge"
     public static let previousSnapshotNotFound: Self = "PreviousSnapshotNotFound"
+    public static let previousSnapshotCannotBeNewer: Self = "PreviousSnapshotCannotBeNewer"
+    public static let invalidMetadata: Self = "InvalidMetadata"
+    public static let metadataTooLarge: Self = "MetadataTooLarge"
+    public static let sequenceNumberIncrementTooLarge: Self = "SequenceNumberIncrementTooLarge"
     // Common
     public static let invalidHeaderValue: Self = "InvalidHeaderValue"
     public static let invalidQueryParameterValue: Self = "InvalidQueryParameterValue"
@@ -88,6 +92,9 @@ extension StorageError.Code {
     public static let updateConditionNotSatisfied: Self = "UpdateConditionNotSatisfied"
     public static let entityTooLarge: Self = "EntityTooLarge"
     public static let invalidDuplicateRow: Self = "InvalidDuplicateRow"
+    public static let propertyNameTooLong: Self = "PropertyNameTooLong"
+    public static let propertyValueTooLarge: Self = "PropertyValueTooLarge"
+    public static let tooManyProperties: Self = "TooManyProperties"
     public static let commandsInBatchActOnDifferentPartitions: Self = "CommandsInBatchActOnDifferentPartitions"
 }
 

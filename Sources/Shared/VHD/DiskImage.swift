@@ -10,9 +10,15 @@ import Foundation
 ///   both are valid but differ, the file is refused. When the end has no footer at all but offset 0 holds
 ///   a valid dynamic or differencing footer, the file is read as a VHD whose end was cut off, with a
 ///   warning (its structures are then checked against the shorter file, which usually fails).
+/// - A file without a footer at the end whose first sector has the cookie but fails the footer's checks
+///   is refused: it is a damaged VHD, not a raw image.
 /// - Anything else is a raw image: virtual size = file size, of any size (the target rounds it up to
 ///   a whole MiB anyway). A fixed VHD whose footer was cut off is therefore indistinguishable from, and
 ///   read as, a raw image.
+///
+/// The virtual size of a VHD is always the footer's `current size`, as Hyper-V and Azure take it. qemu
+/// takes the CHS geometry instead for creators such as `vpc ` and `qemu`; qemu-img writes those files
+/// with `current size` equal to the geometry's capacity, so both agree on them.
 ///
 /// A differencing disk's parent is searched through the parent locators (`W2ru`, then `W2ku`, then the
 /// deprecated `Wi2r`, `Wi2k` and `MacX`; see `ParentLocator.resolve`), then by the header's parent name
@@ -36,12 +42,12 @@ public enum DiskImage {
         var endFooter: Result<VHDFooter, any Error>?
         if size >= UInt64(VHDFooter.size) {
             footerOffset = size - UInt64(VHDFooter.size)
-            endFooter = try parseIfCookie(try file.readExactly(VHDFooter.size, at: footerOffset), path: path,
+            endFooter = parseIfCookie(try file.readExactly(VHDFooter.size, at: footerOffset), path: path,
                                           structure: .footer, offset: footerOffset)
         }
         if endFooter == nil, size >= UInt64(VHDFooter.size - 1) {
             let offset = size - UInt64(VHDFooter.size - 1)
-            endFooter = try parseIfCookie(try file.readExactly(VHDFooter.size - 1, at: offset) + [0], path: path,
+            endFooter = parseIfCookie(try file.readExactly(VHDFooter.size - 1, at: offset) + [0], path: path,
                                           structure: .footer, offset: offset)
             if endFooter != nil {
                 footerOffset = offset
@@ -52,7 +58,7 @@ public enum DiskImage {
 
         func copyFooter() throws -> Result<VHDFooter, any Error>? {
             guard size >= UInt64(VHDFooter.size) else { return nil }
-            return try parseIfCookie(try file.readExactly(VHDFooter.size, at: 0), path: path,
+            return parseIfCookie(try file.readExactly(VHDFooter.size, at: 0), path: path,
                                      structure: .footerCopy, offset: 0)
         }
         func sparse(_ footer: VHDFooter, readAt offset: UInt64, dataLimit: UInt64) throws -> any VirtualDisk {
@@ -78,7 +84,12 @@ public enum DiskImage {
             return FlatDisk(file: file, format: .fixed, virtualSize: footer.currentSize, footer: footer,
                             warnings: warnings)
         case .success(let footer):
-            switch try copyFooter() {
+            // The copy is expected here, so a copy without its cookie is reported as damaged, not absent.
+            let copy = size >= UInt64(2 * VHDFooter.size) ? Result {
+                try VHDFooter(parsing: try file.readExactly(VHDFooter.size, at: 0), path: path,
+                              structure: .footerCopy, offset: 0)
+            } : nil
+            switch copy {
             case .success(let copy) where copy != footer:
                 throw VHDError(.footerMismatch, path: path, structure: .footerCopy, offset: 0,
                                "the footer copy differs from the footer at byte offset \(footerOffset) although "
@@ -116,7 +127,7 @@ public enum DiskImage {
     /// caller can fall back to the other footer).
     private static func parseIfCookie(
         _ bytes: [UInt8], path: String, structure: VHDError.Structure, offset: UInt64
-    ) throws -> Result<VHDFooter, any Error>? {
+    ) -> Result<VHDFooter, any Error>? {
         guard Array(bytes[0..<8]) == VHDFooter.cookie else { return nil }
         return Result { try VHDFooter(parsing: bytes, path: path, structure: structure, offset: offset) }
     }
@@ -146,7 +157,9 @@ public enum DiskImage {
         var mismatches: [String] = []
         for (candidate, source) in candidates where !tried.contains(candidate) {
             tried.append(candidate)
-            guard access(candidate, F_OK) == 0 else { continue }
+            // Only regular files: a locator naming a FIFO or a device must not block or read a device.
+            var status = stat()
+            guard stat(candidate, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
             let canonical = canonicalPath(candidate)
             if descendants.contains(canonical) {
                 throw VHDError(.chainCycle, path: path, structure: .parentChain,

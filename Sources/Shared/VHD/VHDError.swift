@@ -21,14 +21,12 @@ public struct VHDError: Error, CustomStringConvertible, Sendable, Equatable {
         case parentMismatch
         case chainCycle
         case chainTooDeep
-        case sizeTooLarge
         case readOutOfRange
         case fileChanged
     }
 
     /// The part of the file the problem is in.
     public enum Structure: String, Sendable, Equatable {
-        case file
         case footer
         case footerCopy = "footer copy"
         case dynamicHeader = "dynamic header"

@@ -1,5 +1,6 @@
 import Foundation
 @testable import RelayShared
+import TestSupport
 
 /// A test-only writer of dynamic and differencing VHDs with partial sector bitmaps (qemu-img cannot
 /// create differencing VHDs). Layout: footer copy · dynamic header at 512 · BAT at 1536 · parent locator
@@ -150,7 +151,7 @@ struct TestVHDWriter {
                 }
             }
         }
-        try VHDTests.write(file, to: path)
+        try TestSupport.write(file, to: path)
         return Layout(headerOffset: 512, tableOffset: tableOffset, locatorEntryOffsets: locatorEntryOffsets,
                       blockOffsets: blockOffsets, footerOffset: footerOffset)
     }

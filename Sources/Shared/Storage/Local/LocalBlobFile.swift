@@ -3,7 +3,7 @@ import Glibc
 /// The data file of one local blob (or snapshot): positional reads and writes, hole punching for
 /// cleared pages, resizing, and copying for snapshots. Blocking calls: use only on the store's threads.
 ///
-/// `@unchecked Sendable` is not claimed: a file is opened, used and closed inside one blocking job.
+/// Not `Sendable`: a file is opened, used and closed inside one blocking job on one thread.
 final class LocalBlobFile {
     let path: String
     private let fd: Int32

@@ -26,7 +26,7 @@ struct LocalBlobLease: Hashable, Sendable {
 
     func info(at now: Double) -> LeaseInfo {
         let state = state(at: now)
-        return LeaseInfo(state: state, durationSeconds: state == .leased ? duration : nil)
+        return LeaseInfo(state: state, duration: state == .leased ? (duration == nil ? .infinite : .fixed) : nil)
     }
 
     /// Whether writes need the lease id: a breaking lease still protects the blob until it is broken.

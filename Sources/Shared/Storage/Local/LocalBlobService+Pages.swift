@@ -4,7 +4,8 @@ import Foundation
 /// resize and sequence numbers. A page blob's file always has the blob's size; unwritten and cleared
 /// pages are holes.
 extension LocalBlobService {
-    @discardableResult    public func createPageBlob(_ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
+    @discardableResult
+    public func createPageBlob(_ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.pageBlobSize(size, blob)
         try LocalBlobValidation.sequenceNumber(sequenceNumber, blob)
@@ -18,7 +19,8 @@ extension LocalBlobService {
         }
     }
 
-    @discardableResult    public func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions) async throws -> BlobWriteResult {
+    @discardableResult
+    public func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         let range = ByteRange(offset: offset, length: UInt64(data.count))
@@ -50,7 +52,8 @@ extension LocalBlobService {
         }
     }
 
-    @discardableResult    public func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws -> BlobWriteResult {
+    @discardableResult
+    public func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         try LocalBlobValidation.pageRange(range, blob)
@@ -101,7 +104,8 @@ extension LocalBlobService {
         }
     }
 
-    @discardableResult    public func resizePageBlob(_ blob: BlobAddress, size: UInt64, conditions: BlobConditions) async throws -> BlobWriteResult {
+    @discardableResult
+    public func resizePageBlob(_ blob: BlobAddress, size: UInt64, conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.pageBlobSize(size, blob)
         try LocalBlobValidation.conditions(conditions)
@@ -123,7 +127,8 @@ extension LocalBlobService {
         }
     }
 
-    @discardableResult    public func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions) async throws -> BlobWriteResult {
+    @discardableResult
+    public func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         switch action {

@@ -25,7 +25,7 @@ public struct LocalBlobService: BlobService {
     /// Opens the Blob service of `store`, creating its tables if needed.
     public init(store: LocalStore) async throws {
         self.store = store
-        try await Self.perform(store) { db in try db.execute(LocalBlobRecord.schema) }
+        try await store.runMappingErrors("create the blob tables") { db in try db.execute(LocalBlobRecord.schema) }
     }
 
     // MARK: Containers
@@ -47,9 +47,9 @@ public struct LocalBlobService: BlobService {
         }
         return try await read { db, now in
             try Self.requireContainer(container, in: db)
-            // Names at or after the marker that start with the prefix; one more row than asked tells
-            // whether there is a next page and where it starts.
-            let start = max(prefix, marker ?? "")
+            // Names from the marker (the first name of this page) on that start with the prefix; one
+            // more row than asked tells whether there is a next page and where it starts.
+            let start = marker ?? prefix
             let rows = try db.query(
                 """
                 SELECT \(LocalBlobRecord.columns) FROM blobs
@@ -67,7 +67,8 @@ public struct LocalBlobService: BlobService {
 
     // MARK: Block blobs and common blob operations
 
-    @discardableResult    public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
+    @discardableResult
+    public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.metadata(metadata)
         try LocalBlobValidation.conditions(conditions)
@@ -97,6 +98,10 @@ public struct LocalBlobService: BlobService {
                         "range \(range) starts at or past the end of \(blob) (\(record.size) bytes)")
                 }
                 bytes = ByteRange(offset: range.offset, length: min(range.length, record.size - range.offset))
+            }
+            guard bytes.length <= LocalBlobValidation.maxReadBytes else {
+                throw StorageError.badRequest(.outOfRangeInput,
+                    "a read of \(bytes.length) bytes of \(blob) is over the 1 GiB a single Get Blob returns; read it in ranges")
             }
             let file = try LocalBlobFile.open(directory + "/" + record.file)
             return BlobContent(data: try file.read(Int(bytes.length), at: bytes.offset), properties: record.properties(at: now))
@@ -142,7 +147,8 @@ public struct LocalBlobService: BlobService {
         }
     }
 
-    @discardableResult    public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
+    @discardableResult
+    public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.metadata(metadata)
         try LocalBlobValidation.conditions(conditions)
@@ -166,6 +172,10 @@ public struct LocalBlobService: BlobService {
     ) throws -> BlobWriteResult {
         try Self.requireContainer(blob.container, in: db)
         let existing = try Self.record(blob, snapshot: nil, in: db)
+        if existing != nil, conditions.ifNoneMatch == "*" {
+            // Create-only Put Blob: Azure answers 409 rather than the 412 of other failed conditions.
+            throw StorageError.conflict(.blobAlreadyExists, "blob \(blob) already exists and If-None-Match: * asked to create it only")
+        }
         try Self.check(conditions, on: existing, blob: blob, access: .write, at: now)
         let fileName = UUID().uuidString.lowercased()
         files.created.append(fileName)
@@ -200,7 +210,7 @@ public struct LocalBlobService: BlobService {
     func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase, Double, LocalBlobFileChanges) throws -> T) async throws -> T {
         let gate = gate
         let directory = store.blobDirectory
-        return try await Self.perform(store) { db in
+        return try await store.runMappingErrors("blob write") { db in
             let files = LocalBlobFileChanges()
             let result: T
             do {
@@ -219,7 +229,7 @@ public struct LocalBlobService: BlobService {
 
     /// Runs a read in one read transaction (a consistent view of the rows) on a store thread.
     func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase, Double) throws -> T) async throws -> T {
-        try await Self.perform(store) { db in
+        try await store.runMappingErrors("blob read") { db in
             var attempts = 0
             while true {
                 try db.execute("BEGIN")
@@ -232,21 +242,6 @@ public struct LocalBlobService: BlobService {
                     attempts += 1
                 }
             }
-        }
-    }
-
-    /// Runs blocking work on the store and turns SQLite and file errors into `StorageError`s.
-    private static func perform<T: Sendable>(_ store: LocalStore, _ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
-        do {
-            return try await store.run(body)
-        } catch let error as StorageError {
-            throw error
-        } catch let error as SQLiteError where error.isBusy {
-            throw StorageError(.serverBusy, status: 503, "local store \(store.root) stayed locked by another process: \(error); retry")
-        } catch let error as SQLiteError {
-            throw StorageError(.internalError, status: 500, "local store \(store.root): \(error)")
-        } catch let error as FileError {
-            throw StorageError(.internalError, status: 500, "local store \(store.root): \(error)")
         }
     }
 

@@ -8,6 +8,9 @@ enum LocalBlobValidation {
     static let maxBlockBlobSize = 5000 << 20
     static let maxMetadataBytes = 8 << 10
     static let maxBlobNameLength = 1024
+    /// The most one Get Blob returns: its answer is one array in memory, so a whole-blob read of a
+    /// large page blob must be refused rather than attempted. Read larger blobs in ranges.
+    static let maxReadBytes: UInt64 = 1 << 30
 
     /// 3–63 characters of `a-z 0-9 -`, starting and ending with a letter or digit, no `--`.
     static func containerName(_ name: String) throws {
@@ -96,11 +99,4 @@ enum LocalBlobValidation {
                 "page range \(range) is past the end of \(blob) (\(size) bytes); resize the blob first")
         }
     }
-}
-
-extension StorageError.Code {
-    static let invalidMetadata: Self = "InvalidMetadata"
-    static let metadataTooLarge: Self = "MetadataTooLarge"
-    static let sequenceNumberIncrementTooLarge: Self = "SequenceNumberIncrementTooLarge"
-    static let previousSnapshotCannotBeNewer: Self = "PreviousSnapshotCannotBeNewer"
 }

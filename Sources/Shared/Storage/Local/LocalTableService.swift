@@ -40,26 +40,26 @@ public struct LocalTableService: TableService {
 
     @discardableResult
     public func insert(_ table: String, _ entity: TableEntity) async throws -> String {
-        try await write(table, "Insert Entity") { try $0.apply(.insert(entity))! }
+        try await write(table, "Insert Entity") { try $0.insert(entity) }
     }
 
     @discardableResult
     public func upsert(_ table: String, _ entity: TableEntity, mode: TableWriteMode) async throws -> String {
         try await write(table, mode == .replace ? "Insert Or Replace Entity" : "Insert Or Merge Entity") {
-            try $0.apply(.upsert(entity, mode))!
+            try $0.upsert(entity, mode)
         }
     }
 
     @discardableResult
     public func update(_ table: String, _ entity: TableEntity, mode: TableWriteMode, ifMatch: ETagCondition) async throws -> String {
         try await write(table, mode == .replace ? "Update Entity" : "Merge Entity") {
-            try $0.apply(.update(entity, mode, ifMatch: ifMatch))!
+            try $0.update(entity, mode, ifMatch)
         }
     }
 
     public func delete(_ table: String, partitionKey: String, rowKey: String, ifMatch: ETagCondition) async throws {
         try await write(table, "Delete Entity") {
-            _ = try $0.apply(.delete(partitionKey: partitionKey, rowKey: rowKey, ifMatch: ifMatch))
+            try $0.delete(partitionKey, rowKey, ifMatch)
         }
     }
 

@@ -7,29 +7,44 @@ struct TableWriter {
     let table: String
     let tableKey: String
 
-    /// Applies one operation; answers the new ETag, or nil for a delete.
+    /// Applies one operation of a batch; answers the new ETag, or nil for a delete.
     func apply(_ operation: TableOperation) throws -> String? {
-        try TableRules.checkKey(operation.partitionKey, "PartitionKey")
-        try TableRules.checkKey(operation.rowKey, "RowKey")
         switch operation {
-        case .insert(let entity):
-            if try stored(entity.partitionKey, entity.rowKey) != nil {
-                throw StorageError.conflict(.entityAlreadyExists, "Insert Entity \(table): \(describe(entity.partitionKey, entity.rowKey)) already exists")
-            }
-            return try write(entity, properties: entity.properties)
-        case .upsert(let entity, let mode):
-            let existing = try stored(entity.partitionKey, entity.rowKey)
-            return try write(entity, properties: merged(entity, over: existing, mode))
-        case .update(let entity, let mode, let condition):
-            let existing = try existingMatching(entity.partitionKey, entity.rowKey, condition, "Update Entity")
-            return try write(entity, properties: merged(entity, over: existing, mode))
+        case .insert(let entity): return try insert(entity)
+        case .upsert(let entity, let mode): return try upsert(entity, mode)
+        case .update(let entity, let mode, let condition): return try update(entity, mode, condition)
         case .delete(let partitionKey, let rowKey, let condition):
-            _ = try existingMatching(partitionKey, rowKey, condition, "Delete Entity")
-            try db.query(
-                "DELETE FROM table_entities WHERE table_key = ? AND partition_key = ? AND row_key = ?",
-                [.text(tableKey), .text(partitionKey), .text(rowKey)])
+            try delete(partitionKey, rowKey, condition)
             return nil
         }
+    }
+
+    func insert(_ entity: TableEntity) throws -> String {
+        try checkKeys(entity.partitionKey, entity.rowKey)
+        if try stored(entity.partitionKey, entity.rowKey) != nil {
+            throw StorageError.conflict(.entityAlreadyExists, "Insert Entity \(table): \(describe(entity.partitionKey, entity.rowKey)) already exists")
+        }
+        return try write(entity, properties: entity.properties)
+    }
+
+    func upsert(_ entity: TableEntity, _ mode: TableWriteMode) throws -> String {
+        try checkKeys(entity.partitionKey, entity.rowKey)
+        let existing = try stored(entity.partitionKey, entity.rowKey)
+        return try write(entity, properties: merged(entity, over: existing, mode))
+    }
+
+    func update(_ entity: TableEntity, _ mode: TableWriteMode, _ condition: ETagCondition) throws -> String {
+        try checkKeys(entity.partitionKey, entity.rowKey)
+        let existing = try existingMatching(entity.partitionKey, entity.rowKey, condition, "Update Entity")
+        return try write(entity, properties: merged(entity, over: existing, mode))
+    }
+
+    func delete(_ partitionKey: String, _ rowKey: String, _ condition: ETagCondition) throws {
+        try checkKeys(partitionKey, rowKey)
+        _ = try existingMatching(partitionKey, rowKey, condition, "Delete Entity")
+        try db.query(
+            "DELETE FROM table_entities WHERE table_key = ? AND partition_key = ? AND row_key = ?",
+            [.text(tableKey), .text(partitionKey), .text(rowKey)])
     }
 
     /// The stored entity with its ETag and Timestamp, or nil.
@@ -84,6 +99,12 @@ struct TableWriter {
             """,
             [.text(tableKey), .text(entity.partitionKey), .text(entity.rowKey), .blob(TablePropertyCodec.encode(properties)), .integer(ticks)])
         return TableVersion.etag(ticks)
+    }
+
+    /// Bad keys are refused before any lookup, so they answer 400 rather than 404.
+    private func checkKeys(_ partitionKey: String, _ rowKey: String) throws {
+        try TableRules.checkKey(partitionKey, "PartitionKey")
+        try TableRules.checkKey(rowKey, "RowKey")
     }
 
     private func describe(_ partitionKey: String, _ rowKey: String) -> String {

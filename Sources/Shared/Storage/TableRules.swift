@@ -1,12 +1,5 @@
 import Foundation
 
-extension StorageError.Code {
-    // Table entity limits (reference §5.2); Azure answers each with 400.
-    public static let propertyNameTooLong: Self = "PropertyNameTooLong"
-    public static let propertyValueTooLarge: Self = "PropertyValueTooLarge"
-    public static let tooManyProperties: Self = "TooManyProperties"
-}
-
 /// Azure's table rules (reference §0.2, §5.2): names, keys and entity size, checked before any write.
 enum TableRules {
     static let maxKeyCharacters = 1024

@@ -1,0 +1,148 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import RelayShared
+
+/// The Azure backend as the conformance suites see it: over real HTTP to a relay-devstore started for
+/// each fixture (fresh store, free ports), and to the account in `RELAY_TEST_AZURE_CONNECTION_STRING`
+/// when that is set.
+enum AzureBackends {
+    static let environmentVariable = "RELAY_TEST_AZURE_CONNECTION_STRING"
+    static var accountConnectionString: String? {
+        ProcessInfo.processInfo.environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// relay-devstore next to the test bundle (built with the package), or where `RELAY_DEVSTORE` says.
+    static var devStorePath: String {
+        if let path = ProcessInfo.processInfo.environment["RELAY_DEVSTORE"] { return path }
+        let directory = Bundle.main.executableURL?.deletingLastPathComponent() ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [directory, directory.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("relay-devstore").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return directory.appendingPathComponent("relay-devstore").path
+    }
+
+    /// Whether relay-devstore is built (it is whenever the package holds its target).
+    static var devStoreIsBuilt: Bool { FileManager.default.isExecutableFile(atPath: devStorePath) }
+
+    /// Starts relay-devstore on free ports over `directory` and returns its connection string.
+    static func startDevStore(directory: String, arguments: [String] = []) async throws -> (DevStoreProcess, ConnectionString) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: devStorePath)
+        process.arguments = ["--blob-port", "0", "--queue-port", "0", "--table-port", "0", "--data", directory] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch {
+            throw StorageError(.internalError, status: 0, "cannot start relay-devstore at \(devStorePath) (build the package first): \(error)")
+        }
+        let owner = DevStoreProcess(process)
+        // The first line is one JSON object with the ports and the connection string; read on a thread of
+        // its own, since reading a pipe blocks.
+        let handle = output.fileHandleForReading
+        let line: String = try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                var bytes: [UInt8] = []
+                while bytes.last != 10, bytes.count < 65536 {
+                    let chunk = handle.readData(ofLength: 1)
+                    if chunk.isEmpty { break }
+                    bytes += chunk
+                }
+                if bytes.last == 10 {
+                    continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+                } else {
+                    continuation.resume(throwing: StorageError(.internalError, status: 0, "relay-devstore ended without printing its ports"))
+                }
+                // Keep draining so the server never blocks on a full pipe.
+                while !handle.readData(ofLength: 65536).isEmpty {}
+            }.start()
+        }
+        guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let text = object.first(where: { $0.key.lowercased().contains("connection") })?.value as? String else {
+            throw StorageError(.internalError, status: 0, "relay-devstore's first line has no connection string: \(line)")
+        }
+        return (owner, try ConnectionString(text))
+    }
+
+    static func make<Service>(_ label: String, _ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service) -> @Sendable () async throws -> Fixture<Service> {
+        {
+            let directory = try makeTemporaryDirectory("devstore-\(label)")
+            let (process, connectionString) = try await startDevStore(directory: directory)
+            let transport = ProcessBoundTransport(process: process, base: try CurlTransport())
+            return Fixture(service: try build(connectionString, transport), directory: directory)
+        }
+    }
+
+    static func makeAccount<Service>(_ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service) -> @Sendable () async throws -> Fixture<Service> {
+        {
+            let connectionString = try ConnectionString(accountConnectionString ?? "")
+            return Fixture(service: try build(connectionString, try CurlTransport()), directory: try makeTemporaryDirectory("azure-account"))
+        }
+    }
+}
+
+/// A running relay-devstore, terminated when the last service using it is released.
+final class DevStoreProcess: Sendable {
+    private let process: Mutex<Process?>
+
+    init(_ process: sending Process) { self.process = Mutex(process) }
+
+    /// SIGTERM (graceful shutdown) without waiting: deinit may run on the cooperative pool.
+    deinit { process.withLock { $0?.terminate() } }
+}
+
+/// Keeps the devstore process alive exactly as long as the service that talks to it.
+struct ProcessBoundTransport: HTTPTransport {
+    let process: DevStoreProcess
+    let base: CurlTransport
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse { try await base.send(request) }
+}
+
+extension Backend where Service == any BlobService {
+    static let devstore = Backend(name: "azure→relay-devstore", make: AzureBackends.make("blob") { try AzureBlobService(connectionString: $0, transport: $1) as any BlobService })
+    static let azureAccount = Backend(name: "azure→$\(AzureBackends.environmentVariable)", make: AzureBackends.makeAccount { try AzureBlobService(connectionString: $0, transport: $1) as any BlobService })
+    /// The Azure backends of this run: relay-devstore when built, a real account when configured (each
+    /// absence is reported by a skipped test of `AzureAccountTests`).
+    static var azure: [Self] { (AzureBackends.devStoreIsBuilt ? [.devstore] : []) + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
+}
+
+extension Backend where Service == any QueueService {
+    static let devstore = Backend(name: "azure→relay-devstore", make: AzureBackends.make("queue") { try AzureQueueService(connectionString: $0, transport: $1) as any QueueService })
+    static let azureAccount = Backend(name: "azure→$\(AzureBackends.environmentVariable)", make: AzureBackends.makeAccount { try AzureQueueService(connectionString: $0, transport: $1) as any QueueService })
+    static var azure: [Self] { (AzureBackends.devStoreIsBuilt ? [.devstore] : []) + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
+}
+
+extension Backend where Service == any TableService {
+    static let devstore = Backend(name: "azure→relay-devstore", make: AzureBackends.make("table") { try AzureTableService(connectionString: $0, transport: $1) as any TableService })
+    static let azureAccount = Backend(name: "azure→$\(AzureBackends.environmentVariable)", make: AzureBackends.makeAccount { try AzureTableService(connectionString: $0, transport: $1) as any TableService })
+    static var azure: [Self] { (AzureBackends.devStoreIsBuilt ? [.devstore] : []) + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
+}
+
+/// Makes the Azure runs visible: shown as skipped, by name, when they cannot happen.
+struct AzureAccountTests {
+    @Test("conformance over HTTP against relay-devstore",
+          .enabled(if: AzureBackends.devStoreIsBuilt, "relay-devstore is not built: the HTTP conformance run is skipped"))
+    func devStoreIsStartable() async throws {
+        let directory = try makeTemporaryDirectory("devstore-probe")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (process, connectionString) = try await AzureBackends.startDevStore(directory: directory)
+        let tables = try AzureTableService(connectionString: connectionString, transport: ProcessBoundTransport(process: process, base: CurlTransport()))
+        try await tables.createTable("probe")
+        await #expect { try await tables.createTable("probe") } throws: { ($0 as? StorageError)?.code == .tableAlreadyExists }
+    }
+
+    @Test("conformance against a real Azure account or Azurite (RELAY_TEST_AZURE_CONNECTION_STRING)",
+          .enabled(if: AzureBackends.accountConnectionString != nil, "RELAY_TEST_AZURE_CONNECTION_STRING is not set: the Azure account run is skipped"))
+    func accountIsReachable() async throws {
+        let connectionString = try ConnectionString(try #require(AzureBackends.accountConnectionString))
+        let blobs = try AzureBlobService(connectionString: connectionString, transport: CurlTransport())
+        let container = "relay-test-\(UUID().uuidString.prefix(8).lowercased())"
+        try await blobs.createContainer(container)
+        let blob = BlobAddress(container: container, name: "probe")
+        try await blobs.putBlockBlob(blob, data: Array("probe".utf8), metadata: [:], conditions: .none)
+        #expect(try await blobs.getBlob(blob, range: nil, snapshot: nil, conditions: .none).data == Array("probe".utf8))
+        try await blobs.deleteBlob(blob, snapshot: nil, deleteSnapshots: nil, conditions: .none)
+    }
+}
