@@ -65,7 +65,8 @@ def test_seeded_faults_reproduce(faulty):
 
 def test_sdk_retries_through_faults(faulty):
     store = faulty("--fault-503-rate", "0.3", "--fault-500-rate", "0.1", "--fault-seed", "7")
-    retry = LinearRetry(backoff=0.02, random_jitter_range=0, retry_total=20)
+    # Status retries default to 3; a 30 % fault rate needs more room.
+    retry = LinearRetry(backoff=0.02, random_jitter_range=0, retry_total=20, retry_status=20)
     service = BlobServiceClient.from_connection_string(store.connection_string, retry_policy=retry)
     try:
         service.create_container("retried")

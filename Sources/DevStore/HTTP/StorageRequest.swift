@@ -124,14 +124,3 @@ struct StorageRequest: Sendable {
         return (start, end)
     }
 }
-
-extension StorageError.Code {
-    static let missingRequiredHeader: Self = "MissingRequiredHeader"
-    static let crc64Mismatch: Self = "Crc64Mismatch"
-    static let invalidXmlDocument: Self = "InvalidXmlDocument"
-    static let notImplemented: Self = "NotImplemented"
-    static let unsupportedHttpVerb: Self = "UnsupportedHttpVerb"
-    static let authorizationPermissionMismatch: Self = "AuthorizationPermissionMismatch"
-    static let authorizationResourceTypeMismatch: Self = "AuthorizationResourceTypeMismatch"
-    static let authorizationServiceMismatch: Self = "AuthorizationServiceMismatch"
-}

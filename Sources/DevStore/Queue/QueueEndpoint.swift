@@ -142,10 +142,6 @@ struct QueueEndpoint: StorageEndpoint {
     }
 }
 
-extension StorageError.Code {
-    static let missingRequiredQueryParameter: Self = "MissingRequiredQueryParameter"
-}
-
 /// Collects the character data of `MessageText`; tolerant of any other element the client adds.
 private final class MessageTextReader: NSObject, XMLParserDelegate {
     var text: String?
