@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import RelayShared
@@ -21,6 +22,8 @@ struct DevStore: Sendable {
         var extraAccounts: [(name: String, key: [UInt8])] = []
         /// Faults of the storage services (`--fault-503-rate` …), nil for none.
         var faults: FaultConfiguration?
+        /// Seeds the delivery delays (the fault plan carries its own copy).
+        var faultSeed: UInt64 = 1
         /// `--fault-delay-rate`: share of new messages delivered `deliveryDelaySeconds` late.
         var deliveryDelayRate = 0.0
         var deliveryDelaySeconds = 5
@@ -42,13 +45,14 @@ struct DevStore: Sendable {
     let configuration: Configuration
     let logger: Logger
 
-    /// Serves until the task is cancelled or a shutdown signal arrives; `onReady` runs once, when all
-    /// three ports listen.
-    func run(onReady: @escaping @Sendable (Ports) -> Void) async throws {
+    /// Serves until a shutdown signal arrives, `stop` is called, or the task is cancelled. `onReady`
+    /// runs once, when all three ports listen, with the ports and `stop`, which shuts the server down
+    /// gracefully (in-flight requests finish) as SIGTERM does.
+    func run(onReady: @escaping @Sendable (Ports, _ stop: @escaping @Sendable () async -> Void) -> Void) async throws {
         let accounts = try await makeAccounts()
         let ready = ReadyPorts(onReady: onReady)
         let delay = configuration.deliveryDelayRate > 0
-            ? DeliveryDelay(rate: configuration.deliveryDelayRate, seconds: configuration.deliveryDelaySeconds, seed: configuration.faults?.seed ?? 0)
+            ? DeliveryDelay(rate: configuration.deliveryDelayRate, seconds: configuration.deliveryDelaySeconds, seed: configuration.faultSeed)
             : nil
         let endpoints: [(any StorageEndpoint, Int)] = [
             (BlobEndpoint(), configuration.blobPort),
@@ -62,6 +66,7 @@ struct DevStore: Sendable {
             serviceLogger[metadataKey: "service"] = "\(kind.rawValue)"
             let application = Application(
                 responder: StorageResponder(endpoint: endpoint, accounts: accounts, logger: serviceLogger),
+                server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinueHandler()])),
                 configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: port), serverName: nil),
                 onServerRunning: { channel in
                     ready.bound(kind, port: channel.localAddress?.port ?? port)
@@ -74,6 +79,7 @@ struct DevStore: Sendable {
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: configuration.gracefulShutdownSignals,
                 logger: logger))
+        ready.attach(group)
         try await group.run()
     }
 
@@ -99,19 +105,31 @@ struct DevStore: Sendable {
     }
 }
 
-/// Collects the three bound ports and reports them once.
+/// Collects the three bound ports and reports them once, with a way to stop the group.
 private final class ReadyPorts: Sendable {
-    private let state = Mutex<[StorageKind: Int]>([:])
-    private let onReady: @Sendable (DevStore.Ports) -> Void
+    private struct State {
+        var ports: [StorageKind: Int] = [:]
+        var group: ServiceGroup?
+    }
 
-    init(onReady: @escaping @Sendable (DevStore.Ports) -> Void) { self.onReady = onReady }
+    private let state = Mutex(State())
+    private let onReady: @Sendable (DevStore.Ports, @escaping @Sendable () async -> Void) -> Void
+
+    init(onReady: @escaping @Sendable (DevStore.Ports, @escaping @Sendable () async -> Void) -> Void) { self.onReady = onReady }
+
+    /// The group exists before any server runs, so `bound` always finds it.
+    func attach(_ group: ServiceGroup) { state.withLock { $0.group = group } }
 
     func bound(_ kind: StorageKind, port: Int) {
-        let complete = state.withLock { ports -> DevStore.Ports? in
-            ports[kind] = port
-            guard ports.count == 3, let blob = ports[.blob], let queue = ports[.queue], let table = ports[.table] else { return nil }
-            return DevStore.Ports(blob: blob, queue: queue, table: table)
+        let complete = state.withLock { state -> (DevStore.Ports, ServiceGroup?)? in
+            state.ports[kind] = port
+            guard state.ports.count == 3, let blob = state.ports[.blob], let queue = state.ports[.queue], let table = state.ports[.table] else {
+                return nil
+            }
+            return (DevStore.Ports(blob: blob, queue: queue, table: table), state.group)
         }
-        if let complete { onReady(complete) }
+        if let (ports, group) = complete {
+            onReady(ports) { await group?.triggerGracefulShutdown() }
+        }
     }
 }

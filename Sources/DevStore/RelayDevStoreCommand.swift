@@ -78,6 +78,7 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
                 seed: faultSeed, serverBusyRate: fault503Rate, timeoutRate: fault500Rate,
                 latency: .milliseconds(faultLatency) ... .milliseconds(faultLatency), duplicateRate: faultDuplicateRate)
             : nil
+        configuration.faultSeed = faultSeed
         configuration.deliveryDelayRate = faultDelayRate
         configuration.deliveryDelaySeconds = faultDelaySeconds
         logger.info(
@@ -86,7 +87,7 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
                 "data": "\(directory)", "data.temporary": "\(temporary)",
                 "accounts": "\(([ConnectionString.developmentAccountName] + configuration.extraAccounts.map(\.name)).joined(separator: ","))",
             ])
-        try await DevStore(configuration: configuration, logger: logger).run { ports in
+        try await DevStore(configuration: configuration, logger: logger).run { ports, _ in
             let line: [String: Any] = [
                 "blobPort": ports.blob, "queuePort": ports.queue, "tablePort": ports.table,
                 "account": ConnectionString.developmentAccountName, "connectionString": ports.connectionString,

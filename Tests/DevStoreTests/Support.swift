@@ -11,6 +11,7 @@ final class RunningDevStore: Sendable {
     let ports: DevStore.Ports
     let directory: String
     private let task: Task<Void, any Error>
+    private let shutdown: @Sendable () async -> Void
 
     static func start(faults: FaultConfiguration? = nil) async throws -> RunningDevStore {
         let directory = NSTemporaryDirectory() + "relay-devstore-test-\(UUID().uuidString)"
@@ -23,24 +24,27 @@ final class RunningDevStore: Sendable {
         configuration.gracefulShutdownSignals = []
         var logger = Logger(label: "devstore-test")
         logger.logLevel = .warning
-        let (stream, continuation) = AsyncStream.makeStream(of: DevStore.Ports.self)
+        typealias Ready = (ports: DevStore.Ports, stop: @Sendable () async -> Void)
+        let (stream, continuation) = AsyncStream.makeStream(of: Ready.self)
         let store = DevStore(configuration: configuration, logger: logger)
-        let task = Task { try await store.run { continuation.yield($0) } }
+        let task = Task { try await store.run { continuation.yield(($0, $1)) } }
         var iterator = stream.makeAsyncIterator()
-        guard let ports = await iterator.next() else { throw CancellationError() }
-        return RunningDevStore(ports: ports, directory: directory, task: task)
+        guard let ready = await iterator.next() else { throw CancellationError() }
+        return RunningDevStore(ports: ready.ports, directory: directory, task: task, shutdown: ready.stop)
     }
 
-    private init(ports: DevStore.Ports, directory: String, task: Task<Void, any Error>) {
+    private init(ports: DevStore.Ports, directory: String, task: Task<Void, any Error>, shutdown: @escaping @Sendable () async -> Void) {
         self.ports = ports
         self.directory = directory
         self.task = task
+        self.shutdown = shutdown
     }
 
-    func stop() async {
-        task.cancel()
-        _ = try? await task.value
-        try? FileManager.default.removeItem(atPath: directory)
+    /// Graceful shutdown, as on SIGTERM; returns when the server has stopped.
+    func stop() async throws {
+        await shutdown()
+        try await task.value
+        try FileManager.default.removeItem(atPath: directory)
     }
 }
 

@@ -4,7 +4,7 @@ import base64
 import datetime
 
 import pytest
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableSasPermissions, TableServiceClient, generate_table_sas
 from azure.storage.blob import (
     AccountSasPermissions, BlobClient, BlobSasPermissions, BlobServiceClient, ResourceTypes, generate_account_sas, generate_blob_sas,
@@ -101,3 +101,36 @@ def test_queue_and_table_sas(devstore, name):
     with pytest.raises(HttpResponseError) as error:
         table.delete_entity("p", "r")
     assert error.value.status_code == 403
+    # Inside a transaction each operation needs its own permission too.
+    from azure.data.tables import TableTransactionError
+    table.submit_transaction([("create", {"PartitionKey": "p", "RowKey": "r2"})])
+    with pytest.raises((TableTransactionError, HttpResponseError)) as error:
+        table.submit_transaction([("create", {"PartitionKey": "p", "RowKey": "r3"}), ("delete", {"PartitionKey": "p", "RowKey": "r"})])
+    assert error.value.status_code == 403
+    assert table.get_entity("p", "r")["V"] == 1
+    with pytest.raises(ResourceNotFoundError):
+        table.get_entity("p", "r3")
+
+
+def test_extra_account():
+    from conftest import start_devstore, stop_devstore
+    key = base64.b64encode(bytes(range(64))).decode()
+    store = start_devstore("--account", f"relaytest2:{key}")
+    try:
+        def connection(account, account_key):
+            return (f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={account_key};"
+                    f"BlobEndpoint=http://127.0.0.1:{store.info['blobPort']}/{account};"
+                    f"QueueEndpoint=http://127.0.0.1:{store.info['queuePort']}/{account};")
+        BlobServiceClient.from_connection_string(connection("relaytest2", key)).create_container("own")
+        QueueServiceClient.from_connection_string(connection("relaytest2", key)).create_queue("own")
+        # The account's data is its own: the development account has no such container.
+        assert not BlobServiceClient.from_connection_string(store.connection_string).get_container_client("own").exists()
+        with pytest.raises(ClientAuthenticationError) as error:
+            BlobServiceClient.from_connection_string(connection("relaytest2", DEV_KEY)).create_container("other")
+        assert error.value.error_code == "AuthenticationFailed"
+        with pytest.raises(ClientAuthenticationError):
+            BlobServiceClient.from_connection_string(connection("nosuchaccount", key)).create_container("other")
+        log = "".join(store.stderr_lines)
+        assert key not in log
+    finally:
+        stop_devstore(store)

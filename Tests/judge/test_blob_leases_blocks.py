@@ -108,3 +108,18 @@ def test_metadata_list_delete(container):
     assert error.value.error_code == "BlobNotFound"
     with pytest.raises(ResourceNotFoundError):
         blob.delete_blob()
+
+
+def test_large_page_blob_download_is_streamed(container):
+    # 40 MiB: more than one 4 MiB read chunk and more than the SDK's first 32 MiB range.
+    blob = container.get_blob_client("big.vhd")
+    size = 40 * 1024 * 1024
+    blob.create_page_blob(size=size)
+    marks = {0: b"\x11", 9 * 1024 * 1024: b"\x22", size - 4096: b"\x33"}
+    for offset, byte in marks.items():
+        blob.upload_page(byte * 4096, offset=offset, length=4096)
+    data = blob.download_blob(max_concurrency=1).readall()
+    assert len(data) == size
+    for offset, byte in marks.items():
+        assert data[offset:offset + 4096] == byte * 4096
+    assert data[4096:9 * 1024 * 1024] == bytes(9 * 1024 * 1024 - 4096)

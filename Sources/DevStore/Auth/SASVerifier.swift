@@ -99,7 +99,3 @@ struct SASVerifier: Sendable {
         }
     }
 }
-
-extension StorageError.Code {
-    static let authorizationProtocolMismatch: Self = "AuthorizationProtocolMismatch"
-}

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import RelayShared
 
 /// The Blob service REST API (reference §3) over an account's `BlobService`: containers, block blobs,
@@ -24,6 +25,7 @@ struct BlobEndpoint: StorageEndpoint {
             case ("PUT", nil):
                 return Route(name: "Create Container", permission: "c", resourceType: "c", bodyLimit: 0) { _, account in
                     try await account.blob.createContainer(container)
+                    // The protocol keeps no container ETag; a time-based one has Azure's form.
                     var response = StorageResponse(status: 201)
                     response.add("etag", "\"0x\(String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 16, uppercase: true))\"")
                     response.add("last-modified", HTTPDate.rfc1123(Date()))
@@ -184,6 +186,23 @@ struct BlobEndpoint: StorageEndpoint {
         response.add("x-ms-request-server-encrypted", "false")
     }
 
+    /// Checks `x-ms-content-crc64` (and that it does not come with `Content-MD5`); answers the CRC of the
+    /// body in header form, or nil when the request carried none.
+    static func checkCRC64(_ request: StorageRequest) throws -> [UInt8]? {
+        guard let text = request.header("x-ms-content-crc64") else { return nil }
+        guard let sent = Data(base64Encoded: text), sent.count == 8 else {
+            throw StorageError(.invalidHeaderValue, status: 400, "x-ms-content-crc64 must be the Base64 of 8 bytes, not '\(text)'")
+        }
+        guard request.header("content-md5") == nil else {
+            throw StorageError(.invalidHeaderValue, status: 400, "send Content-MD5 or x-ms-content-crc64, not both")
+        }
+        let crc = CRC64.headerBytes(request.body)
+        guard [UInt8](sent) == crc else {
+            throw StorageError(.crc64Mismatch, status: 400, "the x-ms-content-crc64 does not match the body's CRC-64")
+        }
+        return crc
+    }
+
     static func md5Header(_ request: StorageRequest) throws -> [UInt8]? {
         guard let text = request.header("content-md5") else { return nil }
         guard let bytes = Data(base64Encoded: text), bytes.count == 16 else {
@@ -200,6 +219,7 @@ struct BlobEndpoint: StorageEndpoint {
         var response = StorageResponse(status: 201)
         switch type {
         case BlobType.blockBlob.rawValue:
+            let crc = try checkCRC64(request)
             let md5 = MD5.digest(request.body)
             if let sent = try md5Header(request), sent != md5 {
                 throw StorageError(.md5Mismatch, status: 400, "Put Blob: the Content-MD5 does not match the body's MD5")
@@ -207,6 +227,7 @@ struct BlobEndpoint: StorageEndpoint {
             let result = try await account.blob.putBlockBlob(blob, data: request.body, metadata: request.metadata, conditions: try conditions(request))
             addWriteResult(result, to: &response)
             response.add("content-md5", Data(md5).base64EncodedString())
+            response.add("x-ms-content-crc64", crc.map { Data($0).base64EncodedString() })
         case BlobType.pageBlob.rawValue:
             guard request.body.isEmpty else {
                 throw StorageError(.invalidHeaderValue, status: 400, "Put Blob of a page blob takes no body (Content-Length must be 0)")
@@ -227,24 +248,63 @@ struct BlobEndpoint: StorageEndpoint {
         return response
     }
 
+    /// Reads larger than this are streamed in chunks of this size, so no read holds a whole blob.
+    static let readChunkBytes = 4 << 20
+
     static func getBlob(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse {
         try await checkTimeConditions(request, blob: blob, account: account)
         let requested = try request.byteRange()
-        let range = requested.map { ByteRange(offset: $0.start, length: ($0.end.map { $0 + 1 } ?? UInt64.max) - $0.start) }
-        let content = try await account.blob.getBlob(blob, range: range, snapshot: request.query["snapshot"], conditions: try conditions(request))
-        var response = StorageResponse(status: requested == nil ? 200 : 206, body: content.data)
-        addProperties(content.properties, to: &response)
-        if let requested {
-            let last = requested.start + UInt64(content.data.count) - 1
-            response.add("content-range", "bytes \(requested.start)-\(content.data.isEmpty ? requested.start : last)/\(content.properties.size)")
-            if request.header("x-ms-range-get-content-md5") == "true" {
-                guard content.data.count <= maxPageWriteBytes else {
-                    throw StorageError(.outOfRangeInput, status: 400, "x-ms-range-get-content-md5 needs a range of at most 4 MiB")
+        let conditions = try conditions(request)
+        let snapshot = request.query["snapshot"]
+        let properties = try await account.blob.blobProperties(blob, snapshot: snapshot, conditions: conditions)
+        // The bytes to send: the whole blob, or the range clipped to its end (a start past the end is
+        // left to the service, which answers 416 InvalidRange).
+        let start = requested?.start ?? 0
+        let end = min(requested?.end.map { $0 + 1 } ?? properties.size, properties.size)
+        if start >= end || end - start <= UInt64(readChunkBytes) {
+            let range = requested.map { ByteRange(offset: $0.start, length: ($0.end.map { $0 + 1 } ?? UInt64.max) - $0.start) }
+            let content = try await account.blob.getBlob(blob, range: range, snapshot: snapshot, conditions: conditions)
+            var response = StorageResponse(status: requested == nil ? 200 : 206, body: content.data)
+            addProperties(content.properties, to: &response)
+            if requested != nil { try addRangeHeaders(request, start: start, data: content.data, size: content.properties.size, to: &response) }
+            return response
+        }
+        // Large: stream chunk by chunk, each read pinned to the ETag the headers announce, so a blob that
+        // changes meanwhile breaks the connection instead of mixing two versions.
+        if request.header("x-ms-range-get-content-md5") == "true" {
+            throw StorageError(.outOfRangeInput, status: 400, "x-ms-range-get-content-md5 needs a range of at most 4 MiB")
+        }
+        var response = StorageResponse(status: requested == nil ? 200 : 206)
+        addProperties(properties, to: &response)
+        if requested != nil { response.add("content-range", "bytes \(start)-\(end - 1)/\(properties.size)") }
+        var pinned = conditions
+        pinned.ifMatch = properties.etag
+        let chunkConditions = pinned
+        let service = account.blob
+        response.stream = StorageResponse.Stream(length: end - start) { emit in
+            var offset = start
+            while offset < end {
+                let length = min(UInt64(readChunkBytes), end - offset)
+                let chunk = try await service.getBlob(blob, range: ByteRange(offset: offset, length: length), snapshot: snapshot, conditions: chunkConditions)
+                guard UInt64(chunk.data.count) == length else {
+                    throw StorageError(.internalError, status: 500, "\(blob) shrank while it was being read")
                 }
-                response.add("content-md5", Data(MD5.digest(content.data)).base64EncodedString())
+                try await emit(ByteBuffer(bytes: chunk.data))
+                offset += length
             }
         }
         return response
+    }
+
+    static func addRangeHeaders(_ request: StorageRequest, start: UInt64, data: [UInt8], size: UInt64, to response: inout StorageResponse) throws {
+        let last = data.isEmpty ? start : start + UInt64(data.count) - 1
+        response.add("content-range", "bytes \(start)-\(last)/\(size)")
+        if request.header("x-ms-range-get-content-md5") == "true" {
+            guard data.count <= maxPageWriteBytes else {
+                throw StorageError(.outOfRangeInput, status: 400, "x-ms-range-get-content-md5 needs a range of at most 4 MiB")
+            }
+            response.add("content-md5", Data(MD5.digest(data)).base64EncodedString())
+        }
     }
 
     static func putPage(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse {
@@ -263,10 +323,14 @@ struct BlobEndpoint: StorageEndpoint {
             guard UInt64(request.body.count) == length else {
                 throw StorageError(.invalidHeaderValue, status: 400, "Put Page: Content-Length \(request.body.count) differs from the range's length \(length)")
             }
+            let crc = try checkCRC64(request)
             let md5 = try md5Header(request)
             let result = try await account.blob.putPages(blob, offset: range.start, data: request.body, contentMD5: md5, conditions: try conditions(request))
             addWriteResult(result, to: &response)
             if let md5 { response.add("content-md5", Data(md5).base64EncodedString()) }
+            // Azure also answers a CRC-64 it computes when none was sent; no client needs that one, and it
+            // would cost a pass over every 4 MiB written, so only a checked CRC is echoed (as Content-MD5 is).
+            response.add("x-ms-content-crc64", crc.map { Data($0).base64EncodedString() })
         case "clear":
             guard request.body.isEmpty, request.header("content-md5") == nil else {
                 throw StorageError(.invalidHeaderValue, status: 400, "Put Page with x-ms-page-write: clear takes no body and no Content-MD5")

@@ -11,14 +11,15 @@ struct StorageRequest: Sendable {
     var rawPath: String
     /// Query items as sent (percent-encoded), in order.
     var rawQuery: [(name: String, value: String)]
-    /// Query items decoded; the last one wins for a repeated name, names lowercased except OData's `$…`
-    /// and continuation names, which the Table service matches case-sensitively anyway.
+    /// Query items decoded, for dispatch: names lowercased (`NextPartitionKey` is `nextpartitionkey`)
+    /// except OData's `$filter`, `$top`…; the last one wins for a repeated name.
     var query: [String: String]
     /// Header names lowercased; a repeated header keeps its first value (Azure rejects duplicates anyway).
     var headers: [(name: String, value: String)]
-    /// Decoded path segments after the account, e.g. `["vhds", "disk a.vhd"]` for a blob; a blob name
-    /// with slashes keeps them (`rest` joins what follows the container).
+    /// The account: the first path segment (path-style URLs).
     var account: String
+    /// Decoded path segments after the account, e.g. `["vhds", "dir", "disk a.vhd"]`; the Blob endpoint
+    /// joins those after the container back into the blob name.
     var segments: [String]
     var body: [UInt8] = []
 
@@ -122,14 +123,4 @@ struct StorageRequest: Sendable {
         guard let end = UInt64(parts[1]), end >= start else { throw invalid }
         return (start, end)
     }
-}
-
-extension StorageError.Code {
-    static let missingRequiredHeader: Self = "MissingRequiredHeader"
-    static let invalidXmlDocument: Self = "InvalidXmlDocument"
-    static let notImplemented: Self = "NotImplemented"
-    static let unsupportedHttpVerb: Self = "UnsupportedHttpVerb"
-    static let authorizationPermissionMismatch: Self = "AuthorizationPermissionMismatch"
-    static let authorizationResourceTypeMismatch: Self = "AuthorizationResourceTypeMismatch"
-    static let authorizationServiceMismatch: Self = "AuthorizationServiceMismatch"
 }

@@ -75,7 +75,6 @@ struct StorageResponder: HTTPResponder {
         }
         var response = StorageResponse(status: status)
         response.add("x-ms-error-code", error.code.rawValue)
-        if error.code == .serverBusy || error.code == .operationTimedOut { response.add("retry-after", "1") }
         guard !isHead, status != 304 else { return response }
         let message = "\(error.message)\nRequestId:\(requestID)\nTime:\(HTTPDate.iso8601(Date()))"
         switch kind {

@@ -10,6 +10,14 @@ struct StorageResponse: Sendable {
     var headers: [(name: String, value: String)] = []
     var body: [UInt8] = []
     var headLength: UInt64?
+    /// A body produced chunk by chunk after the headers, instead of `body` (large blob reads).
+    var stream: Stream?
+
+    struct Stream: Sendable {
+        var length: UInt64
+        /// Produces exactly `length` bytes, in order, chunk by chunk.
+        var chunks: @Sendable (_ emit: (ByteBuffer) async throws -> Void) async throws -> Void
+    }
 
     init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -32,6 +40,14 @@ struct StorageResponse: Sendable {
         if head {
             fields[.contentLength] = String(headLength ?? UInt64(body.count))
             return Response(status: .init(code: status), headers: fields, body: ResponseBody())
+        }
+        if let stream {
+            fields[.contentLength] = String(stream.length)
+            let body = ResponseBody(contentLength: Int(stream.length)) { writer in
+                try await stream.chunks { buffer in try await writer.write(buffer) }
+                try await writer.finish(nil)
+            }
+            return Response(status: .init(code: status), headers: fields, body: body)
         }
         fields[.contentLength] = String(body.count)
         return Response(status: .init(code: status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))

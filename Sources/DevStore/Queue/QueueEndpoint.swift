@@ -111,7 +111,7 @@ struct QueueEndpoint: StorageEndpoint {
                 return response
             }
         default:
-            throw StorageError.unsupported("the queue operation \(method) \(request.rawPath.split(separator: "/").dropFirst(2).first.map { _ in "on messages" } ?? "") comp=\(comp ?? "-")")
+            throw StorageError.unsupported("the queue operation \(method) /\(segments.joined(separator: "/")) comp=\(comp ?? "-")")
         }
     }
 
@@ -131,23 +131,32 @@ struct QueueEndpoint: StorageEndpoint {
         let reader = MessageTextReader()
         parser.delegate = reader
         parser.shouldResolveExternalEntities = false
-        guard parser.parse() else {
-            throw StorageError(.invalidXmlDocument, status: 400, "XML specified is not syntactically valid: \(parser.parserError.map { "\($0)" } ?? "unknown error") at line \(parser.lineNumber)")
+        // Foundation's parser on Linux reports success for an empty document and for mismatched end
+        // tags, so the reader checks that the elements nest and close itself.
+        guard parser.parse(), parser.parserError == nil, reader.isWellFormed else {
+            throw StorageError(
+                .invalidXmlDocument, status: 400,
+                "XML specified is not syntactically valid: \(parser.parserError.map { "\($0)" } ?? "elements do not nest") at line \(parser.lineNumber)")
         }
         return reader.text
     }
-}
-
-extension StorageError.Code {
-    static let missingRequiredQueryParameter: Self = "MissingRequiredQueryParameter"
 }
 
 /// Collects the character data of `MessageText`; tolerant of any other element the client adds.
 private final class MessageTextReader: NSObject, XMLParserDelegate {
     var text: String?
     private var inside = false
+    private var open: [String] = []
+    private var sawRoot = false
+    private var mismatched = false
+
+    /// One root element, every element closed by its own end tag.
+    var isWellFormed: Bool { sawRoot && open.isEmpty && !mismatched }
 
     func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+        if open.isEmpty && sawRoot { mismatched = true }
+        sawRoot = true
+        open.append(elementName)
         if elementName == "MessageText" {
             inside = true
             text = text ?? ""
@@ -155,6 +164,7 @@ private final class MessageTextReader: NSObject, XMLParserDelegate {
     }
 
     func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+        if open.popLast() != elementName { mismatched = true }
         if elementName == "MessageText" { inside = false }
     }
 

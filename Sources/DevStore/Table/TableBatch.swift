@@ -41,6 +41,7 @@ enum TableBatch {
                     throw error
                 }
             }
+            try checkSASPermissions(request, operations)
             let table = operations[0].table
             if let index = operations.firstIndex(where: { $0.table.lowercased() != table.lowercased() }) {
                 throw StorageError(.invalidInput, status: 400, "\(index):all operations of a batch must address one table")
@@ -85,6 +86,26 @@ enum TableBatch {
             ])
             let body = subResponse(boundary: changesetResponseBoundary, status: error.status, headers: headers, content: json.serialized())
             return envelope(responseBoundary, changesetResponseBoundary, body)
+        }
+    }
+
+    /// The route let the batch in with `a`; under a SAS (whose `sp` the authenticator has verified) each
+    /// operation also needs its own letters: insert `a`, upsert `a` and `u`, update/merge `u`, delete `d`.
+    private static func checkSASPermissions(_ request: StorageRequest, _ operations: [Operation]) throws {
+        guard request.query["sig"] != nil else { return }
+        let granted = request.query["sp"] ?? ""
+        for (index, operation) in operations.enumerated() {
+            let needed: String = switch operation.operation {
+            case .insert: "a"
+            case .upsert: "au"
+            case .update: "u"
+            case .delete: "d"
+            }
+            if let missing = needed.first(where: { !granted.contains($0) }) {
+                throw StorageError(
+                    .authorizationPermissionMismatch, status: 403,
+                    "\(index):This request is not authorized to perform this operation using this permission: the operation needs '\(missing)', the SAS grants sp=\(granted)")
+            }
         }
     }
 

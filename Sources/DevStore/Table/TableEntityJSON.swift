@@ -161,13 +161,6 @@ enum TableEntityJSON {
     }
 }
 
-extension StorageError.Code {
-    static let atomFormatNotSupported: Self = "AtomFormatNotSupported"
-    static let duplicatePropertiesSpecified: Self = "DuplicatePropertiesSpecified"
-    static let propertiesNeedValue: Self = "PropertiesNeedValue"
-    static let invalidValueType: Self = "InvalidValueType"
-}
-
 /// A Table URL's resource: `Tables`, `mytable()`, or `mytable(PartitionKey='p',RowKey='r')`, with
 /// quotes doubled inside keys.
 struct TableAddress: Sendable {

@@ -1,0 +1,65 @@
+import Foundation
+import RelayShared
+import Testing
+@testable import RelayDevStore
+
+/// `Expect: 100-continue` gets its interim answer before the client sends the body, over a raw socket
+/// (libcurl asks for it on bodies over 1 MiB and would otherwise wait a second per request).
+@Suite(.timeLimit(.minutes(1)))
+struct ExpectContinueTests {
+    @Test func answersContinueBeforeTheBody() async throws {
+        try await withDevStore { store in
+            let port = store.ports.blob
+            let account = ConnectionString.developmentAccountName
+            _ = try await RawRequest(method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]).signed().send()
+            _ = try await RawRequest(
+                method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd",
+                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "4096")]).signed().send()
+            let body = [UInt8](repeating: 9, count: 4096)
+            let signed = RawRequest(
+                method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "page")],
+                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=0-4095")], body: body).signed()
+            let head = "PUT /\(account)/vhds/disk.vhd?comp=page HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nExpect: 100-continue\r\n"
+                + signed.headers.map { "\($0.name): \($0.value)\r\n" }.joined() + "\r\n"
+            let (interim, final) = try await Self.exchange(port: port, head: Array(head.utf8), body: body)
+            #expect(interim.hasPrefix("HTTP/1.1 100 Continue"))
+            #expect(final.hasPrefix("HTTP/1.1 201 Created"))
+            let data = try await RawRequest(method: "GET", port: port, path: "/\(account)/vhds/disk.vhd").signed().send()
+            #expect(data.body == body)
+        }
+    }
+
+    /// Sends `head`, reads the interim answer (2 s at most), then sends `body` and reads the final one.
+    /// Blocking socket calls run on a thread of their own.
+    static func exchange(port: Int, head: [UInt8], body: [UInt8]) async throws -> (String, String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                defer { close(fd) }
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                var timeout = timeval(tv_sec: 2, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                guard connected == 0 else {
+                    continuation.resume(throwing: POSIXError(.ECONNREFUSED))
+                    return
+                }
+                func receive() -> String {
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    let count = recv(fd, &buffer, buffer.count, 0)
+                    return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
+                }
+                _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+                let interim = receive()
+                _ = body.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+                let final = receive()
+                continuation.resume(returning: (interim, final))
+            }.start()
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import RelayShared
+import Testing
+@testable import RelayDevStore
+
+/// Put/Update Message bodies: the text of `<MessageText>` with XML escapes undone, extra elements
+/// tolerated, malformed XML and entity bombs refused as `400` without blowing up memory.
+@Suite(.timeLimit(.minutes(1)))
+struct QueueMessageXMLTests {
+    @Test func readsTheMessageText() throws {
+        let body = "<?xml version=\"1.0\"?><QueueMessage><Extra>x</Extra><MessageText>a &lt;b&gt; &amp; \u{e9}</MessageText></QueueMessage>"
+        #expect(try QueueEndpoint.messageText(Array(body.utf8)) == "a <b> & \u{e9}")
+        #expect(try QueueEndpoint.messageText(Array("<QueueMessage><MessageText></MessageText></QueueMessage>".utf8)) == "")
+        #expect(try QueueEndpoint.messageText(Array("<QueueMessage></QueueMessage>".utf8)) == nil)
+    }
+
+    @Test func refusesMalformedXML() {
+        for body in ["", "<QueueMessage><MessageText>x</QueueMessage>", "not xml", "<a>&undefined;</a>"] {
+            #expect(throws: StorageError.self, "\(body)") { _ = try QueueEndpoint.messageText(Array(body.utf8)) }
+        }
+    }
+
+    @Test func entityBombDoesNotExpand() {
+        var doctype = "<!DOCTYPE q [<!ENTITY a0 \"lollollollollollollollollollol\">"
+        for level in 1...9 { doctype += "<!ENTITY a\(level) \"" + String(repeating: "&a\(level - 1);", count: 10) + "\">" }
+        doctype += "]>"
+        let body = doctype + "<QueueMessage><MessageText>&a9;</MessageText></QueueMessage>"
+        // 30 GB if expanded: the parser must refuse it (or at least not expand it into memory).
+        let text = try? QueueEndpoint.messageText(Array(body.utf8))
+        #expect((text?.utf8.count ?? 0) <= QueueLimits.maxMessageBytes * 16)
+    }
+}
