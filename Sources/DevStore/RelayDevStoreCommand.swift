@@ -16,7 +16,10 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
     @Option(help: "Queue endpoint port (0 picks a free port).") var queuePort = 10001
     @Option(help: "Table endpoint port (0 picks a free port).") var tablePort = 10002
     @Option(help: "Directory of the stores (default: a temporary directory removed on exit).") var data: String?
-    @Option(name: .customLong("account"), help: "An extra account as NAME:BASE64KEY (repeatable).") var accounts: [String] = []
+    @Option(name: .customLong("account"), help: """
+        An extra account as NAME:BASE64KEY (repeatable). The key is then visible in process listings: \
+        prefer the environment variable RELAY_DEVSTORE_ACCOUNTS="NAME:KEY;NAME2:KEY2" (Azurite's convention).
+        """) var accounts: [String] = []
     @Option(name: .customLong("fault-503-rate"), help: "Share of operations refused with 503 ServerBusy.") var fault503Rate = 0.0
     @Option(name: .customLong("fault-500-rate"), help: "Share of operations that take effect but answer 500 OperationTimedOut.") var fault500Rate = 0.0
     @Option(help: "Share of delivered queue messages delivered once more.") var faultDuplicateRate = 0.0
@@ -38,9 +41,11 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
         _ = try parsedAccounts()
     }
 
-    /// `NAME:KEY` pairs; the error never repeats the key.
+    /// `NAME:KEY` pairs from `RELAY_DEVSTORE_ACCOUNTS` and `--account`; the error never repeats the key.
     func parsedAccounts() throws -> [(name: String, key: [UInt8])] {
-        try accounts.map { text in
+        let fromEnvironment = (ProcessInfo.processInfo.environment["RELAY_DEVSTORE_ACCOUNTS"] ?? "")
+            .split(separator: ";").map(String.init).filter { !$0.isEmpty }
+        return try (fromEnvironment + accounts).map { text in
             guard let colon = text.firstIndex(of: ":") else { throw ValidationError("--account takes NAME:BASE64KEY") }
             let name = String(text[..<colon])
             guard name.range(of: "^[a-z0-9]{3,24}$", options: .regularExpression) != nil else {

@@ -27,13 +27,13 @@ class DevStore:
         self.table_url = f"http://127.0.0.1:{info['tablePort']}/{DEV_ACCOUNT}"
 
 
-def start_devstore(*extra_args):
+def start_devstore(*extra_args, env=None):
     binary = os.environ.get("RELAY_DEVSTORE")
     if not binary or not os.path.exists(binary):
         raise RuntimeError("set RELAY_DEVSTORE to a built relay-devstore binary (scripts/judge does)")
     process = subprocess.Popen(
         [binary, "--blob-port", "0", "--queue-port", "0", "--table-port", "0", "--log-level", "warning", *extra_args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
     )
     stderr_lines = []
     threading.Thread(target=lambda: stderr_lines.extend(process.stderr), daemon=True).start()
