@@ -91,8 +91,11 @@ struct BlobLeaseConformanceTests {
         try await bed.pageBlob()
         let id = leaseID()
         _ = try await bed.service.lease(bed.blob, .acquire(.infinite, proposedID: id), conditions: .none)
-        let broken = try await bed.service.lease(bed.blob, .break(period: 5), conditions: .none)
-        #expect(broken.leaseTime == 5)
+        // A period long enough that the checks below run while it lasts, even on a loaded machine.
+        let period = 20
+        let broken = try await bed.service.lease(bed.blob, .break(period: period), conditions: .none)
+        let breakStart = ContinuousClock.now
+        #expect(broken.leaseTime == period)
         #expect(try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none).lease.state == .breaking)
 
         // While breaking: the lease still guards writes, and cannot be acquired, changed or renewed.
@@ -108,7 +111,8 @@ struct BlobLeaseConformanceTests {
             _ = try await bed.service.lease(bed.blob, .renew(id: id), conditions: .none)
         }
 
-        try await Task.sleep(for: .milliseconds(5500))
+        try #require(ContinuousClock.now - breakStart < .seconds(period), "the checks took longer than the break period")
+        try await Task.sleep(until: breakStart + .seconds(period) + .milliseconds(500))
         #expect(try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none).lease.state == .broken)
         await expectStorageError(.leaseIsBrokenAndCannotBeRenewed, 409) {
             _ = try await bed.service.lease(bed.blob, .renew(id: id), conditions: .none)
