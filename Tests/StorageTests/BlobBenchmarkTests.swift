@@ -4,7 +4,7 @@ import Testing
 
 /// Local page blob writes of 4 MiB pages against `dd bs=4M` writing the same random bytes to the same
 /// file system, in one run. Off unless `RELAY_BLOB_BENCH=1`; run it in release with
-/// `bench/storage-blob.sh`. `RELAY_BLOB_BENCH_MIB` sets the amount per run (default 512 MiB).
+/// `scripts/bench-storage`. `RELAY_BLOB_BENCH_MIB` sets the amount per run (default 512 MiB).
 struct BlobBenchmarkTests {
     static let enabled = ProcessInfo.processInfo.environment["RELAY_BLOB_BENCH"] == "1"
 
