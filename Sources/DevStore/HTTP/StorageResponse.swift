@@ -134,24 +134,3 @@ enum HTTPDate {
         return Date(timeIntervalSince1970: TimeInterval(timegm(&parts)) + fraction)
     }
 }
-
-/// XML text and attribute escaping for the bodies we write.
-enum XMLText {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.unicodeScalars.append(character)
-            }
-        }
-        return out
-    }
-
-    static let declaration = "<?xml version=\"1.0\" encoding=\"utf-8\"?>"
-}

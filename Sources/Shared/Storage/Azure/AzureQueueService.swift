@@ -90,7 +90,7 @@ public struct AzureQueueService: QueueService {
     }
 
     static func messageBody(_ text: String) -> [UInt8] {
-        Array("<?xml version=\"1.0\" encoding=\"utf-8\"?><QueueMessage><MessageText>\(AzureXMLElement.escape(text))</MessageText></QueueMessage>".utf8)
+        Array("\(XMLText.declaration)<QueueMessage><MessageText>\(XMLText.escape(text))</MessageText></QueueMessage>".utf8)
     }
 
     static func messages(_ body: [UInt8], queue: String) throws -> [AzureXMLElement] {

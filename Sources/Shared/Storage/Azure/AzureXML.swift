@@ -28,25 +28,6 @@ struct AzureXMLElement: Sendable {
         }
         return root
     }
-
-    /// Escapes text for an XML element's content.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            // A literal CR would be normalised to LF by the reader's XML parser.
-            case "\r": out += "&#13;"
-            default: out.unicodeScalars.append(character)
-            }
-        }
-        return out
-    }
 }
 
 extension StorageError.Code {
