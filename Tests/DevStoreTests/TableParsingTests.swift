@@ -22,7 +22,7 @@ struct TableParsingTests {
         "tru", "{\"a\":01x}", "{} extra", String(repeating: "[", count: 10_000), String(repeating: "{\"a\":", count: 5_000),
     ])
     func malformedJSONIsBadRequest(_ text: String) {
-        #expect(Self.status { _ = try JSONValue.parse(Array(text.utf8)) } == 400)
+        #expect(Self.status { _ = try JSONValue.parseRequest(Array(text.utf8)) } == 400)
     }
 
     @Test func entityTypesFromJSON() throws {

@@ -24,8 +24,8 @@ struct AzureParsingTests {
             throws: { ($0 as? StorageError)?.code == .invalidXML }
         #expect { try AzureBlobXML.pageList(Array("<PageList><Page".utf8), blob: Self.blob) } throws: { ($0 as? StorageError)?.code == .invalidXML }
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
-        #expect { try AzureJSON.parse(Array(deep.utf8), what: "x") } throws: { ($0 as? StorageError)?.code == .invalidJSON }
-        #expect { try AzureJSON.parse(Array("{\"a\":1,}".utf8), what: "x") } throws: { ($0 as? StorageError)?.code == .invalidJSON }
+        #expect { try JSONValue.parseResponse(Array(deep.utf8), what: "x") } throws: { ($0 as? StorageError)?.code == .invalidJSON }
+        #expect { try JSONValue.parseResponse(Array("{\"a\":1,}".utf8), what: "x") } throws: { ($0 as? StorageError)?.code == .invalidJSON }
     }
 
     @Test func errorResponsesCarryCodeStatusAndFirstMessageLine() {
@@ -62,7 +62,7 @@ struct AzureParsingTests {
             "S": .string("text \u{1F600}\n"), "I": .int32(-42), "L": .int64(Int64.max), "D": .double(2.0), "N": .double(.infinity),
             "B": .bool(true), "T": .dateTime(date), "G": .guid(uuid), "X": .binary([0, 1, 255]),
         ])
-        let decoded = try AzureTableJSON.decode(AzureJSON.parse(AzureTableJSON.encode(entity), what: "t"), table: "t", etag: "W/\"e\"")
+        let decoded = try AzureTableJSON.decode(JSONValue.parseResponse(AzureTableJSON.encode(entity), what: "t"), table: "t", etag: "W/\"e\"")
         #expect(decoded.partitionKey == entity.partitionKey && decoded.rowKey == entity.rowKey && decoded.etag == "W/\"e\"")
         #expect(decoded.properties.count == entity.properties.count)
         for (name, value) in entity.properties where name != "T" { #expect(decoded[name] == value, "\(name)") }
@@ -73,7 +73,7 @@ struct AzureParsingTests {
     @Test func unannotatedNumbersAreInt32OrDouble() throws {
         let json = "{\"PartitionKey\":\"p\",\"RowKey\":\"r\",\"odata.etag\":\"W/\\\"x\\\"\",\"Timestamp\":\"2024-01-01T00:00:00.5Z\","
             + "\"A\":7,\"B\":2.0,\"C\":1e3,\"D\":\"s\",\"E@odata.type\":\"Edm.Int64\",\"E\":\"9000000000\",\"F\":false}"
-        let entity = try AzureTableJSON.decode(AzureJSON.parse(Array(json.utf8), what: "t"), table: "t", etag: nil)
+        let entity = try AzureTableJSON.decode(JSONValue.parseResponse(Array(json.utf8), what: "t"), table: "t", etag: nil)
         #expect(entity.etag == "W/\"x\"")
         #expect(entity.timestamp == Date(timeIntervalSince1970: 1_704_067_200.5))
         #expect(entity["A"] == .int32(7) && entity["B"] == .double(2) && entity["C"] == .double(1000))

@@ -29,7 +29,7 @@ struct TableEndpoint: StorageEndpoint {
             guard address.keys == nil, method == "POST" else { throw StorageError.unsupported("\(method) on Tables (query or delete tables)") }
             return Route(name: "Create Table", permission: "c", resourceType: "c", bodyLimit: Self.maxBodyBytes) { request, account in
                 let metadata = try TableEntityJSON.Metadata.of(request)
-                guard let name = try JSONValue.parse(request.body)["TableName"]?.stringValue else {
+                guard let name = try JSONValue.parseRequest(request.body)["TableName"]?.stringValue else {
                     throw TableEntityJSON.invalid("the body must be {\"TableName\": \"…\"}")
                 }
                 try await account.table.createTable(name)

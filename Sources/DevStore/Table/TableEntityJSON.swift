@@ -34,7 +34,7 @@ enum TableEntityJSON {
 
     /// The entity a request body describes; `keys` from the URL win over the body's (Update, Merge).
     static func entity(from body: [UInt8], keys: (partitionKey: String, rowKey: String)? = nil) throws -> TableEntity {
-        guard case .object(let members) = try JSONValue.parse(body) else { throw invalid("the body must be a JSON object") }
+        guard case .object(let members) = try JSONValue.parseRequest(body) else { throw invalid("the body must be a JSON object") }
         var types: [String: String] = [:]
         for (name, value) in members where name.hasSuffix("@odata.type") {
             guard let type = value.stringValue else { throw invalid("\(name) must be a string") }

@@ -79,6 +79,9 @@ extension StorageError.Code {
     public static let operationTimedOut: Self = "OperationTimedOut"
     public static let serverBusy: Self = "ServerBusy"
     public static let networkError: Self = "NetworkError"
+    /// Client-side: a response body that is not the XML or JSON the operation answers with.
+    public static let invalidXML: Self = "InvalidResponseXml"
+    public static let invalidJSON: Self = "InvalidResponseJson"
     // Queue
     public static let queueNotFound: Self = "QueueNotFound"
     public static let queueAlreadyExists: Self = "QueueAlreadyExists"

@@ -91,7 +91,7 @@ struct AzureClient: Sendable {
         guard !response.body.isEmpty else { return (nil, nil) }
         var code: String?
         var message: String?
-        if let json = try? AzureJSON.parse(response.body, what: "an error"), let error = json["odata.error"] {
+        if let json = try? JSONValue.parseResponse(response.body, what: "an error"), let error = json["odata.error"] {
             code = error["code"]?.stringValue
             message = error["message"]?["value"]?.stringValue
         } else if let xml = try? AzureXMLElement.parse(response.body, what: "an error") {

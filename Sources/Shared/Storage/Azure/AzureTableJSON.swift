@@ -10,12 +10,12 @@ enum AzureTableJSON {
         if let name = entity.properties.keys.first(where: { $0.isEmpty || TableRules.reservedNames.contains($0) }) {
             throw StorageError.badRequest(.invalidInput, "property name \"\(name)\" is empty or reserved (PartitionKey, RowKey, Timestamp are set through the entity)")
         }
-        var members = ["\"PartitionKey\":\(AzureJSON.quote(entity.partitionKey))", "\"RowKey\":\(AzureJSON.quote(entity.rowKey))"]
+        var members = ["\"PartitionKey\":\(JSONValue.quote(entity.partitionKey))", "\"RowKey\":\(JSONValue.quote(entity.rowKey))"]
         for (name, value) in entity.properties.sorted(by: { $0.key < $1.key }) {
-            let key = AzureJSON.quote(name)
-            let annotation = AzureJSON.quote(name + "@odata.type")
+            let key = JSONValue.quote(name)
+            let annotation = JSONValue.quote(name + "@odata.type")
             switch value {
-            case .string(let text): members.append("\(key):\(AzureJSON.quote(text))")
+            case .string(let text): members.append("\(key):\(JSONValue.quote(text))")
             case .int32(let number): members.append("\(key):\(number)")
             case .bool(let flag): members.append("\(key):\(flag)")
             case .int64(let number): members.append("\(annotation):\"Edm.Int64\",\(key):\"\(number)\"")
@@ -30,7 +30,7 @@ enum AzureTableJSON {
         return Array(("{" + members.joined(separator: ",") + "}").utf8)
     }
 
-    static func decode(_ json: AzureJSON, table: String, etag: String?) throws -> TableEntity {
+    static func decode(_ json: JSONValue, table: String, etag: String?) throws -> TableEntity {
         guard case .object(let members) = json else {
             throw StorageError(.invalidJSON, status: 0, "an entity of table \(table) is not a JSON object")
         }
@@ -54,7 +54,7 @@ enum AzureTableJSON {
         return entity
     }
 
-    static func property(_ value: AzureJSON, type: String?) -> TableValue? {
+    static func property(_ value: JSONValue, type: String?) -> TableValue? {
         switch (type, value) {
         case ("Edm.Int64", .string(let text)), ("Edm.Int64", .number(let text)): return Int64(text).map(TableValue.int64)
         case ("Edm.Int32", .number(let text)): return Int32(text).map(TableValue.int32)

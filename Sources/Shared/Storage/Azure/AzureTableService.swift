@@ -18,7 +18,7 @@ public struct AzureTableService: TableService {
     public func createTable(_ table: String) async throws {
         _ = try await client.send(AzureRequest(
             "POST", "/Tables", headers: Self.jsonHeaders + [("Prefer", "return-no-content")],
-            body: Array("{\"TableName\":\(AzureJSON.quote(table))}".utf8), contentType: "application/json",
+            body: Array("{\"TableName\":\(JSONValue.quote(table))}".utf8), contentType: "application/json",
             safety: .idempotent, successAfterUnknownOutcome: [.tableAlreadyExists], subject: "table \(table)"))
     }
 
@@ -61,7 +61,7 @@ public struct AzureTableService: TableService {
         let response = try await client.send(AzureRequest(
             "GET", AzurePath.entity(table: table, partitionKey: partitionKey, rowKey: rowKey), headers: Self.jsonHeaders,
             maxResponseBytes: 4 << 20, safety: .idempotent, subject: subject))
-        return try AzureTableJSON.decode(AzureJSON.parse(response.body, what: subject), table: table, etag: response.header("etag"))
+        return try AzureTableJSON.decode(JSONValue.parseResponse(response.body, what: subject), table: table, etag: response.header("etag"))
     }
 
     public func query(_ table: String, partitionKey: String, rowKeyFrom: String?, rowKeyTo: String?, pageSize: Int, continuation: TableContinuation?) async throws -> TableQueryPage {
@@ -76,7 +76,7 @@ public struct AzureTableService: TableService {
         let response = try await client.send(AzureRequest(
             "GET", "/\(AzurePath.encode(table))()", query: query, headers: Self.jsonHeaders, maxResponseBytes: 64 << 20,
             safety: .idempotent, subject: "table \(table)"))
-        let json = try AzureJSON.parse(response.body, what: "a query of table \(table)")
+        let json = try JSONValue.parseResponse(response.body, what: "a query of table \(table)")
         guard case .array(let values)? = json["value"] else {
             throw StorageError(.invalidJSON, status: 0, "a query of table \(table): the answer has no \"value\" array")
         }

@@ -30,12 +30,6 @@ struct AzureXMLElement: Sendable {
     }
 }
 
-extension StorageError.Code {
-    /// A response body that is not the XML or JSON the operation answers with.
-    static let invalidXML: Self = "InvalidResponseXml"
-    static let invalidJSON: Self = "InvalidResponseJson"
-}
-
 /// XMLParser's delegate building the tree; depth is bounded so a hostile body cannot exhaust the stack.
 private final class TreeBuilder: NSObject, XMLParserDelegate {
     private var stack: [AzureXMLElement] = []

@@ -1,10 +1,8 @@
-import Foundation
-import RelayShared
-
 /// A JSON document that keeps numbers as written and object members in order: the Table service must
-/// tell `42` (Int32) from `42.0` (Double) and answers members in a stable order. Parsing is bounded in
-/// depth, so no request can exhaust the stack.
-enum JSONValue: Sendable {
+/// tell `42` (Int32) from `42.0` (Double), which Foundation's parsers lose, and answers members in a
+/// stable order. Parsing is strict and bounded in depth, so no body can exhaust the stack; both the
+/// Azure backend (responses) and relay-devstore (requests) use it.
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// The number's text as written, e.g. `42`, `-1.5e3`.
@@ -13,17 +11,29 @@ enum JSONValue: Sendable {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
-    subscript(_ name: String) -> JSONValue? {
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.number(let a), .number(let b)): a == b
+        case (.string(let a), .string(let b)): a == b
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    public subscript(_ name: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.0 == name }?.1
     }
 
-    var stringValue: String? {
+    public var stringValue: String? {
         if case .string(let text) = self { return text }
         return nil
     }
 
-    func serialized() -> String {
+    public func serialized() -> String {
         var out = ""
         write(to: &out)
         return out
@@ -54,6 +64,13 @@ enum JSONValue: Sendable {
         }
     }
 
+    /// `text` as a JSON string literal, quotes included.
+    public static func quote(_ text: String) -> String {
+        var out = ""
+        writeString(text, to: &out)
+        return out
+    }
+
     private static func writeString(_ text: String, to out: inout String) {
         out += "\""
         for scalar in text.unicodeScalars {
@@ -74,10 +91,10 @@ enum JSONValue: Sendable {
 
     // MARK: Parsing
 
-    static let maximumDepth = 32
+    public static let maximumDepth = 32
 
-    /// Parses a whole document; any error is `400 InvalidInput` naming the byte offset.
-    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+    /// Parses a whole document (a leading UTF-8 byte order mark is skipped); throws `JSONSyntaxError`.
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         var parser = Parser(bytes: bytes)
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
@@ -89,8 +106,13 @@ enum JSONValue: Sendable {
         let bytes: [UInt8]
         var index = 0
 
-        func error(_ what: String) -> StorageError {
-            StorageError(.invalidInput, status: 400, "the JSON body is malformed at byte \(index): \(what)")
+        init(bytes: [UInt8]) {
+            self.bytes = bytes
+            if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
+        }
+
+        func error(_ reason: String) -> JSONSyntaxError {
+            JSONSyntaxError(offset: index, reason: reason)
         }
 
         mutating func skipWhitespace() {
@@ -221,4 +243,12 @@ enum JSONValue: Sendable {
             return value
         }
     }
+}
+
+/// Malformed JSON: where, and what was expected.
+public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
+    public var offset: Int
+    public var reason: String
+
+    public var description: String { "malformed JSON at byte \(offset): \(reason)" }
 }
