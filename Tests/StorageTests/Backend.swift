@@ -31,3 +31,21 @@ func makeTemporaryDirectory(_ label: String) throws -> String {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
+
+/// Expects `body` to fail with exactly Azure's `code` and `status`; returns the error for more checks.
+@discardableResult
+func expectStorageError(
+    _ code: StorageError.Code, _ status: Int, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async -> StorageError? {
+    do {
+        try await body()
+        Issue.record("expected \(status) \(code.rawValue), but the call succeeded", sourceLocation: sourceLocation)
+    } catch let error as StorageError {
+        #expect(error.code == code && error.status == status, "expected \(status) \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
+        return error
+    } catch {
+        Issue.record("expected StorageError \(status) \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}

@@ -49,22 +49,6 @@ struct BlobTestbed {
 /// `[offset, offset + length)` for short test literals.
 func r(_ offset: UInt64, _ length: UInt64) -> ByteRange { ByteRange(offset: offset, length: length) }
 
-/// Expects `body` to fail with Azure's `code` and `status`.
-func expectStorageError(
-    _ code: StorageError.Code, _ status: Int, sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> Void
-) async {
-    do {
-        try await body()
-        Issue.record("expected \(status) \(code.rawValue), but the call succeeded", sourceLocation: sourceLocation)
-    } catch let error as StorageError {
-        #expect(error.code == code && error.status == status, "expected \(status) \(code.rawValue), got \(error)",
-                sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected StorageError \(status) \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
 /// Random bytes (not all zero, not compressible) for data tests.
 func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()

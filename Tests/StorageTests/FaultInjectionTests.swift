@@ -67,19 +67,19 @@ struct FaultInjectionTests {
         try await Backend<any QueueService>.local.withFreshService { base in
             try await base.createQueue("jobs")
             let busy = faulty(base, FaultPlan(FaultConfiguration(seed: 1, serverBusyRate: 1)))
-            await expectAzureError(.serverBusy, 503) { try await busy.putMessage("jobs", text: "a", visibilityTimeout: 0, timeToLive: nil) }
+            await expectStorageError(.serverBusy, 503) { try await busy.putMessage("jobs", text: "a", visibilityTimeout: 0, timeToLive: nil) }
             #expect(try await base.approximateMessageCount("jobs") == 0)
             let timedOut = faulty(base, FaultPlan(FaultConfiguration(seed: 1, timeoutRate: 1)))
-            await expectAzureError(.operationTimedOut, 500) { try await timedOut.putMessage("jobs", text: "a", visibilityTimeout: 0, timeToLive: nil) }
+            await expectStorageError(.operationTimedOut, 500) { try await timedOut.putMessage("jobs", text: "a", visibilityTimeout: 0, timeToLive: nil) }
             #expect(try await base.approximateMessageCount("jobs") == 1)
         }
         try await Backend<any TableService>.local.withFreshService { base in
             try await base.createTable("rows")
             let tables = faulty(base, FaultPlan(FaultConfiguration(seed: 1, timeoutRate: 1)))
             let entity = TableEntity(partitionKey: "p", rowKey: "r")
-            await expectAzureError(.operationTimedOut, 500) { try await tables.insert("rows", entity) }
+            await expectStorageError(.operationTimedOut, 500) { try await tables.insert("rows", entity) }
             // The lost answer hid a success: retrying the insert meets its own row.
-            await expectAzureError(.entityAlreadyExists, 409) { try await base.insert("rows", entity) }
+            await expectStorageError(.entityAlreadyExists, 409) { try await base.insert("rows", entity) }
         }
     }
 
@@ -97,7 +97,7 @@ struct FaultInjectionTests {
             #expect(plan.counts.duplicates == 3)
             for message in originals { try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt) }
             for message in duplicates {
-                await expectAzureError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt) }
+                await expectStorageError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt) }
             }
         }
     }
@@ -114,7 +114,7 @@ struct FaultInjectionTests {
             let again = try #require(try await base.getMessages("jobs", count: 1, visibilityTimeout: 60).first)
             #expect(again.id == first.id)
             #expect(again.dequeueCount == 2)
-            await expectAzureError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: first.id, popReceipt: first.popReceipt) }
+            await expectStorageError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: first.id, popReceipt: first.popReceipt) }
         }
     }
 
@@ -178,10 +178,10 @@ struct FaultInjectionTests {
     @Test func blobOperationsFailTransientlyBeforeOrAfterRunning() async throws {
         let base = CountingBlobService()
         let busy = FaultyBlobService(base, plan: FaultPlan(FaultConfiguration(seed: 1, serverBusyRate: 1)))
-        await expectAzureError(.serverBusy, 503) { try await busy.createContainer("disks") }
+        await expectStorageError(.serverBusy, 503) { try await busy.createContainer("disks") }
         #expect(base.calls == 0)
         let timedOut = FaultyBlobService(base, plan: FaultPlan(FaultConfiguration(seed: 1, timeoutRate: 1)))
-        await expectAzureError(.operationTimedOut, 500) { try await timedOut.createContainer("disks") }
+        await expectStorageError(.operationTimedOut, 500) { try await timedOut.createContainer("disks") }
         #expect(base.calls == 1)
         let calm = FaultyBlobService(base, plan: FaultPlan(FaultConfiguration(seed: 1)))
         try await calm.createContainer("disks")

@@ -20,7 +20,7 @@ struct QueueConformanceTests {
             try await queue.createQueue("jobs")
             #expect(try await queue.approximateMessageCount("jobs") == 0)
             for name in ["ab", "Jobs", "-jobs", "jobs-", "jo--bs", "jo_bs", String(repeating: "a", count: 64)] {
-                await expectAzureError(.invalidResourceName, 400) { try await queue.createQueue(name) }
+                await expectStorageError(.invalidResourceName, 400) { try await queue.createQueue(name) }
             }
         }
     }
@@ -28,13 +28,13 @@ struct QueueConformanceTests {
     @Test(arguments: QueueBackends.all)
     func everyOperationOnAMissingQueueIsQueueNotFound(_ backend: Backend<any QueueService>) async throws {
         try await backend.withFreshService { queue in
-            await expectAzureError(.queueNotFound, 404) { try await queue.putMessage("absent", text: "x", visibilityTimeout: 0, timeToLive: nil) }
-            await expectAzureError(.queueNotFound, 404) { _ = try await queue.getMessages("absent", count: 1, visibilityTimeout: 30) }
-            await expectAzureError(.queueNotFound, 404) { try await queue.deleteMessage("absent", id: UUID().uuidString, popReceipt: "r") }
-            await expectAzureError(.queueNotFound, 404) {
+            await expectStorageError(.queueNotFound, 404) { try await queue.putMessage("absent", text: "x", visibilityTimeout: 0, timeToLive: nil) }
+            await expectStorageError(.queueNotFound, 404) { _ = try await queue.getMessages("absent", count: 1, visibilityTimeout: 30) }
+            await expectStorageError(.queueNotFound, 404) { try await queue.deleteMessage("absent", id: UUID().uuidString, popReceipt: "r") }
+            await expectStorageError(.queueNotFound, 404) {
                 _ = try await queue.updateMessage("absent", id: UUID().uuidString, popReceipt: "r", visibilityTimeout: 0, text: nil)
             }
-            await expectAzureError(.queueNotFound, 404) { _ = try await queue.approximateMessageCount("absent") }
+            await expectStorageError(.queueNotFound, 404) { _ = try await queue.approximateMessageCount("absent") }
         }
     }
 
@@ -63,7 +63,7 @@ struct QueueConformanceTests {
 
             try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt)
             #expect(try await queue.approximateMessageCount("jobs") == 0)
-            await expectAzureError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt) }
+            await expectStorageError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt) }
         }
     }
 
@@ -86,17 +86,17 @@ struct QueueConformanceTests {
         try await backend.withFreshService { queue in
             try await queue.createQueue("jobs")
             for count in [0, 33, -1] {
-                await expectAzureError(.outOfRangeQueryParameterValue, 400) { _ = try await queue.getMessages("jobs", count: count, visibilityTimeout: 30) }
+                await expectStorageError(.outOfRangeQueryParameterValue, 400) { _ = try await queue.getMessages("jobs", count: count, visibilityTimeout: 30) }
             }
             for timeout in [0, 604_801] {
-                await expectAzureError(.outOfRangeQueryParameterValue, 400) { _ = try await queue.getMessages("jobs", count: 1, visibilityTimeout: timeout) }
+                await expectStorageError(.outOfRangeQueryParameterValue, 400) { _ = try await queue.getMessages("jobs", count: 1, visibilityTimeout: timeout) }
             }
-            await expectAzureError(.outOfRangeQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: -1, timeToLive: nil) }
-            await expectAzureError(.outOfRangeQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: 604_801, timeToLive: -1) }
-            await expectAzureError(.outOfRangeQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: 0, timeToLive: 0) }
-            await expectAzureError(.invalidQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: 10, timeToLive: 10) }
+            await expectStorageError(.outOfRangeQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: -1, timeToLive: nil) }
+            await expectStorageError(.outOfRangeQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: 604_801, timeToLive: -1) }
+            await expectStorageError(.outOfRangeQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: 0, timeToLive: 0) }
+            await expectStorageError(.invalidQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: 10, timeToLive: 10) }
             let put = try await queue.putMessage("jobs", text: "x", visibilityTimeout: 0, timeToLive: nil)
-            await expectAzureError(.outOfRangeQueryParameterValue, 400) {
+            await expectStorageError(.outOfRangeQueryParameterValue, 400) {
                 _ = try await queue.updateMessage("jobs", id: put.id, popReceipt: put.popReceipt, visibilityTimeout: 604_801, text: nil)
             }
             #expect(try await queue.approximateMessageCount("jobs") == 1)
@@ -114,8 +114,8 @@ struct QueueConformanceTests {
             let message = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 30).first)
             #expect(message.text == largest)
 
-            await expectAzureError(.messageTooLarge, 400) { try await queue.putMessage("jobs", text: largest + "b", visibilityTimeout: 0, timeToLive: nil) }
-            await expectAzureError(.messageTooLarge, 400) {
+            await expectStorageError(.messageTooLarge, 400) { try await queue.putMessage("jobs", text: largest + "b", visibilityTimeout: 0, timeToLive: nil) }
+            await expectStorageError(.messageTooLarge, 400) {
                 _ = try await queue.updateMessage("jobs", id: message.id, popReceipt: message.popReceipt, visibilityTimeout: 0, text: largest + "b")
             }
             #expect(try await queue.approximateMessageCount("jobs") == 1)
@@ -138,8 +138,8 @@ struct QueueConformanceTests {
             #expect(second.dequeueCount == 2)
             #expect(second.popReceipt != first.popReceipt)
             // Only the latest receipt is valid.
-            await expectAzureError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: first.id, popReceipt: first.popReceipt) }
-            await expectAzureError(.messageNotFound, 404) {
+            await expectStorageError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: first.id, popReceipt: first.popReceipt) }
+            await expectStorageError(.messageNotFound, 404) {
                 _ = try await queue.updateMessage("jobs", id: first.id, popReceipt: first.popReceipt, visibilityTimeout: 0, text: nil)
             }
             try await queue.deleteMessage("jobs", id: second.id, popReceipt: second.popReceipt)
@@ -172,7 +172,7 @@ struct QueueConformanceTests {
             let updated = try await queue.updateMessage("jobs", id: got.id, popReceipt: got.popReceipt, visibilityTimeout: 0, text: "v2")
             #expect(updated.id == got.id)
             #expect(updated.popReceipt != got.popReceipt)
-            await expectAzureError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: got.id, popReceipt: got.popReceipt) }
+            await expectStorageError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: got.id, popReceipt: got.popReceipt) }
 
             // Visible again at once, with the new text; an update is not a delivery.
             let again = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 60).first)

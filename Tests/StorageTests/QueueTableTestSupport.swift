@@ -2,24 +2,6 @@ import Foundation
 import Testing
 @testable import RelayShared
 
-/// Expects `body` to fail with exactly Azure's `code` and `status`; returns the error for more checks.
-@discardableResult
-func expectAzureError(
-    _ code: StorageError.Code, _ status: Int, sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> Void
-) async -> StorageError? {
-    do {
-        try await body()
-        Issue.record("expected \(status) \(code.rawValue), but the call succeeded", sourceLocation: sourceLocation)
-    } catch let error as StorageError {
-        #expect(error.code == code && error.status == status, "expected \(status) \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
-        return error
-    } catch {
-        Issue.record("expected StorageError \(status) \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
-    }
-    return nil
-}
-
 extension Backend where Service == any QueueService {
     static let local = Backend(name: "local") {
         let directory = try makeTemporaryDirectory("queue")

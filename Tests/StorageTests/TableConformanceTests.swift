@@ -33,10 +33,10 @@ struct TableConformanceTests {
     func createTwiceConflictsCaseInsensitivelyAndNamesAreChecked(_ backend: Backend<any TableService>) async throws {
         try await backend.withFreshService { tables in
             try await tables.createTable("Control1")
-            await expectAzureError(.tableAlreadyExists, 409) { try await tables.createTable("Control1") }
-            await expectAzureError(.tableAlreadyExists, 409) { try await tables.createTable("cONTROL1") }
+            await expectStorageError(.tableAlreadyExists, 409) { try await tables.createTable("Control1") }
+            await expectStorageError(.tableAlreadyExists, 409) { try await tables.createTable("cONTROL1") }
             for name in ["ab", "1abc", "ab-c", "ab_c", String(repeating: "a", count: 64)] {
-                await expectAzureError(.invalidResourceName, 400) { try await tables.createTable(name) }
+                await expectStorageError(.invalidResourceName, 400) { try await tables.createTable(name) }
             }
             // The name is case-insensitive for entities too.
             try await tables.insert("control1", Self.entity("p", "r"))
@@ -48,15 +48,15 @@ struct TableConformanceTests {
     func everyOperationOnAMissingTableIsTableNotFound(_ backend: Backend<any TableService>) async throws {
         try await backend.withFreshService { tables in
             let entity = Self.entity("p", "r")
-            await expectAzureError(.tableNotFound, 404) { try await tables.insert("absent", entity) }
-            await expectAzureError(.tableNotFound, 404) { try await tables.upsert("absent", entity, mode: .merge) }
-            await expectAzureError(.tableNotFound, 404) { try await tables.update("absent", entity, mode: .replace, ifMatch: .any) }
-            await expectAzureError(.tableNotFound, 404) { try await tables.delete("absent", partitionKey: "p", rowKey: "r", ifMatch: .any) }
-            await expectAzureError(.tableNotFound, 404) { _ = try await tables.get("absent", partitionKey: "p", rowKey: "r") }
-            await expectAzureError(.tableNotFound, 404) {
+            await expectStorageError(.tableNotFound, 404) { try await tables.insert("absent", entity) }
+            await expectStorageError(.tableNotFound, 404) { try await tables.upsert("absent", entity, mode: .merge) }
+            await expectStorageError(.tableNotFound, 404) { try await tables.update("absent", entity, mode: .replace, ifMatch: .any) }
+            await expectStorageError(.tableNotFound, 404) { try await tables.delete("absent", partitionKey: "p", rowKey: "r", ifMatch: .any) }
+            await expectStorageError(.tableNotFound, 404) { _ = try await tables.get("absent", partitionKey: "p", rowKey: "r") }
+            await expectStorageError(.tableNotFound, 404) {
                 _ = try await tables.query("absent", partitionKey: "p", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 10, continuation: nil)
             }
-            await expectAzureError(.tableNotFound, 404) { try await tables.transact("absent", [.insert(entity)]) }
+            await expectStorageError(.tableNotFound, 404) { try await tables.transact("absent", [.insert(entity)]) }
         }
     }
 
@@ -94,11 +94,11 @@ struct TableConformanceTests {
         try await backend.withFreshService { tables in
             try await tables.createTable("rows")
             try await tables.insert("rows", Self.entity("p", "r", ["A": .int32(1)]))
-            await expectAzureError(.entityAlreadyExists, 409) { try await tables.insert("rows", Self.entity("p", "r", ["A": .int32(2)])) }
+            await expectStorageError(.entityAlreadyExists, 409) { try await tables.insert("rows", Self.entity("p", "r", ["A": .int32(2)])) }
             #expect(try await tables.get("rows", partitionKey: "p", rowKey: "r")["A"] == .int32(1))
-            await expectAzureError(.resourceNotFound, 404) { _ = try await tables.get("rows", partitionKey: "p", rowKey: "other") }
-            await expectAzureError(.resourceNotFound, 404) { try await tables.update("rows", Self.entity("p", "other"), mode: .merge, ifMatch: .any) }
-            await expectAzureError(.resourceNotFound, 404) { try await tables.delete("rows", partitionKey: "p", rowKey: "other", ifMatch: .any) }
+            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("rows", partitionKey: "p", rowKey: "other") }
+            await expectStorageError(.resourceNotFound, 404) { try await tables.update("rows", Self.entity("p", "other"), mode: .merge, ifMatch: .any) }
+            await expectStorageError(.resourceNotFound, 404) { try await tables.delete("rows", partitionKey: "p", rowKey: "other", ifMatch: .any) }
         }
     }
 
@@ -129,17 +129,17 @@ struct TableConformanceTests {
             #expect(second != first)
             #expect(try await tables.get("rows", partitionKey: "p", rowKey: "r").properties == ["A": .int32(2), "B": .int32(1)])
 
-            let stale = await expectAzureError(.updateConditionNotSatisfied, 412) {
+            let stale = await expectStorageError(.updateConditionNotSatisfied, 412) {
                 try await tables.update("rows", Self.entity("p", "r", ["A": .int32(3)]), mode: .replace, ifMatch: .etag(first))
             }
             #expect(stale?.isRetryable == false)
-            await expectAzureError(.updateConditionNotSatisfied, 412) { try await tables.delete("rows", partitionKey: "p", rowKey: "r", ifMatch: .etag(first)) }
+            await expectStorageError(.updateConditionNotSatisfied, 412) { try await tables.delete("rows", partitionKey: "p", rowKey: "r", ifMatch: .etag(first)) }
             #expect(try await tables.get("rows", partitionKey: "p", rowKey: "r").etag == second)
 
             let third = try await tables.update("rows", Self.entity("p", "r", ["Z": .bool(true)]), mode: .replace, ifMatch: .any)
             #expect(try await tables.get("rows", partitionKey: "p", rowKey: "r").properties == ["Z": .bool(true)])
             try await tables.delete("rows", partitionKey: "p", rowKey: "r", ifMatch: .etag(third))
-            await expectAzureError(.resourceNotFound, 404) { _ = try await tables.get("rows", partitionKey: "p", rowKey: "r") }
+            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("rows", partitionKey: "p", rowKey: "r") }
             try await tables.insert("rows", Self.entity("p", "r"))
             try await tables.delete("rows", partitionKey: "p", rowKey: "r", ifMatch: .any)
         }
@@ -174,13 +174,13 @@ struct TableConformanceTests {
             #expect(range.entities.first?["N"] == .int32(10))
             let other = try await tables.query("rows", partitionKey: "other", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 100, continuation: nil)
             #expect(other.entities.count == 100)
-            await expectAzureError(.invalidInput, 400) {
+            await expectStorageError(.invalidInput, 400) {
                 _ = try await tables.query("rows", partitionKey: "target", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 100, continuation: other.continuation)
             }
             let empty = try await tables.query("rows", partitionKey: "nobody", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 10, continuation: nil)
             #expect(empty.entities.isEmpty && empty.continuation == nil)
             for pageSize in [0, 1001] {
-                await expectAzureError(.outOfRangeQueryParameterValue, 400) {
+                await expectStorageError(.outOfRangeQueryParameterValue, 400) {
                     _ = try await tables.query("rows", partitionKey: "target", rowKeyFrom: nil, rowKeyTo: nil, pageSize: pageSize, continuation: nil)
                 }
             }
@@ -211,14 +211,14 @@ struct TableConformanceTests {
             let existing = try await tables.insert("batch", Self.entity("p", "c", ["V": .int32(0)]))
             try await tables.insert("batch", Self.entity("p", "d"))
 
-            let failed = await expectAzureError(.entityAlreadyExists, 409) {
+            let failed = await expectStorageError(.entityAlreadyExists, 409) {
                 try await tables.transact("batch", [.insert(Self.entity("p", "a")), .upsert(Self.entity("p", "b"), .merge), .insert(Self.entity("p", "c"))])
             }
             #expect(failed?.message.hasPrefix("2:") == true)
-            await expectAzureError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "a") }
-            await expectAzureError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "b") }
+            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "a") }
+            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "b") }
 
-            let stale = await expectAzureError(.updateConditionNotSatisfied, 412) {
+            let stale = await expectStorageError(.updateConditionNotSatisfied, 412) {
                 try await tables.transact("batch", [.delete(partitionKey: "p", rowKey: "d", ifMatch: .any), .update(Self.entity("p", "c"), .replace, ifMatch: .etag("W/\"datetime'2000-01-01T00%3A00%3A00.0000000Z'\""))])
             }
             #expect(stale?.message.hasPrefix("1:") == true)
@@ -235,7 +235,7 @@ struct TableConformanceTests {
             #expect(Set(etags.compactMap { $0 }).count == 3)
             #expect(try await tables.get("batch", partitionKey: "p", rowKey: "a").etag == etags[0])
             #expect(try await tables.get("batch", partitionKey: "p", rowKey: "c").properties == ["V": .int32(0), "W": .int32(3)])
-            await expectAzureError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "d") }
+            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "d") }
         }
     }
 
@@ -244,17 +244,17 @@ struct TableConformanceTests {
         try await backend.withFreshService { tables in
             try await tables.createTable("batch")
             let tooMany = (0...100).map { TableOperation.insert(Self.entity("p", Self.rowKey($0))) }
-            await expectAzureError(.invalidInput, 400) { try await tables.transact("batch", tooMany) }
+            await expectStorageError(.invalidInput, 400) { try await tables.transact("batch", tooMany) }
             try await tables.transact("batch", Array(tooMany.prefix(100)))
-            let partitions = await expectAzureError(.commandsInBatchActOnDifferentPartitions, 400) {
+            let partitions = await expectStorageError(.commandsInBatchActOnDifferentPartitions, 400) {
                 try await tables.transact("batch", [.insert(Self.entity("p", "x")), .insert(Self.entity("q", "y"))])
             }
             #expect(partitions?.message.hasPrefix("1:") == true)
-            let duplicate = await expectAzureError(.invalidDuplicateRow, 400) {
+            let duplicate = await expectStorageError(.invalidDuplicateRow, 400) {
                 try await tables.transact("batch", [.insert(Self.entity("p", "x")), .insert(Self.entity("p", "y")), .delete(partitionKey: "p", rowKey: "x", ifMatch: .any)])
             }
             #expect(duplicate?.message.hasPrefix("2:") == true)
-            await expectAzureError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "x") }
+            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "x") }
         }
     }
 
@@ -264,33 +264,33 @@ struct TableConformanceTests {
             try await tables.createTable("limits")
             // A string property may hold 64 KiB as UTF-16: 32,768 characters.
             try await tables.insert("limits", Self.entity("p", "max", ["S": .string(String(repeating: "x", count: 32_768))]))
-            await expectAzureError(.propertyValueTooLarge, 400) {
+            await expectStorageError(.propertyValueTooLarge, 400) {
                 try await tables.insert("limits", Self.entity("p", "over", ["S": .string(String(repeating: "x", count: 32_769))]))
             }
-            await expectAzureError(.propertyValueTooLarge, 400) {
+            await expectStorageError(.propertyValueTooLarge, 400) {
                 try await tables.insert("limits", Self.entity("p", "over", ["B": .binary([UInt8](repeating: 1, count: 65_537))]))
             }
             // Seventeen 64 KiB binaries pass one by one but not together: over 1 MiB.
             var big: [String: TableValue] = [:]
             for index in 0..<17 { big["B\(index)"] = .binary([UInt8](repeating: 7, count: 65_536)) }
-            await expectAzureError(.entityTooLarge, 400) { try await tables.insert("limits", Self.entity("p", "big", big)) }
+            await expectStorageError(.entityTooLarge, 400) { try await tables.insert("limits", Self.entity("p", "big", big)) }
             // Merging can make an entity too large too.
             try await tables.insert("limits", Self.entity("p", "grow", big.filter { $0.key < "B5" }))
-            await expectAzureError(.entityTooLarge, 400) { try await tables.upsert("limits", Self.entity("p", "grow", big), mode: .merge) }
-            await expectAzureError(.resourceNotFound, 404) { _ = try await tables.get("limits", partitionKey: "p", rowKey: "big") }
-            await expectAzureError(.propertyNameTooLong, 400) {
+            await expectStorageError(.entityTooLarge, 400) { try await tables.upsert("limits", Self.entity("p", "grow", big), mode: .merge) }
+            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("limits", partitionKey: "p", rowKey: "big") }
+            await expectStorageError(.propertyNameTooLong, 400) {
                 try await tables.insert("limits", Self.entity("p", "name", [String(repeating: "n", count: 256): .bool(true)]))
             }
             var many: [String: TableValue] = [:]
             for index in 0..<253 { many["P\(index)"] = .int32(Int32(index)) }
-            await expectAzureError(.tooManyProperties, 400) { try await tables.insert("limits", Self.entity("p", "many", many)) }
+            await expectStorageError(.tooManyProperties, 400) { try await tables.insert("limits", Self.entity("p", "many", many)) }
             many["P252"] = nil
             try await tables.insert("limits", Self.entity("p", "many", many))
             for reserved in ["PartitionKey", "RowKey", "Timestamp", ""] {
-                await expectAzureError(.invalidInput, 400) { try await tables.insert("limits", Self.entity("p", "reserved", [reserved: .bool(true)])) }
+                await expectStorageError(.invalidInput, 400) { try await tables.insert("limits", Self.entity("p", "reserved", [reserved: .bool(true)])) }
             }
             for key in ["a/b", "a#b", "a?b", "a\\b", "a\u{7}b", String(repeating: "k", count: 1025)] {
-                await expectAzureError(.outOfRangeInput, 400) { try await tables.insert("limits", Self.entity("p", key)) }
+                await expectStorageError(.outOfRangeInput, 400) { try await tables.insert("limits", Self.entity("p", key)) }
             }
         }
     }
