@@ -175,7 +175,7 @@ final class CurlMultiLoop: @unchecked Sendable {
         let code = configure(easy, for: transfer)
         guard code == CURLE_OK, curl_multi_add_handle(multi, easy) == CURLM_OK else {
             idleHandles.append(easy)
-            transfer.finish(.failure(TransportError(kind: .notSent, curlCode: Int(code.rawValue), message: "cannot set up the request to \(transfer.request.url): \(Self.describe(code))")))
+            transfer.finish(.failure(TransportError(kind: .notSent, curlCode: Int(code.rawValue), message: "cannot set up the request to \(transfer.request.urlWithoutQuery): \(Self.describe(code))")))
             return
         }
         transfers[transfer.id] = transfer
@@ -269,7 +269,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private static func error(_ code: CURLcode, transfer: CurlTransfer) -> TransportError {
-        let url = transfer.request.url
+        let url = transfer.request.urlWithoutQuery
         if transfer.responseTooLarge {
             return TransportError(kind: .responseTooLarge, curlCode: Int(code.rawValue),
                                   message: "\(transfer.request.method) \(url): the response body is larger than the \(transfer.request.maxResponseBytes) bytes allowed")

@@ -9,6 +9,11 @@ public struct HTTPRequest: Sendable {
     /// The most response body bytes accepted; a longer body fails the request rather than growing memory.
     public var maxResponseBytes: Int
 
+    /// The URL without its query, for messages and logs: with a SAS the query is the credential.
+    public var urlWithoutQuery: String {
+        url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? url
+    }
+
     public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8] = [], maxResponseBytes: Int) {
         self.method = method
         self.url = url
