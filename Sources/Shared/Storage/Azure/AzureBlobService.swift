@@ -279,16 +279,6 @@ public struct AzureBlobService: BlobService {
         for header in response.headers where header.name.hasPrefix("x-ms-meta-") {
             metadata[String(header.name.dropFirst("x-ms-meta-".count))] = header.value
         }
-        let leaseState = response.header("x-ms-lease-state").flatMap(LeaseInfo.State.init(rawValue:)) ?? .available
-        return BlobProperties(
-            type: type, size: response.header("content-length").flatMap { UInt64($0) } ?? 0,
-            etag: response.header("etag") ?? "",
-            lastModified: response.header("last-modified").flatMap(AzureDates.parseHTTPDate) ?? Date(timeIntervalSince1970: 0),
-            creationTime: response.header("x-ms-creation-time").flatMap(AzureDates.parseHTTPDate) ?? Date(timeIntervalSince1970: 0),
-            sequenceNumber: response.header("x-ms-blob-sequence-number").flatMap { Int64($0) },
-            lease: LeaseInfo(
-                state: leaseState,
-                duration: leaseState == .leased ? response.header("x-ms-lease-duration").flatMap(LeaseInfo.Duration.init(rawValue:)) : nil),
-            metadata: metadata)
+        return AzureBlobPropertyNames.headers.properties(type: type, metadata: metadata) { response.header($0) }
     }
 }

@@ -30,18 +30,10 @@ enum AzureBlobXML {
             }
             var metadata: [String: String] = [:]
             for entry in blob.child("Metadata")?.children ?? [] { metadata[entry.name] = entry.text }
-            let leaseState = properties.value("LeaseState").flatMap(LeaseInfo.State.init(rawValue:)) ?? .available
-            items.append(BlobListing.Item(name: name, properties: BlobProperties(
-                type: properties.value("BlobType").flatMap(BlobType.init(rawValue:)) ?? .blockBlob,
-                size: properties.value("Content-Length").flatMap { UInt64($0) } ?? 0,
-                etag: properties.value("Etag") ?? "",
-                lastModified: properties.value("Last-Modified").flatMap(AzureDates.parseHTTPDate) ?? Date(timeIntervalSince1970: 0),
-                creationTime: properties.value("Creation-Time").flatMap(AzureDates.parseHTTPDate) ?? Date(timeIntervalSince1970: 0),
-                sequenceNumber: properties.value("x-ms-blob-sequence-number").flatMap { Int64($0) },
-                lease: LeaseInfo(
-                    state: leaseState,
-                    duration: leaseState == .leased ? properties.value("LeaseDuration").flatMap(LeaseInfo.Duration.init(rawValue:)) : nil),
-                metadata: metadata)))
+            let type = properties.value("BlobType").flatMap(BlobType.init(rawValue:)) ?? .blockBlob
+            items.append(BlobListing.Item(
+                name: name,
+                properties: AzureBlobPropertyNames.listing.properties(type: type, metadata: metadata) { properties.value($0) }))
         }
         let marker = root.value("NextMarker")?.trimmingCharacters(in: .whitespacesAndNewlines)
         return BlobListing(items: items, nextMarker: marker?.isEmpty == false ? marker : nil)
