@@ -27,11 +27,11 @@ struct MemoryDisk: VirtualDisk {
 func compressibleBytes(count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
     let words = ["block", "inode", "extent", "journal", "superblock", "bitmap", "usr", "share", "doc",
                  "copyright", "license", "the", "of", "and", "0x", "README", "changelog", "debian"].map { Array($0.utf8) }
-    var state = seed
+    var generator = SplitMix64(seed: seed)
     var bytes: [UInt8] = []
     bytes.reserveCapacity(count + 32)
     while bytes.count < count {
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        let state = generator.next()
         bytes += words[Int(state >> 59) % words.count]
         bytes.append((state >> 40) & 7 == 0 ? 0x0A : 0x20)
         if (state >> 32) & 15 == 0 { bytes += Array(String(state >> 44, radix: 16).utf8) }
