@@ -75,6 +75,7 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
         .testTarget(name: "ControlTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ControlTests"),
         .testTarget(name: "ClientTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ClientTests"),
+        .testTarget(name: "SyncTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/SyncTests"),
         .testTarget(name: "StorageTests", dependencies: ["RelayShared"], path: "Tests/StorageTests"),
         .testTarget(
             name: "DevStoreTests",
