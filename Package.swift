@@ -81,6 +81,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["RelayShared"], path: "Tests/Support"),
         .testTarget(name: "VHDTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/VHDTests"),
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
+        .testTarget(name: "ControlTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ControlTests"),
         .testTarget(name: "ClientTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "StorageTests", dependencies: ["RelayShared"], path: "Tests/StorageTests"),
         .testTarget(

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the scripts: puts Swift on PATH and installs the system packages the project needs.
 # Sourced, not run.
 
@@ -5,10 +6,12 @@ if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
     export PATH="/opt/swift/usr/bin:$PATH"
 fi
 
-# Debian packages: build libraries, then the independent tools the tests judge our output with.
+# Debian packages: build libraries, then the independent tools the tests judge our output with, then the
+# checkers of scripts/ and deploy/ (shellcheck; systemd-analyze; promtool, from prometheus).
 RELAY_APT_PACKAGES=(
     pkg-config zlib1g-dev libzstd-dev liblz4-dev libxxhash-dev libcurl4-openssl-dev libsqlite3-dev
     libxml2 qemu-utils libvhdi-utils python3-libvhdi e2fsprogs zstd pigz gzip xxhash python3-venv
+    shellcheck systemd prometheus
 )
 
 # Installs whichever of RELAY_APT_PACKAGES are missing (needs root, as on CI).
