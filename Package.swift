@@ -52,11 +52,19 @@ let package = Package(
             ],
             path: "Sources/Worker"
         ),
-        .executableTarget(
-            name: "RelayDevStore",
+        .target(
+            name: "RelayDevStoreKit",
             dependencies: [
                 "RelayShared",
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Sources/DevStoreKit"
+        ),
+        .executableTarget(
+            name: "RelayDevStore",
+            dependencies: [
+                "RelayDevStoreKit",
+                "RelayShared",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/DevStore"
@@ -79,7 +87,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["RelayShared"], path: "Tests/StorageTests"),
         .testTarget(
             name: "DevStoreTests",
-            dependencies: ["RelayDevStore", "RelayShared", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["RelayDevStoreKit", "RelayShared"],
             path: "Tests/DevStoreTests"
         ),
     ],
