@@ -82,7 +82,7 @@ struct SyncCrashTests {
         }
         // Another machine: its own state directory, so its own lease id.
         let other = SyncSession.Request(source: source, target: harness.target, options: SyncOptions(threads: 1),
-                                        stateRoot: harness.directory.file("other-state"), storeFolder: "store")
+                                        stateRoot: harness.directory.file("other-state"), storeFolder: harness.storeFolder)
         do {
             _ = try await SyncSession(services: harness.services, request: other).run()
             Issue.record("the second sync ran although the first held the lock")
