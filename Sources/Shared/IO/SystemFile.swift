@@ -47,6 +47,12 @@ public final class SystemFile: @unchecked Sendable {
         try open(path, flags: O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, mode: mode, operation: "create")
     }
 
+    /// Creates `path`, which must not exist, not even as a symbolic link (`O_EXCL | O_NOFOLLOW`): a
+    /// file planted under the name is never opened, let alone truncated.
+    public static func createNew(_ path: String, mode: mode_t = 0o644) throws -> SystemFile {
+        try open(path, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode, operation: "create (new file)")
+    }
+
     private static func open(
         _ path: String, flags: Int32, mode: mode_t = 0, operation: String
     ) throws -> SystemFile {
