@@ -72,11 +72,19 @@ let package = Package(
             ],
             path: "Sources/Worker"
         ),
-        .executableTarget(
-            name: "RelayDevStore",
+        .target(
+            name: "RelayDevStoreKit",
             dependencies: [
                 "RelayShared",
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Sources/DevStoreKit"
+        ),
+        .executableTarget(
+            name: "RelayDevStore",
+            dependencies: [
+                "RelayDevStoreKit",
+                "RelayShared",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/DevStore"
@@ -95,6 +103,7 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
         .testTarget(name: "ControlTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ControlTests"),
         .testTarget(name: "ClientTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ClientTests"),
+        .testTarget(name: "SyncTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/SyncTests"),
         .testTarget(
             name: "WorkerTests",
             dependencies: ["RelayWorkerKit", "RelayShared", "TestSupport", .product(name: "Logging", package: "swift-log")],
@@ -103,7 +112,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/StorageTests"),
         .testTarget(
             name: "DevStoreTests",
-            dependencies: ["RelayDevStore", "RelayShared", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["RelayDevStoreKit", "RelayShared"],
             path: "Tests/DevStoreTests"
         ),
     ],

@@ -5,7 +5,7 @@ import FoundationXML
 #endif
 
 /// The Queue service REST API (reference §4) over an account's `QueueService`.
-struct QueueEndpoint: StorageEndpoint {
+public struct QueueEndpoint: StorageEndpoint {
     let kind = StorageKind.queue
     /// Seeded delays of new messages (`--fault-delay-rate`), or nil.
     let delay: DeliveryDelay?
@@ -126,7 +126,7 @@ struct QueueEndpoint: StorageEndpoint {
     }
 
     /// The text of `<QueueMessage><MessageText>…</MessageText></QueueMessage>`, nil if absent.
-    static func messageText(_ body: [UInt8]) throws -> String? {
+    public static func messageText(_ body: [UInt8]) throws -> String? {
         let parser = XMLParser(data: Data(body))
         let reader = MessageTextReader()
         parser.delegate = reader

@@ -10,34 +10,36 @@ import Synchronization
 
 /// relay-devstore: the Blob, Queue and Table REST endpoints of Azure Storage on three ports of
 /// 127.0.0.1, path-style (`/ACCOUNT/…`), over one local store per account, with optional seeded faults.
-struct DevStore: Sendable {
-    struct Configuration: Sendable {
-        var host = "127.0.0.1"
-        var blobPort = 10000
-        var queuePort = 10001
-        var tablePort = 10002
+public struct DevStore: Sendable {
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        public var blobPort = 10000
+        public var queuePort = 10001
+        public var tablePort = 10002
         /// The directory of the accounts' stores (`DIR/ACCOUNT`).
-        var dataDirectory: String
+        public var dataDirectory: String
         /// Accounts besides the development account, with their decoded keys.
-        var extraAccounts: [(name: String, key: [UInt8])] = []
+        public var extraAccounts: [(name: String, key: [UInt8])] = []
         /// Faults of the storage services (`--fault-503-rate` …), nil for none.
-        var faults: FaultConfiguration?
+        public var faults: FaultConfiguration?
         /// Seeds the delivery delays (the fault plan carries its own copy).
-        var faultSeed: UInt64 = 1
+        public var faultSeed: UInt64 = 1
         /// `--fault-delay-rate`: share of new messages delivered `deliveryDelaySeconds` late.
-        var deliveryDelayRate = 0.0
-        var deliveryDelaySeconds = 5
-        var gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]
+        public var deliveryDelayRate = 0.0
+        public var deliveryDelaySeconds = 5
+        public var gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]
+
+        public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
     }
 
     /// The bound ports, known once all three endpoints listen.
-    struct Ports: Sendable, Hashable {
-        var blob: Int
-        var queue: Int
-        var table: Int
+    public struct Ports: Sendable, Hashable {
+        public var blob: Int
+        public var queue: Int
+        public var table: Int
 
         /// The connection string of the development account for these ports.
-        var connectionString: String {
+        public var connectionString: String {
             ConnectionString.development(blobPort: blob, queuePort: queue, tablePort: table)
         }
     }
@@ -45,10 +47,15 @@ struct DevStore: Sendable {
     let configuration: Configuration
     let logger: Logger
 
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
     /// Serves until a shutdown signal arrives, `stop` is called, or the task is cancelled. `onReady`
     /// runs once, when all three ports listen, with the ports and `stop`, which shuts the server down
     /// gracefully (in-flight requests finish) as SIGTERM does.
-    func run(onReady: @escaping @Sendable (Ports, _ stop: @escaping @Sendable () async -> Void) -> Void) async throws {
+    public func run(onReady: @escaping @Sendable (Ports, _ stop: @escaping @Sendable () async -> Void) -> Void) async throws {
         let accounts = try await makeAccounts()
         let ready = ReadyPorts(onReady: onReady)
         let delay = configuration.deliveryDelayRate > 0

@@ -6,11 +6,16 @@ import RelayShared
 /// "Create an account SAS" / "Create a service SAS" for `sv` 2015-04-05 and later, field for field as
 /// the Python SDK's `generate_*_sas` builds it. Stored access policies (`si`) and IP ranges (`sip`) are
 /// signed but not enforced: the server keeps no policies and serves only loopback.
-struct SASVerifier: Sendable {
+public struct SASVerifier: Sendable {
     let account: String
     let key: [UInt8]
 
-    func verify(_ request: StorageRequest, kind: StorageKind, route: Route, now: Date) throws {
+    public init(account: String, key: [UInt8]) {
+        self.account = account
+        self.key = key
+    }
+
+    public func verify(_ request: StorageRequest, kind: StorageKind, route: Route, now: Date) throws {
         let q = request.query
         func field(_ name: String) -> String { q[name] ?? "" }
         guard let version = q["sv"], version >= "2015-04-05" else {

@@ -2,7 +2,7 @@ import RelayShared
 
 extension JSONValue {
     /// Parses a request body; malformed JSON is the service's `400 InvalidInput`, naming the byte.
-    static func parseRequest(_ body: [UInt8]) throws -> JSONValue {
+    public static func parseRequest(_ body: [UInt8]) throws -> JSONValue {
         do {
             return try parse(body)
         } catch let error as JSONSyntaxError {

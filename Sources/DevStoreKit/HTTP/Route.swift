@@ -1,7 +1,7 @@
 import RelayShared
 
 /// The three storage services, each on its own port.
-enum StorageKind: String, Sendable {
+public enum StorageKind: String, Sendable {
     case blob, queue, table
 
     /// The letter of this service in an account SAS's `ss`.
@@ -15,7 +15,7 @@ enum StorageKind: String, Sendable {
 }
 
 /// One account of the server: its key and its services over its own local store.
-struct Account: Sendable {
+public struct Account: Sendable {
     let name: String
     let key: [UInt8]
     let blob: any BlobService
@@ -25,7 +25,7 @@ struct Account: Sendable {
 
 /// A recognised REST operation: what a SAS must allow for it, how much body it may carry, and the
 /// code that serves it.
-struct Route: Sendable {
+public struct Route: Sendable {
     /// Operation name for logs, e.g. `Put Page`.
     var name: String
     /// The SAS permission letter it needs (`r`ead, `w`rite, `d`elete, `l`ist, `a`dd, `c`reate,
@@ -36,6 +36,17 @@ struct Route: Sendable {
     /// Bodies above this size are refused with `413 RequestBodyTooLarge` before being read whole.
     var bodyLimit: Int
     var run: @Sendable (StorageRequest, Account) async throws -> StorageResponse
+
+    public init(
+        name: String, permission: Character, resourceType: Character, bodyLimit: Int,
+        run: @escaping @Sendable (StorageRequest, Account) async throws -> StorageResponse
+    ) {
+        self.name = name
+        self.permission = permission
+        self.resourceType = resourceType
+        self.bodyLimit = bodyLimit
+        self.run = run
+    }
 }
 
 /// An endpoint maps requests of its service to routes.

@@ -5,13 +5,13 @@ import RelayShared
 /// property and a literal, combined with `and`, `or`, `not` and parentheses. Parsed once, evaluated on
 /// each entity of the partition the filter pins; its top-level `PartitionKey eq` and `RowKey` bounds
 /// narrow the store query.
-indirect enum TableFilter: Sendable {
+public indirect enum TableFilter: Sendable {
     case and(TableFilter, TableFilter)
     case or(TableFilter, TableFilter)
     case not(TableFilter)
     case compare(property: String, op: Operator, literal: TableValue)
 
-    enum Operator: String, Sendable {
+    public enum Operator: String, Sendable {
         case eq, ne, gt, ge, lt, le
 
         /// The operator with its operands swapped: `5 lt X` is `X gt 5`.
@@ -29,7 +29,7 @@ indirect enum TableFilter: Sendable {
     /// Filters longer than this are refused before parsing (Azure allows 15 comparisons; text is bounded too).
     static let maximumLength = 8192
 
-    static func parse(_ text: String) throws -> TableFilter {
+    public static func parse(_ text: String) throws -> TableFilter {
         guard text.utf8.count <= maximumLength else {
             throw StorageError(.invalidInput, status: 400, "$filter is longer than \(maximumLength) bytes")
         }
@@ -41,7 +41,7 @@ indirect enum TableFilter: Sendable {
 
     // MARK: Evaluation
 
-    func matches(_ entity: TableEntity) -> Bool {
+    public func matches(_ entity: TableEntity) -> Bool {
         switch self {
         case .and(let a, let b): a.matches(entity) && b.matches(entity)
         case .or(let a, let b): a.matches(entity) || b.matches(entity)
@@ -106,13 +106,13 @@ indirect enum TableFilter: Sendable {
     }
 
     /// The partition the filter pins with a top-level `PartitionKey eq '…'`.
-    var partitionKey: String? {
+    public var partitionKey: String? {
         for case .compare("PartitionKey", .eq, .string(let key)) in conjuncts { return key }
         return nil
     }
 
     /// RowKey bounds implied by the top-level chain: `from` inclusive, `to` exclusive, `through` inclusive.
-    var rowKeyBounds: (from: String?, to: String?, through: String?) {
+    public var rowKeyBounds: (from: String?, to: String?, through: String?) {
         var from: String?, to: String?, through: String?
         func raise(_ key: String) { if from.map({ $0.utf8.lexicographicallyPrecedes(key.utf8) }) ?? true { from = key } }
         for case .compare("RowKey", let op, .string(let key)) in conjuncts {

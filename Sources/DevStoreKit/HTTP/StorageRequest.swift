@@ -5,7 +5,7 @@ import RelayShared
 
 /// One REST request as the storage endpoints see it: the raw path and query exactly as sent (Shared Key
 /// signs them byte for byte), their decoded forms for dispatch, the headers, and the body once read.
-struct StorageRequest: Sendable {
+public struct StorageRequest: Sendable {
     var method: String
     /// The percent-encoded path as sent, e.g. `/devstoreaccount1/vhds/disk%20a.vhd`.
     var rawPath: String
@@ -23,7 +23,7 @@ struct StorageRequest: Sendable {
     var segments: [String]
     var body: [UInt8] = []
 
-    init(method: String, target: String, headers: [(name: String, value: String)]) {
+    public init(method: String, target: String, headers: [(name: String, value: String)]) {
         self.method = method.uppercased()
         let queryStart = target.firstIndex(of: "?")
         rawPath = String(target[..<(queryStart ?? target.endIndex)])

@@ -3,8 +3,8 @@ import RelayShared
 
 /// Entities to and from the Table service's JSON (reference §5.2): `@odata.type` annotations on input,
 /// and on output the annotations of the metadata level the client asked for.
-enum TableEntityJSON {
-    enum Metadata: Sendable {
+public enum TableEntityJSON {
+    public enum Metadata: Sendable {
         case none, minimal, full
 
         /// From `$format`, else `Accept`; `application/json` alone means minimal, as Azure treats it.
@@ -33,7 +33,7 @@ enum TableEntityJSON {
     }
 
     /// The entity a request body describes; `keys` from the URL win over the body's (Update, Merge).
-    static func entity(from body: [UInt8], keys: (partitionKey: String, rowKey: String)? = nil) throws -> TableEntity {
+    public static func entity(from body: [UInt8], keys: (partitionKey: String, rowKey: String)? = nil) throws -> TableEntity {
         guard case .object(let members) = try JSONValue.parseRequest(body) else { throw invalid("the body must be a JSON object") }
         var types: [String: String] = [:]
         for (name, value) in members where name.hasSuffix("@odata.type") {
@@ -105,7 +105,7 @@ enum TableEntityJSON {
     // MARK: Encoding
 
     /// The entity as JSON members at `metadata`'s level; `select` keeps only the named properties.
-    static func members(
+    public static func members(
         of entity: TableEntity, metadata: Metadata, select: Set<String>?, baseURL: String, table: String
     ) -> [(String, JSONValue)] {
         var out: [(String, JSONValue)] = []

@@ -5,7 +5,7 @@ import RelayShared
 
 /// What an endpoint answers, before the common headers (`x-ms-request-id`, `x-ms-version`, `Date`) are
 /// added. `headLength` is the `Content-Length` a HEAD answer announces without a body.
-struct StorageResponse: Sendable {
+public struct StorageResponse: Sendable {
     var status: Int
     var headers: [(name: String, value: String)] = []
     var body: [UInt8] = []
@@ -19,7 +19,7 @@ struct StorageResponse: Sendable {
         var chunks: @Sendable (_ emit: (ByteBuffer) async throws -> Void) async throws -> Void
     }
 
-    init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
@@ -55,7 +55,7 @@ struct StorageResponse: Sendable {
 }
 
 /// Azure's date formats, computed with `gmtime_r` so that no shared formatter needs locking.
-enum HTTPDate {
+public enum HTTPDate {
     private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -69,14 +69,14 @@ enum HTTPDate {
     private static func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     /// `Mon, 01 Jan 2024 00:00:00 GMT`
-    static func rfc1123(_ date: Date) -> String {
+    public static func rfc1123(_ date: Date) -> String {
         let p = parts(date)
         return "\(days[Int(p.tm_wday)]), \(two(p.tm_mday)) \(months[Int(p.tm_mon)]) \(p.tm_year + 1900) "
             + "\(two(p.tm_hour)):\(two(p.tm_min)):\(two(p.tm_sec)) GMT"
     }
 
     /// `2024-01-01T00:00:00.1234567Z` (ticks of 100 ns, as Azure writes them).
-    static func iso8601(_ date: Date) -> String {
+    public static func iso8601(_ date: Date) -> String {
         let p = parts(date)
         let fraction = date.timeIntervalSince1970 - date.timeIntervalSince1970.rounded(.down)
         let ticks = min(9_999_999, Int((fraction * 10_000_000).rounded(.down)))
@@ -86,7 +86,7 @@ enum HTTPDate {
     }
 
     /// Parses RFC 1123 (`x-ms-date`) and ISO 8601 (SAS `st`/`se`, which may omit seconds or fraction).
-    static func parse(_ text: String) -> Date? {
+    public static func parse(_ text: String) -> Date? {
         if text.hasSuffix("GMT") {
             let fields = text.split(separator: " ")
             guard fields.count == 6, let day = Int(fields[1]), let month = months.firstIndex(of: String(fields[2])),
