@@ -25,7 +25,7 @@ struct TargetApplier: Sendable {
         /// The next seq failed verification; the target waits for its resend.
         case poisoned(seq: UInt64)
         /// The caller asked to stop between batches.
-        case stopped
+        case stopped(cursor: UInt64)
     }
 
     var target: TargetName { claim.target }
@@ -42,7 +42,7 @@ struct TargetApplier: Sendable {
         if let previous { try await recoveryPoints.take(after: previous, claim: claim) }
         while true {
             try claim.check()
-            if shouldStop() { return .stopped }
+            if shouldStop() { return .stopped(cursor: cursor.appliedSeq) }
             let (rows, stop) = try await nextRun(after: cursor.appliedSeq)
             guard !rows.isEmpty else {
                 WorkerMetrics.lag(target, segments: 0, bytes: 0, seconds: 0)

@@ -179,11 +179,11 @@ public final class Worker: Sendable {
                 while !isStopping, !claim.isLost {
                     let cursor: UInt64
                     switch try await applier.run(shouldStop: { self.isStopping }) {
-                    case .caughtUp(let applied): cursor = applied
+                    case .caughtUp(let applied), .stopped(let applied): cursor = applied
                     case .waiting(let seq), .poisoned(let seq): cursor = seq - 1
-                    case .stopped: cursor = cleanedThrough
                     }
-                    if cursor > cleanedThrough, !isStopping {
+                    // Also when stopping: a drained worker leaves nothing applied behind.
+                    if cursor > cleanedThrough {
                         try await cleanup.run(claim.target, cursor: cursor)
                         cleanedThrough = cursor
                     }
