@@ -10,7 +10,7 @@ fi
 # checkers of scripts/ and deploy/ (shellcheck; systemd-analyze; promtool, from prometheus).
 RELAY_APT_PACKAGES=(
     pkg-config zlib1g-dev libzstd-dev liblz4-dev libxxhash-dev libcurl4-openssl-dev libsqlite3-dev
-    libxml2 qemu-utils libvhdi-utils python3-libvhdi e2fsprogs zstd pigz gzip xxhash python3-venv
+    libxml2 sqlite3 qemu-utils libvhdi-utils python3-libvhdi e2fsprogs zstd pigz gzip xxhash python3-venv
     shellcheck systemd prometheus
 )
 
