@@ -12,6 +12,7 @@ struct ParentSearchTests {
         let directory = try TemporaryDirectory()
         let size: UInt64 = 1 << 20
         var base = TestVHDWriter(virtualSize: size)
+        base.blockSize = 64 << 10
         base.writes = [(offset: 0, bytes: [UInt8](repeating: 1, count: 512))]
         try base.write(to: directory.file("real-0.vhd"))
         var real = (path: directory.file("real-0.vhd"), id: base.uniqueID)
@@ -24,19 +25,21 @@ struct ParentSearchTests {
         for level in 1...8 {
             // Every file of this level names the level below's decoys first, then its real parent.
             let locators = (decoys + [real.path]).map { (code: "W2ku" as FourCharacterCode, data: TestVHDWriter.utf16LE($0)) }
-            func child() -> TestVHDWriter {
+            // Decoys hold no blocks (they only have to open); the real disk writes one sector.
+            func child(writing: Bool) -> TestVHDWriter {
                 var writer = TestVHDWriter(virtualSize: size)
+                writer.blockSize = 64 << 10
                 writer.parent = TestVHDWriter.ParentReference(uniqueID: real.id, unicodeName: "absent.vhd", locators: locators)
-                writer.writes = [(offset: UInt64(level) * 512, bytes: [UInt8](repeating: UInt8(level + 1), count: 512))]
+                if writing { writer.writes = [(offset: UInt64(level) * 512, bytes: [UInt8](repeating: UInt8(level + 1), count: 512))] }
                 return writer
             }
             var nextDecoys: [String] = []
             for index in 0..<7 {
                 let path = directory.file("decoy-\(level)-\(index).vhd")
-                try child().write(to: path)
+                try child(writing: false).write(to: path)
                 nextDecoys.append(path)
             }
-            let writer = child()
+            let writer = child(writing: true)
             let path = directory.file("real-\(level).vhd")
             try writer.write(to: path)
             real = (path, writer.uniqueID)
