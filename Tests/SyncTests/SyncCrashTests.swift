@@ -19,7 +19,7 @@ struct SyncCrashTests {
         var random = SplitMix64(seed: 77)
         try patch(source, at: 8 << 20, with: random.bytes(24 << 20))
         let arguments = ["sync", source, "--target", harness.target.description, "--store", "file:" + harness.directory.file("store"),
-                         "--state-dir", harness.stateRoot, "--max-bandwidth", "40Mbit", "--json"]
+                         "--state-dir", harness.stateRoot, "--max-bandwidth", "16Mbit", "--json"]
         // Killed at random moments until a run gets to the end of the generation by itself.
         var kills = 0
         var completed: SyncSummary?
@@ -32,7 +32,7 @@ struct SyncCrashTests {
             process.standardOutput = FileHandle(forWritingAtPath: output)
             process.standardError = FileHandle.nullDevice
             try process.run()
-            try await Task.sleep(for: .milliseconds(200 + Int(random.next() % 800)))
+            try await Task.sleep(for: .milliseconds(300 + Int(random.next() % 1200)))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 kills += 1
