@@ -1,6 +1,6 @@
 import Foundation
 
-/// The Blob service's XML answers: page lists and blob listings (reference §3.9).
+/// The Blob service's XML answers: page lists and blob listings (docs/azure-rest.md, "Get Page Ranges").
 enum AzureBlobXML {
     static func pageList(_ body: [UInt8], blob: BlobAddress) throws -> (list: PageRangeList, nextMarker: String?) {
         let root = try AzureXMLElement.parse(body, what: "Get Page Ranges of \(blob)")

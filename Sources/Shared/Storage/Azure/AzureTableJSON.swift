@@ -1,8 +1,9 @@
 import Foundation
 
-/// Table entities to and from the service's JSON (reference §5.2): writes annotate every type that is not
-/// inferred; reads ask for `minimalmetadata` and type each property by its `@odata.type` where present,
-/// else by its JSON form (a number with a fraction or exponent is a Double, a whole one an Int32).
+/// Table entities to and from the service's JSON (docs/azure-rest.md, "Table service"): writes annotate every
+/// type that is not inferred; reads ask for `minimalmetadata` and type each property by its `@odata.type`
+/// where present, else by its JSON form (a number with a fraction or exponent is a Double, a whole one an
+/// Int32).
 enum AzureTableJSON {
     /// Refuses property names the JSON could not carry unambiguously (empty, or a system property's name,
     /// which would be a second `PartitionKey` member) with the service's `400 InvalidInput`.
