@@ -14,6 +14,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
@@ -51,19 +54,43 @@ let package = Package(
             ],
             path: "Sources/Client"
         ),
+        // The worker's stages and service, as a library so that tests drive them in-process.
+        .target(
+            name: "RelayWorkerKit",
+            dependencies: [
+                "RelayShared",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Sources/WorkerKit"
+        ),
         .executableTarget(
             name: "RelayWorker",
             dependencies: [
                 "RelayShared",
+                "RelayWorkerKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Worker"
+        ),
+        .target(
+            name: "RelayDevStoreKit",
+            dependencies: [
+                "RelayShared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Sources/DevStoreKit"
         ),
         .executableTarget(
             name: "RelayDevStore",
             dependencies: [
+                "RelayDevStoreKit",
                 "RelayShared",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/DevStore"
@@ -86,7 +113,14 @@ let package = Package(
         ),
         .testTarget(name: "VHDTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/VHDTests"),
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
+        .testTarget(name: "ControlTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ControlTests"),
         .testTarget(name: "ClientTests", dependencies: ["RelayShared", "RelayBench", "TestSupport"], path: "Tests/ClientTests"),
+        .testTarget(name: "SyncTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/SyncTests"),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: ["RelayWorkerKit", "RelayShared", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/WorkerTests"
+        ),
         .testTarget(
             name: "StorageTests",
             dependencies: ["RelayShared", "TestSupport", .product(name: "Logging", package: "swift-log")],
@@ -94,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DevStoreTests",
-            dependencies: ["RelayDevStore", "RelayShared", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["RelayDevStoreKit", "RelayShared"],
             path: "Tests/DevStoreTests"
         ),
     ],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RelayDevStoreKit
 import RelayShared
 
 /// `relay-devstore`: serves the Azure Storage REST API (Blob, Queue, Table) over the local store.

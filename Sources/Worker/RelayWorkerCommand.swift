@@ -2,18 +2,11 @@ import ArgumentParser
 import RelayShared
 
 @main
-struct RelayWorkerCommand: ParsableCommand {
+struct RelayWorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay-worker",
         abstract: "Applies queued segments to target page blobs, exactly in sequence order.",
-        discussion: """
-            The worker service (intake, claim, ordered apply, recovery points) is not built yet; \
-            this release prints its version and usage only.
-            """,
-        version: RelayVersion.current
+        version: RelayVersion.current,
+        subcommands: [Run.self]
     )
-
-    func run() throws {
-        print(Self.helpMessage())
-    }
 }

@@ -15,7 +15,7 @@ struct BenchArgumentTests {
 
     @Test(arguments: ["", "M", "4X", "-1", "4.5M", "4 M", "4MB", "99999999999999T", "1e6"])
     func byteSizeRefuses(text: String) {
-        #expect(throws: BenchError.self) { try ByteSize.parse(text) }
+        #expect(throws: UnitParseError.self) { try ByteSize.parse(text) }
         #expect(ByteSize(text) == nil)
     }
 
@@ -37,7 +37,7 @@ struct BenchArgumentTests {
 
     @Test(arguments: ["100", "100MB", "0Gbit", "Gbit", "1.2.3Gbit", "100Xbit", "-1Gbit", "1 Gbit"])
     func linkSpeedRefuses(text: String) {
-        #expect(throws: BenchError.self) { try LinkSpeed.parse(text) }
+        #expect(throws: UnitParseError.self) { try LinkSpeed.parse(text) }
     }
 
     @Test func shippingIsPacedByTheLinkWhenCompressionIsFaster() throws {

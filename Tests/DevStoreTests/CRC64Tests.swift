@@ -1,6 +1,6 @@
 import Foundation
+import RelayDevStoreKit
 import Testing
-@testable import RelayDevStore
 
 /// CRC-64/NVME against the reference's check values (§3.13).
 struct CRC64Tests {

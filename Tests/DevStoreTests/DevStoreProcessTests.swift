@@ -1,7 +1,7 @@
 import Foundation
+import RelayDevStoreKit
 import RelayShared
 import Testing
-@testable import RelayDevStore
 
 /// The relay-devstore executable as users run it: the first stdout line is one JSON object with the
 /// three ports and the connection string; SIGTERM stops it with status 0; a temporary data directory

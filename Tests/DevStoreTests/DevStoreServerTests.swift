@@ -1,7 +1,7 @@
 import Foundation
+import RelayDevStoreKit
 import RelayShared
 import Testing
-@testable import RelayDevStore
 
 /// The server in-process over HTTP: signed requests succeed; unsigned, wrongly signed, tampered and
 /// stale requests are refused with 403 AuthenticationFailed; bodies are bounded; faults render as

@@ -1,7 +1,7 @@
 import Foundation
+import RelayDevStoreKit
 import RelayShared
 import Testing
-@testable import RelayDevStore
 
 /// `Expect: 100-continue` gets its interim answer before the client sends the body, over a raw socket
 /// (libcurl asks for it on bodies over 1 MiB and would otherwise wait a second per request).

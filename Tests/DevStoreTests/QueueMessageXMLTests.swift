@@ -1,7 +1,7 @@
 import Foundation
+import RelayDevStoreKit
 import RelayShared
 import Testing
-@testable import RelayDevStore
 
 /// Put/Update Message bodies: the text of `<MessageText>` with XML escapes undone, extra elements
 /// tolerated, malformed XML and entity bombs refused as `400` without blowing up memory.

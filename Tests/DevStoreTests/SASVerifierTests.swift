@@ -1,7 +1,7 @@
 import Foundation
+import RelayDevStoreKit
 import RelayShared
 import Testing
-@testable import RelayDevStore
 
 /// SAS tokens made by the official Python SDKs (azure-storage-blob 12.31.1, azure-storage-queue
 /// 12.18.1, azure-data-tables 12.7.0) with the development key, valid 2030-01-01 to 2030-01-02: the

@@ -3,8 +3,8 @@ import Foundation
 import FoundationNetworking
 #endif
 import Logging
+import RelayDevStoreKit
 import RelayShared
-@testable import RelayDevStore
 
 /// A relay-devstore running in this process on free ports, over a fresh temporary directory.
 final class RunningDevStore: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
+import RelayDevStoreKit
 import RelayShared
 import Testing
-@testable import RelayDevStore
 
 /// The Table service's parsers on hostile input: malformed or deeply nested JSON and filters are
 /// `400` errors, never crashes; well-formed input keeps its types and Azure's filter semantics.

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 import TestSupport
 @testable import RelayShared
@@ -13,57 +14,13 @@ enum AzureBackends {
         ProcessInfo.processInfo.environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    /// relay-devstore next to the test bundle (built with the package), or where `RELAY_DEVSTORE` says.
-    static var devStorePath: String {
-        if let path = ProcessInfo.processInfo.environment["RELAY_DEVSTORE"] { return path }
-        let directory = Bundle.main.executableURL?.deletingLastPathComponent() ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [directory, directory.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("relay-devstore").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return directory.appendingPathComponent("relay-devstore").path
-    }
-
-    /// Whether relay-devstore is built (it is whenever the package holds its target).
-    static var devStoreIsBuilt: Bool { FileManager.default.isExecutableFile(atPath: devStorePath) }
+    static var devStorePath: String { DevStore.path }
+    static var devStoreIsBuilt: Bool { DevStore.isBuilt }
 
     /// Starts relay-devstore on free ports over `directory` and returns its connection string.
     static func startDevStore(directory: String, arguments: [String] = []) async throws -> (DevStoreProcess, ConnectionString) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: devStorePath)
-        process.arguments = ["--blob-port", "0", "--queue-port", "0", "--table-port", "0", "--data", directory] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw StorageError(.internalError, status: 0, "cannot start relay-devstore at \(devStorePath) (build the package first): \(error)")
-        }
-        let owner = DevStoreProcess(process)
-        // The first line is one JSON object with the ports and the connection string; read on a thread of
-        // its own, since reading a pipe blocks.
-        let handle = output.fileHandleForReading
-        let line: String = try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                var bytes: [UInt8] = []
-                while bytes.last != 10, bytes.count < 65536 {
-                    let chunk = handle.readData(ofLength: 1)
-                    if chunk.isEmpty { break }
-                    bytes += chunk
-                }
-                if bytes.last == 10 {
-                    continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-                } else {
-                    continuation.resume(throwing: StorageError(.internalError, status: 0, "relay-devstore ended without printing its ports"))
-                }
-                // Keep draining so the server never blocks on a full pipe.
-                while !handle.readData(ofLength: 65536).isEmpty {}
-            }.start()
-        }
-        guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let text = object.first(where: { $0.key.lowercased().contains("connection") })?.value as? String else {
-            throw StorageError(.internalError, status: 0, "relay-devstore's first line has no connection string: \(line)")
-        }
-        return (owner, try ConnectionString(text))
+        let (process, text) = try await DevStore.start(directory: directory, arguments: arguments)
+        return (process, try ConnectionString(text))
     }
 
     static func make<Service>(_ label: String, _ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service) -> @Sendable () async throws -> Fixture<Service> {
@@ -81,16 +38,6 @@ enum AzureBackends {
             return Fixture(service: try build(connectionString, try CurlTransport()), directory: try TemporaryDirectory())
         }
     }
-}
-
-/// A running relay-devstore, terminated when the last service using it is released.
-final class DevStoreProcess: Sendable {
-    private let process: Mutex<Process?>
-
-    init(_ process: sending Process) { self.process = Mutex(process) }
-
-    /// SIGTERM (graceful shutdown) without waiting: deinit may run on the cooperative pool.
-    deinit { process.withLock { $0?.terminate() } }
 }
 
 /// Keeps the devstore process alive exactly as long as the service that talks to it.

@@ -10,6 +10,7 @@ public struct ProcessResult: Sendable {
 /// A tool that could not run or exited non-zero; its message carries the tool's standard error.
 public struct ToolFailure: Error, CustomStringConvertible {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

@@ -67,6 +67,11 @@ public final class SystemFile: @unchecked Sendable {
         }
     }
 
+    /// Opens `path` for reading and writing, creating it empty if missing; existing bytes are kept.
+    public static func openForUpdating(_ path: String, mode: mode_t = 0o644) throws -> SystemFile {
+        try open(path, flags: O_RDWR | O_CREAT | O_CLOEXEC, mode: mode, operation: "open for updating")
+    }
+
     private static func open(
         _ path: String, flags: Int32, mode: mode_t = 0, operation: String
     ) throws -> SystemFile {

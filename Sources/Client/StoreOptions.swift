@@ -1,0 +1,28 @@
+import ArgumentParser
+import RelayShared
+
+/// The store and target options every replication command takes.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The target page blob, CONTAINER/BLOB.")
+    var target: String
+
+    @Option(help: "The local store, file:PATH (default: file:./relay-store, unless a connection string is given).")
+    var store: String?
+
+    @Option(help: ArgumentHelp("An Azure Storage connection string (prefer the \(StorageConfiguration.environmentVariable) "
+                               + "environment variable: arguments show in process listings).", valueName: "CS"))
+    var connectionString: String?
+
+    func validate() throws {
+        guard store == nil || connectionString == nil else {
+            throw ValidationError("give --store or --connection-string, not both")
+        }
+        do { _ = try TargetName(target) } catch { throw ValidationError("--target: \(error.detail)") }
+    }
+
+    var targetName: TargetName { try! TargetName(target) }
+
+    func configuration() throws -> StorageConfiguration {
+        try StorageConfiguration.resolve(connectionString: connectionString, store: store)
+    }
+}

@@ -1,0 +1,63 @@
+import RelayShared
+
+/// The three storage services, each on its own port.
+public enum StorageKind: String, Sendable {
+    case blob, queue, table
+
+    /// The letter of this service in an account SAS's `ss`.
+    var sasLetter: Character {
+        switch self {
+        case .blob: "b"
+        case .queue: "q"
+        case .table: "t"
+        }
+    }
+}
+
+/// One account of the server: its key and its services over its own local store.
+public struct Account: Sendable {
+    let name: String
+    let key: [UInt8]
+    let blob: any BlobService
+    let queue: any QueueService
+    let table: any TableService
+}
+
+/// A recognised REST operation: what a SAS must allow for it, how much body it may carry, and the
+/// code that serves it.
+public struct Route: Sendable {
+    /// Operation name for logs, e.g. `Put Page`.
+    var name: String
+    /// The SAS permission letter it needs (`r`ead, `w`rite, `d`elete, `l`ist, `a`dd, `c`reate,
+    /// `u`pdate, `p`rocess).
+    var permission: Character
+    /// The account SAS resource type it touches (`s`ervice, `c`ontainer/queue/table, `o`bject).
+    var resourceType: Character
+    /// Bodies above this size are refused with `413 RequestBodyTooLarge` before being read whole.
+    var bodyLimit: Int
+    var run: @Sendable (StorageRequest, Account) async throws -> StorageResponse
+
+    public init(
+        name: String, permission: Character, resourceType: Character, bodyLimit: Int,
+        run: @escaping @Sendable (StorageRequest, Account) async throws -> StorageResponse
+    ) {
+        self.name = name
+        self.permission = permission
+        self.resourceType = resourceType
+        self.bodyLimit = bodyLimit
+        self.run = run
+    }
+}
+
+/// An endpoint maps requests of its service to routes.
+protocol StorageEndpoint: Sendable {
+    var kind: StorageKind { get }
+    /// The route for `request`, or a `StorageError` (400/405/501) if the service has no such operation.
+    func route(_ request: StorageRequest) throws -> Route
+}
+
+extension StorageError {
+    static func unsupported(_ what: String) -> StorageError {
+        StorageError(.notImplemented, status: 501, "\(what) is not implemented by relay-devstore")
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import RelayShared
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// The Queue service REST API (reference §4) over an account's `QueueService`.
+public struct QueueEndpoint: StorageEndpoint {
+    let kind = StorageKind.queue
+    /// Seeded delays of new messages (`--fault-delay-rate`), or nil.
+    let delay: DeliveryDelay?
+
+    /// A 64 KiB message may grow several times when XML-escaped; the service checks the text itself.
+    static let maxMessageBodyBytes = 8 * QueueLimits.maxMessageBytes + 1024
+
+    func route(_ request: StorageRequest) throws -> Route {
+        let segments = request.segments
+        let method = request.method
+        let comp = request.query["comp"]
+        guard let queue = segments.first else {
+            throw StorageError.unsupported("the account-level operation \(method) comp=\(comp ?? "-")")
+        }
+        switch (segments.count, method, comp) {
+        case (1, "PUT", nil):
+            return Route(name: "Create Queue", permission: "c", resourceType: "c", bodyLimit: 0) { _, account in
+                // Azure answers 204 when the queue exists already (with the same metadata), 201 when created.
+                let existed: Bool
+                do {
+                    _ = try await account.queue.approximateMessageCount(queue)
+                    existed = true
+                } catch let error as StorageError where error.code == .queueNotFound {
+                    existed = false
+                }
+                try await account.queue.createQueue(queue)
+                return StorageResponse(status: existed ? 204 : 201)
+            }
+        case (1, "GET", "metadata"), (1, "HEAD", "metadata"):
+            return Route(name: "Get Queue Metadata", permission: "r", resourceType: "c", bodyLimit: 0) { _, account in
+                let count = try await account.queue.approximateMessageCount(queue)
+                var response = StorageResponse(status: 200)
+                response.add("x-ms-approximate-messages-count", String(count))
+                return response
+            }
+        case (2, "POST", nil) where segments[1] == "messages":
+            return Route(name: "Put Message", permission: "a", resourceType: "o", bodyLimit: Self.maxMessageBodyBytes) { request, account in
+                let text = try Self.messageText(request.body)
+                guard let text else { throw StorageError(.invalidXmlDocument, status: 400, "Put Message: the body has no <MessageText>") }
+                let timeToLive = try request.query["messagettl"].map { value -> Int in
+                    guard let seconds = Int(value), seconds == -1 || seconds >= 1 else {
+                        throw StorageError(.outOfRangeQueryParameterValue, status: 400, "messagettl must be -1 or at least 1, not '\(value)'")
+                    }
+                    return seconds
+                }
+                var visibility = try request.intQuery("visibilitytimeout", default: 0, range: 0...QueueLimits.maxVisibilityTimeout)
+                if let ttl = timeToLive ?? Optional(QueueLimits.defaultTimeToLive), ttl != -1, visibility >= ttl {
+                    throw StorageError(.invalidQueryParameterValue, status: 400, "visibilitytimeout \(visibility) must be smaller than messagettl \(ttl)")
+                }
+                if let delay, let extra = delay.draw(), visibility + extra < (timeToLive.map { $0 == -1 ? Int.max : $0 } ?? QueueLimits.defaultTimeToLive) {
+                    visibility += extra
+                }
+                let receipt = try await account.queue.putMessage(queue, text: text, visibilityTimeout: visibility, timeToLive: timeToLive)
+                let inserted = Date()
+                let expires = timeToLive == -1 ? Self.never : inserted.addingTimeInterval(TimeInterval(timeToLive ?? QueueLimits.defaultTimeToLive))
+                let xml = XMLText.declaration + "<QueueMessagesList><QueueMessage><MessageId>\(XMLText.escape(receipt.id))</MessageId>"
+                    + "<InsertionTime>\(HTTPDate.rfc1123(inserted))</InsertionTime><ExpirationTime>\(HTTPDate.rfc1123(expires))</ExpirationTime>"
+                    + "<PopReceipt>\(XMLText.escape(receipt.popReceipt))</PopReceipt>"
+                    + "<TimeNextVisible>\(HTTPDate.rfc1123(receipt.timeNextVisible))</TimeNextVisible></QueueMessage></QueueMessagesList>"
+                var response = StorageResponse(status: 201, body: Array(xml.utf8))
+                response.add("content-type", "application/xml")
+                return response
+            }
+        case (2, "GET", nil) where segments[1] == "messages":
+            guard request.query["peekonly"] != "true" else { throw StorageError.unsupported("Peek Messages") }
+            return Route(name: "Get Messages", permission: "p", resourceType: "o", bodyLimit: 0) { request, account in
+                let count = try request.intQuery("numofmessages", default: 1, range: 1...QueueLimits.maxMessagesPerGet)
+                let visibility = try request.intQuery("visibilitytimeout", default: 30, range: 1...QueueLimits.maxVisibilityTimeout)
+                let messages = try await account.queue.getMessages(queue, count: count, visibilityTimeout: visibility)
+                var xml = XMLText.declaration + "<QueueMessagesList>"
+                for message in messages {
+                    xml += "<QueueMessage><MessageId>\(XMLText.escape(message.id))</MessageId>"
+                        + "<InsertionTime>\(HTTPDate.rfc1123(message.insertionTime))</InsertionTime>"
+                        + "<ExpirationTime>\(HTTPDate.rfc1123(message.expirationTime))</ExpirationTime>"
+                        + "<PopReceipt>\(XMLText.escape(message.popReceipt))</PopReceipt>"
+                        + "<TimeNextVisible>\(HTTPDate.rfc1123(message.timeNextVisible))</TimeNextVisible>"
+                        + "<DequeueCount>\(message.dequeueCount)</DequeueCount>"
+                        + "<MessageText>\(XMLText.escape(message.text))</MessageText></QueueMessage>"
+                }
+                xml += "</QueueMessagesList>"
+                var response = StorageResponse(status: 200, body: Array(xml.utf8))
+                response.add("content-type", "application/xml")
+                return response
+            }
+        case (3, "DELETE", nil) where segments[1] == "messages":
+            return Route(name: "Delete Message", permission: "p", resourceType: "o", bodyLimit: 0) { request, account in
+                let popReceipt = try Self.popReceipt(request)
+                try await account.queue.deleteMessage(queue, id: segments[2], popReceipt: popReceipt)
+                return StorageResponse(status: 204)
+            }
+        case (3, "PUT", nil) where segments[1] == "messages":
+            return Route(name: "Update Message", permission: "u", resourceType: "o", bodyLimit: Self.maxMessageBodyBytes) { request, account in
+                let popReceipt = try Self.popReceipt(request)
+                guard request.query["visibilitytimeout"] != nil else {
+                    throw StorageError(.missingRequiredQueryParameter, status: 400, "Update Message needs visibilitytimeout")
+                }
+                let visibility = try request.intQuery("visibilitytimeout", default: 0, range: 0...QueueLimits.maxVisibilityTimeout)
+                let text = request.body.isEmpty ? nil : try Self.messageText(request.body)
+                let receipt = try await account.queue.updateMessage(queue, id: segments[2], popReceipt: popReceipt, visibilityTimeout: visibility, text: text)
+                var response = StorageResponse(status: 204)
+                response.add("x-ms-popreceipt", receipt.popReceipt)
+                response.add("x-ms-time-next-visible", HTTPDate.rfc1123(receipt.timeNextVisible))
+                return response
+            }
+        default:
+            throw StorageError.unsupported("the queue operation \(method) /\(segments.joined(separator: "/")) comp=\(comp ?? "-")")
+        }
+    }
+
+    /// What a never-expiring message reports (`messagettl=-1`).
+    static let never = Date(timeIntervalSince1970: 253_402_300_799)
+
+    static func popReceipt(_ request: StorageRequest) throws -> String {
+        guard let popReceipt = request.query["popreceipt"], !popReceipt.isEmpty else {
+            throw StorageError(.missingRequiredQueryParameter, status: 400, "the request needs the popreceipt query parameter")
+        }
+        return popReceipt
+    }
+
+    /// The text of `<QueueMessage><MessageText>…</MessageText></QueueMessage>`, nil if absent.
+    public static func messageText(_ body: [UInt8]) throws -> String? {
+        let parser = XMLParser(data: Data(body))
+        let reader = MessageTextReader()
+        parser.delegate = reader
+        parser.shouldResolveExternalEntities = false
+        // Foundation's parser on Linux reports success for an empty document and for mismatched end
+        // tags, so the reader checks that the elements nest and close itself.
+        guard parser.parse(), parser.parserError == nil, reader.isWellFormed else {
+            throw StorageError(
+                .invalidXmlDocument, status: 400,
+                "XML specified is not syntactically valid: \(parser.parserError.map { "\($0)" } ?? "elements do not nest") at line \(parser.lineNumber)")
+        }
+        return reader.text
+    }
+}
+
+/// Collects the character data of `MessageText`; tolerant of any other element the client adds.
+private final class MessageTextReader: NSObject, XMLParserDelegate {
+    var text: String?
+    private var inside = false
+    private var open: [String] = []
+    private var sawRoot = false
+    private var mismatched = false
+
+    /// One root element, every element closed by its own end tag.
+    var isWellFormed: Bool { sawRoot && open.isEmpty && !mismatched }
+
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+        if open.isEmpty && sawRoot { mismatched = true }
+        sawRoot = true
+        open.append(elementName)
+        if elementName == "MessageText" {
+            inside = true
+            text = text ?? ""
+        }
+    }
+
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+        if open.popLast() != elementName { mismatched = true }
+        if elementName == "MessageText" { inside = false }
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        if inside { text? += string }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+/// The control data of one target as the client commands read and write it: the page blob, the
+/// `target`, `gen-` and `cursor` rows (docs/replication-contract.md, "Control table").
+public struct TargetControl: Sendable {
+    public let services: StorageServices
+    public let target: TargetName
+    public let table: String
+    public let queue: String
+    public let segmentsContainer: String
+
+    public init(services: StorageServices, target: TargetName, table: String = ControlNames.defaultTable,
+                queue: String = ControlNames.defaultQueue, segmentsContainer: String = ControlNames.defaultContainer) {
+        self.services = services
+        self.target = target
+        self.table = table
+        self.queue = queue
+        self.segmentsContainer = segmentsContainer
+    }
+
+    /// Creates the target's container, the segments container, the queue and the table when missing.
+    public func ensureResources() async throws {
+        for container in [target.container, segmentsContainer] {
+            do { try await services.blob.createContainer(container) } catch let error as StorageError where error.code == .containerAlreadyExists {}
+        }
+        do { try await services.queue.createQueue(queue) } catch let error as StorageError where error.code == .queueAlreadyExists {}
+        do { try await services.table.createTable(table) } catch let error as StorageError where error.code == .tableAlreadyExists {}
+    }
+
+    // MARK: Rows
+
+    public func targetRow() async throws -> TargetRow? {
+        guard let entity = try await entity(ControlNames.targetRow) else { return nil }
+        return try TargetRow(entity: entity)
+    }
+
+    public func generationRow(_ generation: UInt64) async throws -> GenerationRow? {
+        guard let entity = try await entity(ControlNames.generationRow(generation)) else { return nil }
+        return try GenerationRow(entity: entity)
+    }
+
+    public func cursorRow() async throws -> CursorRow? {
+        guard let entity = try await entity(ControlNames.cursorRow) else { return nil }
+        return try CursorRow(entity: entity)
+    }
+
+    /// Every `gen-` row, oldest first.
+    public func generationRows() async throws -> [GenerationRow] {
+        try await rows(from: ControlNames.generationRowPrefix, to: ControlNames.generationRowPrefix + "~").map { try GenerationRow(entity: $0) }
+    }
+
+    /// Every `seg-` row, lowest seq first.
+    public func segmentRows() async throws -> [SegmentRow] {
+        try await rows(from: ControlNames.segmentRowPrefix, to: ControlNames.segmentRowPrefix + "~").map { try SegmentRow(entity: $0) }
+    }
+
+    private func rows(from: String, to: String) async throws -> [TableEntity] {
+        var entities: [TableEntity] = []
+        var continuation: TableContinuation?
+        repeat {
+            let page = try await services.table.query(table, partitionKey: target.key, rowKeyFrom: from, rowKeyTo: to,
+                                                      pageSize: 1000, continuation: continuation)
+            entities += page.entities
+            continuation = page.continuation
+        } while continuation != nil
+        return entities
+    }
+
+    private func entity(_ rowKey: String) async throws -> TableEntity? {
+        do {
+            return try await services.table.get(table, partitionKey: target.key, rowKey: rowKey)
+        } catch let error as StorageError where error.code == .resourceNotFound {
+            return nil
+        }
+    }
+
+    /// Applies `change` to the `gen-` row and merges it, re-reading on a lost ETag race (the worker
+    /// updates the same row), so neither side's fields are overwritten with stale values.
+    @discardableResult
+    public func updateGeneration(_ generation: UInt64, _ change: @Sendable (inout GenerationRow) -> Void) async throws -> GenerationRow {
+        while true {
+            guard var row = try await generationRow(generation) else {
+                throw SyncError(.badState, "\(target): the row of generation \(generation) is missing from table \(table)")
+            }
+            let etag = row.etag
+            change(&row)
+            do {
+                row.etag = try await services.table.update(table, row.entity, mode: .merge, ifMatch: etag.map(ETagCondition.etag) ?? .any)
+                return row
+            } catch let error as StorageError where error.status == 412 {
+                continue
+            }
+        }
+    }
+
+    // MARK: Page blob
+
+    /// The target's identity from its page blob's metadata; nil when the blob does not exist.
+    public func blobIdentity() async throws -> (identity: TargetIdentity, size: UInt64)? {
+        let properties: BlobProperties
+        do {
+            properties = try await services.blob.blobProperties(target.address, snapshot: nil, conditions: .none)
+        } catch let error as StorageError where error.code == .blobNotFound {
+            return nil
+        }
+        guard properties.type == .pageBlob else {
+            throw ControlError(.identityMismatch, field: "\(target)", "the blob exists but is not a page blob; choose another target")
+        }
+        return (try TargetIdentity(metadata: properties.metadata, blob: target.description), properties.size)
+    }
+
+    /// Creates the page blob (data area of zeros, then the fixed footer) for `identity`.
+    public func createBlob(identity: TargetIdentity) async throws {
+        let size = VHDFooter.targetSize(forVirtualSize: identity.virtualSize)
+        try await services.blob.createPageBlob(target.address, size: size + UInt64(VHDFooter.size), sequenceNumber: 0,
+                                               metadata: identity.metadata, conditions: BlobConditions(ifNoneMatch: "*"))
+        let footer = VHDFooter.fixedTarget(virtualSize: identity.virtualSize, uniqueID: identity.sourceID)
+        try await services.blob.putPages(target.address, offset: size, data: footer.serialized(), contentMD5: nil, conditions: .none)
+    }
+
+    /// The page ranges of the target's data area (the footer excluded).
+    public func dataPageRanges(virtualSize: UInt64) async throws -> [ByteRange] {
+        let size = VHDFooter.targetSize(forVirtualSize: virtualSize)
+        return try await services.blob.pageRanges(target.address, range: ByteRange(offset: 0, length: size), snapshot: nil,
+                                                  previousSnapshot: nil, conditions: .none).pageRanges
+    }
+}
+
+extension TargetControl {
+    /// Polls the generation's row until the worker marks it applied (`relay-client sync --wait`);
+    /// throws `SyncError.timedOut` after `timeout`, and `.badState` if it was abandoned meanwhile.
+    public func waitUntilApplied(_ generation: UInt64, timeout: Duration?, pollInterval: Duration = .seconds(2)) async throws -> GenerationRow {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while true {
+            guard let row = try await generationRow(generation) else {
+                throw SyncError(.badState, "\(target): the row of generation \(generation) is missing")
+            }
+            switch row.state {
+            case .applied: return row
+            case .abandoned: throw SyncError(.badState, "\(target): generation \(generation) was abandoned while waiting for it")
+            case .sending, .sent: break
+            }
+            if let deadline, ContinuousClock.now + pollInterval > deadline {
+                throw SyncError(.timedOut, "\(target): generation \(generation) is enqueued but not applied yet; "
+                                + "`relay-client status --target \(target)` shows the worker's progress")
+            }
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import RelayShared
+import RelayWorkerKit
+import TestSupport
+import Testing
+
+/// The worker against the local store, fed by the test producer; the reference applier is the oracle.
+@Suite(.timeLimit(.minutes(3))) struct WorkerApplyTests {
+    static let target = try! TargetName("disks/vm1.vhd")
+    /// Not a whole MiB, so the data area is rounded up as for qemu's dynamic VHDs.
+    static let virtualSize: UInt64 = (6 << 20) + 512 * 7
+
+    /// Three generations of overlapping writes and clears, delivered in order.
+    static func threeGenerations(_ producer: inout Producer) async throws -> [Producer.Sent] {
+        let g1 = try await producer.generation([
+            [.write(0, pattern(1 << 20, seed: 1)), .write(1 << 20, pattern(300 << 10, seed: 2))],
+            [.write(2 << 20, pattern(3 << 20, seed: 3))],
+        ])
+        let g2 = try await producer.generation([
+            [.write(512, pattern(4096, seed: 4)), .clear(1 << 20, 64 << 10)],
+            [.write(4096, pattern(8192, seed: 5)), .write((5 << 20) + 4096, pattern(512, seed: 6))],
+            [.clear(0, 512)],
+        ])
+        let g3 = try await producer.generation([[]])  // a generation without change still ends
+        return g1 + g2 + g3
+    }
+
+    @Test func appliesInOrderTakesRecoveryPointsAndCleansUp() async throws {
+        let storage = try await LocalStorage()
+        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        let segments = try await Self.threeGenerations(&producer)
+        for segment in segments { try await producer.send(segment) }
+        let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
+        try oracle.apply(segments)
+
+        #expect(try await drain(storage.services) == .drained)
+
+        let (data, footer) = try await producer.readTarget()
+        #expect(data == (try oracle.bytes))
+        #expect(footer == producer.footer)
+        let cursor = try CursorRow(entity: try await storage.table.get(producer.table, partitionKey: Self.target.key, rowKey: "cursor"))
+        #expect(cursor.appliedSeq == 6)
+        #expect(cursor.appliedBytes == segments.reduce(0) { $0 + $1.message.plainBytes })
+        for generation in 1...3 as ClosedRange<UInt64> {
+            let row = try GenerationRow(entity: try await storage.table.get(
+                producer.table, partitionKey: Self.target.key, rowKey: ControlNames.generationRow(generation)))
+            #expect(row.state == .applied)
+            let snapshot = try #require(row.snapshot)
+            // The recovery point holds exactly the disk as of the generation's last seq.
+            let partial = try Oracle(target: Self.target, diskSize: producer.diskSize)
+            try partial.apply(segments.filter { $0.message.generation <= generation })
+            let snapped = try await storage.blob.getBlob(Self.target.address, range: nil, snapshot: snapshot, conditions: .none).data
+            #expect(Array(snapped[..<Int(producer.diskSize)]) == (try partial.bytes))
+        }
+        // Cleanup: rows below the cursor and temp blobs at or below it are gone.
+        let rows = try await storage.table.query(producer.table, partitionKey: Self.target.key, rowKeyFrom: "seg-", rowKeyTo: "seg-~",
+                                                 pageSize: 100, continuation: nil)
+        #expect(rows.entities.map(\.rowKey) == [ControlNames.segmentRow(6)])
+        let blobs = try await storage.blob.listBlobs(container: producer.container, prefix: Self.target.key + "/g", marker: nil, maxResults: 100)
+        #expect(blobs.items.isEmpty)
+    }
+
+    /// Shuffled, duplicated deliveries (each message enqueued twice, and the queue duplicating and
+    /// reordering on top) give the same target as in-order delivery.
+    @Test func shuffledAndDuplicatedDeliveryAppliesInSeqOrder() async throws {
+        let storage = try await LocalStorage()
+        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        let segments = try await Self.threeGenerations(&producer)
+        var random = SplitMix64(seed: 42)
+        for segment in segments { try await producer.upload(segment) }
+        for segment in (segments + segments).shuffled(using: &random) { try await producer.enqueue(segment.message.encoded()) }
+        let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
+        try oracle.apply(segments)
+
+        let (services, plan) = storage.faulty(FaultConfiguration(seed: 7, duplicateRate: 0.5, shuffle: true))
+        #expect(try await drain(services) == .drained)
+        #expect(plan.counts.duplicates > 0)
+        #expect(plan.counts.shuffles > 0)
+        #expect(try await producer.readTarget().data == (try oracle.bytes))
+    }
+
+    /// Transient 503 and 500 (after the operation took effect) on every kind of operation.
+    @Test func transientFailuresOnEveryOperation() async throws {
+        let storage = try await LocalStorage()
+        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        let segments = try await Self.threeGenerations(&producer)
+        for segment in segments { try await producer.send(segment) }
+        let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
+        try oracle.apply(segments)
+
+        let (services, plan) = storage.faulty(FaultConfiguration(seed: 11, serverBusyRate: 0.15, timeoutRate: 0.1))
+        #expect(try await drain(services) == .drained)
+        #expect(plan.counts.serverBusy > 5)
+        #expect(plan.counts.timedOut > 2)
+        #expect(try await producer.readTarget().data == (try oracle.bytes))
+    }
+
+    /// Forged messages go to the poison queue with their reason; the target is not touched by them.
+    @Test func forgedMessagesArePoisoned() async throws {
+        let storage = try await LocalStorage()
+        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        let segments = try await producer.generation([[.write(0, pattern(8192, seed: 9))]])
+        try await producer.send(segments[0])
+        var forged = segments[0].message
+        forged.seq = 2  // never reserved: the target row's next free seq is 2
+        try await producer.enqueue(forged.encoded())
+        try await producer.enqueue("{\"v\":1,\"target\":\"disks/vm1.vhd\"}")
+        try await producer.enqueue("not json")
+        let unknown = try ControlMessage(parsing: segments[0].message.encoded().replacingOccurrences(of: "vm1.vhd", with: "vm2.vhd"))
+        try await producer.enqueue(unknown.encoded())
+        let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
+        try oracle.apply(segments)
+
+        #expect(try await drain(storage.services) == .drained)
+
+        #expect(try await producer.readTarget().data == (try oracle.bytes))
+        let poison = try await drainQueue(storage.queue, ControlNames.poisonQueue(for: producer.queue))
+        let reasons = try poison.map { text -> String in
+            let record = try JSONValue.parse(Array(text.utf8))
+            return try #require(record["reason"]?.stringValue)
+        }.sorted()
+        #expect(reasons.count == 4)
+        #expect(reasons.contains { $0.contains("seq 2 was never reserved") })
+        #expect(reasons.contains { $0.contains("message.gen") || $0.contains("missing") || $0.contains("required") })
+        #expect(reasons.contains { $0.contains("not JSON") })
+        #expect(reasons.contains { $0.contains("disks/vm2.vhd has no 'target' row") })
+    }
+
+    /// A tampered temp blob is refused before any write: the target stops at the seq before it, the
+    /// row records why, the poison queue says so; a resend of the seq repairs the target.
+    @Test func tamperedTempBlobStopsTheTargetUntilResent() async throws {
+        let storage = try await LocalStorage()
+        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        let segments = try await producer.generation([
+            [.write(0, pattern(65536, seed: 20))],
+            [.write(4096, pattern(65536, seed: 21)), .write(1 << 20, pattern(4096, seed: 22))],
+            [.write(2 << 20, pattern(4096, seed: 23))],
+        ])
+        var tampered = segments[1]
+        tampered.bytes[SegmentFormat.headerSize + 2 * SegmentFormat.extentEntrySize + 10] ^= 0x40
+        for segment in [segments[0], tampered, segments[2]] { try await producer.send(segment) }
+        let before = try Oracle(target: Self.target, diskSize: producer.diskSize)
+        try before.apply([segments[0]])
+
+        let outcome = try await drain(storage.services)
+        guard case .drainedWithPoison(let waiting) = outcome else {
+            Issue.record("expected the target to wait for a poisoned segment, got \(outcome)")
+            return
+        }
+        #expect(waiting.count == 1 && waiting[0].contains("seq 2"))
+        #expect(try await producer.readTarget().data == (try before.bytes))
+        let row = try SegmentRow(entity: try await storage.table.get(producer.table, partitionKey: Self.target.key, rowKey: ControlNames.segmentRow(2)))
+        #expect(row.poisonReason?.contains("digest") == true)
+        let poison = try await drainQueue(storage.queue, ControlNames.poisonQueue(for: producer.queue))
+        #expect(poison.count == 1 && poison[0].contains("segment 2 of disks/vm1.vhd"))
+
+        try await producer.send(segments[1])  // the client's resend: the same seq, the right bytes
+        #expect(try await drain(storage.services) == .drained)
+        let after = try Oracle(target: Self.target, diskSize: producer.diskSize)
+        try after.apply(segments)
+        #expect(try await producer.readTarget().data == (try after.bytes))
+    }
+}
