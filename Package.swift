@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DevStoreTests",
-            dependencies: ["RelayDevStoreKit", "RelayShared"],
+            dependencies: ["RelayDevStoreKit", "RelayShared", "TestSupport"],
             path: "Tests/DevStoreTests"
         ),
     ],

@@ -17,9 +17,10 @@ public final class ChildProcess: @unchecked Sendable {
         case exited(Int32)
     }
 
-    /// Starts `executable` with `arguments`, writing its stdout to `outputPath` and its stderr to
-    /// `outputPath.err`. A missing executable is an error that says how to build it.
-    public init(_ executable: String, _ arguments: [String], outputPath: String) throws {
+    /// Starts `executable` with `arguments` (and `environment` instead of this process's, when given),
+    /// writing its stdout to `outputPath` and its stderr to `outputPath.err`. A missing executable is an
+    /// error that says how to build it.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, outputPath: String) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw ToolFailure(message: "\(executable) is missing: build it with `swift build --build-tests` before running the tests")
         }
@@ -29,6 +30,7 @@ public final class ChildProcess: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath + ".err"))
         process.terminationHandler = { [weak self] process in
@@ -42,6 +44,9 @@ public final class ChildProcess: @unchecked Sendable {
         }
         try process.run()
     }
+
+    /// A process still running when the test lets go of it is killed: no test leaves one behind.
+    deinit { if !hasExited { kill9() } }
 
     /// Waits (without blocking a thread) for the process to end; kills it if it outlives `limit`.
     public func waitForExit(limit: Duration) async -> Int32 {
@@ -65,7 +70,10 @@ public final class ChildProcess: @unchecked Sendable {
 
     public var hasExited: Bool { exit.withLock { if case .exited = $0 { true } else { false } } }
 
-    public func kill9() { kill(process.processIdentifier, SIGKILL) }
+    public func kill9() { signal(SIGKILL) }
+
+    /// Sends `number` (SIGSTOP, SIGCONT, SIGTERM, …) to the process.
+    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     /// The complete lines the process wrote so far (a line cut by a kill is not one).
     public func lines() throws -> [Substring] {

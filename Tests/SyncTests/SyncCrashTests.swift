@@ -21,19 +21,14 @@ struct SyncCrashTests {
         let arguments = ["sync", source, "--target", harness.target.description, "--store", "file:" + harness.directory.file("store"),
                          "--state-dir", harness.stateRoot, "--max-bandwidth", "60Mbit", "--json"]
         var kills = 0
-        for _ in 0..<4 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.relayClient)
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+        for attempt in 0..<4 {
+            let sync = try ChildProcess(Self.relayClient, arguments, outputPath: harness.directory.file("sync-\(attempt).out"))
             try await Task.sleep(for: .milliseconds(300 + Int(random.next() % 1500)))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
+            if !sync.hasExited {
+                sync.kill9()
                 kills += 1
             }
-            process.waitUntilExit()
+            _ = await sync.waitForExit(limit: .seconds(10))
         }
         #expect(kills >= 2, "the syncs ended before they could be killed; slow them down")
         let output = try runOK(Self.relayClient, arguments)

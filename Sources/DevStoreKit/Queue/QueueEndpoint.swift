@@ -4,7 +4,7 @@ import RelayShared
 import FoundationXML
 #endif
 
-/// The Queue service REST API (reference §4) over an account's `QueueService`.
+/// The Queue service REST API (docs/azure-rest.md, "Queue service") over an account's `QueueService`.
 public struct QueueEndpoint: StorageEndpoint {
     let kind = StorageKind.queue
     /// Seeded delays of new messages (`--fault-delay-rate`), or nil.

@@ -1,8 +1,8 @@
 import Foundation
 import RelayShared
 
-/// Entities to and from the Table service's JSON (reference §5.2): `@odata.type` annotations on input,
-/// and on output the annotations of the metadata level the client asked for.
+/// Entities to and from the Table service's JSON (docs/azure-rest.md, "Table service"): `@odata.type`
+/// annotations on input, and on output the annotations of the metadata level the client asked for.
 public enum TableEntityJSON {
     public enum Metadata: Sendable {
         case none, minimal, full

@@ -1,7 +1,7 @@
 import Foundation
 
-/// The two date formats of the wire (reference §0): RFC 1123 in headers and queue XML, ISO 8601 with up to
-/// seven fractional digits in table JSON and snapshot ids.
+/// The two date formats of the wire (docs/azure-rest.md, "Versions, dates and names"): RFC 1123 in
+/// headers and queue XML, ISO 8601 with up to seven fractional digits in table JSON and snapshot ids.
 enum AzureDates {
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
