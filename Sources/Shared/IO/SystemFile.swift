@@ -55,9 +55,10 @@ public final class SystemFile: @unchecked Sendable {
         try open(path, flags: O_RDWR | O_CLOEXEC, operation: "open for writing")
     }
 
-    /// Creates `path` for reading and writing; fails with `EEXIST` if anything is there already.
+    /// Creates `path`, which must not exist, not even as a symbolic link (`O_EXCL | O_NOFOLLOW`): a
+    /// file planted under the name is never opened, let alone truncated.
     public static func createNew(_ path: String, mode: mode_t = 0o644) throws -> SystemFile {
-        try open(path, flags: O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode: mode, operation: "create")
+        try open(path, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode, operation: "create (new file)")
     }
 
     /// Removes a file; a missing one is fine (a crash may have removed it already).
