@@ -51,6 +51,7 @@ let package = Package(
                 "RelayShared",
                 "RelayBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Client"
         ),

@@ -17,13 +17,14 @@ final class RunningDevStore: Sendable {
     private let task: Task<Void, any Error>
     private let shutdown: @Sendable () async -> Void
 
-    static func start(faults: FaultConfiguration? = nil) async throws -> RunningDevStore {
+    static func start(faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil) async throws -> RunningDevStore {
         let directory = try TemporaryDirectory()
         var configuration = DevStore.Configuration(dataDirectory: directory.path)
         configuration.blobPort = 0
         configuration.queuePort = 0
         configuration.tablePort = 0
         configuration.faults = faults
+        if let connections { configuration.connections = connections }
         configuration.gracefulShutdownSignals = []
         var logger = Logger(label: "devstore-test")
         logger.logLevel = .warning

@@ -19,20 +19,24 @@ struct SyncCrashTests {
         var random = SplitMix64(seed: 77)
         try patch(source, at: 8 << 20, with: random.bytes(24 << 20))
         let arguments = ["sync", source, "--target", harness.target.description, "--store", "file:" + harness.directory.file("store"),
-                         "--state-dir", harness.stateRoot, "--max-bandwidth", "60Mbit", "--json"]
+                         "--state-dir", harness.stateRoot, "--max-bandwidth", "40Mbit", "--json"]
+        // Killed at random moments until a run gets to the end of the generation by itself.
         var kills = 0
-        for attempt in 0..<4 {
-            let sync = try ChildProcess(Self.relayClient, arguments, outputPath: harness.directory.file("sync-\(attempt).out"))
-            try await Task.sleep(for: .milliseconds(300 + Int(random.next() % 1500)))
+        var completed: SyncSummary?
+        for attempt in 0..<8 where completed == nil {
+            let sync = try ChildProcess(Self.relayClient, arguments, outputPath: harness.directory.file("sync-\(attempt).json"))
+            try await Task.sleep(for: .milliseconds(200 + Int(random.next() % 800)))
             if !sync.hasExited {
                 sync.kill9()
                 kills += 1
+                _ = await sync.waitForExit(limit: .seconds(10))
+            } else {
+                #expect(await sync.waitForExit(limit: .seconds(10)) == 0)
+                completed = try JSONDecoder().decode(SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: sync.outputPath)))
             }
-            _ = await sync.waitForExit(limit: .seconds(10))
         }
         #expect(kills >= 2, "the syncs ended before they could be killed; slow them down")
-        let output = try runOK(Self.relayClient, arguments)
-        let summary = try JSONDecoder().decode(SyncSummary.self, from: Data(output.utf8))
+        let summary = try completed ?? JSONDecoder().decode(SyncSummary.self, from: Data(runOK(Self.relayClient, arguments).utf8))
         #expect(summary.generation == 1 && summary.resumed)
 
         try await harness.applyEnqueued(virtualSize: 40 << 20)
@@ -77,7 +81,7 @@ struct SyncCrashTests {
         }
         // Another machine: its own state directory, so its own lease id.
         let other = SyncSession.Request(source: source, target: harness.target, options: SyncOptions(threads: 1),
-                                        stateRoot: harness.directory.file("other-state"), storeFolder: "store")
+                                        stateRoot: harness.directory.file("other-state"), storeFolder: harness.storeFolder)
         do {
             _ = try await SyncSession(services: harness.services, request: other).run()
             Issue.record("the second sync ran although the first held the lock")
