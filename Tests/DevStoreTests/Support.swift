@@ -64,7 +64,7 @@ struct RawRequest {
     func signed(key: [UInt8] = developmentKey, service: SharedKeySigner.Service = .blobOrQueue, date: Date = Date()) -> RawRequest {
         var copy = self
         copy.headers += [
-            ("x-ms-date", HTTPDate.rfc1123(date)), ("x-ms-version", "2021-12-02"),
+            ("x-ms-date", AzureDate.rfc1123(date)), ("x-ms-version", "2021-12-02"),
             ("Content-Length", String(body.count)), ("Content-Type", service == .table ? "application/json" : "application/octet-stream"),
         ]
         let signer = SharedKeySigner(account: ConnectionString.developmentAccountName, key: key)

@@ -76,7 +76,7 @@ struct StorageResponder: HTTPResponder {
         var response = StorageResponse(status: status)
         response.add("x-ms-error-code", error.code.rawValue)
         guard !isHead, status != 304 else { return response }
-        let message = "\(error.message)\nRequestId:\(requestID)\nTime:\(HTTPDate.iso8601(Date()))"
+        let message = "\(error.message)\nRequestId:\(requestID)\nTime:\(AzureDate.iso8601(Date()))"
         switch kind {
         case .blob, .queue:
             response.add("content-type", "application/xml")

@@ -89,12 +89,20 @@ enum TableBatch {
         }
     }
 
-    /// The route let the batch in with `a`; under a SAS (whose `sp` the authenticator has verified) each
-    /// operation also needs its own letters: insert `a`, upsert `a` and `u`, update/merge `u`, delete `d`.
+    /// The route let the batch in with `a`; under a SAS (whose fields the authenticator has verified) each
+    /// operation also needs its own letters (insert `a`, upsert `a` and `u`, update/merge `u`, delete
+    /// `d`), and a table SAS confines every operation to its table and key range.
     private static func checkSASPermissions(_ request: StorageRequest, _ operations: [Operation]) throws {
-        guard request.query["sig"] != nil else { return }
+        guard request.isAuthenticatedBySAS else { return }
         let granted = request.query["sp"] ?? ""
+        let scope = TableSASScope(request)
         for (index, operation) in operations.enumerated() {
+            do {
+                try scope?.check(table: operation.table, partitionKey: operation.operation.partitionKey, rowKey: operation.operation.rowKey)
+            } catch var error as StorageError {
+                error.message = "\(index):\(error.message)"
+                throw error
+            }
             let needed: String = switch operation.operation {
             case .insert: "a"
             case .upsert: "au"

@@ -44,6 +44,7 @@ struct TableEndpoint: StorageEndpoint {
             switch method {
             case "GET":
                 return Route(name: "Query Entity", permission: "r", resourceType: "o", bodyLimit: 0) { request, account in
+                    try TableSASScope(request)?.check(table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     let metadata = try TableEntityJSON.Metadata.of(request)
                     let entity = try await account.table.get(table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     var members = TableEntityJSON.members(
@@ -58,6 +59,7 @@ struct TableEndpoint: StorageEndpoint {
             case "PUT", "MERGE":
                 let mode: TableWriteMode = method == "PUT" ? .replace : .merge
                 return Route(name: method == "PUT" ? "Update Entity" : "Merge Entity", permission: "u", resourceType: "o", bodyLimit: Self.maxBodyBytes) { request, account in
+                    try TableSASScope(request)?.check(table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     let entity = try TableEntityJSON.entity(from: request.body, keys: keys)
                     let etag: String
                     if let ifMatch = request.header("if-match") {
@@ -72,6 +74,7 @@ struct TableEndpoint: StorageEndpoint {
                 }
             case "DELETE":
                 return Route(name: "Delete Entity", permission: "d", resourceType: "o", bodyLimit: 0) { request, account in
+                    try TableSASScope(request)?.check(table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     let ifMatch = try request.requiredHeader("if-match")
                     try await account.table.delete(table, partitionKey: keys.partitionKey, rowKey: keys.rowKey, ifMatch: try Self.condition(ifMatch))
                     return StorageResponse(status: 204)
@@ -85,6 +88,7 @@ struct TableEndpoint: StorageEndpoint {
             return Route(name: "Insert Entity", permission: "a", resourceType: "o", bodyLimit: Self.maxBodyBytes) { request, account in
                 let metadata = try TableEntityJSON.Metadata.of(request)
                 var entity = try TableEntityJSON.entity(from: request.body)
+                try TableSASScope(request)?.check(table: table, partitionKey: entity.partitionKey, rowKey: entity.rowKey)
                 let etag = try await account.table.insert(table, entity)
                 entity.etag = etag
                 entity.timestamp = Date()
@@ -169,7 +173,11 @@ struct TableEndpoint: StorageEndpoint {
         let page = try await account.table.query(
             table, partitionKey: partitionKey, rowKeyFrom: bounds.from, rowKeyTo: bounds.to, pageSize: top, continuation: continuation)
         let select = select(request)
-        let matching = page.entities.filter { filter?.matches($0) ?? true }
+        let scope = TableSASScope(request)
+        try scope?.check(table: table)
+        let matching = page.entities.filter { entity in
+            (filter?.matches(entity) ?? true) && (scope?.contains(partitionKey: entity.partitionKey, rowKey: entity.rowKey) ?? true)
+        }
         var next = page.continuation
         // Past an inclusive upper bound nothing more can match: end the query instead of scanning on.
         if let through = bounds.through, let rowKey = next?.nextRowKey, through.utf8.lexicographicallyPrecedes(rowKey.utf8) { next = nil }
