@@ -22,13 +22,13 @@ struct HostileRequestTests {
         try await withDevStore { store in
             for date in Self.brokenDates + [""] {
                 let sharedKey = try await RawRequest(
-                    method: "GET", port: store.ports.blob, path: "/\(Self.account)/c/b",
+                    method: "GET", port: store.ports.blob, path: "/\(Self.account)/vhds/b",
                     headers: [("x-ms-date", date), ("Authorization", "SharedKey \(Self.account):AAAA")]).send()
                 #expect(sharedKey.status == 403, "x-ms-date '\(date)'")
                 let encoded = date.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
                 for field in ["se", "st"] {
                     let sas = try await RawRequest(
-                        method: "GET", port: store.ports.blob, path: "/\(Self.account)/c/b",
+                        method: "GET", port: store.ports.blob, path: "/\(Self.account)/vhds/b",
                         query: [("sv", "2021-12-02"), ("ss", "b"), ("srt", "o"), ("sp", "r"), ("se", "2099-01-01"), (field, encoded), ("sig", "AAAA")]).send()
                     #expect(sas.status == 403, "\(field)=\(date)")
                 }
@@ -53,11 +53,11 @@ struct HostileRequestTests {
                 #expect(insert.status == 400, "Edm.DateTime '\(date)'")
             }
             let blob = store.ports.blob
-            _ = try await RawRequest(method: "PUT", port: blob, path: "/\(Self.account)/c", query: [("restype", "container")]).signed().send()
-            _ = try await RawRequest(method: "PUT", port: blob, path: "/\(Self.account)/c/b", headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "4096")])
+            _ = try await RawRequest(method: "PUT", port: blob, path: "/\(Self.account)/vhds", query: [("restype", "container")]).signed().send()
+            _ = try await RawRequest(method: "PUT", port: blob, path: "/\(Self.account)/vhds/b", headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "4096")])
                 .signed().send()
             for header in ["If-Unmodified-Since", "If-Modified-Since"] {
-                let response = try await RawRequest(method: "GET", port: blob, path: "/\(Self.account)/c/b", headers: [(header, "Z")]).signed().send()
+                let response = try await RawRequest(method: "GET", port: blob, path: "/\(Self.account)/vhds/b", headers: [(header, "Z")]).signed().send()
                 #expect(response.status == 400, "\(header): Z")
             }
             #expect(try await Self.alive(store))
@@ -67,19 +67,19 @@ struct HostileRequestTests {
     @Test func rangesEndingAtTheLargestNumberAreRefusedEvenUnderAReadOnlySAS() async throws {
         try await withDevStore { store in
             let blob = store.ports.blob
-            _ = try await RawRequest(method: "PUT", port: blob, path: "/\(Self.account)/c", query: [("restype", "container")]).signed().send()
-            _ = try await RawRequest(method: "PUT", port: blob, path: "/\(Self.account)/c/b", headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "4096")])
+            _ = try await RawRequest(method: "PUT", port: blob, path: "/\(Self.account)/vhds", query: [("restype", "container")]).signed().send()
+            _ = try await RawRequest(method: "PUT", port: blob, path: "/\(Self.account)/vhds/b", headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "4096")])
                 .signed().send()
             let readOnly = Self.accountSAS(permissions: "r")
             for range in ["bytes=0-18446744073709551615", "bytes=18446744073709551615-", "bytes=9223372036854775807-9223372036854775807", "bytes=-1-5"] {
-                let get = try await RawRequest(method: "GET", port: blob, path: "/\(Self.account)/c/b", query: readOnly, headers: [("x-ms-range", range)]).send()
+                let get = try await RawRequest(method: "GET", port: blob, path: "/\(Self.account)/vhds/b", query: readOnly, headers: [("x-ms-range", range)]).send()
                 #expect(get.status == 400, "Get Blob \(range)")
                 let pageRanges = try await RawRequest(
-                    method: "GET", port: blob, path: "/\(Self.account)/c/b", query: readOnly + [("comp", "pagelist")], headers: [("x-ms-range", range)]).send()
+                    method: "GET", port: blob, path: "/\(Self.account)/vhds/b", query: readOnly + [("comp", "pagelist")], headers: [("x-ms-range", range)]).send()
                 #expect(pageRanges.status == 400, "Get Page Ranges \(range)")
                 for write in ["update", "clear"] {
                     let put = try await RawRequest(
-                        method: "PUT", port: blob, path: "/\(Self.account)/c/b", query: [("comp", "page")],
+                        method: "PUT", port: blob, path: "/\(Self.account)/vhds/b", query: [("comp", "page")],
                         headers: [("x-ms-page-write", write), ("x-ms-range", range)]).signed().send()
                     #expect(put.status == 400, "Put Page \(write) \(range)")
                 }
@@ -132,6 +132,57 @@ struct HostileRequestTests {
             let batch = try await Self.batchInsert(into: "control", partitionKey: "z", rowKey: "z", sas: sas, store)
             #expect(String(decoding: batch.body, as: UTF8.self).contains("HTTP/1.1 403"))
             #expect(try await Self.getEntity("control", "z", "z", store).status == 404)
+        }
+    }
+
+    @Test func blobNamesWithNULOrControlCharactersAreRefusedAndAliasNothing() async throws {
+        try await withDevStore { store in
+            let blob = store.ports.blob
+            _ = try await RawRequest(method: "PUT", port: blob, path: "/\(Self.account)/vhds", query: [("restype", "container")]).signed().send()
+            func put(_ name: String, _ bytes: [UInt8]) async throws -> Int {
+                try await RawRequest(method: "PUT", port: blob, path: "/\(Self.account)/vhds/\(name)", headers: [("x-ms-blob-type", "BlockBlob")], body: bytes)
+                    .signed().send().status
+            }
+            #expect(try await put("victim", Array("original".utf8)) == 201)
+            for name in ["victim%00.bak", "%00", "a%01b", "line%0Abreak", "del%7F"] {
+                #expect(try await put(name, Array("attack".utf8)) == 400, "\(name)")
+            }
+            let victim = try await RawRequest(method: "GET", port: blob, path: "/\(Self.account)/vhds/victim").signed().send()
+            #expect(victim.body == Array("original".utf8))
+            // Length in UTF-16 code units: 1024 emoji clusters are 2048 units, too long.
+            let long = String(repeating: "\u{1F600}", count: 1024).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            #expect(try await put(long, []) == 400)
+        }
+    }
+
+    @Test func textWithNULRoundTripsThroughTheStore() async throws {
+        try await withDevStore { store in
+            try await Self.createTables(["nul"], store)
+            let json = [("Accept", "application/json;odata=nometadata"), ("Content-Type", "application/json")]
+            let entity = #"{"PartitionKey":"p","RowKey":"r","S":"a\u0000b"}"#
+            #expect(try await RawRequest(method: "POST", port: store.ports.table, path: "/\(Self.account)/nul", headers: json, body: Array(entity.utf8))
+                .signed(service: .table).send().status == 201)
+            let read = try await Self.getEntity("nul", "p", "r", store)
+            #expect(String(decoding: read.body, as: UTF8.self).contains(#""S":"a\u0000b""#))
+        }
+    }
+
+    @Test func xHTTPMethodTunnelsOnlyMerge() async throws {
+        try await withDevStore { store in
+            try await Self.createTables(["tunnel"], store)
+            let json = [("Accept", "application/json;odata=nometadata"), ("Content-Type", "application/json")]
+            #expect(try await RawRequest(method: "POST", port: store.ports.table, path: "/\(Self.account)/tunnel", headers: json,
+                                         body: Array(#"{"PartitionKey":"p","RowKey":"r","N":1}"#.utf8)).signed(service: .table).send().status == 201)
+            let path = "/\(Self.account)/tunnel(PartitionKey='p',RowKey='r')"
+            let delete = try await RawRequest(method: "POST", port: store.ports.table, path: path, headers: json + [("X-HTTP-Method", "DELETE"), ("If-Match", "*")])
+                .signed(service: .table).send()
+            #expect(delete.status == 405)
+            #expect(try await Self.getEntity("tunnel", "p", "r", store).status == 200)
+            let merge = try await RawRequest(method: "POST", port: store.ports.table, path: path, headers: json + [("X-HTTP-Method", "MERGE"), ("If-Match", "*")],
+                                             body: Array(#"{"M":2}"#.utf8)).signed(service: .table).send()
+            #expect(merge.status == 204)
+            let read = String(decoding: try await Self.getEntity("tunnel", "p", "r", store).body, as: UTF8.self)
+            #expect(read.contains(#""N":1"#) && read.contains(#""M":2"#))
         }
     }
 

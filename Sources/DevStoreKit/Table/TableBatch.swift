@@ -158,14 +158,13 @@ enum TableBatch {
         guard !lines.isEmpty else { throw TableEntityJSON.invalid("an operation of the change set has no request line") }
         let requestLine = lines.removeFirst().split(separator: " ")
         guard requestLine.count >= 2 else { throw TableEntityJSON.invalid("the request line '\(requestLine.joined(separator: " "))' is malformed") }
-        var method = requestLine[0].uppercased()
+        let verb = requestLine[0].uppercased()
         var headers: [String: String] = [:]
         for line in lines where !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        if method == "POST", let override = headers["x-http-method"] { method = override.uppercased() }
-        if method == "PATCH" { method = "MERGE" }
+        let method = try TableEndpoint.method(verb, override: headers["x-http-method"])
 
         // Absolute URL: keep the path, drop the query, then the account segment.
         var target = Substring(requestLine[1])

@@ -11,10 +11,7 @@ struct TableEndpoint: StorageEndpoint {
     static let maxBodyBytes = 4 << 20
 
     func route(_ request: StorageRequest) throws -> Route {
-        var method = request.method
-        // Clients behind proxies that drop MERGE tunnel it through POST.
-        if method == "POST", let override = request.header("x-http-method")?.uppercased() { method = override }
-        if method == "PATCH" { method = "MERGE" }
+        let method = try Self.method(request.method, override: request.header("x-http-method"))
         guard let first = request.segments.first, request.segments.count == 1 else {
             throw StorageError.unsupported("the Table request \(method) on this path")
         }
@@ -108,6 +105,19 @@ struct TableEndpoint: StorageEndpoint {
     }
 
     // MARK: Helpers
+
+    /// The operation's verb: PATCH is MERGE, and clients behind proxies that drop MERGE tunnel it through
+    /// POST with `X-HTTP-Method: MERGE`. Azure tunnels nothing else: any other override is refused, so it
+    /// can never turn a signed POST into, say, a DELETE.
+    static func method(_ method: String, override: String?) throws -> String {
+        if let override {
+            guard method == "POST", override.uppercased() == "MERGE" else {
+                throw StorageError(.unsupportedHttpVerb, status: 405, "X-HTTP-Method tunnels only MERGE through POST, not \(override.prefix(32)) through \(method)")
+            }
+            return "MERGE"
+        }
+        return method == "PATCH" ? "MERGE" : method
+    }
 
     static func baseURL(_ request: StorageRequest) -> String {
         "http://\(request.header("host") ?? "127.0.0.1")/\(request.account)"
