@@ -29,3 +29,35 @@ relay_install_packages() {
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
     fi
 }
+
+# Prints the path of the benchmarks' sample disk: a dynamic VHD holding an ext4 file system filled with
+# up to $1 MB of /usr/share files, made once under bench/data and reused (scripts/bench, bench-worker).
+relay_bench_sample() {
+    local source_mb=$1 data=bench/data
+    local image=$data/usr-share-${source_mb}MB.vhd
+    if [[ ! -f $image ]]; then
+        mkdir -p "$data"
+        (
+            work=$(mktemp -d "$data/work.XXXXXX")
+            trap 'rm -rf "$work"' EXIT
+            echo "bench: copying up to $source_mb MB of /usr/share files" >&2
+            # Regular readable files in path order, until their sizes add up to the limit (awk reads
+            # to the end, so that find and sort never die of SIGPIPE under pipefail).
+            find /usr/share -xdev -type f -readable -printf '%s\t%P\n' | LC_ALL=C sort -t $'\t' -k2 \
+                | awk -F '\t' -v limit=$((source_mb * 1000000)) \
+                    '!full { total += $1; if (total > limit) full = 1; else print $2 }' \
+                > "$work/files"
+            mkdir "$work/tree"
+            tar -C /usr/share --no-recursion --verbatim-files-from -T "$work/files" -cf - | tar -C "$work/tree" -xf -
+            # Room for the files' blocks, inodes and the journal: space used plus a third plus 64 MiB.
+            used_mb=$(du -s --block-size=1M "$work/tree" | cut -f1)
+            image_mb=$((used_mb + used_mb / 3 + 64))
+            echo "bench: making a ${image_mb} MiB ext4 file system from $used_mb MiB of files" >&2
+            truncate -s "${image_mb}M" "$work/disk.raw"
+            PATH=$PATH:/usr/sbin:/sbin mkfs.ext4 -q -F -d "$work/tree" "$work/disk.raw"
+            qemu-img convert -f raw -O vpc "$work/disk.raw" "$work/disk.vhd"
+            mv "$work/disk.vhd" "$image"
+        )
+    fi
+    echo "$image"
+}

@@ -9,7 +9,8 @@ extension RelayClientCommand {
             discussion: """
                 The output holds the virtual disk's bytes, zero padding to a whole MiB and a fixed VHD footer \
                 (unique id kept from the source). It is sparse where the source is unallocated or zero, and is \
-                written under OUT.partial and renamed when complete.
+                written to a new OUT.partial.RANDOM and renamed when complete. OUT may not be the source or \
+                one of its parents.
                 """)
 
         @Argument(help: "A raw image or a fixed, dynamic or differencing VHD.")
@@ -20,11 +21,6 @@ extension RelayClientCommand {
 
         @Flag(help: "Print a JSON summary instead of text.")
         var json = false
-
-        func validate() throws {
-            guard URL(fileURLWithPath: source).standardizedFileURL != URL(fileURLWithPath: output).standardizedFileURL
-            else { throw ValidationError("SOURCE and OUT must be different files.") }
-        }
 
         func run() throws {
             let disk = try DiskImage.open(source)

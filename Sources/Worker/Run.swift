@@ -82,6 +82,10 @@ extension RelayWorkerCommand {
             configuration.memoryBudget = ByteSize(memoryBudget)!.bytes
             configuration.keepSnapshots = keepSnapshots
             configuration.drain = drain
+            // For scripts/bench-worker: 1 applies strictly one segment after another.
+            if let window = ProcessInfo.processInfo.environment["RELAY_WORKER_APPLY_WINDOW"].flatMap(Int.init), (1...1024).contains(window) {
+                configuration.applyWindow = window
+            }
             if let lease = ProcessInfo.processInfo.environment["RELAY_WORKER_LEASE_SECONDS"].flatMap(Int.init), (15...60).contains(lease) {
                 configuration.leaseSeconds = lease
             }

@@ -117,7 +117,9 @@ struct ApplyBatch: Sendable {
         do {
             switch put {
             case .write(let offset, let data):
+                let started = ContinuousClock.now
                 let md5 = MD5.digest(data)
+                WorkerMetrics.checksummed(seconds: (ContinuousClock.now - started).seconds)
                 try await calls("Put Page") { try await services.blob.putPages(blob, offset: offset, data: data, contentMD5: md5, conditions: fence) }
             case .clear(let range):
                 try await calls("Put Page (clear)") { try await services.blob.clearPages(blob, range: range, conditions: fence) }

@@ -26,6 +26,9 @@ struct TargetApplier: Sendable {
         case poisoned(seq: UInt64)
         /// The caller asked to stop between batches.
         case stopped(cursor: UInt64)
+        /// A generation was applied and its recovery point taken: a moment to clean up, even on a
+        /// target that never catches up.
+        case generationApplied(cursor: UInt64)
     }
 
     var target: TargetName { claim.target }
@@ -66,7 +69,10 @@ struct TargetApplier: Sendable {
                     "target": "\(target)", "seq.first": "\(rows[0].message.seq)", "seq.last": "\(cursor.appliedSeq)",
                     "bytes": "\(plainBytes)",
                 ])
-                if let previous { try await recoveryPoints.take(after: previous, claim: claim) }
+                if let previous, previous.message.isLastOfGeneration {
+                    try await recoveryPoints.take(after: previous, claim: claim)
+                    return .generationApplied(cursor: cursor.appliedSeq)
+                }
             }
             if applied < rows.count {
                 switch outcomes[applied] {

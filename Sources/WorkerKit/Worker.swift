@@ -178,16 +178,20 @@ public final class Worker: Sendable {
             do {
                 while !isStopping, !claim.isLost {
                     let cursor: UInt64
+                    var idle = true
                     switch try await applier.run(shouldStop: { self.isStopping }) {
                     case .caughtUp(let applied), .stopped(let applied): cursor = applied
                     case .waiting(let seq), .poisoned(let seq): cursor = seq - 1
+                    case .generationApplied(let applied):
+                        cursor = applied
+                        idle = false
                     }
                     // Also when stopping: a drained worker leaves nothing applied behind.
                     if cursor > cleanedThrough {
                         try await cleanup.run(claim.target, cursor: cursor)
                         cleanedThrough = cursor
                     }
-                    if !isStopping { try await Task.sleep(for: configuration.idlePause) }
+                    if idle, !isStopping { try await Task.sleep(for: configuration.idlePause) }
                 }
             } catch let error as WorkerError where error.code == .claimLost {
                 logger.warning("stopped applying: the claim is lost", metadata: ["target": "\(claim.target)", "error": "\(error)"])

@@ -18,6 +18,11 @@ enum WorkerMetrics {
         Counter(label: "relay_worker_applied_bytes_total", dimensions: dimensions).increment(by: Int(clamping: bytes))
     }
 
+    /// Time spent computing Put Page checksums (Content-MD5): its cost against the apply rate.
+    static func checksummed(seconds: Double) {
+        FloatingPointCounter(label: "relay_worker_checksum_seconds_total").increment(by: seconds)
+    }
+
     static func cursor(_ target: TargetName, seq: UInt64) {
         Gauge(label: "relay_worker_cursor_seq", dimensions: [("target", target.description)]).record(Double(seq))
     }

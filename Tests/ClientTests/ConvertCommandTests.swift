@@ -1,4 +1,5 @@
 import Foundation
+import RelayShared
 import Testing
 import TestSupport
 
@@ -82,7 +83,20 @@ struct ConvertCommandTests {
         try Data(count: 4096).write(to: URL(fileURLWithPath: image))
         let result = try run(relayClient, ["convert", image, image])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("different files"))
+        #expect(result.stderr.contains("the output is the input"))
+        #expect(try contents(of: image) == [UInt8](repeating: 0, count: 4096))
+    }
+
+    /// The probe's case: `convert X.partial X` once truncated its own source and reported success.
+    @Test func convertOfASourceNamedPartialKeepsTheSource() throws {
+        let dir = try TemporaryDirectory()
+        let source = dir.file("X.partial")
+        var random = SplitMix64(seed: 3)
+        let bytes = random.bytes(1 << 20)
+        try write(bytes, to: source)
+        try runOK(relayClient, ["convert", source, dir.file("X")])
+        #expect(try contents(of: source) == bytes)
+        try runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", source, dir.file("X")])
     }
 
     @Test func missingSourceNamesTheFile() throws {

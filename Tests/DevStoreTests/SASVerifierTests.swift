@@ -10,7 +10,7 @@ import Testing
 struct SASVerifierTests {
     static let account = ConnectionString.developmentAccountName
     static let key = [UInt8](Data(base64Encoded: ConnectionString.developmentAccountKey)!)
-    static let during = HTTPDate.parse("2030-01-01T12:00:00Z")!
+    static let during = AzureDate.parseISO8601("2030-01-01T12:00:00Z")!
 
     static let accountSAS = "st=2030-01-01T00%3A00%3A00Z&se=2030-01-02T00%3A00%3A00Z&sp=rw&sv=2026-10-06&ss=b&srt=co&sig=u2luvfGCfLdMGD5JIFqEfRe6hCAlT/L1yNCCAybfGtU%3D"
     static let blobSAS = "st=2030-01-01T00%3A00%3A00Z&se=2030-01-02T00%3A00%3A00Z&sp=rw&sv=2026-10-06&sr=b&sig=yODUe3YGMS6rmTluajLahMZLDWjhQQ%2B0K8KLUG3E0WI%3D"
@@ -51,8 +51,8 @@ struct SASVerifierTests {
 
     @Test func refusesMisuse() {
         // Outside its validity.
-        #expect(Self.code { try Self.verify(Self.request("GET", "/vhds/a", Self.accountSAS), .blob, Self.route("r"), at: HTTPDate.parse("2030-01-02T00:00:01Z")!) } == "AuthenticationFailed")
-        #expect(Self.code { try Self.verify(Self.request("GET", "/vhds/a", Self.accountSAS), .blob, Self.route("r"), at: HTTPDate.parse("2029-12-31T12:00:00Z")!) } == "AuthenticationFailed")
+        #expect(Self.code { try Self.verify(Self.request("GET", "/vhds/a", Self.accountSAS), .blob, Self.route("r"), at: AzureDate.parseISO8601("2030-01-02T00:00:01Z")!) } == "AuthenticationFailed")
+        #expect(Self.code { try Self.verify(Self.request("GET", "/vhds/a", Self.accountSAS), .blob, Self.route("r"), at: AzureDate.parseISO8601("2029-12-31T12:00:00Z")!) } == "AuthenticationFailed")
         // Tampered: permissions widened, expiry extended.
         let widened = Self.accountSAS.replacingOccurrences(of: "sp=rw", with: "sp=rwd")
         #expect(Self.code { try Self.verify(Self.request("DELETE", "/vhds/a", widened), .blob, Self.route("d")) } == "AuthenticationFailed")

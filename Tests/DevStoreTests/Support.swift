@@ -13,7 +13,7 @@ final class RunningDevStore: Sendable {
     private let task: Task<Void, any Error>
     private let shutdown: @Sendable () async -> Void
 
-    static func start(faults: FaultConfiguration? = nil) async throws -> RunningDevStore {
+    static func start(faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil) async throws -> RunningDevStore {
         let directory = NSTemporaryDirectory() + "relay-devstore-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = DevStore.Configuration(dataDirectory: directory)
@@ -21,6 +21,7 @@ final class RunningDevStore: Sendable {
         configuration.queuePort = 0
         configuration.tablePort = 0
         configuration.faults = faults
+        if let connections { configuration.connections = connections }
         configuration.gracefulShutdownSignals = []
         var logger = Logger(label: "devstore-test")
         logger.logLevel = .warning
@@ -64,7 +65,7 @@ struct RawRequest {
     func signed(key: [UInt8] = developmentKey, service: SharedKeySigner.Service = .blobOrQueue, date: Date = Date()) -> RawRequest {
         var copy = self
         copy.headers += [
-            ("x-ms-date", HTTPDate.rfc1123(date)), ("x-ms-version", "2021-12-02"),
+            ("x-ms-date", AzureDate.rfc1123(date)), ("x-ms-version", "2021-12-02"),
             ("Content-Length", String(body.count)), ("Content-Type", service == .table ? "application/json" : "application/octet-stream"),
         ]
         let signer = SharedKeySigner(account: ConnectionString.developmentAccountName, key: key)

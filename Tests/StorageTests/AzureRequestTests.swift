@@ -17,7 +17,7 @@ struct AzureRequestTests {
 
     @Test func httpDateIsRFC1123InGMT() {
         #expect(AzureRequestBuilder.httpDate(Self.date) == "Mon, 01 Jan 2024 00:00:00 GMT")
-        #expect(AzureDates.parseHTTPDate("Mon, 01 Jan 2024 00:00:00 GMT") == Self.date)
+        #expect(AzureDate.parseRFC1123("Mon, 01 Jan 2024 00:00:00 GMT") == Self.date)
     }
 
     @Test func createContainerMatchesTheReferenceVector() {

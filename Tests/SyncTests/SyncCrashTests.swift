@@ -19,25 +19,32 @@ struct SyncCrashTests {
         var random = SplitMix64(seed: 77)
         try patch(source, at: 8 << 20, with: random.bytes(24 << 20))
         let arguments = ["sync", source, "--target", harness.target.description, "--store", "file:" + harness.directory.file("store"),
-                         "--state-dir", harness.stateRoot, "--max-bandwidth", "60Mbit", "--json"]
+                         "--state-dir", harness.stateRoot, "--max-bandwidth", "40Mbit", "--json"]
+        // Killed at random moments until a run gets to the end of the generation by itself.
         var kills = 0
-        for _ in 0..<4 {
+        var completed: SyncSummary?
+        let output = harness.directory.file("sync.json")
+        for _ in 0..<8 where completed == nil {
+            FileManager.default.createFile(atPath: output, contents: nil)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Self.relayClient)
             process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
+            process.standardOutput = FileHandle(forWritingAtPath: output)
             process.standardError = FileHandle.nullDevice
             try process.run()
-            try await Task.sleep(for: .milliseconds(300 + Int(random.next() % 1500)))
+            try await Task.sleep(for: .milliseconds(200 + Int(random.next() % 800)))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 kills += 1
+                process.waitUntilExit()
+            } else {
+                process.waitUntilExit()
+                #expect(process.terminationStatus == 0)
+                completed = try JSONDecoder().decode(SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
             }
-            process.waitUntilExit()
         }
         #expect(kills >= 2, "the syncs ended before they could be killed; slow them down")
-        let output = try runOK(Self.relayClient, arguments)
-        let summary = try JSONDecoder().decode(SyncSummary.self, from: Data(output.utf8))
+        let summary = try completed ?? JSONDecoder().decode(SyncSummary.self, from: Data(runOK(Self.relayClient, arguments).utf8))
         #expect(summary.generation == 1 && summary.resumed)
 
         try await harness.applyEnqueued(virtualSize: 40 << 20)
@@ -82,7 +89,7 @@ struct SyncCrashTests {
         }
         // Another machine: its own state directory, so its own lease id.
         let other = SyncSession.Request(source: source, target: harness.target, options: SyncOptions(threads: 1),
-                                        stateRoot: harness.directory.file("other-state"), storeFolder: "store")
+                                        stateRoot: harness.directory.file("other-state"), storeFolder: harness.storeFolder)
         do {
             _ = try await SyncSession(services: harness.services, request: other).run()
             Issue.record("the second sync ran although the first held the lock")

@@ -11,21 +11,22 @@ final class SyncHarness {
     let services: StorageServices
     let target: TargetName
     let stateRoot: String
-    var storeFolder = "store"
+    /// The state folder of the local store, as `relay-client --store file:…` names it, so that the
+    /// executable and the in-process sessions share the client state.
+    let storeFolder: String
     private(set) var oracle: ReferenceApplier?
     /// Every control message drained so far, by seq.
     private(set) var messages: [UInt64: ControlMessage] = [:]
 
-    init(target: String = "disks/vm1.vhd", services: StorageServices? = nil, directory: TemporaryDirectory? = nil) async throws {
+    /// The local store in the harness's directory unless `configuration` names another store.
+    init(target: String = "disks/vm1.vhd", configuration: StorageConfiguration? = nil, directory: TemporaryDirectory? = nil) async throws {
         let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
-        if let services {
-            self.services = services
-        } else {
-            self.services = try await StorageConfiguration.local(path: directory.file("store")).services()
-        }
+        let configuration = configuration ?? .local(path: directory.file("store"))
+        services = try await configuration.services()
         self.target = try TargetName(target)
         stateRoot = directory.file("state")
+        storeFolder = ClientState.storeFolder(configuration)
     }
 
     func request(_ source: String, _ options: SyncOptions = SyncOptions(threads: 2)) -> SyncSession.Request {

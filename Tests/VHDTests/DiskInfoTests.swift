@@ -44,12 +44,12 @@ struct DiskInfoTests {
     /// A raw image has no block size and no unique id; both keys are present as null.
     @Test func rawImageHasNullFields() throws {
         let directory = try TemporaryDirectory()
-        try write(seededBytes(7, 5000), to: directory.file("disk.img"))
+        try write(seededBytes(7, 5120), to: directory.file("disk.img"))
         let info = try DiskInfo(disk: DiskImage.open(directory.file("disk.img")))
         #expect(info.format == .raw)
-        #expect(info.virtualSize == 5000)
+        #expect(info.virtualSize == 5120)
         #expect(info.targetSize == 1 << 20)
-        #expect(info.allocatedExtents == DiskInfo.Extents(count: 1, bytes: 5000))
+        #expect(info.allocatedExtents == DiskInfo.Extents(count: 1, bytes: 5120))
         let text = String(decoding: try JSONEncoder().encode(info), as: UTF8.self)
         #expect(text.contains("\"block_size\":null"))
         #expect(text.contains("\"unique_id\":null"))

@@ -10,11 +10,10 @@ struct RequestAuthenticator: Sendable {
     static let maximumClockSkew: TimeInterval = 15 * 60
 
     func authenticate(_ request: StorageRequest, account: Account, kind: StorageKind, route: Route, now: Date = Date()) throws {
-        if let authorization = request.header("authorization") {
+        if request.isAuthenticatedBySAS {
+            try SASVerifier(account: account.name, key: account.key).verify(request, kind: kind, route: route, now: now)
+        } else if let authorization = request.header("authorization") {
             try checkSharedKey(authorization, request: request, account: account, kind: kind, now: now)
-        } else if request.query["sig"] != nil {
-            try SASVerifier(account: account.name, key: account.key)
-                .verify(request, kind: kind, route: route, now: now)
         } else {
             throw Self.failure("the request carries neither an Authorization header nor a SAS token; sign it with the account key or append a SAS")
         }
@@ -34,7 +33,7 @@ struct RequestAuthenticator: Sendable {
         guard let dateText = request.header("x-ms-date") ?? request.header("date") else {
             throw Self.failure("the request has neither x-ms-date nor Date; Shared Key requests must be dated")
         }
-        guard let date = HTTPDate.parse(dateText) else {
+        guard let date = AzureDate.parseRFC1123(dateText) else {
             throw Self.failure("the request date '\(dateText)' is not an RFC 1123 date")
         }
         guard abs(date.timeIntervalSince(now)) <= Self.maximumClockSkew else {

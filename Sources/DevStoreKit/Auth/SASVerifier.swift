@@ -21,14 +21,14 @@ public struct SASVerifier: Sendable {
         guard let version = q["sv"], version >= "2015-04-05" else {
             throw RequestAuthenticator.failure("the SAS has no signed version (sv) of 2015-04-05 or later")
         }
-        guard let expiryText = q["se"], let expiry = HTTPDate.parse(expiryText) else {
+        guard let expiryText = q["se"], let expiry = AzureDate.parseISO8601(expiryText) else {
             throw RequestAuthenticator.failure("the SAS has no valid signed expiry (se)")
         }
         guard now < expiry else {
             throw RequestAuthenticator.failure("the SAS expired at \(expiryText)")
         }
         if let startText = q["st"] {
-            guard let start = HTTPDate.parse(startText) else {
+            guard let start = AzureDate.parseISO8601(startText) else {
                 throw RequestAuthenticator.failure("the SAS signed start (st) '\(startText)' is not a valid time")
             }
             guard now >= start.addingTimeInterval(-RequestAuthenticator.maximumClockSkew) else {

@@ -28,7 +28,7 @@ struct BlobEndpoint: StorageEndpoint {
                     // The protocol keeps no container ETag; a time-based one has Azure's form.
                     var response = StorageResponse(status: 201)
                     response.add("etag", "\"0x\(String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 16, uppercase: true))\"")
-                    response.add("last-modified", HTTPDate.rfc1123(Date()))
+                    response.add("last-modified", AzureDate.rfc1123(Date()))
                     return response
                 }
             case ("GET", nil), ("HEAD", nil):
@@ -116,7 +116,7 @@ struct BlobEndpoint: StorageEndpoint {
                 var response = StorageResponse(status: 201)
                 response.add("x-ms-snapshot", id)
                 response.add("etag", properties.etag)
-                response.add("last-modified", HTTPDate.rfc1123(properties.lastModified))
+                response.add("last-modified", AzureDate.rfc1123(properties.lastModified))
                 response.add("x-ms-request-server-encrypted", "false")
                 return response
             }
@@ -147,11 +147,11 @@ struct BlobEndpoint: StorageEndpoint {
         let lastModified = properties.lastModified.timeIntervalSince1970.rounded(.down)
         let failed = StorageError(.conditionNotMet, status: 412, "The condition specified using HTTP conditional header(s) is not met.")
         if let text = modifiedSince {
-            guard let date = HTTPDate.parse(text) else { throw StorageError(.invalidHeaderValue, status: 400, "If-Modified-Since '\(text)' is not an RFC 1123 date") }
+            guard let date = AzureDate.parseRFC1123(text) else { throw StorageError(.invalidHeaderValue, status: 400, "If-Modified-Since '\(text)' is not an RFC 1123 date") }
             if lastModified <= date.timeIntervalSince1970 { throw failed }
         }
         if let text = unmodifiedSince {
-            guard let date = HTTPDate.parse(text) else { throw StorageError(.invalidHeaderValue, status: 400, "If-Unmodified-Since '\(text)' is not an RFC 1123 date") }
+            guard let date = AzureDate.parseRFC1123(text) else { throw StorageError(.invalidHeaderValue, status: 400, "If-Unmodified-Since '\(text)' is not an RFC 1123 date") }
             if lastModified > date.timeIntervalSince1970 { throw failed }
         }
     }
@@ -163,12 +163,12 @@ struct BlobEndpoint: StorageEndpoint {
 
     static func addProperties(_ properties: BlobProperties, to response: inout StorageResponse, metadataOnly: Bool = false) {
         response.add("etag", properties.etag)
-        response.add("last-modified", HTTPDate.rfc1123(properties.lastModified))
+        response.add("last-modified", AzureDate.rfc1123(properties.lastModified))
         for (name, value) in properties.metadata.sorted(by: { $0.key < $1.key }) { response.add("x-ms-meta-\(name)", value) }
         guard !metadataOnly else { return }
         response.add("content-type", "application/octet-stream")
         response.add("accept-ranges", "bytes")
-        response.add("x-ms-creation-time", HTTPDate.rfc1123(properties.creationTime))
+        response.add("x-ms-creation-time", AzureDate.rfc1123(properties.creationTime))
         response.add("x-ms-blob-type", properties.type.rawValue)
         response.add("x-ms-blob-sequence-number", properties.sequenceNumber.map(String.init))
         response.add("x-ms-lease-state", properties.lease.state.rawValue)
@@ -181,7 +181,7 @@ struct BlobEndpoint: StorageEndpoint {
 
     static func addWriteResult(_ result: BlobWriteResult, to response: inout StorageResponse) {
         response.add("etag", result.etag)
-        response.add("last-modified", HTTPDate.rfc1123(result.lastModified))
+        response.add("last-modified", AzureDate.rfc1123(result.lastModified))
         response.add("x-ms-blob-sequence-number", result.sequenceNumber.map(String.init))
         response.add("x-ms-request-server-encrypted", "false")
     }
@@ -377,7 +377,7 @@ struct BlobEndpoint: StorageEndpoint {
         var response = StorageResponse(status: 200, body: Array(xml.utf8))
         response.add("content-type", "application/xml")
         response.add("etag", properties.etag)
-        response.add("last-modified", HTTPDate.rfc1123(properties.lastModified))
+        response.add("last-modified", AzureDate.rfc1123(properties.lastModified))
         response.add("x-ms-blob-content-length", String(properties.size))
         return response
     }
@@ -413,7 +413,7 @@ struct BlobEndpoint: StorageEndpoint {
             // Only content headers, which this server does not keep: the blob is unchanged.
             let properties = try await account.blob.blobProperties(blob, snapshot: nil, conditions: conditions)
             response.add("etag", properties.etag)
-            response.add("last-modified", HTTPDate.rfc1123(properties.lastModified))
+            response.add("last-modified", AzureDate.rfc1123(properties.lastModified))
             response.add("x-ms-blob-sequence-number", properties.sequenceNumber.map(String.init))
         }
         return response
@@ -454,7 +454,7 @@ struct BlobEndpoint: StorageEndpoint {
         let result = try await account.blob.lease(blob, action, conditions: try conditions(request, includeLease: false))
         var response = StorageResponse(status: status)
         response.add("etag", result.etag)
-        response.add("last-modified", HTTPDate.rfc1123(Date()))
+        response.add("last-modified", AzureDate.rfc1123(Date()))
         if case .release = action {} else { response.add("x-ms-lease-id", result.leaseID) }
         response.add("x-ms-lease-time", result.leaseTime.map(String.init))
         return response
@@ -476,7 +476,7 @@ struct BlobEndpoint: StorageEndpoint {
         for item in listing.items {
             let p = item.properties
             xml += "<Blob><Name>\(XMLText.escape(item.name))</Name><Properties>"
-            xml += "<Creation-Time>\(HTTPDate.rfc1123(p.creationTime))</Creation-Time><Last-Modified>\(HTTPDate.rfc1123(p.lastModified))</Last-Modified>"
+            xml += "<Creation-Time>\(AzureDate.rfc1123(p.creationTime))</Creation-Time><Last-Modified>\(AzureDate.rfc1123(p.lastModified))</Last-Modified>"
             xml += "<Etag>\(XMLText.escape(p.etag))</Etag><Content-Length>\(p.size)</Content-Length><Content-Type>application/octet-stream</Content-Type>"
             if let sequenceNumber = p.sequenceNumber { xml += "<x-ms-blob-sequence-number>\(sequenceNumber)</x-ms-blob-sequence-number>" }
             xml += "<BlobType>\(p.type.rawValue)</BlobType><LeaseStatus>\(p.lease.isLocked ? "locked" : "unlocked")</LeaseStatus>"

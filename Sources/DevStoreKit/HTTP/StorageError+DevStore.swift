@@ -4,6 +4,7 @@ import RelayShared
 /// `StorageError.swift`): request-shape, authorization and format errors that only a server meets.
 extension StorageError.Code {
     static let atomFormatNotSupported: Self = "AtomFormatNotSupported"
+    static let authorizationFailure: Self = "AuthorizationFailure"
     static let authorizationPermissionMismatch: Self = "AuthorizationPermissionMismatch"
     static let authorizationProtocolMismatch: Self = "AuthorizationProtocolMismatch"
     static let authorizationResourceTypeMismatch: Self = "AuthorizationResourceTypeMismatch"

@@ -74,6 +74,9 @@ public struct StorageRequest: Sendable {
         return metadata
     }
 
+    /// Whether `RequestAuthenticator` checks a SAS rather than Shared Key: a `sig` and no Authorization.
+    var isAuthenticatedBySAS: Bool { header("authorization") == nil && query["sig"] != nil }
+
     var hasMetadata: Bool { headers.contains { $0.name.hasPrefix("x-ms-meta-") } }
 
     /// `+` is a literal plus here: Azure clients percent-encode spaces (reference §2.1).
@@ -111,16 +114,18 @@ public struct StorageRequest: Sendable {
         return value
     }
 
-    /// `bytes=start-end` from `x-ms-range`, else `Range`; `end` nil for an open range.
+    /// `bytes=start-end` from `x-ms-range`, else `Range`; `end` (inclusive) nil for an open range. Both
+    /// are offsets Azure can hold (signed 64-bit), so `end + 1` cannot overflow.
     func byteRange() throws -> (start: UInt64, end: UInt64?)? {
         let name = header("x-ms-range") != nil ? "x-ms-range" : "range"
         guard let text = header(name) else { return nil }
-        let invalid = StorageError(.invalidHeaderValue, status: 400, "header \(name) must be bytes=START-END, not '\(text)'")
+        let invalid = StorageError(
+            .invalidHeaderValue, status: 400, "header \(name) must be bytes=START-END with 0 ≤ START ≤ END < 2^63, not '\(text.prefix(100))'")
         guard text.hasPrefix("bytes=") else { throw invalid }
         let parts = text.dropFirst("bytes=".count).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2, let start = UInt64(parts[0]) else { throw invalid }
-        if parts[1].isEmpty { return (start, nil) }
-        guard let end = UInt64(parts[1]), end >= start else { throw invalid }
-        return (start, end)
+        guard parts.count == 2, let start = Int64(parts[0]), start >= 0 else { throw invalid }
+        if parts[1].isEmpty { return (UInt64(start), nil) }
+        guard let end = Int64(parts[1]), end >= start, end < Int64.max else { throw invalid }
+        return (UInt64(start), UInt64(end))
     }
 }

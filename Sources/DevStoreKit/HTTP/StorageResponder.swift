@@ -2,14 +2,16 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import Logging
+import NIOCore
 import RelayShared
 
-/// The Hummingbird responder of one service port: reads the request (bounded), finds the account and
-/// the route, authenticates, runs the route, and renders any `StorageError` as Azure does (status,
+/// The Hummingbird responder of one service port: finds the account and the route, authenticates from
+/// the headers (Shared Key and SAS sign no body), only then invites and reads the body (bounded), runs
+/// the route, and renders any `StorageError` as Azure does (status,
 /// `x-ms-error-code`, XML or JSON body). Logs one line per request without the query string, so that
 /// neither SAS signatures nor keys reach the log.
 struct StorageResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = StorageRequestContext
 
     let endpoint: any StorageEndpoint
     let accounts: [String: Account]
@@ -32,8 +34,8 @@ struct StorageResponder: HTTPResponder {
             }
             let route = try endpoint.route(storageRequest)
             operation = route.name
-            storageRequest.body = try await Self.collect(request, limit: route.bodyLimit, operation: route.name)
             try authenticator.authenticate(storageRequest, account: account, kind: endpoint.kind, route: route)
+            storageRequest.body = try await Self.collect(request, limit: route.bodyLimit, operation: route.name, channel: context.channel)
             response = try await route.run(storageRequest, account)
         } catch let error as StorageError {
             response = Self.errorResponse(error, kind: endpoint.kind, requestID: requestID, isHead: isHead, request: storageRequest)
@@ -54,11 +56,13 @@ struct StorageResponder: HTTPResponder {
         return response.hummingbird(requestID: requestID, version: version, head: isHead)
     }
 
-    /// The body, refused with `413 RequestBodyTooLarge` above `limit` before it is read whole.
-    static func collect(_ request: Request, limit: Int, operation: String) async throws -> [UInt8] {
+    /// The body, refused with `413 RequestBodyTooLarge` above `limit` before it is invited (`100 Continue`)
+    /// or read whole.
+    static func collect(_ request: Request, limit: Int, operation: String, channel: any Channel) async throws -> [UInt8] {
         let tooLarge = StorageError(
             .requestBodyTooLarge, status: 413, "\(operation): the request body is larger than the limit of \(limit) bytes")
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
+        try await channel.triggerUserOutboundEvent(ExpectContinueHandler.SendContinue()).get()
         do {
             let buffer = try await request.body.collect(upTo: limit)
             return Array(buffer.readableBytesView)
@@ -76,7 +80,7 @@ struct StorageResponder: HTTPResponder {
         var response = StorageResponse(status: status)
         response.add("x-ms-error-code", error.code.rawValue)
         guard !isHead, status != 304 else { return response }
-        let message = "\(error.message)\nRequestId:\(requestID)\nTime:\(HTTPDate.iso8601(Date()))"
+        let message = "\(error.message)\nRequestId:\(requestID)\nTime:\(AzureDate.iso8601(Date()))"
         switch kind {
         case .blob, .queue:
             response.add("content-type", "application/xml")

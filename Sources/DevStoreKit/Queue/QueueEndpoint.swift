@@ -62,9 +62,9 @@ public struct QueueEndpoint: StorageEndpoint {
                 let inserted = Date()
                 let expires = timeToLive == -1 ? Self.never : inserted.addingTimeInterval(TimeInterval(timeToLive ?? QueueLimits.defaultTimeToLive))
                 let xml = XMLText.declaration + "<QueueMessagesList><QueueMessage><MessageId>\(XMLText.escape(receipt.id))</MessageId>"
-                    + "<InsertionTime>\(HTTPDate.rfc1123(inserted))</InsertionTime><ExpirationTime>\(HTTPDate.rfc1123(expires))</ExpirationTime>"
+                    + "<InsertionTime>\(AzureDate.rfc1123(inserted))</InsertionTime><ExpirationTime>\(AzureDate.rfc1123(expires))</ExpirationTime>"
                     + "<PopReceipt>\(XMLText.escape(receipt.popReceipt))</PopReceipt>"
-                    + "<TimeNextVisible>\(HTTPDate.rfc1123(receipt.timeNextVisible))</TimeNextVisible></QueueMessage></QueueMessagesList>"
+                    + "<TimeNextVisible>\(AzureDate.rfc1123(receipt.timeNextVisible))</TimeNextVisible></QueueMessage></QueueMessagesList>"
                 var response = StorageResponse(status: 201, body: Array(xml.utf8))
                 response.add("content-type", "application/xml")
                 return response
@@ -78,10 +78,10 @@ public struct QueueEndpoint: StorageEndpoint {
                 var xml = XMLText.declaration + "<QueueMessagesList>"
                 for message in messages {
                     xml += "<QueueMessage><MessageId>\(XMLText.escape(message.id))</MessageId>"
-                        + "<InsertionTime>\(HTTPDate.rfc1123(message.insertionTime))</InsertionTime>"
-                        + "<ExpirationTime>\(HTTPDate.rfc1123(message.expirationTime))</ExpirationTime>"
+                        + "<InsertionTime>\(AzureDate.rfc1123(message.insertionTime))</InsertionTime>"
+                        + "<ExpirationTime>\(AzureDate.rfc1123(message.expirationTime))</ExpirationTime>"
                         + "<PopReceipt>\(XMLText.escape(message.popReceipt))</PopReceipt>"
-                        + "<TimeNextVisible>\(HTTPDate.rfc1123(message.timeNextVisible))</TimeNextVisible>"
+                        + "<TimeNextVisible>\(AzureDate.rfc1123(message.timeNextVisible))</TimeNextVisible>"
                         + "<DequeueCount>\(message.dequeueCount)</DequeueCount>"
                         + "<MessageText>\(XMLText.escape(message.text))</MessageText></QueueMessage>"
                 }
@@ -107,7 +107,7 @@ public struct QueueEndpoint: StorageEndpoint {
                 let receipt = try await account.queue.updateMessage(queue, id: segments[2], popReceipt: popReceipt, visibilityTimeout: visibility, text: text)
                 var response = StorageResponse(status: 204)
                 response.add("x-ms-popreceipt", receipt.popReceipt)
-                response.add("x-ms-time-next-visible", HTTPDate.rfc1123(receipt.timeNextVisible))
+                response.add("x-ms-time-next-visible", AzureDate.rfc1123(receipt.timeNextVisible))
                 return response
             }
         default:

@@ -89,12 +89,20 @@ enum TableBatch {
         }
     }
 
-    /// The route let the batch in with `a`; under a SAS (whose `sp` the authenticator has verified) each
-    /// operation also needs its own letters: insert `a`, upsert `a` and `u`, update/merge `u`, delete `d`.
+    /// The route let the batch in with `a`; under a SAS (whose fields the authenticator has verified) each
+    /// operation also needs its own letters (insert `a`, upsert `a` and `u`, update/merge `u`, delete
+    /// `d`), and a table SAS confines every operation to its table and key range.
     private static func checkSASPermissions(_ request: StorageRequest, _ operations: [Operation]) throws {
-        guard request.query["sig"] != nil else { return }
+        guard request.isAuthenticatedBySAS else { return }
         let granted = request.query["sp"] ?? ""
+        let scope = TableSASScope(request)
         for (index, operation) in operations.enumerated() {
+            do {
+                try scope?.check(table: operation.table, partitionKey: operation.operation.partitionKey, rowKey: operation.operation.rowKey)
+            } catch var error as StorageError {
+                error.message = "\(index):\(error.message)"
+                throw error
+            }
             let needed: String = switch operation.operation {
             case .insert: "a"
             case .upsert: "au"
@@ -150,14 +158,13 @@ enum TableBatch {
         guard !lines.isEmpty else { throw TableEntityJSON.invalid("an operation of the change set has no request line") }
         let requestLine = lines.removeFirst().split(separator: " ")
         guard requestLine.count >= 2 else { throw TableEntityJSON.invalid("the request line '\(requestLine.joined(separator: " "))' is malformed") }
-        var method = requestLine[0].uppercased()
+        let verb = requestLine[0].uppercased()
         var headers: [String: String] = [:]
         for line in lines where !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        if method == "POST", let override = headers["x-http-method"] { method = override.uppercased() }
-        if method == "PATCH" { method = "MERGE" }
+        let method = try TableEndpoint.method(verb, override: headers["x-http-method"])
 
         // Absolute URL: keep the path, drop the query, then the account segment.
         var target = Substring(requestLine[1])

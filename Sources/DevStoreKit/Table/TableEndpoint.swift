@@ -11,10 +11,7 @@ struct TableEndpoint: StorageEndpoint {
     static let maxBodyBytes = 4 << 20
 
     func route(_ request: StorageRequest) throws -> Route {
-        var method = request.method
-        // Clients behind proxies that drop MERGE tunnel it through POST.
-        if method == "POST", let override = request.header("x-http-method")?.uppercased() { method = override }
-        if method == "PATCH" { method = "MERGE" }
+        let method = try Self.method(request.method, override: request.header("x-http-method"))
         guard let first = request.segments.first, request.segments.count == 1 else {
             throw StorageError.unsupported("the Table request \(method) on this path")
         }
@@ -44,6 +41,7 @@ struct TableEndpoint: StorageEndpoint {
             switch method {
             case "GET":
                 return Route(name: "Query Entity", permission: "r", resourceType: "o", bodyLimit: 0) { request, account in
+                    try TableSASScope(request)?.check(table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     let metadata = try TableEntityJSON.Metadata.of(request)
                     let entity = try await account.table.get(table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     var members = TableEntityJSON.members(
@@ -58,6 +56,7 @@ struct TableEndpoint: StorageEndpoint {
             case "PUT", "MERGE":
                 let mode: TableWriteMode = method == "PUT" ? .replace : .merge
                 return Route(name: method == "PUT" ? "Update Entity" : "Merge Entity", permission: "u", resourceType: "o", bodyLimit: Self.maxBodyBytes) { request, account in
+                    try TableSASScope(request)?.check(table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     let entity = try TableEntityJSON.entity(from: request.body, keys: keys)
                     let etag: String
                     if let ifMatch = request.header("if-match") {
@@ -72,6 +71,7 @@ struct TableEndpoint: StorageEndpoint {
                 }
             case "DELETE":
                 return Route(name: "Delete Entity", permission: "d", resourceType: "o", bodyLimit: 0) { request, account in
+                    try TableSASScope(request)?.check(table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     let ifMatch = try request.requiredHeader("if-match")
                     try await account.table.delete(table, partitionKey: keys.partitionKey, rowKey: keys.rowKey, ifMatch: try Self.condition(ifMatch))
                     return StorageResponse(status: 204)
@@ -85,6 +85,7 @@ struct TableEndpoint: StorageEndpoint {
             return Route(name: "Insert Entity", permission: "a", resourceType: "o", bodyLimit: Self.maxBodyBytes) { request, account in
                 let metadata = try TableEntityJSON.Metadata.of(request)
                 var entity = try TableEntityJSON.entity(from: request.body)
+                try TableSASScope(request)?.check(table: table, partitionKey: entity.partitionKey, rowKey: entity.rowKey)
                 let etag = try await account.table.insert(table, entity)
                 entity.etag = etag
                 entity.timestamp = Date()
@@ -104,6 +105,19 @@ struct TableEndpoint: StorageEndpoint {
     }
 
     // MARK: Helpers
+
+    /// The operation's verb: PATCH is MERGE, and clients behind proxies that drop MERGE tunnel it through
+    /// POST with `X-HTTP-Method: MERGE`. Azure tunnels nothing else: any other override is refused, so it
+    /// can never turn a signed POST into, say, a DELETE.
+    static func method(_ method: String, override: String?) throws -> String {
+        if let override {
+            guard method == "POST", override.uppercased() == "MERGE" else {
+                throw StorageError(.unsupportedHttpVerb, status: 405, "X-HTTP-Method tunnels only MERGE through POST, not \(override.prefix(32)) through \(method)")
+            }
+            return "MERGE"
+        }
+        return method == "PATCH" ? "MERGE" : method
+    }
 
     static func baseURL(_ request: StorageRequest) -> String {
         "http://\(request.header("host") ?? "127.0.0.1")/\(request.account)"
@@ -169,7 +183,11 @@ struct TableEndpoint: StorageEndpoint {
         let page = try await account.table.query(
             table, partitionKey: partitionKey, rowKeyFrom: bounds.from, rowKeyTo: bounds.to, pageSize: top, continuation: continuation)
         let select = select(request)
-        let matching = page.entities.filter { filter?.matches($0) ?? true }
+        let scope = TableSASScope(request)
+        try scope?.check(table: table)
+        let matching = page.entities.filter { entity in
+            (filter?.matches(entity) ?? true) && (scope?.contains(partitionKey: entity.partitionKey, rowKey: entity.rowKey) ?? true)
+        }
         var next = page.continuation
         // Past an inclusive upper bound nothing more can match: end the query instead of scanning on.
         if let through = bounds.through, let rowKey = next?.nextRowKey, through.utf8.lexicographicallyPrecedes(rowKey.utf8) { next = nil }

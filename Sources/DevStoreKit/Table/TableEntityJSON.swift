@@ -89,7 +89,7 @@ public enum TableEntityJSON {
                 return .double(double)
             }
         case ("Edm.DateTime", .string(let text)):
-            guard let date = HTTPDate.parse(text) else { throw mismatch }
+            guard let date = AzureDate.parseISO8601(text) else { throw mismatch }
             return .dateTime(date)
         case ("Edm.Guid", .string(let text)):
             guard let uuid = UUID(uuidString: text) else { throw mismatch }
@@ -123,7 +123,7 @@ public enum TableEntityJSON {
         if wanted("RowKey") { out.append(("RowKey", .string(entity.rowKey))) }
         if wanted("Timestamp"), let timestamp = entity.timestamp {
             if metadata == .full { out.append(("Timestamp@odata.type", .string("Edm.DateTime"))) }
-            out.append(("Timestamp", .string(HTTPDate.iso8601(timestamp))))
+            out.append(("Timestamp", .string(AzureDate.iso8601(timestamp))))
         }
         for name in entity.properties.keys.sorted() where wanted(name) {
             let (type, json) = encode(entity.properties[name]!)
@@ -154,7 +154,7 @@ public enum TableEntityJSON {
             // Swift prints whole doubles as `2.0`, so they read back as Double, not Int32.
             else { ("Edm.Double", .number("\(double)")) }
         case .bool(let flag): ("Edm.Boolean", .bool(flag))
-        case .dateTime(let date): ("Edm.DateTime", .string(HTTPDate.iso8601(date)))
+        case .dateTime(let date): ("Edm.DateTime", .string(AzureDate.iso8601(date)))
         case .guid(let uuid): ("Edm.Guid", .string(uuid.uuidString.lowercased()))
         case .binary(let bytes): ("Edm.Binary", .string(Data(bytes).base64EncodedString()))
         }

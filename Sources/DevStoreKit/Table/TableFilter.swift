@@ -202,7 +202,7 @@ public indirect enum TableFilter: Sendable {
                         let body = try quoted()
                         switch word.lowercased() {
                         case "datetime":
-                            guard let date = HTTPDate.parse(body) else { throw Parser.error("datetime'\(body)' is not an ISO 8601 time") }
+                            guard let date = AzureDate.parseISO8601(body) else { throw Parser.error("datetime'\(body)' is not an ISO 8601 time") }
                             tokens.append(.literal(TableValueBox(value: .dateTime(date))))
                         case "guid":
                             guard let uuid = UUID(uuidString: body) else { throw Parser.error("guid'\(body)' is not a GUID") }

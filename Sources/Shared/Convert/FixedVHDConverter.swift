@@ -5,7 +5,8 @@ import Glibc
 ///
 /// The output is sparse: only non-zero runs inside allocated extents are written, the rest is a hole.
 /// Memory is one chunk buffer whatever the disk size. The file is written under a temporary name,
-/// synced, then renamed, so a crash never leaves a truncated VHD under the final name.
+/// synced, then renamed, so a crash never leaves a truncated VHD under the final name. The output is
+/// never one of the inputs, and the temporary file is always a new one.
 public struct FixedVHDConverter: Sendable {
     public struct Configuration: Sendable {
         /// Bytes read per call; also the memory the conversion uses.
@@ -62,9 +63,9 @@ public struct FixedVHDConverter: Sendable {
     ) throws -> Summary {
         let targetSize = footer.currentSize
         precondition(targetSize >= source.virtualSize, "the target footer must cover the whole source")
+        try Self.checkOutput(outputPath, against: source)
         let extents = try source.allocatedExtents()
-        let partialPath = outputPath + ".partial"
-        let output = try SystemFile.create(partialPath)
+        let (output, partialPath) = try Self.createPartial(for: outputPath)
         var finished = false
         defer { if !finished { unlink(partialPath) } }
 
@@ -97,6 +98,37 @@ public struct FixedVHDConverter: Sendable {
             output: outputPath, virtualSize: source.virtualSize, targetSize: targetSize,
             fileSize: targetSize + UInt64(VHDFooter.size), scannedBytes: state.scannedBytes,
             writtenBytes: state.writtenBytes)
+    }
+
+    /// Refuses an output that would overwrite an input (the source or any parent, through any name, link
+    /// or hard link) or that is a directory, before any work: nothing the user gave as input is written.
+    static func checkOutput(_ outputPath: String, against source: any VirtualDisk) throws {
+        let outputIdentities = [FileIdentity.of(outputPath), FileIdentity.ofLink(outputPath)].compactMap { $0 }
+        if outputIdentities.first?.isDirectory == true { throw ConvertError.outputIsDirectory(outputPath) }
+        var disk: (any VirtualDisk)? = source
+        while let input = disk {
+            let inputIdentities = [FileIdentity.of(input.path), FileIdentity.ofLink(input.path)].compactMap { $0 }
+            if outputIdentities.contains(where: inputIdentities.contains) {
+                throw ConvertError.outputIsInput(outputPath, input: input.path)
+            }
+            disk = input.parent
+        }
+    }
+
+    /// A new file `OUT.partial.RANDOM` beside the output, created exclusively: never an existing file or a
+    /// symbolic link planted under the name.
+    static func createPartial(for outputPath: String) throws -> (SystemFile, String) {
+        var generator = SystemRandomNumberGenerator()
+        var attempts = 0
+        while true {
+            attempts += 1
+            let path = outputPath + ".partial." + String(generator.next() as UInt64, radix: 36)
+            do {
+                return (try SystemFile.createNew(path), path)
+            } catch let error as FileError where error.errno == EEXIST && attempts < 8 {
+                continue
+            }
+        }
     }
 
     /// Writes the runs of `chunk` that hold a non-zero byte, in `holeGranularity` steps, merging

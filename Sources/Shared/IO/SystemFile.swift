@@ -47,6 +47,12 @@ public final class SystemFile: @unchecked Sendable {
         try open(path, flags: O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, mode: mode, operation: "create")
     }
 
+    /// Creates `path`, which must not exist, not even as a symbolic link (`O_EXCL | O_NOFOLLOW`): a
+    /// file planted under the name is never opened, let alone truncated.
+    public static func createNew(_ path: String, mode: mode_t = 0o644) throws -> SystemFile {
+        try open(path, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode, operation: "create (new file)")
+    }
+
     /// Opens `path` for reading and writing, creating it empty if missing; existing bytes are kept.
     public static func openForUpdating(_ path: String, mode: mode_t = 0o644) throws -> SystemFile {
         try open(path, flags: O_RDWR | O_CREAT | O_CLOEXEC, mode: mode, operation: "open for updating")

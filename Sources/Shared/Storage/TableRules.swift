@@ -83,21 +83,9 @@ enum TableRules {
 /// the current time, so that ETags are unique even for writes within one tick or after the clock steps
 /// back, and read like Azure's weak ETags: `W/"datetime'2024-01-01T00%3A00%3A00.1234567Z'"`.
 enum TableVersion {
-    static func nowTicks() -> Int64 { Int64((Date().timeIntervalSince1970 * 10_000_000).rounded(.down)) }
+    static func nowTicks() -> Int64 { AzureDate.ticks(Date()) }
 
-    static func timestamp(_ ticks: Int64) -> Date { Date(timeIntervalSince1970: Double(ticks) / 10_000_000) }
+    static func timestamp(_ ticks: Int64) -> Date { AzureDate.date(ticks: ticks) }
 
-    static func etag(_ ticks: Int64) -> String {
-        var seconds = time_t(ticks / 10_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func padded(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        let date = "\(padded(Int(parts.tm_year) + 1900, 4))-\(padded(Int(parts.tm_mon) + 1, 2))-\(padded(Int(parts.tm_mday), 2))"
-        let time = "\(padded(Int(parts.tm_hour), 2))%3A\(padded(Int(parts.tm_min), 2))%3A\(padded(Int(parts.tm_sec), 2))"
-        let iso = "\(date)T\(time).\(padded(Int(ticks % 10_000_000), 7))Z"
-        return "W/\"datetime'\(iso)'\""
-    }
+    static func etag(_ ticks: Int64) -> String { "W/\"datetime'\(AzureDate.iso8601(ticks: ticks, timeSeparator: "%3A"))'\"" }
 }

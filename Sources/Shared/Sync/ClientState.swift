@@ -77,8 +77,10 @@ public final class ClientState: @unchecked Sendable {
     }
 
     /// The source id of a raw image (which has none of its own): made on the first sync, kept here.
-    public func rawSourceID() throws -> UUID {
-        let text = try stored("raw-source-id") { UUID().uuidString.lowercased() }
+    /// A state folder without one adopts `existing` (the id of a target made elsewhere): such a folder
+    /// holds no manifest of the target either, so its first sync is full and merges nothing.
+    public func rawSourceID(adopting existing: UUID?) throws -> UUID {
+        let text = try stored("raw-source-id") { (existing ?? UUID()).uuidString.lowercased() }
         guard let id = UUID(uuidString: text) else {
             throw SyncError(.badState, "\(directory)/raw-source-id does not hold a UUID; restore it from a backup of the state directory")
         }

@@ -35,8 +35,7 @@ public struct GenerationAbandoner: Sendable {
     }
 
     public func abandon(holder: ClientLockHolder) async throws -> Report {
-        let lock = try await ClientLock.acquire(service: control.services.blob, container: control.segmentsContainer,
-                                                target: control.target, leaseID: UUID().uuidString.lowercased(), holder: holder)
+        let lock = try await acquireLock(holder: holder)
         do {
             let report = try await abandonLocked()
             await lock.release()
@@ -44,6 +43,21 @@ public struct GenerationAbandoner: Sendable {
         } catch {
             await lock.release()
             throw error
+        }
+    }
+
+    /// The client lock, waiting for a dead client's lease to lapse (at most one lease period): a lock
+    /// still held after that is renewed by a live client, and abandon is refused.
+    private func acquireLock(holder: ClientLockHolder) async throws -> ClientLock {
+        let deadline = ContinuousClock.now + .seconds(ClientLock.leaseSeconds + 5)
+        let leaseID = UUID().uuidString.lowercased()
+        while true {
+            do {
+                return try await ClientLock.acquire(service: control.services.blob, container: control.segmentsContainer,
+                                                    target: control.target, leaseID: leaseID, holder: holder)
+            } catch let error as SyncError where error.code == .locked && ContinuousClock.now + pollInterval < deadline {
+                try await Task.sleep(for: pollInterval)
+            }
         }
     }
 

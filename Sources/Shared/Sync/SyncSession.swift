@@ -61,11 +61,15 @@ public final class SyncSession: Sendable {
             try ClientState.open(root: request.stateRoot, store: request.storeFolder, target: request.target)
         }
         defer { state.close() }
-        let sourceID: UUID
-        if let id = disk.uniqueID { sourceID = id } else { sourceID = try await statePool.run { _ in try state.rawSourceID() } }
-        let identity = TargetIdentity(sourceID: sourceID, virtualSize: disk.virtualSize)
-
         try await control.ensureResources()
+        let sourceID: UUID
+        if let id = disk.uniqueID {
+            sourceID = id
+        } else {
+            let existing = try await control.blobIdentity()?.identity.sourceID
+            sourceID = try await statePool.run { _ in try state.rawSourceID(adopting: existing) }
+        }
+        let identity = TargetIdentity(sourceID: sourceID, virtualSize: disk.virtualSize)
         let leaseID = try await statePool.run { _ in try state.leaseID() }
         let holder = ClientLockHolder(host: ProcessInfo.processInfo.hostName, processID: getpid(), startedAt: Date())
         let lock = try await ClientLock.acquire(service: control.services.blob, container: request.options.segmentsContainer,

@@ -100,7 +100,7 @@ public struct TargetControl: Sendable {
         let properties: BlobProperties
         do {
             properties = try await services.blob.blobProperties(target.address, snapshot: nil, conditions: .none)
-        } catch let error as StorageError where error.code == .blobNotFound {
+        } catch let error as StorageError where error.code == .blobNotFound || error.code == .containerNotFound {
             return nil
         }
         guard properties.type == .pageBlob else {

@@ -12,9 +12,11 @@ import Foundation
 ///   warning (its structures are then checked against the shorter file, which usually fails).
 /// - A file without a footer at the end whose first sector has the cookie but fails the footer's checks
 ///   is refused: it is a damaged VHD, not a raw image.
-/// - Anything else is a raw image: virtual size = file size, of any size (the target rounds it up to
-///   a whole MiB anyway). A fixed VHD whose footer was cut off is therefore indistinguishable from, and
-///   read as, a raw image.
+/// - A file starting with the signature of another format (qcow2, VHDX, VMDK, VDI) is refused with the
+///   command that converts it; so is anything that is not a regular file or a block device.
+/// - Anything else is a raw image: virtual size = file size, which must be whole 512-byte sectors (the
+///   target rounds it up to a whole MiB). A fixed VHD whose footer was cut off is therefore
+///   indistinguishable from, and read as, a raw image.
 ///
 /// The virtual size of a VHD is always the footer's `current size`, as Hyper-V and Azure take it. qemu
 /// takes the CHS geometry instead for creators such as `vpc ` and `qemu`; qemu-img writes those files
@@ -34,6 +36,11 @@ public enum DiskImage {
 
     /// `descendants`: canonical paths of the differencing disks that led to `path`, child first.
     private static func open(_ path: String, descendants: [String]) throws -> any VirtualDisk {
+        // Only regular files and block devices: opening a FIFO would block until a writer comes.
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG, status.st_mode & S_IFMT != S_IFBLK {
+            throw VHDError(.notADisk, path: path, structure: .virtualDisk, "not a regular file or a block device")
+        }
         let file = try SystemFile.openForReading(path)
         let size = try file.size()
         var warnings: [String] = []
@@ -118,8 +125,35 @@ public enum DiskImage {
             case .failure(let error):
                 throw error
             default:
+                try checkRaw(file, size: size, path: path)
                 return FlatDisk(file: file, format: .raw, virtualSize: size, footer: nil, warnings: [])
             }
+        }
+    }
+
+    /// The signatures of the formats a user may mistake for a raw disk, with their names.
+    static func foreignFormat(_ head: [UInt8]) -> String? {
+        func starts(_ text: String, at offset: Int = 0) -> Bool {
+            let bytes = Array(text.utf8)
+            return head.count >= offset + bytes.count && Array(head[offset..<offset + bytes.count]) == bytes
+        }
+        if head.starts(with: [0x51, 0x46, 0x49, 0xFB]) { return "qcow2" }  // "QFI\xfb", qcow and qcow2
+        if starts("vhdxfile") { return "VHDX" }
+        if starts("KDMV") || starts("COWD") || starts("# Disk DescriptorFile") { return "VMDK" }
+        if head.count >= 68, Array(head[64..<68]) == [0x7F, 0x10, 0xDA, 0xBE] { return "VDI" }  // 0xbeda107f, little-endian
+        return nil
+    }
+
+    /// A file taken as a raw image must not be another format's container, and must hold whole sectors.
+    private static func checkRaw(_ file: SystemFile, size: UInt64, path: String) throws {
+        if let format = foreignFormat(try file.readExactly(Int(min(size, 512)), at: 0)) {
+            throw VHDError(.unsupportedFormat, path: path, structure: .virtualDisk,
+                           "this is a \(format) image, which relay-client does not read; convert it to a VHD first: "
+                           + "qemu-img convert -O vpc -o subformat=dynamic \(path) OUT.vhd")
+        }
+        guard size % 512 == 0 else {
+            throw VHDError(.notADisk, path: path, structure: .virtualDisk,
+                           "\(size) bytes is not a whole number of 512-byte sectors, so this is not a raw disk image")
         }
     }
 
@@ -166,10 +200,15 @@ public enum DiskImage {
                                "the parent \(candidate) (from the \(source)) is already in the chain "
                                + (descendants.joined(separator: " → ")))
             }
-            let parent = try open(candidate, descendants: descendants)
-            if parent.uniqueID == header.parentUniqueID { return parent }
-            mismatches.append("\(candidate) (from the \(source)) has unique id "
-                              + (parent.uniqueID?.uuidString ?? "none (a raw image)"))
+            // The candidate's id from its footer first: only the one that matches is opened with its
+            // own chain, so decoys cost one footer read each, not a recursive open (linear, not exponential).
+            let candidateID = footerUniqueID(candidate)
+            guard candidateID == header.parentUniqueID else {
+                mismatches.append("\(candidate) (from the \(source)) has unique id "
+                                  + (candidateID?.uuidString ?? "none (a raw image)"))
+                continue
+            }
+            return try open(candidate, descendants: descendants)
         }
         if !mismatches.isEmpty {
             throw VHDError(.parentMismatch, path: path, structure: .dynamicHeader, field: "parent unique id",
@@ -184,6 +223,22 @@ public enum DiskImage {
                        "no parent file found; tried " + (tried.isEmpty ? "nothing (no usable locator)"
                            : tried.joined(separator: ", "))
                        + "; put the parent \(header.parentUniqueID.uuidString) at one of these paths")
+    }
+
+    /// The unique id of the first valid footer of `path` (at the end, a 511-byte one, or the copy at 0),
+    /// nil for a file without one: what `open` would report, read without opening the file's chain.
+    private static func footerUniqueID(_ path: String) -> UUID? {
+        guard let file = try? SystemFile.openForReading(path), let size = try? file.size() else { return nil }
+        let full = UInt64(VHDFooter.size)
+        var places: [(offset: UInt64, length: Int)] = []
+        if size >= full { places += [(size - full, VHDFooter.size), (0, VHDFooter.size)] }
+        if size >= full - 1 { places.append((size - full + 1, VHDFooter.size - 1)) }
+        for (offset, length) in places {
+            guard var bytes = try? file.readExactly(length, at: offset) else { continue }
+            bytes += [UInt8](repeating: 0, count: VHDFooter.size - length)
+            if case .success(let footer)? = parseIfCookie(bytes, path: path, structure: .footer, offset: offset) { return footer.uniqueID }
+        }
+        return nil
     }
 
     /// The path with symbolic links and `.`/`..` resolved, to recognise one file under two names.

@@ -166,13 +166,24 @@ public final class SparseDisk: VirtualDisk {
         }
     }
 
+    /// More runs of set sectors than this in one block are reported as one extent.
+    static let maximumRunsPerBlock = 32
+
     /// The runs of sectors this file holds, from the BAT and the sector bitmaps.
     public func ownAllocatedExtents() throws -> [ByteRange] {
         var extents: [ByteRange] = []
         for (index, entry) in bat.enumerated() where entry != Self.unallocated {
             let blockStart = UInt64(index) * blockBytes
             let length = min(blockBytes, virtualSize - blockStart)
-            for run in try bitmap(index).runs(in: 0..<length) where run.present {
+            let runs = try bitmap(index).runs(in: 0..<length).filter(\.present)
+            // A bitmap of many runs (garbage, or a fragmented block) becomes one extent over them: the
+            // extents may cover zeros (readers skip those), but their number stays bounded by the BAT,
+            // not by what a hostile bitmap holds.
+            if runs.count > Self.maximumRunsPerBlock, let first = runs.first, let last = runs.last {
+                extents.append(ByteRange(offset: blockStart + first.range.lowerBound, length: last.range.upperBound - first.range.lowerBound))
+                continue
+            }
+            for run in runs {
                 extents.append(ByteRange(offset: blockStart + run.range.lowerBound, length: UInt64(run.range.count)))
             }
         }

@@ -23,6 +23,10 @@ public struct VHDError: Error, CustomStringConvertible, Sendable, Equatable {
         case chainTooDeep
         case readOutOfRange
         case fileChanged
+        /// Another disk format (qcow2, VHDX, VMDK, VDI): to be converted to a VHD first.
+        case unsupportedFormat
+        /// A raw image whose size is not a whole number of 512-byte sectors, or not a file at all.
+        case notADisk
     }
 
     /// The part of the file the problem is in.

@@ -20,8 +20,8 @@ struct AzureBlobPropertyNames: Sendable {
             type: type,
             size: value(size).flatMap { UInt64($0) } ?? 0,
             etag: value(etag) ?? "",
-            lastModified: value(lastModified).flatMap(AzureDates.parseHTTPDate) ?? Date(timeIntervalSince1970: 0),
-            creationTime: value(creationTime).flatMap(AzureDates.parseHTTPDate) ?? Date(timeIntervalSince1970: 0),
+            lastModified: value(lastModified).flatMap(AzureDate.parseRFC1123) ?? Date(timeIntervalSince1970: 0),
+            creationTime: value(creationTime).flatMap(AzureDate.parseRFC1123) ?? Date(timeIntervalSince1970: 0),
             sequenceNumber: value(sequenceNumber).flatMap { Int64($0) },
             lease: LeaseInfo(
                 state: leaseState,

@@ -267,7 +267,7 @@ public struct AzureBlobService: BlobService {
 
     static func writeResult(_ response: HTTPResponse, _ blob: BlobAddress) throws -> BlobWriteResult {
         BlobWriteResult(etag: response.header("etag") ?? "",
-                        lastModified: response.header("last-modified").flatMap(AzureDates.parseHTTPDate) ?? Date(timeIntervalSince1970: 0),
+                        lastModified: response.header("last-modified").flatMap(AzureDate.parseRFC1123) ?? Date(timeIntervalSince1970: 0),
                         sequenceNumber: response.header("x-ms-blob-sequence-number").flatMap { Int64($0) })
     }
 

@@ -32,7 +32,7 @@ public struct AzureQueueService: QueueService {
             safety: .unsafe, subject: "queue \(queue)"))
         let messages = try Self.messages(response.body, queue: queue)
         guard let message = messages.first, let id = message.value("MessageId"), let popReceipt = message.value("PopReceipt"),
-              let visible = message.value("TimeNextVisible").flatMap(AzureDates.parseHTTPDate) else {
+              let visible = message.value("TimeNextVisible").flatMap(AzureDate.parseRFC1123) else {
             throw StorageError(.invalidXML, status: 0, "Put Message to queue \(queue): the answer lacks MessageId, PopReceipt or TimeNextVisible")
         }
         return QueueMessageReceipt(id: id, popReceipt: popReceipt, timeNextVisible: visible)
@@ -47,9 +47,9 @@ public struct AzureQueueService: QueueService {
         return try Self.messages(response.body, queue: queue).map { element in
             guard let id = element.value("MessageId"), let popReceipt = element.value("PopReceipt"),
                   let dequeueCount = element.value("DequeueCount").flatMap({ Int($0) }),
-                  let inserted = element.value("InsertionTime").flatMap(AzureDates.parseHTTPDate),
-                  let expires = element.value("ExpirationTime").flatMap(AzureDates.parseHTTPDate),
-                  let visible = element.value("TimeNextVisible").flatMap(AzureDates.parseHTTPDate) else {
+                  let inserted = element.value("InsertionTime").flatMap(AzureDate.parseRFC1123),
+                  let expires = element.value("ExpirationTime").flatMap(AzureDate.parseRFC1123),
+                  let visible = element.value("TimeNextVisible").flatMap(AzureDate.parseRFC1123) else {
                 throw StorageError(.invalidXML, status: 0, "Get Messages of queue \(queue): a <QueueMessage> lacks a field")
             }
             return QueueMessage(id: id, popReceipt: popReceipt, text: element.value("MessageText") ?? "", dequeueCount: dequeueCount,
@@ -74,7 +74,7 @@ public struct AzureQueueService: QueueService {
             body: text.map(Self.messageBody) ?? [], contentType: text == nil ? nil : "application/xml",
             safety: .unsafe, subject: "message \(id) of queue \(queue)"))
         guard let newReceipt = response.header("x-ms-popreceipt"),
-              let visible = response.header("x-ms-time-next-visible").flatMap(AzureDates.parseHTTPDate) else {
+              let visible = response.header("x-ms-time-next-visible").flatMap(AzureDate.parseRFC1123) else {
             throw StorageError(.invalidHeaderValue, status: response.status, "Update Message \(id) of queue \(queue): the answer lacks x-ms-popreceipt or x-ms-time-next-visible")
         }
         return QueueMessageReceipt(id: id, popReceipt: newReceipt, timeNextVisible: visible)

@@ -116,5 +116,5 @@ struct AzureRequestBuilder: Sendable {
         return HTTPRequest(method: request.method, url: url, headers: headers, body: request.body, maxResponseBytes: request.maxResponseBytes)
     }
 
-    static func httpDate(_ date: Date) -> String { AzureDates.formatHTTPDate(date) }
+    static func httpDate(_ date: Date) -> String { AzureDate.rfc1123(date) }
 }

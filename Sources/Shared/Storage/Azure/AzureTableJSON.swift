@@ -22,7 +22,7 @@ enum AzureTableJSON {
             case .double(let number):
                 let text = number.isNaN ? "\"NaN\"" : number.isInfinite ? (number < 0 ? "\"-Infinity\"" : "\"Infinity\"") : "\(number)"
                 members.append("\(annotation):\"Edm.Double\",\(key):\(text)")
-            case .dateTime(let date): members.append("\(annotation):\"Edm.DateTime\",\(key):\"\(AzureDates.formatISO8601(date))\"")
+            case .dateTime(let date): members.append("\(annotation):\"Edm.DateTime\",\(key):\"\(AzureDate.iso8601(date))\"")
             case .guid(let uuid): members.append("\(annotation):\"Edm.Guid\",\(key):\"\(uuid.uuidString.lowercased())\"")
             case .binary(let bytes): members.append("\(annotation):\"Edm.Binary\",\(key):\"\(Data(bytes).base64EncodedString())\"")
             }
@@ -43,7 +43,7 @@ enum AzureTableJSON {
             switch key {
             case "PartitionKey": entity.partitionKey = value.stringValue ?? ""
             case "RowKey": entity.rowKey = value.stringValue ?? ""
-            case "Timestamp": entity.timestamp = value.stringValue.flatMap(AzureDates.parseISO8601)
+            case "Timestamp": entity.timestamp = value.stringValue.flatMap(AzureDate.parseISO8601)
             default:
                 guard let typed = property(value, type: types[key]) else {
                     throw StorageError(.invalidJSON, status: 0, "property \(key) of an entity of table \(table): cannot read \(value) as \(types[key] ?? "an untyped value")")
@@ -66,7 +66,7 @@ enum AzureTableJSON {
             case "-Infinity": return .double(-.infinity)
             default: return Double(text).map(TableValue.double)
             }
-        case ("Edm.DateTime", .string(let text)): return AzureDates.parseISO8601(text).map(TableValue.dateTime)
+        case ("Edm.DateTime", .string(let text)): return AzureDate.parseISO8601(text).map(TableValue.dateTime)
         case ("Edm.Guid", .string(let text)): return UUID(uuidString: text).map(TableValue.guid)
         case ("Edm.Binary", .string(let text)): return Data(base64Encoded: text).map { .binary([UInt8]($0)) }
         case ("Edm.Boolean", .bool(let flag)), (nil, .bool(let flag)): return .bool(flag)

@@ -47,7 +47,7 @@ public struct RetryPolicy: Sendable {
     public static func parseRetryAfter(_ value: String?, now: Date) -> Duration? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         if let seconds = Int(value) { return .seconds(max(0, seconds)) }
-        guard let date = AzureDates.parseHTTPDate(value) else { return nil }
+        guard let date = AzureDate.parseRFC1123(value) else { return nil }
         return .seconds(max(0, date.timeIntervalSince(now)))
     }
 }

@@ -125,7 +125,13 @@ final class SQLiteDatabase: @unchecked Sendable {
         case .null: rc = sqlite3_bind_null(statement, index)
         case .integer(let number): rc = sqlite3_bind_int64(statement, index, number)
         case .real(let number): rc = sqlite3_bind_double(statement, index, number)
-        case .text(let text): rc = CSQLite_bind_text(statement, index, text, -1)
+        // With its byte length, so that a NUL inside the text is kept, not taken for its end.
+        case .text(let text):
+            // The terminating zero gives an empty text an address (a NULL pointer would bind SQL NULL).
+            let bytes = Array(text.utf8) + [0]
+            rc = bytes.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { CSQLite_bind_text(statement, index, $0.baseAddress, Int32(buffer.count - 1)) }
+            }
         case .blob(let bytes):
             rc = bytes.withUnsafeBytes { CSQLite_bind_blob(statement, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count)) }
         }
@@ -136,7 +142,10 @@ final class SQLiteDatabase: @unchecked Sendable {
         switch sqlite3_column_type(statement, index) {
         case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, index))
         case SQLITE_FLOAT: return .real(sqlite3_column_double(statement, index))
-        case SQLITE_TEXT: return .text(String(cString: sqlite3_column_text(statement, index)))
+        case SQLITE_TEXT:
+            let count = Int(sqlite3_column_bytes(statement, index))
+            guard count > 0, let text = sqlite3_column_text(statement, index) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
         case SQLITE_BLOB:
             let count = Int(sqlite3_column_bytes(statement, index))
             guard count > 0, let bytes = sqlite3_column_blob(statement, index) else { return .blob([]) }
