@@ -13,7 +13,7 @@ final class RunningDevStore: Sendable {
     private let task: Task<Void, any Error>
     private let shutdown: @Sendable () async -> Void
 
-    static func start(faults: FaultConfiguration? = nil) async throws -> RunningDevStore {
+    static func start(faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil) async throws -> RunningDevStore {
         let directory = NSTemporaryDirectory() + "relay-devstore-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = DevStore.Configuration(dataDirectory: directory)
@@ -21,6 +21,7 @@ final class RunningDevStore: Sendable {
         configuration.queuePort = 0
         configuration.tablePort = 0
         configuration.faults = faults
+        if let connections { configuration.connections = connections }
         configuration.gracefulShutdownSignals = []
         var logger = Logger(label: "devstore-test")
         logger.logLevel = .warning

@@ -30,8 +30,8 @@ import TestSupport
     func generationsReproduceTheSource(format: Format) async throws {
         let harness = try await SyncHarness()
         let master = harness.directory.file("master.img")
-        // A raw image of a size that is neither whole MiB nor whole sectors: the target rounds it up.
-        let size = UInt64(24 * Self.mib) + (format == .raw ? 1000 : 0)
+        // A raw image of a size that is not whole MiB (raw images are whole sectors): the target rounds it up.
+        let size = UInt64(24 * Self.mib) + (format == .raw ? 7 * 512 : 0)
         try makeExt4Image(at: master, size: size, in: harness.directory, seed: 11)
         let source = format == .raw ? master : harness.directory.file("source.vhd")
         try Self.export(master, to: source, format: format, first: true)
