@@ -98,7 +98,7 @@ struct AzureClient: Sendable {
         if let json = try? JSONValue.parseResponse(response.body, what: "an error"), let error = json["odata.error"] {
             code = error["code"]?.stringValue
             message = error["message"]?["value"]?.stringValue
-        } else if let xml = try? AzureXMLElement.parse(response.body, what: "an error") {
+        } else if let xml = try? XMLTree.parseResponse(response.body, what: "an error") {
             code = xml.value("Code")
             message = xml.value("Message")
         }

@@ -99,8 +99,8 @@ public struct AzureQueueService: QueueService {
         Array("\(XMLText.declaration)<QueueMessage><MessageText>\(XMLText.escape(text))</MessageText></QueueMessage>".utf8)
     }
 
-    static func messages(_ body: [UInt8], queue: String) throws -> [AzureXMLElement] {
-        let root = try AzureXMLElement.parse(body, what: "messages of queue \(queue)")
+    static func messages(_ body: [UInt8], queue: String) throws -> [XMLTree] {
+        let root = try XMLTree.parseResponse(body, what: "messages of queue \(queue)")
         guard root.name == "QueueMessagesList" else {
             throw StorageError(.invalidXML, status: 0, "messages of queue \(queue): the root element is <\(root.name)>, not <QueueMessagesList>")
         }
