@@ -28,6 +28,8 @@ public struct DevStore: Sendable {
         public var deliveryDelayRate = 0.0
         public var deliveryDelaySeconds = 5
         public var gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]
+        /// Timeouts and the connection limit of each port.
+        public var connections = ConnectionLimits()
 
         public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
     }
@@ -69,11 +71,14 @@ public struct DevStore: Sendable {
         var services: [any Service] = []
         for (endpoint, port) in endpoints {
             let kind = endpoint.kind
+            let registry = ConnectionRegistry(limits: configuration.connections)
             var serviceLogger = logger
             serviceLogger[metadataKey: "service"] = "\(kind.rawValue)"
             let application = Application(
                 responder: StorageResponder(endpoint: endpoint, accounts: accounts, logger: serviceLogger),
-                server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinueHandler()])),
+                server: .http1(configuration: HTTP1Channel.Configuration(
+                    additionalChannelHandlers: [ConnectionGuardHandler(registry: registry), ExpectContinueHandler()],
+                    idleTimeout: configuration.connections.idleTimeout)),
                 configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: port), serverName: nil),
                 onServerRunning: { channel in
                     ready.bound(kind, port: channel.localAddress?.port ?? port)

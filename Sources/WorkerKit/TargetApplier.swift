@@ -33,8 +33,9 @@ struct TargetApplier: Sendable {
 
     var target: TargetName { claim.target }
 
-    /// Applies until there is nothing more to apply or `shouldStop` says so between batches.
-    func run(shouldStop: @Sendable () -> Bool) async throws -> Stop {
+    /// Applies until there is nothing more to apply or `shouldStop` says so between batches. `resuming`
+    /// (the first run of a claim) first takes a recovery point that a crash may have left due.
+    func run(resuming: Bool, shouldStop: @Sendable () -> Bool) async throws -> Stop {
         guard var cursor = try await control.cursor(target), cursor.epoch == claim.epoch else {
             claim.markLost("the cursor row carries another epoch")
             try claim.check()
@@ -42,7 +43,7 @@ struct TargetApplier: Sendable {
         }
         var previous: SegmentRow?
         if cursor.appliedSeq > 0 { previous = try await control.segment(target, seq: cursor.appliedSeq) }
-        if let previous { try await recoveryPoints.take(after: previous, claim: claim) }
+        if resuming, let previous { try await recoveryPoints.take(after: previous, claim: claim) }
         while true {
             try claim.check()
             if shouldStop() { return .stopped(cursor: cursor.appliedSeq) }

@@ -175,11 +175,14 @@ public final class Worker: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await claimer.keep(claim) }
             var cleanedThrough: UInt64 = 0
+            var resuming = true
             do {
                 while !isStopping, !claim.isLost {
                     let cursor: UInt64
                     var idle = true
-                    switch try await applier.run(shouldStop: { self.isStopping }) {
+                    let stop = try await applier.run(resuming: resuming, shouldStop: { self.isStopping })
+                    resuming = false
+                    switch stop {
                     case .caughtUp(let applied), .stopped(let applied): cursor = applied
                     case .waiting(let seq), .poisoned(let seq): cursor = seq - 1
                     case .generationApplied(let applied):

@@ -147,8 +147,10 @@ struct DevStoreServerTests {
 }
 
 /// Runs `body` against a fresh in-process server and stops it gracefully afterwards, also on failure.
-func withDevStore(faults: FaultConfiguration? = nil, _ body: (RunningDevStore) async throws -> Void) async throws {
-    let store = try await RunningDevStore.start(faults: faults)
+func withDevStore(
+    faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil, _ body: (RunningDevStore) async throws -> Void
+) async throws {
+    let store = try await RunningDevStore.start(faults: faults, connections: connections)
     do {
         try await body(store)
     } catch {

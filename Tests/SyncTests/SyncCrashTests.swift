@@ -23,24 +23,16 @@ struct SyncCrashTests {
         // Killed at random moments until a run gets to the end of the generation by itself.
         var kills = 0
         var completed: SyncSummary?
-        let output = harness.directory.file("sync.json")
-        for _ in 0..<8 where completed == nil {
-            FileManager.default.createFile(atPath: output, contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.relayClient)
-            process.arguments = arguments
-            process.standardOutput = FileHandle(forWritingAtPath: output)
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+        for attempt in 0..<8 where completed == nil {
+            let sync = try ChildProcess(Self.relayClient, arguments, outputPath: harness.directory.file("sync-\(attempt).json"))
             try await Task.sleep(for: .milliseconds(300 + Int(random.next() % 1200)))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
+            if !sync.hasExited {
+                sync.kill9()
                 kills += 1
-                process.waitUntilExit()
+                _ = await sync.waitForExit(limit: .seconds(10))
             } else {
-                process.waitUntilExit()
-                #expect(process.terminationStatus == 0)
-                completed = try JSONDecoder().decode(SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
+                #expect(await sync.waitForExit(limit: .seconds(10)) == 0)
+                completed = try JSONDecoder().decode(SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: sync.outputPath)))
             }
         }
         #expect(kills >= 2, "the syncs ended before they could be killed; slow them down")

@@ -30,7 +30,7 @@ import TestSupport
     func generationsReproduceTheSource(format: Format) async throws {
         let harness = try await SyncHarness()
         let master = harness.directory.file("master.img")
-        // A raw image of a size that is not whole MiB (nor whole blocks): the target rounds it up.
+        // A raw image of a size that is not whole MiB (raw images are whole sectors): the target rounds it up.
         let size = UInt64(24 * Self.mib) + (format == .raw ? 7 * 512 : 0)
         try makeExt4Image(at: master, size: size, in: harness.directory, seed: 11)
         let source = format == .raw ? master : harness.directory.file("source.vhd")

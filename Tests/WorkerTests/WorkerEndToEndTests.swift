@@ -20,6 +20,13 @@ import Testing
         let path: String
         let format: Format
 
+        init(directory: TemporaryDirectory, master: String, path: String, format: Format) {
+            self.directory = directory
+            self.master = master
+            self.path = path
+            self.format = format
+        }
+
         init(format: Format, in directory: TemporaryDirectory) throws {
             self.directory = directory
             self.format = format
@@ -75,6 +82,48 @@ import Testing
             let row = try GenerationRow(entity: try await storage.table.get(
                 ControlNames.defaultTable, partitionKey: Self.target.key, rowKey: ControlNames.generationRow(summary.generation)))
             #expect(row.state == .applied && row.snapshot != nil)
+        }
+    }
+
+    /// A differencing source (a child written by `TestVHDWriter` over a qemu dynamic parent), generations
+    /// 1..3 as the child gathers writes, the last ones zeros over earlier data. Judged against the model
+    /// of the chain (`TestVHDWriter.expected`, checked against libvhdi in VHDTests) with qemu-img compare.
+    @Test func differencingSourceGenerations() async throws {
+        let storage = try await LocalStorage()
+        let directory = storage.directory
+        let image = directory.file("parent.img")
+        try makeExt4Image(at: image, size: 16 << 20, in: directory, seed: 6)
+        let parentPath = directory.file("parent.vhd")
+        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, parentPath])
+        let parent = try DiskImage.open(parentPath)
+        var parentBytes = [UInt8](repeating: 0, count: Int(parent.virtualSize))
+        try parentBytes.withUnsafeMutableBytes { try parent.read(into: $0, at: 0) }
+        var child = TestVHDWriter(virtualSize: parent.virtualSize)
+        child.parent = .windows(parentPath: parentPath, uniqueID: try #require(parent.uniqueID))
+        let childPath = directory.file("child.vhd")
+        let source = Source(directory: directory, master: image, path: childPath, format: .dynamic)
+        var random = SplitMix64(seed: 12)
+        let sectors = parent.virtualSize / 512
+        for generation in 1...3 {
+            for _ in 0..<12 {
+                let start = random.next() % (sectors - 256)
+                let count = Int(random.next() % 256) + 1
+                let bytes = generation == 3 ? [UInt8](repeating: 0, count: count * 512) : random.bytes(count * 512)
+                child.writes.append((offset: start * 512, bytes: bytes))
+            }
+            try child.write(to: childPath)
+            let summary = try await Self.sync(source, services: storage.services)
+            #expect(summary.generation == UInt64(generation))
+            #expect(try await drain(storage.services) == .drained)
+
+            let blob = try await storage.blob.getBlob(Self.target.address, range: nil, snapshot: nil, conditions: .none).data
+            var expected = child.expected(over: parentBytes)
+            expected += [UInt8](repeating: 0, count: blob.count - 512 - expected.count)
+            #expect(Array(blob.dropLast(512)) == expected)
+            try write(blob, to: directory.file("target.vhd"))
+            try write(expected, to: directory.file("expected.raw"))
+            try runOK("qemu-img", ["compare", "-f", "vpc", "-F", "raw", directory.file("target.vhd"), directory.file("expected.raw")])
+            #expect(try runOK("vhdiinfo", [directory.file("target.vhd")]).contains("Fixed"))
         }
     }
 

@@ -1,20 +1,26 @@
 import Foundation
+// Internal VHD structures (DynamicHeader's fields, the big-endian setters, the checksum) build the file.
 @testable import RelayShared
-import TestSupport
 
 /// A test-only writer of dynamic and differencing VHDs with partial sector bitmaps (qemu-img cannot
 /// create differencing VHDs). Layout: footer copy · dynamic header at 512 · BAT at 1536 · parent locator
 /// data · blocks in `blockOrder` · footer. Sectors whose bit is clear are filled with `unsetSectorFill`,
 /// bytes a correct reader never returns.
-struct TestVHDWriter {
+public struct TestVHDWriter {
     /// What a differencing child says about its parent.
-    struct ParentReference {
-        var uniqueID: UUID
-        var unicodeName: String
-        var locators: [(code: FourCharacterCode, data: [UInt8])]
+    public struct ParentReference {
+        public var uniqueID: UUID
+        public var unicodeName: String
+        public var locators: [(code: FourCharacterCode, data: [UInt8])]
+
+        public init(uniqueID: UUID, unicodeName: String, locators: [(code: FourCharacterCode, data: [UInt8])]) {
+            self.uniqueID = uniqueID
+            self.unicodeName = unicodeName
+            self.locators = locators
+        }
 
         /// The usual pair: `W2ru` relative to the child, then `W2ku` absolute, as Windows writes them.
-        static func windows(parentPath: String, uniqueID: UUID, relative: String? = nil) -> ParentReference {
+        public static func windows(parentPath: String, uniqueID: UUID, relative: String? = nil) -> ParentReference {
             let name = parentPath.split(separator: "/").last.map(String.init) ?? parentPath
             return ParentReference(
                 uniqueID: uniqueID, unicodeName: name,
@@ -23,25 +29,30 @@ struct TestVHDWriter {
     }
 
     /// Where the writer put things, for tests that damage files.
-    struct Layout {
-        var headerOffset: UInt64
-        var tableOffset: UInt64
-        var locatorEntryOffsets: [UInt64]
-        var blockOffsets: [Int: UInt64]
-        var footerOffset: UInt64
+    public struct Layout {
+        public var headerOffset: UInt64
+        public var tableOffset: UInt64
+        public var locatorEntryOffsets: [UInt64]
+        public var blockOffsets: [Int: UInt64]
+        public var footerOffset: UInt64
     }
 
-    var virtualSize: UInt64
-    var blockSize: UInt32 = 2 << 20
-    var uniqueID = UUID()
-    var parent: ParentReference?
+    public var virtualSize: UInt64
+    public var blockSize: UInt32 = 2 << 20
+    public var uniqueID = UUID()
+    public var parent: ParentReference?
     /// Sector-aligned writes, later ones winning.
-    var writes: [(offset: UInt64, bytes: [UInt8])] = []
-    var unsetSectorFill: UInt8 = 0xEE
+    public var writes: [(offset: UInt64, bytes: [UInt8])] = []
+    public var unsetSectorFill: UInt8 = 0xEE
     /// Block indexes in file order; nil for ascending.
-    var blockOrder: [Int]?
+    public var blockOrder: [Int]?
 
-    static func utf16LE(_ text: String) -> [UInt8] {
+    public init(virtualSize: UInt64, blockSize: UInt32 = 2 << 20) {
+        self.virtualSize = virtualSize
+        self.blockSize = blockSize
+    }
+
+    public static func utf16LE(_ text: String) -> [UInt8] {
         text.utf16.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] }
     }
 
@@ -58,7 +69,7 @@ struct TestVHDWriter {
     }
 
     /// What a reader must return: `base` (the parent's bytes, or nothing) sized to the disk, then the writes.
-    func expected(over base: [UInt8] = []) -> [UInt8] {
+    public func expected(over base: [UInt8] = []) -> [UInt8] {
         var bytes = Array(base.prefix(Int(virtualSize)))
         bytes += [UInt8](repeating: 0, count: Int(virtualSize) - bytes.count)
         for (sector, data) in sectors {
@@ -68,12 +79,12 @@ struct TestVHDWriter {
     }
 
     /// The byte ranges the writes set, coalesced: what `ownAllocatedExtents()` must return.
-    var writtenExtents: [ByteRange] {
+    public var writtenExtents: [ByteRange] {
         coalesced(sectors.keys.map { ByteRange(offset: $0 * 512, length: 512) })
     }
 
     @discardableResult
-    func write(to path: String) throws -> Layout {
+    public func write(to path: String) throws -> Layout {
         let blockBytes = UInt64(blockSize)
         let sectorsPerBlock = Int(blockBytes / 512)
         let bitmapSize = (sectorsPerBlock / 8 + 511) / 512 * 512
