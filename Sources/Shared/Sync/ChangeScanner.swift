@@ -45,6 +45,9 @@ public final class SyncCounters: Sendable {
         /// Segment bytes uploaded (compressed), and segments enqueued.
         public var sentBytes: UInt64 = 0
         public var segments: UInt64 = 0
+        /// When the first upload started and the last one ended (nil before any).
+        public var firstUpload: ContinuousClock.Instant?
+        public var lastUpload: ContinuousClock.Instant?
     }
 
     private let state = Mutex(Snapshot())

@@ -63,6 +63,10 @@ public struct SyncOptions: Sendable {
         }
     }
 
-    /// Segments in flight at once: each holds its plain bytes and, at worst, as many compressed.
-    var window: Int { max(2, maxInFlightBytes / (2 * (segmentPlainBytes + SegmentFormat.maxExtentLength))) }
+    /// Segments in flight at once: enough to keep every compression thread and connection busy, and
+    /// within the memory bound, counting for each its plain bytes, as many compressed and as much again
+    /// of allocator slack (measured: `scripts/bench-sync`, peak RSS).
+    var window: Int {
+        max(2, min(threads + connections, maxInFlightBytes / (3 * (segmentPlainBytes + SegmentFormat.maxExtentLength))))
+    }
 }

@@ -302,7 +302,9 @@ public final class SyncSession: Sendable {
             target: request.target.description, generation: begin.generation, firstSeq: begin.firstSeq, lastSeq: lastSeq,
             segments: lastSeq - begin.firstSeq + 1, full: plan.full, fullReason: plan.fullReason, resumed: plan.resumed,
             sourceChanged: sourceChanged, scannedBytes: counts.scannedBytes, changedBytes: counts.changedBytes,
-            clearedBytes: counts.clearedBytes, plainBytes: plainBytes, sentBytes: storedBytes, seconds: 0, snapshot: nil, applied: false)
+            clearedBytes: counts.clearedBytes, plainBytes: plainBytes, sentBytes: storedBytes, seconds: 0,
+            uploadSeconds: counts.firstUpload.flatMap { first in counts.lastUpload.map { ($0 - first).seconds } } ?? 0,
+            snapshot: nil, applied: false)
     }
 
     // MARK: Pipeline
@@ -405,12 +407,19 @@ public final class SyncSession: Sendable {
                         let built = try await compressPool.run { writer in
                             try writer.build(batch, target: target, generation: plan.generation, seq: seq, firstSeq: plan.firstSeq)
                         }
+                        // The upload span starts where the first segment's bytes start being paid for.
+                        let start = ContinuousClock.now
+                        counters.update { $0.firstUpload = min($0.firstUpload ?? start, start) }
                         if let bucket { try await bucket.take(built.bytes.count) }
                         try await limiter.run {
                             try await blob.putBlockBlob(BlobAddress(container: segments, name: built.message.blob), data: built.bytes,
                                                         metadata: [:], conditions: .none)
                         }
-                        counters.update { $0.sentBytes += UInt64(built.bytes.count) }
+                        let end = ContinuousClock.now
+                        counters.update {
+                            $0.sentBytes += UInt64(built.bytes.count)
+                            $0.lastUpload = max($0.lastUpload ?? end, end)
+                        }
                         return Uploaded(message: built.message, scanEnd: built.scanEnd, last: batch.isLast)
                     }
                     inFlight += 1
@@ -442,7 +451,7 @@ public final class SyncSession: Sendable {
             let queue = session.control.services.queue
             let name = session.control.queue
             // A repeated message is harmless: the worker keeps one row per seq.
-            try await retryingTransient { try await queue.putMessage(name, text: text, visibilityTimeout: 0, timeToLive: -1) }
+            _ = try await retryingTransient { try await queue.putMessage(name, text: text, visibilityTimeout: 0, timeToLive: -1) }
             let writer = plan.writer
             try await statePool.run { _ in try writer.append(SyncJournal.line(enqueued: seq), sync: false) }
             plan.journal.enqueued.insert(seq)

@@ -19,6 +19,8 @@ public struct SyncSummary: Codable, Sendable, Hashable {
     public var plainBytes: UInt64
     public var sentBytes: UInt64
     public var seconds: Double
+    /// From the first segment ready to upload to the last upload's end: the span `--max-bandwidth` paces.
+    public var uploadSeconds: Double
     /// With `--wait`: the recovery point the worker took when it applied the generation.
     public var snapshot: String?
     public var applied: Bool
@@ -34,5 +36,6 @@ public struct SyncSummary: Codable, Sendable, Hashable {
         case clearedBytes = "cleared_bytes"
         case plainBytes = "plain_bytes"
         case sentBytes = "sent_bytes"
+        case uploadSeconds = "upload_seconds"
     }
 }
