@@ -8,7 +8,6 @@ let package = Package(
         .executable(name: "relay-client", targets: ["RelayClient"]),
         .executable(name: "relay-worker", targets: ["RelayWorker"]),
         .executable(name: "relay-devstore", targets: ["RelayDevStore"]),
-        .executable(name: "relay-store-probe", targets: ["StoreProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,19 +31,27 @@ let package = Package(
                        providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // Linux calls that need _GNU_SOURCE (fallocate's flags, SEEK_DATA, FICLONE), for SystemFile.
+        .target(name: "CLinux", path: "Sources/CLinux", cSettings: [.define("_GNU_SOURCE")]),
         .target(
             name: "RelayShared",
             dependencies: [
-                "CZlib", "CZstd", "CLZ4", "CXXHash", "CCurl", "CSQLite",
+                "CZlib", "CZstd", "CLZ4", "CXXHash", "CCurl", "CSQLite", "CLinux",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Shared"
         ),
+        // The codec benchmark behind `relay-client bench`: spawns `zstd` and `gzip`, draws tables; linked
+        // into relay-client only.
+        .target(name: "RelayBench", dependencies: ["RelayShared"], path: "Sources/Bench"),
         .executableTarget(
             name: "RelayClient",
             dependencies: [
                 "RelayShared",
+                "RelayBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Client"
         ),
@@ -89,30 +96,40 @@ let package = Package(
             ],
             path: "Sources/DevStore"
         ),
-        // Test support: the second process of the local store's multi-process tests, and its benchmarks.
+        // The second process of the local store's multi-process tests, and the storage benchmarks run by
+        // scripts/bench-storage and scripts/bench-http. Not a product, so nothing depending on the package
+        // can use it; named like the binary the tests look for.
         .executableTarget(
-            name: "StoreProbe",
+            name: "relay-store-probe",
             dependencies: [
                 "RelayShared",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/StoreProbe"
         ),
-        .target(name: "TestSupport", dependencies: ["RelayShared"], path: "Tests/Support"),
+        .target(
+            name: "TestSupport",
+            dependencies: ["RelayShared", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Support"
+        ),
         .testTarget(name: "VHDTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/VHDTests"),
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
         .testTarget(name: "ControlTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ControlTests"),
-        .testTarget(name: "ClientTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ClientTests"),
+        .testTarget(name: "ClientTests", dependencies: ["RelayShared", "RelayBench", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "SyncTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/SyncTests"),
         .testTarget(
             name: "WorkerTests",
             dependencies: ["RelayWorkerKit", "RelayShared", "TestSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/WorkerTests"
         ),
-        .testTarget(name: "StorageTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/StorageTests"),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["RelayShared", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/StorageTests"
+        ),
         .testTarget(
             name: "DevStoreTests",
-            dependencies: ["RelayDevStoreKit", "RelayShared"],
+            dependencies: ["RelayDevStoreKit", "RelayShared", "TestSupport"],
             path: "Tests/DevStoreTests"
         ),
     ],

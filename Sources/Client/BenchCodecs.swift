@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RelayBench
 import RelayShared
 
 extension RelayClientCommand.Bench {
@@ -16,21 +17,21 @@ extension RelayClientCommand.Bench {
         @Argument(help: "The source disk: raw image, fixed, dynamic or differencing VHD.")
         var disk: String
 
-        @Option(help: "Comma-separated codecs to measure (default: zstd:1,zstd:3,zlib:1,zlib:6,lz4,none).", transform: { try CodecBench.parseCodecs($0) })
+        @Option(help: "Comma-separated codecs to measure (default: zstd:1,zstd:3,zlib:1,zlib:6,lz4,none).", transform: BenchArguments.codecs)
         var codecs = CodecBench.Options.defaultCodecs
 
-        @Option(help: "Plain bytes per frame, binary units such as 512K, at most 4M (default: 4M).", transform: { try ByteSize.parse($0) })
+        @Option(help: "Plain bytes per frame, binary units such as 512K, at most 4M (default: 4M).", transform: BenchArguments.byteSize)
         var frameSize = ByteSize(bytes: 4 << 20)
 
         @Option(help: "Threads for the all-core figures; defaults to the number of cores.")
         var threads = ProcessInfo.processInfo.activeProcessorCount
 
         @Option(help: "Comma-separated link speeds for the transfer estimate, such as 2.5Gbit (default: 100Mbit,1Gbit).",
-                transform: { try CodecBench.parseLinks($0) })
+                transform: BenchArguments.links)
         var link = CodecBench.Options.defaultLinks
 
         @Option(help: "Load at most this many allocated bytes; a larger disk is sampled evenly (default: 1G).",
-                transform: { try ByteSize.parse($0) })
+                transform: BenchArguments.byteSize)
         var maxBytes = ByteSize(bytes: 1 << 30)
 
         @Option(help: "Timed runs per figure; the fastest is reported.")

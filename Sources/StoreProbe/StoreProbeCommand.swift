@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import RelayShared
 
-/// The second (and third) process of the local store's multi-process tests, and its benchmarks.
+/// The second (and third) process of the local store's multi-process tests, and the storage benchmarks.
 /// Every mode writes one line per acknowledged result to stdout, unbuffered, so that a test that
 /// kills the probe knows exactly what the store acknowledged.
 @main
@@ -10,7 +10,7 @@ struct StoreProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay-store-probe",
         abstract: "Exercises a local store (file:PATH) from a separate process, for tests and benchmarks.",
-        subcommands: [Drain.self, Race.self, Write.self, Bench.self]
+        subcommands: [Drain.self, Race.self, Write.self, WritePages.self, Bench.self, BenchPages.self, BenchHTTP.self]
     )
 }
 

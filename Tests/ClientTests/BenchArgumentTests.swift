@@ -1,5 +1,8 @@
+import Foundation
+import RelayBench
 import RelayShared
 import Testing
+import TestSupport
 
 struct BenchArgumentTests {
     @Test(arguments: [
@@ -12,7 +15,7 @@ struct BenchArgumentTests {
 
     @Test(arguments: ["", "M", "4X", "-1", "4.5M", "4 M", "4MB", "99999999999999T", "1e6"])
     func byteSizeRefuses(text: String) {
-        #expect(throws: BenchError.self) { try ByteSize.parse(text) }
+        #expect(throws: UnitParseError.self) { try ByteSize.parse(text) }
         #expect(ByteSize(text) == nil)
     }
 
@@ -34,7 +37,7 @@ struct BenchArgumentTests {
 
     @Test(arguments: ["100", "100MB", "0Gbit", "Gbit", "1.2.3Gbit", "100Xbit", "-1Gbit", "1 Gbit"])
     func linkSpeedRefuses(text: String) {
-        #expect(throws: BenchError.self) { try LinkSpeed.parse(text) }
+        #expect(throws: UnitParseError.self) { try LinkSpeed.parse(text) }
     }
 
     @Test func shippingIsPacedByTheLinkWhenCompressionIsFaster() throws {
@@ -51,17 +54,35 @@ struct BenchArgumentTests {
         #expect(abs(seconds - 10) < 1e-9)
     }
 
-    @Test func codecListKeepsOrderAndRefusesUnknownOrRepeatedCodecs() throws {
-        #expect(try CodecBench.parseCodecs("zstd:1,zlib:6,lz4,none")
-            == [.zstd(level: 1), .zlib(level: 6), .lz4, .none])
-        #expect(throws: BenchError.self) { try CodecBench.parseCodecs("zstd:1,brotli") }
-        #expect(throws: BenchError.self) { try CodecBench.parseCodecs("zstd:1,zstd:1") }
-        #expect(throws: BenchError.self) { try CodecBench.parseCodecs("") }
+    /// The list options parse in the client: the codecs and links of a run come out in the order given.
+    @Test func codecAndLinkListsKeepTheirOrder() throws {
+        let dir = try TemporaryDirectory()
+        let disk = dir.file("disk.img")
+        var random = SplitMix64(seed: 7)
+        try write(random.bytes(64 << 10), to: disk)
+        let output = try runOK(relayClient, [
+            "bench", "codecs", disk, "--codecs", "zlib:6, lz4,none", "--link", "1Gbit,100Mbit", "--frame-size", "16K",
+            "--max-bytes", "64K", "--runs", "1", "--min-seconds", "0.01", "--no-reference", "--json",
+        ])
+        let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        let results = try #require(object?["results"] as? [[String: Any]])
+        #expect(results.compactMap { $0["codec"] as? String } == ["zlib:6", "lz4", "none"])
+        let links = try #require(results.first?["link_seconds"] as? [String: Double])
+        #expect(Set(links.keys) == ["1Gbit", "100Mbit"])
     }
 
-    @Test func linkListKeepsOrder() throws {
-        let links = try CodecBench.parseLinks("1Gbit, 100Mbit")
-        #expect(links.map(\.name) == ["1Gbit", "100Mbit"])
-        #expect(throws: BenchError.self) { try CodecBench.parseLinks("1Gbit,1Gbit") }
+    /// A refused value ends the command with a usage error (exit 64) that says why.
+    @Test(arguments: [
+        (["--codecs", "zstd:1,brotli"], "codec 'brotli'"),
+        (["--codecs", "zstd:1,zstd:1"], "names 'zstd:1' twice"),
+        (["--codecs", ""], "codec ''"),
+        (["--link", "1Gbit,1Gbit"], "names '1Gbit' twice"),
+        (["--link", "100MB"], "link speed '100MB'"),
+        (["--frame-size", "4X"], "unknown suffix 'x'"),
+    ])
+    func refusedValuesEndWithAUsageErrorThatSaysWhy(arguments: [String], reason: String) throws {
+        let result = try run(relayClient, ["bench", "codecs", "/nonexistent.vhd"] + arguments)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(reason), "\(result.stderr)")
     }
 }

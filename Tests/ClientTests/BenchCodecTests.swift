@@ -1,4 +1,5 @@
 import Foundation
+import RelayBench
 import RelayShared
 import Testing
 
@@ -34,7 +35,7 @@ struct BenchCodecTests {
 
     @Test func reportCarriesTheIssueFieldsAndLinkEstimates() throws {
         let sample = try sample(megabytes: 2)
-        let links = try CodecBench.parseLinks("100Mbit,1Gbit")
+        let links = [try LinkSpeed.parse("100Mbit"), try LinkSpeed.parse("1Gbit")]
         let measured = try CodecBenchmark(sample: sample, configuration: timing).measure(.zstd(level: 1))
         let report = CodecBenchReport(
             sample: sample, configuration: timing, links: links, measurements: [measured], references: [], loadAverageBefore: [0.5, 0.25, 1.75], loadAverageAfter: [1.5, 0.75, 2], notes: [])

@@ -1,4 +1,5 @@
-@testable import RelayShared
+@testable import RelayBench
+import RelayShared
 import Synchronization
 import Testing
 import TestSupport

@@ -1,23 +1,16 @@
 import Foundation
+import RelayBench
 import RelayShared
 import Testing
 import TestSupport
 
 /// The reference tools' output parser, fed with what the installed tools print now.
 struct BenchReferenceTests {
-    /// Runs `tool` with `arguments` and returns stdout and stderr together, as the benchmark reads them.
+    /// Runs `tool` with `arguments` and returns its stdout and stderr, one after the other.
     private func output(of tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        return String(decoding: data, as: UTF8.self)
+        let result = try run(tool, arguments)
+        #expect(result.status == 0)
+        return result.stdout + result.stderr
     }
 
     /// Writes 3 MiB of compressible bytes to a file and returns the file's path and the bytes' count.
@@ -31,15 +24,15 @@ struct BenchReferenceTests {
     @Test(.enabled(if: ReferenceTools.locate("zstd") != nil), arguments: [["-q"], []])
     func parsesTheResultLineZstdPrints(quiet: [String]) throws {
         let zstd = try #require(ReferenceTools.locate("zstd"))
-        try withTemporaryDirectory { directory in
-            let (path, count) = try writeSample(in: directory)
-            let text = try output(of: zstd, ["-b1", "-i1", "-B1M", "--single-thread"] + quiet + [path])
-            let parsed = try ZstdBenchOutput.parse(text)
-            // The tool prints the ratio rounded to 3 decimals; the size must agree with it.
-            #expect(parsed.compressedBytes > 0 && parsed.compressedBytes < count)
-            #expect(abs(Double(count) / Double(parsed.compressedBytes) - parsed.ratio) < 0.001)
-            #expect(parsed.compressMBps > 0 && parsed.decompressMBps > 0)
-        }
+        let scratch = try TemporaryDirectory()
+        let directory = scratch.path
+        let (path, count) = try writeSample(in: directory)
+        let text = try output(of: zstd, ["-b1", "-i1", "-B1M", "--single-thread"] + quiet + [path])
+        let parsed = try ZstdBenchOutput.parse(text)
+        // The tool prints the ratio rounded to 3 decimals; the size must agree with it.
+        #expect(parsed.compressedBytes > 0 && parsed.compressedBytes < count)
+        #expect(abs(Double(count) / Double(parsed.compressedBytes) - parsed.ratio) < 0.001)
+        #expect(parsed.compressMBps > 0 && parsed.decompressMBps > 0)
     }
 
     @Test func theSampleFileHoldsTheSampledBytesUntilRemoved() throws {
@@ -53,11 +46,11 @@ struct BenchReferenceTests {
     }
 
     @Test func aCallersSampleFileIsNeverRemoved() throws {
-        try withTemporaryDirectory { directory in
-            let (path, count) = try writeSample(in: directory)
-            ReferenceTools(sampleFile: path, plainBytes: count, seconds: 1).removeSample()
-            #expect(FileManager.default.fileExists(atPath: path))
-        }
+        let scratch = try TemporaryDirectory()
+        let directory = scratch.path
+        let (path, count) = try writeSample(in: directory)
+        ReferenceTools(sampleFile: path, plainBytes: count, seconds: 1).removeSample()
+        #expect(FileManager.default.fileExists(atPath: path))
     }
 
     @Test func refusesOutputWithoutAResultLine() {
@@ -68,33 +61,33 @@ struct BenchReferenceTests {
     @Test(.enabled(if: ReferenceTools.locate("zstd") != nil))
     func zstdReferenceAgreesWithOurZstdOnTheSameFrames() throws {
         let zstd = try #require(ReferenceTools.locate("zstd"))
-        try withTemporaryDirectory { directory in
-            let (path, count) = try writeSample(in: directory)
-            let tools = ReferenceTools(sampleFile: path, plainBytes: count, seconds: 1)
-            let reference = try tools.zstdBench(zstd: zstd, level: 1, frameSize: 1 << 20)
-            #expect(reference.tool == "zstd -b1")
-            #expect(reference.codec == .zstd(level: 1))
-            #expect(reference.compressBytesPerSecond > 0 && reference.decompressBytesPerSecond > 0)
-            // Same library, level and independent 1 MiB blocks: our frames come out within 1% of its size.
-            let disk = MemoryDisk(bytes: compressibleBytes(count: count), extents: [ByteRange(offset: 0, length: UInt64(count))])
-            let sample = try DiskSample.load(from: disk, frameSize: 1 << 20, maxBytes: count)
-            let ours = try CodecBenchmark(
-                sample: sample, configuration: .init(threads: 1, minSeconds: 0.01, runs: 1)).measure(.zstd(level: 1))
-            #expect(abs(Double(ours.compressedBytes) / Double(reference.compressedBytes) - 1) < 0.01)
-        }
+        let scratch = try TemporaryDirectory()
+        let directory = scratch.path
+        let (path, count) = try writeSample(in: directory)
+        let tools = ReferenceTools(sampleFile: path, plainBytes: count, seconds: 1)
+        let reference = try tools.zstdBench(zstd: zstd, level: 1, frameSize: 1 << 20)
+        #expect(reference.tool == "zstd -b1")
+        #expect(reference.codec == .zstd(level: 1))
+        #expect(reference.compressBytesPerSecond > 0 && reference.decompressBytesPerSecond > 0)
+        // Same library, level and independent 1 MiB blocks: our frames come out within 1% of its size.
+        let disk = MemoryDisk(bytes: compressibleBytes(count: count), extents: [ByteRange(offset: 0, length: UInt64(count))])
+        let sample = try DiskSample.load(from: disk, frameSize: 1 << 20, maxBytes: count)
+        let ours = try CodecBenchmark(
+            sample: sample, configuration: .init(threads: 1, minSeconds: 0.01, runs: 1)).measure(.zstd(level: 1))
+        #expect(abs(Double(ours.compressedBytes) / Double(reference.compressedBytes) - 1) < 0.01)
     }
 
     @Test(.enabled(if: ReferenceTools.locate("gzip") != nil))
     func gzipReferenceMeasuresRatioAndBothDirections() throws {
         let gzip = try #require(ReferenceTools.locate("gzip"))
-        try withTemporaryDirectory { directory in
-            let (path, count) = try writeSample(in: directory)
-            let reference = try ReferenceTools(sampleFile: path, plainBytes: count, seconds: 0.1).gzip(gzip: gzip, level: 1)
-            #expect(reference.tool == "gzip -1")
-            #expect(reference.ratio > 1.5)
-            #expect(reference.compressBytesPerSecond > 0 && reference.decompressBytesPerSecond > 0)
-            // The temporary .gz is gone: the directory holds the sample only.
-            #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["sample.bin"])
-        }
+        let scratch = try TemporaryDirectory()
+        let directory = scratch.path
+        let (path, count) = try writeSample(in: directory)
+        let reference = try ReferenceTools(sampleFile: path, plainBytes: count, seconds: 0.1).gzip(gzip: gzip, level: 1)
+        #expect(reference.tool == "gzip -1")
+        #expect(reference.ratio > 1.5)
+        #expect(reference.compressBytesPerSecond > 0 && reference.decompressBytesPerSecond > 0)
+        // The temporary .gz is gone: the directory holds the sample only.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["sample.bin"])
     }
 }

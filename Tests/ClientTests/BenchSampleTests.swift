@@ -1,3 +1,4 @@
+import RelayBench
 import RelayShared
 import Testing
 

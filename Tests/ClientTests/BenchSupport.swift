@@ -38,9 +38,3 @@ func compressibleBytes(count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UIn
     }
     return Array(bytes.prefix(count))
 }
-
-/// A fresh directory under the system's temporary directory, removed when `body` returns.
-func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
-    let directory = try TemporaryDirectory()
-    return try body(directory.path)
-}

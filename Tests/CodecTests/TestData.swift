@@ -12,15 +12,7 @@ enum DataKind: String, CaseIterable, CustomStringConvertible, Sendable {
         switch self {
         case .random:
             var generator = SplitMix64(seed: seed)
-            var result = [UInt8](repeating: 0, count: count)
-            result.withUnsafeMutableBytes { buffer in
-                for word in stride(from: 0, to: count, by: 8) {
-                    withUnsafeBytes(of: generator.next()) { random in
-                        buffer[word..<min(word + 8, count)].copyBytes(from: random.prefix(count - word))
-                    }
-                }
-            }
-            return result
+            return generator.bytes(count)
         case .zeros:
             return [UInt8](repeating: 0, count: count)
         case .text:

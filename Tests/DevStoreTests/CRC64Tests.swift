@@ -2,7 +2,7 @@ import Foundation
 import RelayDevStoreKit
 import Testing
 
-/// CRC-64/NVME against the reference's check values (§3.13).
+/// CRC-64/NVME against the check values of docs/azure-rest.md, "Checksums".
 struct CRC64Tests {
     @Test func checkValues() {
         #expect(CRC64.checksum(Array("123456789".utf8)) == 0xAE8B_1486_0A79_9888)

@@ -2,56 +2,35 @@ import Foundation
 import RelayDevStoreKit
 import RelayShared
 import Testing
+import TestSupport
 
 /// The relay-devstore executable as users run it: the first stdout line is one JSON object with the
 /// three ports and the connection string; SIGTERM stops it with status 0; a temporary data directory
 /// is removed on exit and a `--data` one is kept; the log names no key.
 @Suite(.timeLimit(.minutes(2)))
 struct DevStoreProcessTests {
-    /// `swift build --build-tests` puts the executable next to the test bundle.
-    static var executable: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("relay-devstore")
-    }
-
-    /// Reads one line on a thread of its own, so the blocking read never holds a cooperative thread.
-    static func firstLine(of handle: FileHandle) async -> String {
-        await withCheckedContinuation { continuation in
-            Thread {
-                var bytes: [UInt8] = []
-                while true {
-                    let chunk = handle.readData(ofLength: 1)
-                    if chunk.isEmpty || chunk.first == UInt8(ascii: "\n") { break }
-                    bytes.append(chunk[0])
-                }
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }.start()
-        }
-    }
-
+    /// Runs relay-devstore on free ports with `arguments`, hands `body` the JSON object of its first
+    /// stdout line, then stops it with SIGTERM; returns its exit status and its log (standard error).
     static func run(_ arguments: [String], whileRunning body: (_ info: [String: Any]) async throws -> Void) async throws -> (status: Int32, log: String) {
-        let path = executable.path
-        try #require(FileManager.default.isExecutableFile(atPath: path), "build relay-devstore first (swift build --build-tests): \(path)")
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["--blob-port", "0", "--queue-port", "0", "--table-port", "0"] + arguments
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let line = await firstLine(of: stdout.fileHandleForReading)
+        let scratch = try TemporaryDirectory()
+        let devStore = try ChildProcess(
+            builtProduct("relay-devstore"), ["--blob-port", "0", "--queue-port", "0", "--table-port", "0"] + arguments,
+            outputPath: scratch.file("stdout"))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try devStore.lines().isEmpty, !devStore.hasExited, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let line = try #require(try devStore.lines().first, "relay-devstore printed no first line: \(devStore.errorOutput())")
         let info = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "first line is not a JSON object: \(line)")
         do {
             try await body(info)
         } catch {
-            process.terminate()
+            devStore.signal(SIGTERM)
             throw error
         }
-        process.terminate()  // SIGTERM
-        await withCheckedContinuation { continuation in
-            Thread { process.waitUntilExit(); continuation.resume() }.start()
-        }
-        let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (process.terminationStatus, log)
+        devStore.signal(SIGTERM)
+        let status = await devStore.waitForExit(limit: .seconds(30))
+        return (status, devStore.errorOutput())
     }
 
     @Test func printsPortsAndStopsOnSIGTERM() async throws {
@@ -79,8 +58,8 @@ struct DevStoreProcessTests {
     }
 
     @Test func keepsAnExplicitDataDirectory() async throws {
-        let directory = NSTemporaryDirectory() + "relay-devstore-data-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory()
+        let directory = scratch.file("data")
         let (status, _) = try await Self.run(["--data", directory]) { info in
             let blob = try #require(info["blobPort"] as? Int)
             #expect(try await RawRequest(method: "PUT", port: blob, path: "/devstoreaccount1/kept", query: [("restype", "container")]).signed().send().status == 201)

@@ -15,7 +15,10 @@ struct QueueMessageXMLTests {
     }
 
     @Test func refusesMalformedXML() {
-        for body in ["", "<QueueMessage><MessageText>x</QueueMessage>", "not xml", "<a>&undefined;</a>"] {
+        for body in [
+            "", "<QueueMessage><MessageText>x</QueueMessage>", "not xml", "<a>&undefined;</a>", "<QueueMessage><MessageText>a<b>c</b>d</MessageText></QueueMessage>",
+            "<!DOCTYPE q [<!ENTITY e \"x\">]><QueueMessage><MessageText>&e;</MessageText></QueueMessage>", "<a></a><b></b>", "<a></b>",
+        ] {
             #expect(throws: StorageError.self, "\(body)") { _ = try QueueEndpoint.messageText(Array(body.utf8)) }
         }
     }

@@ -5,18 +5,21 @@ import FoundationNetworking
 import Logging
 import RelayDevStoreKit
 import RelayShared
+import TestSupport
+
+/// The library's server, not TestSupport's launcher of the relay-devstore executable.
+typealias DevStore = RelayDevStoreKit.DevStore
 
 /// A relay-devstore running in this process on free ports, over a fresh temporary directory.
 final class RunningDevStore: Sendable {
     let ports: DevStore.Ports
-    let directory: String
+    let directory: TemporaryDirectory
     private let task: Task<Void, any Error>
     private let shutdown: @Sendable () async -> Void
 
     static func start(faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil) async throws -> RunningDevStore {
-        let directory = NSTemporaryDirectory() + "relay-devstore-test-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var configuration = DevStore.Configuration(dataDirectory: directory)
+        let directory = try TemporaryDirectory()
+        var configuration = DevStore.Configuration(dataDirectory: directory.path)
         configuration.blobPort = 0
         configuration.queuePort = 0
         configuration.tablePort = 0
@@ -34,18 +37,18 @@ final class RunningDevStore: Sendable {
         return RunningDevStore(ports: ready.ports, directory: directory, task: task, shutdown: ready.stop)
     }
 
-    private init(ports: DevStore.Ports, directory: String, task: Task<Void, any Error>, shutdown: @escaping @Sendable () async -> Void) {
+    private init(ports: DevStore.Ports, directory: TemporaryDirectory, task: Task<Void, any Error>, shutdown: @escaping @Sendable () async -> Void) {
         self.ports = ports
         self.directory = directory
         self.task = task
         self.shutdown = shutdown
     }
 
-    /// Graceful shutdown, as on SIGTERM; returns when the server has stopped.
+    /// Graceful shutdown, as on SIGTERM; returns when the server has stopped. The directory goes with
+    /// this object.
     func stop() async throws {
         await shutdown()
         try await task.value
-        try FileManager.default.removeItem(atPath: directory)
     }
 }
 

@@ -19,7 +19,7 @@ struct TableParsingTests {
 
     @Test(arguments: [
         "", "{", "[", "{\"a\":}", "{\"a\" 1}", "{\"a\":1,}", "\"unterminated", "{\"a\":\"\\u12\"}", "{\"a\":\"\\ud800\\u0041\"}",
-        "tru", "{\"a\":01x}", "{} extra", String(repeating: "[", count: 10_000), String(repeating: "{\"a\":", count: 5_000),
+        "tru", "{\"a\":01x}", "{} extra", "{\"a\":1e999}", "{\"a\":-1e400}", String(repeating: "[", count: 10_000), String(repeating: "{\"a\":", count: 5_000),
     ])
     func malformedJSONIsBadRequest(_ text: String) {
         #expect(Self.status { _ = try JSONValue.parseRequest(Array(text.utf8)) } == 400)
@@ -45,6 +45,20 @@ struct TableParsingTests {
         #expect(json.contains(#""L@odata.type":"Edm.Int64","L":"9007199254740993""#))
         #expect(Self.status { _ = try TableEntityJSON.entity(from: Array(#"{"PartitionKey":"p","RowKey":"r","X@odata.type":"Edm.Int32","X":"no"}"#.utf8)) } == 400)
         #expect(Self.status { _ = try TableEntityJSON.entity(from: Array(#"{"RowKey":"r"}"#.utf8)) } == 400)
+    }
+
+    /// Azure infers an untyped whole number as Int32 when it fits, else as Double; one codec on both sides.
+    @Test func untypedWholeNumbersBeyondInt32AreDoubles() throws {
+        let body = #"{"PartitionKey":"p","RowKey":"r","Small":2147483647,"Big":2147483648,"Huge":9007199254740993}"#
+        let entity = try TableEntityJSON.entity(from: Array(body.utf8))
+        #expect(entity["Small"] == .int32(2_147_483_647))
+        #expect(entity["Big"] == .double(2_147_483_648))
+        #expect(entity["Huge"] == .double(9_007_199_254_740_993))
+        for value in [TableValue.int32(-5), .int64(1 << 40), .double(2), .double(.infinity), .string("x"), .bool(true)] {
+            let (type, json) = value.json
+            #expect(TableValue(json: json, type: type) == value)
+        }
+        #expect(TableValue(json: .number("2147483648"), type: nil) == .double(2_147_483_648))
     }
 
     @Test(arguments: [

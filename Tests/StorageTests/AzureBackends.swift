@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TestSupport
 import Testing
+import TestSupport
 @testable import RelayShared
 
 /// The Azure backend as the conformance suites see it: over real HTTP to a relay-devstore started for
@@ -24,8 +25,8 @@ enum AzureBackends {
 
     static func make<Service>(_ label: String, _ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service) -> @Sendable () async throws -> Fixture<Service> {
         {
-            let directory = try makeTemporaryDirectory("devstore-\(label)")
-            let (process, connectionString) = try await startDevStore(directory: directory)
+            let directory = try TemporaryDirectory()
+            let (process, connectionString) = try await startDevStore(directory: directory.path)
             let transport = ProcessBoundTransport(process: process, base: try CurlTransport())
             return Fixture(service: try build(connectionString, transport), directory: directory)
         }
@@ -34,7 +35,7 @@ enum AzureBackends {
     static func makeAccount<Service>(_ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service) -> @Sendable () async throws -> Fixture<Service> {
         {
             let connectionString = try ConnectionString(accountConnectionString ?? "")
-            return Fixture(service: try build(connectionString, try CurlTransport()), directory: try makeTemporaryDirectory("azure-account"))
+            return Fixture(service: try build(connectionString, try CurlTransport()), directory: try TemporaryDirectory())
         }
     }
 }
@@ -72,8 +73,9 @@ struct AzureAccountTests {
     @Test("conformance over HTTP against relay-devstore",
           .enabled(if: AzureBackends.devStoreIsBuilt, "relay-devstore is not built: the HTTP conformance run is skipped"))
     func devStoreIsStartable() async throws {
-        let directory = try makeTemporaryDirectory("devstore-probe")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the store lives as long as the test
+        let directory = scratch.path
         let (process, connectionString) = try await AzureBackends.startDevStore(directory: directory)
         let tables = try AzureTableService(connectionString: connectionString, transport: ProcessBoundTransport(process: process, base: CurlTransport()))
         try await tables.createTable("probe")

@@ -51,7 +51,7 @@ struct AzureParsingTests {
         #expect(messages[0].value("MessageText") == "a & <b> \r")
         #expect(messages[0].value("PopReceipt") == "p+/=")
         let body = String(decoding: AzureQueueService.messageBody("x<&>\r'\""), as: UTF8.self)
-        let parsed = try AzureXMLElement.parse(Array(body.utf8), what: "t")
+        let parsed = try XMLTree.parseResponse(Array(body.utf8), what: "t")
         #expect(parsed.value("MessageText") == "x<&>\r'\"")
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import RelayShared
 
-/// Request building: what goes on the wire is what is signed (reference §2.4 vectors, §2.5 SAS).
+/// Request building: what goes on the wire is what is signed (docs/azure-rest.md, "Shared Key and SAS").
 struct AzureRequestTests {
     static let date = Date(timeIntervalSince1970: 1_704_067_200)  // Mon, 01 Jan 2024 00:00:00 GMT
     static let development = try! ConnectionString("UseDevelopmentStorage=true")

@@ -1,9 +1,43 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RelayShared
 
-/// Retry arithmetic with a pinned random source, and the AIMD pacer's window.
+/// The retry decision, retry arithmetic with a pinned random source, and the AIMD pacer's window.
 struct AzureRetryTests {
+    /// Statuses by what the one rule makes of them: (retried when idempotent, retried when unsafe,
+    /// outcome unknown afterwards when retried as idempotent).
+    @Test(arguments: [
+        (408, true, false, false), (429, true, true, false), (500, true, false, true), (502, true, false, true),
+        (503, true, true, false), (504, true, false, true), (501, false, false, false), (505, false, false, false),
+        (400, false, false, false), (404, false, false, false), (409, false, false, false), (412, false, false, false),
+    ])
+    func statusDecisions(status: Int, idempotent: Bool, unsafe: Bool, unknown: Bool) {
+        let asIdempotent = RetryDecision(.status(status), safety: .idempotent, outcomeUnknown: false)
+        let asUnsafe = RetryDecision(.status(status), safety: .unsafe, outcomeUnknown: false)
+        #expect(asIdempotent == RetryDecision(retry: idempotent, outcomeUnknown: unknown))
+        #expect(asUnsafe == RetryDecision(retry: unsafe, outcomeUnknown: false))
+        // An earlier unknown outcome stays unknown whatever follows.
+        #expect(RetryDecision(.status(status), safety: .unsafe, outcomeUnknown: true).outcomeUnknown)
+        // StorageError.isRetryable and the page writes' fence ask the same rule.
+        #expect(StorageError(.internalError, status: status).isRetryable == idempotent)
+        #expect(RetryDecision.needsIdempotence(.status(status)) == (idempotent && !unsafe))
+    }
+
+    @Test func transportFailureDecisions() {
+        for safety in [RetrySafety.idempotent, .unsafe] {
+            #expect(RetryDecision(.transport(.notSent), safety: safety, outcomeUnknown: false) == RetryDecision(retry: true, outcomeUnknown: false))
+            #expect(RetryDecision(.transport(.responseTooLarge), safety: safety, outcomeUnknown: false) == RetryDecision(retry: false, outcomeUnknown: false))
+        }
+        #expect(RetryDecision(.transport(.outcomeUnknown), safety: .idempotent, outcomeUnknown: false) == RetryDecision(retry: true, outcomeUnknown: true))
+        #expect(RetryDecision(.transport(.outcomeUnknown), safety: .unsafe, outcomeUnknown: false) == RetryDecision(retry: false, outcomeUnknown: true))
+        // No response at all (status 0) is read as an unknown outcome: retryable, but only when idempotent.
+        #expect(AttemptFailure(StorageError(.networkError, status: 0)) == .transport(.outcomeUnknown))
+        #expect(StorageError(.networkError, status: 0).isRetryable)
+        #expect(RetryDecision.needsIdempotence(.transport(.outcomeUnknown)))
+        #expect(!RetryDecision.needsIdempotence(.transport(.notSent)))
+    }
+
     @Test func backoffIsExponentialJitteredAndCapped() {
         let low = RetryPolicy(maxRetries: 10, random: { 0 })
         let high = RetryPolicy(maxRetries: 10, random: { 0.999_999 })
@@ -31,7 +65,8 @@ struct AzureRetryTests {
     }
 
     @Test func pacerHalvesOnBusyAndClimbsBackAdditively() async throws {
-        let pacer = PagePacer(maxWindow: 16)
+        let log = LogRecorder()
+        let pacer = PagePacer(maxWindow: 16, logger: log.logger)
         #expect(pacer.window == 16)
         try await pacer.acquire()
         pacer.release(.busy)
@@ -45,6 +80,10 @@ struct AzureRetryTests {
         #expect(pacer.window == 4)
         try await pacer.acquire(); pacer.release(.other)
         #expect(pacer.window == 4)
+        // Every change of the window is logged, narrowing at notice, growing at debug; no change, no record.
+        let changes = log.records.map { ($0.level, $0.metadata["pacer.previous_window"] ?? "", $0.metadata["pacer.window"] ?? "") }
+        #expect(changes.map(\.0) == [.notice, .notice, .notice, .notice, .debug, .debug, .debug])
+        #expect(changes.map { "\($0.1)>\($0.2)" } == ["16>8", "8>4", "4>2", "2>1", "1>2", "2>3", "3>4"])
     }
 
     @Test(.timeLimit(.minutes(1))) func pacerHoldsRequestsBeyondTheWindow() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RelayShared
 
 /// One backend of a storage service under test: the conformance suites run every test against each
@@ -12,24 +13,15 @@ struct Backend<Service: Sendable>: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 }
 
-/// A service under test and the temporary directory its store lives in, removed on deinit.
+/// A service under test and the temporary directory its store lives in, removed with the fixture.
 final class Fixture<Service: Sendable>: Sendable {
     let service: Service
-    let directory: String
+    let directory: TemporaryDirectory
 
-    init(service: Service, directory: String) {
+    init(service: Service, directory: TemporaryDirectory) {
         self.service = service
         self.directory = directory
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
-}
-
-/// A fresh temporary directory path (created).
-func makeTemporaryDirectory(_ label: String) throws -> String {
-    let path = NSTemporaryDirectory() + "relay-\(label)-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
 }
 
 /// Expects `body` to fail with exactly Azure's `code` and `status`; returns the error for more checks.

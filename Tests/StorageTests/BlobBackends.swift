@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RelayShared
 
 /// The Blob backends every Blob conformance test runs against; the Azure backend joins by adding
@@ -10,8 +11,8 @@ enum BlobBackends {
 
 extension Backend where Service == any BlobService {
     static let local = Backend(name: "local") {
-        let directory = try makeTemporaryDirectory("blob")
-        let service = try await LocalBlobService(store: LocalStore(path: directory))
+        let directory = try TemporaryDirectory()
+        let service = try await LocalBlobService(store: LocalStore(path: directory.path))
         return Fixture(service: service, directory: directory)
     }
 }
@@ -49,18 +50,10 @@ struct BlobTestbed {
 /// `[offset, offset + length)` for short test literals.
 func r(_ offset: UInt64, _ length: UInt64) -> ByteRange { ByteRange(offset: offset, length: length) }
 
-/// Random bytes (not all zero, not compressible) for data tests.
-func randomBytes(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    var bytes = [UInt8](repeating: 0, count: count)
-    for index in stride(from: 0, to: count, by: 8) {
-        var word = generator.next()
-        for byte in index..<min(index + 8, count) {
-            bytes[byte] = UInt8(truncatingIfNeeded: word)
-            word >>= 8
-        }
-    }
-    return bytes
+/// Random bytes (not all zero, not compressible) for data tests, the same for the same count and seed.
+func randomBytes(_ count: Int, seed: UInt64 = 0x5EED) -> [UInt8] {
+    var generator = SplitMix64(seed: seed &+ UInt64(count))
+    return generator.bytes(count)
 }
 
 /// A fresh lease id (a GUID, as Azure requires).

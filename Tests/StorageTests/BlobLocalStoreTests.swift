@@ -1,14 +1,16 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RelayShared
 
 /// What only the local store promises: sparse files, several processes sharing one store (each
 /// `LocalStore` here has its own SQLite connections, as a separate process would), and persistence.
 struct BlobLocalStoreTests {
-    let directory: String
+    let scratch: TemporaryDirectory
+    var directory: String { scratch.path }
     let blob = BlobAddress(container: "disks", name: "target.vhd")
 
-    init() throws { directory = try makeTemporaryDirectory("blob-local") }
+    init() throws { scratch = try TemporaryDirectory() }
 
     /// A service over its own store on the shared directory, as another process would open it.
     func openProcess() async throws -> LocalBlobService {
@@ -20,26 +22,45 @@ struct BlobLocalStoreTests {
         try FileManager.default.contentsOfDirectory(atPath: directory + "/blobs").sorted().map { directory + "/blobs/" + $0 }
     }
 
+    @Test func aFencedOffPageWriteIsLoggedWithItsBlobAndCondition() async throws {
+        let log = LogRecorder()
+        let service = try await LocalBlobService(store: LocalStore(path: directory, logger: log.logger))
+        try await service.createContainer(blob.container)
+        try await service.createPageBlob(blob, size: 4096, sequenceNumber: 7, metadata: [:], conditions: .none)
+        try await service.putPages(blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil,
+                                   conditions: BlobConditions(ifSequenceNumberLessThan: 8))
+        #expect(log.records(containing: "fenced off").isEmpty)
+        await expectStorageError(.sequenceNumberConditionNotMet, 412) {
+            try await service.clearPages(self.blob, range: ByteRange(offset: 0, length: 512),
+                                         conditions: BlobConditions(ifSequenceNumberLessThanOrEqual: 6))
+        }
+        let records = log.records(containing: "fenced off")
+        #expect(records.count == 1)
+        #expect(records.first?.level == .notice)
+        #expect(records.first?.metadata["blob.name"] == "\(blob)")
+        #expect(records.first?.metadata["blob.sequence_number_condition"] == "le 6")
+    }
+
     @Test func pageBlobFileIsSparseAndClearPunchesHoles() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let service = try await openProcess()
         try await service.createContainer("disks")
         try await service.createPageBlob(blob, size: 1 << 30, sequenceNumber: 0, metadata: [:], conditions: .none)
         let file = try #require(try dataFiles().first)
-        #expect(try LocalBlobFile.open(file).allocatedBytes() < 1 << 20)
+        #expect(try SystemFile.openForReading(file).allocatedBytes() < 1 << 20)
 
         let data = randomBytes(4 << 20)
         for index in 0..<4 {
             try await service.putPages(blob, offset: UInt64(index) << 22, data: data, contentMD5: nil, conditions: .none)
         }
-        #expect(try LocalBlobFile.open(file).allocatedBytes() >= 16 << 20)
+        #expect(try SystemFile.openForReading(file).allocatedBytes() >= 16 << 20)
         // A snapshot copies data regions only (or shares blocks), so holes stay holes.
         _ = try await service.snapshot(blob, metadata: nil, conditions: .none)
         let copy = try #require(try dataFiles().first { $0 != file })
-        #expect(try LocalBlobFile.open(copy).allocatedBytes() < 17 << 20)
+        #expect(try SystemFile.openForReading(copy).allocatedBytes() < 17 << 20)
 
         try await service.clearPages(blob, range: ByteRange(offset: 0, length: 16 << 20), conditions: .none)
-        #expect(try LocalBlobFile.open(file).allocatedBytes() < 1 << 20)
+        #expect(try SystemFile.openForReading(file).allocatedBytes() < 1 << 20)
         #expect(try await service.getBlob(blob, range: ByteRange(offset: 0, length: 4 << 20), snapshot: nil, conditions: .none).data
                 == [UInt8](repeating: 0, count: 4 << 20))
     }

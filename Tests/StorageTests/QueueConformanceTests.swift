@@ -7,7 +7,7 @@ enum QueueBackends {
     static let all: [Backend<any QueueService>] = [.local] + Backend<any QueueService>.azure
 }
 
-/// Azure Queue semantics (reference §4) that every backend must show.
+/// Azure Queue semantics (docs/storage.md, "Queue service") that every backend must show.
 @Suite(.timeLimit(.minutes(2)))
 struct QueueConformanceTests {
     /// Long enough for a 1 s visibility timeout or TTL to run out on a backend with whole-second clocks.

@@ -1,19 +1,20 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RelayShared
 
 extension Backend where Service == any QueueService {
     static let local = Backend(name: "local") {
-        let directory = try makeTemporaryDirectory("queue")
-        let store = try LocalStore(path: directory)
+        let directory = try TemporaryDirectory()
+        let store = try LocalStore(path: directory.path)
         return Fixture(service: try await LocalQueueService(store: store) as any QueueService, directory: directory)
     }
 }
 
 extension Backend where Service == any TableService {
     static let local = Backend(name: "local") {
-        let directory = try makeTemporaryDirectory("table")
-        let store = try LocalStore(path: directory)
+        let directory = try TemporaryDirectory()
+        let store = try LocalStore(path: directory.path)
         return Fixture(service: try await LocalTableService(store: store) as any TableService, directory: directory)
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RelayShared
 
 struct SQLiteDatabaseTests {
     @Test func roundTripsValuesAndRollsBackFailedTransactions() throws {
-        let path = NSTemporaryDirectory() + "relay-sqlite-\(UUID().uuidString).db"
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let scratch = try TemporaryDirectory()
+        let path = scratch.file("store.db")
         let db = try SQLiteDatabase(path: path)
         try db.execute("CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER, r REAL, b BLOB)")
         try db.query("INSERT INTO t VALUES (?, ?, ?, ?)", [.text("a"), .integer(Int64.max), .real(0.5), .blob([0, 1, 255])])

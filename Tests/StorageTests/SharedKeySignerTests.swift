@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import RelayShared
 
-/// The reference's signature vectors (azure-storage-rest.md §2.4): exact strings to sign and signatures.
+/// Signature vectors computed with the documented algorithm (docs/azure-rest.md, "Shared Key and SAS"): exact
+/// strings to sign and signatures.
 struct SharedKeySignerTests {
     let signer = SharedKeySigner(
         account: "devstoreaccount1",

@@ -7,7 +7,7 @@ enum TableBackends {
     static let all: [Backend<any TableService>] = [.local] + Backend<any TableService>.azure
 }
 
-/// Azure Table semantics (reference §5) that every backend must show.
+/// Azure Table semantics (docs/storage.md, "Table service") that every backend must show.
 @Suite(.timeLimit(.minutes(2)))
 struct TableConformanceTests {
     static func entity(_ partitionKey: String, _ rowKey: String, _ properties: [String: TableValue] = [:]) -> TableEntity {

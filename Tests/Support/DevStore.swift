@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// relay-devstore for tests over real HTTP: started on free ports over a fresh directory, terminated
 /// when the last reference to its `DevStoreProcess` goes.
@@ -21,36 +20,21 @@ public enum DevStore {
     /// Starts relay-devstore on free ports over `directory` with `arguments` (e.g. its `--fault-*` flags)
     /// and returns it with the connection string it printed.
     public static func start(directory: String, arguments: [String] = []) async throws -> (DevStoreProcess, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["--blob-port", "0", "--queue-port", "0", "--table-port", "0", "--data", directory] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw ToolFailure(message: "cannot start relay-devstore at \(path) (build the package first): \(error)")
+        // Its output goes to a file inside its data directory, which it shares with the accounts' folders.
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let child = try ChildProcess(
+            path, ["--blob-port", "0", "--queue-port", "0", "--table-port", "0", "--data", directory] + arguments,
+            outputPath: directory + "/devstore.out")
+        let owner = DevStoreProcess(child)
+        // The first line is one JSON object with the ports and the connection string.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try child.lines().isEmpty {
+            guard !child.hasExited, ContinuousClock.now < deadline else {
+                throw ToolFailure(message: "relay-devstore ended or hung without printing its ports: \(child.errorOutput())")
+            }
+            try await Task.sleep(for: .milliseconds(20))
         }
-        let owner = DevStoreProcess(process)
-        // The first line is one JSON object with the ports and the connection string; read on a thread of
-        // its own, since reading a pipe blocks.
-        let handle = output.fileHandleForReading
-        let line: String = try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                var bytes: [UInt8] = []
-                while bytes.last != 10, bytes.count < 65536 {
-                    let chunk = handle.readData(ofLength: 1)
-                    if chunk.isEmpty { break }
-                    bytes += chunk
-                }
-                if bytes.last == 10 {
-                    continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-                } else {
-                    continuation.resume(throwing: ToolFailure(message: "relay-devstore ended without printing its ports"))
-                }
-                // Keep draining so the server never blocks on a full pipe.
-                while !handle.readData(ofLength: 65536).isEmpty {}
-            }.start()
-        }
+        let line = try child.lines()[0]
         guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
               let text = object.first(where: { $0.key.lowercased().contains("connection") })?.value as? String else {
             throw ToolFailure(message: "relay-devstore's first line has no connection string: \(line)")
@@ -59,12 +43,12 @@ public enum DevStore {
     }
 }
 
-/// A running relay-devstore, terminated when the last reference goes.
+/// A running relay-devstore, stopped when the last reference goes.
 public final class DevStoreProcess: Sendable {
-    private let process: Mutex<Process?>
+    private let child: ChildProcess
 
-    init(_ process: sending Process) { self.process = Mutex(process) }
+    init(_ child: ChildProcess) { self.child = child }
 
     /// SIGTERM (graceful shutdown) without waiting: deinit may run on the cooperative pool.
-    deinit { process.withLock { $0?.terminate() } }
+    deinit { child.signal(SIGTERM) }
 }

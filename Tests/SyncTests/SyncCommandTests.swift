@@ -99,9 +99,9 @@ struct SyncCommandTests {
         process.standardError = FileHandle(forWritingAtPath: errors)
         try process.run()
         let control = worker.control
-        // Killed once it has enqueued a segment of the generation (its journal plans one).
+        // Killed once it has enqueued a segment of the generation (its journal says so).
         let journal = try SyncCrashTests().journalPath(harness)
-        while process.isRunning, !((try? String(contentsOfFile: journal, encoding: .utf8)) ?? "").contains("planned") {
+        while process.isRunning, !((try? String(contentsOfFile: journal, encoding: .utf8)) ?? "").contains("enqueued") {
             try await Task.sleep(for: .milliseconds(20))
         }
         let early = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""

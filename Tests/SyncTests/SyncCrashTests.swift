@@ -19,28 +19,20 @@ struct SyncCrashTests {
         var random = SplitMix64(seed: 77)
         try patch(source, at: 8 << 20, with: random.bytes(24 << 20))
         let arguments = ["sync", source, "--target", harness.target.description, "--store", "file:" + harness.directory.file("store"),
-                         "--state-dir", harness.stateRoot, "--max-bandwidth", "40Mbit", "--json"]
+                         "--state-dir", harness.stateRoot, "--max-bandwidth", "16Mbit", "--json"]
         // Killed at random moments until a run gets to the end of the generation by itself.
         var kills = 0
         var completed: SyncSummary?
-        let output = harness.directory.file("sync.json")
-        for _ in 0..<8 where completed == nil {
-            FileManager.default.createFile(atPath: output, contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.relayClient)
-            process.arguments = arguments
-            process.standardOutput = FileHandle(forWritingAtPath: output)
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try await Task.sleep(for: .milliseconds(200 + Int(random.next() % 800)))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
+        for attempt in 0..<8 where completed == nil {
+            let sync = try ChildProcess(Self.relayClient, arguments, outputPath: harness.directory.file("sync-\(attempt).json"))
+            try await Task.sleep(for: .milliseconds(300 + Int(random.next() % 1200)))
+            if !sync.hasExited {
+                sync.kill9()
                 kills += 1
-                process.waitUntilExit()
+                _ = await sync.waitForExit(limit: .seconds(10))
             } else {
-                process.waitUntilExit()
-                #expect(process.terminationStatus == 0)
-                completed = try JSONDecoder().decode(SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
+                #expect(await sync.waitForExit(limit: .seconds(10)) == 0)
+                completed = try JSONDecoder().decode(SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: sync.outputPath)))
             }
         }
         #expect(kills >= 2, "the syncs ended before they could be killed; slow them down")

@@ -38,25 +38,35 @@ final class SyncHarness {
         try await SyncSession(services: services, request: request(source, options)).run()
     }
 
-    /// Drains the control queue: each seq's messages must all name the same segment.
-    func drainQueue() async throws {
+    /// Drains the control queue: each seq's messages must all name the same segment. With `through`,
+    /// keeps polling (messages may be invisible for a while after a lost answer) until every seq up to
+    /// it has arrived.
+    func drainQueue(through: UInt64? = nil) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
         while true {
-            let batch = try await services.queue.getMessages(ControlNames.defaultQueue, count: 32, visibilityTimeout: 600)
-            if batch.isEmpty { return }
+            let batch = try await services.queue.getMessages(ControlNames.defaultQueue, count: 32, visibilityTimeout: 2)
+            if batch.isEmpty {
+                guard let through, ContinuousClock.now < deadline, (1...through).contains(where: { messages[$0] == nil }) else { return }
+                try await Task.sleep(for: .milliseconds(500))
+            }
             for received in batch {
                 let message = try ControlMessage(parsing: received.text)
                 if let earlier = messages[message.seq] {
                     #expect(earlier == message, "seq \(message.seq) was enqueued with two different segments")
                 }
                 messages[message.seq] = message
-                try await services.queue.deleteMessage(ControlNames.defaultQueue, id: received.id, popReceipt: received.popReceipt)
+                do {
+                    try await services.queue.deleteMessage(ControlNames.defaultQueue, id: received.id, popReceipt: received.popReceipt)
+                } catch let error as StorageError where error.status == 404 {
+                    // Deleted by an attempt whose answer was lost.
+                }
             }
         }
     }
 
     /// Drains the queue and applies every new seq, in order, to the oracle; seqs must be contiguous.
-    func applyEnqueued(virtualSize: UInt64) async throws {
-        try await drainQueue()
+    func applyEnqueued(virtualSize: UInt64, through: UInt64? = nil) async throws {
+        try await drainQueue(through: through)
         let oracle = try oracle ?? ReferenceApplier(path: directory.file("oracle"), target: target,
                                                       diskSize: VHDFooter.targetSize(forVirtualSize: virtualSize))
         self.oracle = oracle

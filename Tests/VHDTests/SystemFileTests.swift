@@ -5,8 +5,8 @@ import TestSupport
 
 struct SystemFileTests {
     @Test func writesReadsAndGrowsSparse() throws {
-        let path = "/tmp/relay-systemfile-\(getpid()).bin"
-        defer { unlink(path) }
+        let directory = try TemporaryDirectory()
+        let path = directory.file("file.bin")
         let file = try SystemFile.create(path)
         let payload: [UInt8] = Array(1...200)
         try payload.withUnsafeBytes { try file.write($0, at: 4096) }
@@ -17,13 +17,57 @@ struct SystemFileTests {
     }
 
     @Test func shortReadNamesFileAndOffset() throws {
-        let path = "/tmp/relay-systemfile-short-\(getpid()).bin"
-        defer { unlink(path) }
+        let directory = try TemporaryDirectory()
+        let path = directory.file("short.bin")
         let file = try SystemFile.create(path)
         try [UInt8](repeating: 7, count: 100).withUnsafeBytes { try file.write($0, at: 0) }
         let error = #expect(throws: FileError.self) { try file.readExactly(64, at: 80) }
         #expect(error?.offset == 80)
         #expect(error?.description.contains(path) == true)
+    }
+
+    @Test func punchedHolesReadAsZerosAndFreeTheirBlocks() throws {
+        let directory = try TemporaryDirectory()
+        let file = try SystemFile.create(directory.file("holes.bin"))
+        var random = SplitMix64(seed: 3)
+        let data = random.bytes(4 << 20)
+        try file.write(data, at: 0)
+        try file.sync()
+        #expect(try file.allocatedBytes() >= 4 << 20)
+        try file.punchHole(ByteRange(offset: 1 << 20, length: 2 << 20))
+        #expect(try file.size() == 4 << 20)
+        #expect(try file.allocatedBytes() <= 2 << 20 + 64 << 10)
+        #expect(try file.readExactly(2 << 20, at: 1 << 20) == [UInt8](repeating: 0, count: 2 << 20))
+        #expect(try file.readExactly(1 << 20, at: 3 << 20) == Array(data[(3 << 20)...]))
+    }
+
+    /// A copy has the same bytes and, where blocks cannot be shared, holes where the original has them.
+    @Test func copiesKeepBytesAndHoles() throws {
+        let directory = try TemporaryDirectory()
+        let original = try SystemFile.create(directory.file("original.bin"))
+        var random = SplitMix64(seed: 4)
+        let head = random.bytes(512 << 10)
+        let tail = random.bytes(256 << 10)
+        try original.truncate(to: 64 << 20)
+        try original.write(head, at: 0)
+        try original.write(tail, at: 40 << 20)
+        let copy = try original.copy(to: directory.file("copy.bin"))
+        #expect(try copy.size() == 64 << 20)
+        #expect(try copy.readExactly(head.count, at: 0) == head)
+        #expect(try copy.readExactly(tail.count, at: 40 << 20) == tail)
+        #expect(try copy.readExactly(1 << 20, at: 20 << 20) == [UInt8](repeating: 0, count: 1 << 20))
+        #expect(try copy.allocatedBytes() < 4 << 20)
+    }
+
+    @Test func creatingNewRefusesAnExistingFileAndRemovingToleratesAMissingOne() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("once.bin")
+        _ = try SystemFile.createNew(path)
+        let error = #expect(throws: FileError.self) { try SystemFile.createNew(path) }
+        #expect(error?.errno == EEXIST)
+        try SystemFile.remove(path)
+        try SystemFile.remove(path)
+        #expect(throws: FileError.self) { try SystemFile.openForWriting(path) }
     }
 
     @Test func missingFileIsReported() {

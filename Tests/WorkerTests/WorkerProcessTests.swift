@@ -10,42 +10,19 @@ import Testing
     static let target = try! TargetName("disks/proc.vhd")
     static let virtualSize: UInt64 = 8 << 20
 
-    /// A worker process whose output goes to files in `directory`.
-    final class WorkerProcess {
-        let process = Process()
-
-        /// A worker on the local store at `store`, or, with `connectionString`, on that account.
-        init(store: String? = nil, connectionString: String? = nil, directory: TemporaryDirectory, name: String, drain: Bool = false) throws {
-            process.executableURL = URL(fileURLWithPath: builtProduct("relay-worker"))
-            process.arguments = ["run", "--metrics-port", "0", "--concurrency", "2"] + (store.map { ["--store", "file:" + $0] } ?? [])
-                + (drain ? ["--drain"] : [])
-            var environment = ProcessInfo.processInfo.environment
-            environment["RELAY_WORKER_LEASE_SECONDS"] = "15"
-            environment["RELAY_LOG_LEVEL"] = "debug"
-            environment["AZURE_STORAGE_CONNECTION_STRING"] = connectionString
-            process.environment = environment
-            _ = FileManager.default.createFile(atPath: directory.file(name + ".log"), contents: nil)
-            process.standardOutput = FileHandle(forWritingAtPath: directory.file(name + ".log"))
-            process.standardError = FileHandle(forWritingAtPath: directory.file(name + ".log"))
-            try process.run()
-        }
-
-        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
-
-        /// Waits for the process to exit (polling, so no thread of the cooperative pool blocks).
-        func exitStatus(within limit: Duration) async throws -> Int32 {
-            let deadline = ContinuousClock.now + limit
-            while process.isRunning {
-                guard ContinuousClock.now < deadline else {
-                    signal(SIGKILL)
-                    throw ToolFailure(message: "relay-worker did not exit within \(limit)")
-                }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            return process.terminationStatus
-        }
-
-        deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    /// A relay-worker process on the local store at `store`, or, with `connectionString`, on that account;
+    /// its output in `name.log` (logs, on standard error, in `name.log.err`) in `directory`.
+    static func worker(
+        store: String? = nil, connectionString: String? = nil, directory: TemporaryDirectory, name: String, drain: Bool = false
+    ) throws -> ChildProcess {
+        var environment = ProcessInfo.processInfo.environment
+        environment["RELAY_WORKER_LEASE_SECONDS"] = "15"
+        environment["RELAY_LOG_LEVEL"] = "debug"
+        environment["AZURE_STORAGE_CONNECTION_STRING"] = connectionString
+        return try ChildProcess(
+            builtProduct("relay-worker"),
+            ["run", "--metrics-port", "0", "--concurrency", "2"] + (store.map { ["--store", "file:" + $0] } ?? []) + (drain ? ["--drain"] : []),
+            environment: environment, outputPath: directory.file(name + ".log"))
     }
 
     /// `count` segments that all rewrite the same 1 MiB (so that any stale write shows in the result),
@@ -79,15 +56,15 @@ import Testing
         try oracle.apply(segments)
         var random = SplitMix64(seed: 99)
         for round in 0..<4 {
-            let worker = try WorkerProcess(store: storage.directory.file("store"), directory: storage.directory, name: "kill-\(round)")
+            let worker = try Self.worker(store: storage.directory.file("store"), directory: storage.directory, name: "kill-\(round)")
             try await Task.sleep(for: .milliseconds(Int(random.next() % 1500) + 300))
             worker.signal(SIGKILL)
-            _ = try await worker.exitStatus(within: .seconds(10))
+            _ = await worker.waitForExit(limit: .seconds(10))
             // The lease of a killed worker lapses after 15 s; breaking it is the same, sooner.
             _ = try? await storage.blob.lease(Self.target.address, .break(period: 0), conditions: .none)
         }
-        let final = try WorkerProcess(store: storage.directory.file("store"), directory: storage.directory, name: "final", drain: true)
-        #expect(try await final.exitStatus(within: .seconds(180)) == 0)
+        let final = try Self.worker(store: storage.directory.file("store"), directory: storage.directory, name: "final", drain: true)
+        #expect(await final.waitForExit(limit: .seconds(180)) == 0)
         #expect(try await Self.appliedSeq(producer) == UInt64(segments.count))
         #expect(try await producer.readTarget().data == (try oracle.bytes))
     }
@@ -106,7 +83,7 @@ import Testing
         let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
         try oracle.apply(segments)
 
-        let a = try WorkerProcess(connectionString: connectionString, directory: directory, name: "a")
+        let a = try Self.worker(connectionString: connectionString, directory: directory, name: "a")
         let deadline = ContinuousClock.now + .seconds(60)
         while try await Self.appliedSeq(producer) < 3 {
             guard ContinuousClock.now < deadline else { throw ToolFailure(message: "worker A applied nothing in 60 s") }
@@ -114,8 +91,8 @@ import Testing
         }
         a.signal(SIGSTOP)
         let frozenAt = try await Self.appliedSeq(producer)
-        let b = try WorkerProcess(connectionString: connectionString, directory: directory, name: "b")
-        let c = try WorkerProcess(connectionString: connectionString, directory: directory, name: "c")
+        let b = try Self.worker(connectionString: connectionString, directory: directory, name: "b")
+        let c = try Self.worker(connectionString: connectionString, directory: directory, name: "c")
         // B or C takes the target once A's lease lapses (15 s), and applies everything.
         let caughtUp = ContinuousClock.now + .seconds(150)
         while try await Self.appliedSeq(producer) < UInt64(segments.count) {
@@ -126,9 +103,9 @@ import Testing
         a.signal(SIGCONT)
         try await Task.sleep(for: .seconds(3))  // A's writes in flight run into the fence
         for worker in [a, b, c] { worker.signal(SIGTERM) }
-        for worker in [a, b, c] { #expect(try await worker.exitStatus(within: .seconds(60)) == 0) }
+        for worker in [a, b, c] { #expect(await worker.waitForExit(limit: .seconds(60)) == 0) }
         #expect(try await producer.readTarget().data == (try oracle.bytes))
-        let log = try String(contentsOfFile: directory.file("a.log"), encoding: .utf8)
+        let log = a.errorOutput()
         #expect(log.contains("claim is lost") || log.contains("lost the claim"))
     }
 }

@@ -24,14 +24,13 @@ import Testing
         for segment in segments { try await producer.send(segment) }
         try await producer.enqueue("forged")
 
-        let worker = try WorkerProcessTests.WorkerProcess(store: storage.directory.file("store"), directory: storage.directory, name: "service")
-        let log = storage.directory.file("service.log")
+        let worker = try WorkerProcessTests.worker(store: storage.directory.file("store"), directory: storage.directory, name: "service")
         var port: Int?
         let deadline = ContinuousClock.now + .seconds(30)
         while port == nil {
             guard ContinuousClock.now < deadline else { throw ToolFailure(message: "the worker never said its metrics port") }
             try await Task.sleep(for: .milliseconds(100))
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            let text = worker.errorOutput()
             if let line = text.split(separator: "\n").first(where: { $0.contains("serving /healthz") }),
                let field = line.split(separator: " ").first(where: { $0.hasPrefix("port=") }) {
                 port = Int(field.dropFirst("port=".count))
@@ -56,11 +55,10 @@ import Testing
         #expect(metrics.contains("relay_worker_recovery_points_total 1"))
 
         worker.signal(SIGTERM)
-        #expect(try await worker.exitStatus(within: .seconds(40)) == 0)
+        #expect(await worker.waitForExit(limit: .seconds(40)) == 0)
         let properties = try await storage.blob.blobProperties(Self.target.address, snapshot: nil, conditions: .none)
         #expect(properties.lease.state == .available, "the lease is released at a graceful stop")
-        let text = try String(contentsOfFile: log, encoding: .utf8)
-        #expect(text.contains("released target"))
+        #expect(worker.errorOutput().contains("released target"))
     }
 
     @Test func refusesASecretOnTheCommandLine() throws {

@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import RelayShared
 
-/// The Blob service REST API (reference §3) over an account's `BlobService`: containers, block blobs,
-/// page blobs, page ranges with diffs and markers, sequence numbers, leases, snapshots, metadata.
+/// The Blob service REST API (docs/azure-rest.md, "Blob service") over an account's `BlobService`:
+/// containers, block blobs, page blobs, page ranges with diffs and markers, sequence numbers, leases,
+/// snapshots, metadata.
 struct BlobEndpoint: StorageEndpoint {
     let kind = StorageKind.blob
 

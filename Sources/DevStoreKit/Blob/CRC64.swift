@@ -1,5 +1,5 @@
-/// CRC-64/NVME, Azure's transactional `x-ms-content-crc64` (reference §3.13): reflected polynomial
-/// 0x9A6C9329AC4BC9B5, initial value and final XOR all ones; sent as the Base64 of the 8 bytes in
+/// CRC-64/NVME, Azure's transactional `x-ms-content-crc64` (docs/azure-rest.md, "Checksums"): reflected
+/// polynomial 0x9A6C9329AC4BC9B5, initial value and final XOR all ones; sent as the Base64 of the 8 bytes in
 /// little-endian order.
 public enum CRC64 {
     private static let table: [UInt64] = (0..<256).map { index in

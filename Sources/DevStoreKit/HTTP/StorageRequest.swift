@@ -79,7 +79,8 @@ public struct StorageRequest: Sendable {
 
     var hasMetadata: Bool { headers.contains { $0.name.hasPrefix("x-ms-meta-") } }
 
-    /// `+` is a literal plus here: Azure clients percent-encode spaces (reference §2.1).
+    /// `+` is a literal plus here: Azure clients percent-encode spaces (docs/azure-rest.md, "Shared Key and
+    /// SAS").
     static func decode<S: StringProtocol>(_ text: S) -> String {
         String(text).removingPercentEncoding ?? String(text)
     }

@@ -72,7 +72,8 @@ struct StorageResponder: HTTPResponder {
     }
 
     static func errorResponse(_ error: StorageError, kind: StorageKind, requestID: String, isHead: Bool, request: StorageRequest) -> StorageResponse {
-        // A failed If-None-Match on a read is 304 Not Modified, without a body (reference §3.1).
+        // A failed If-None-Match on a read is 304 Not Modified, without a body (docs/azure-rest.md,
+        // "Conditions and leases").
         var status = error.status == 0 ? 500 : error.status
         if error.code == .conditionNotMet, request.method == "GET" || request.method == "HEAD", request.header("if-none-match") != nil {
             status = 304

@@ -1,10 +1,7 @@
 import Foundation
 import RelayShared
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
-/// The Queue service REST API (reference §4) over an account's `QueueService`.
+/// The Queue service REST API (docs/azure-rest.md, "Queue service") over an account's `QueueService`.
 public struct QueueEndpoint: StorageEndpoint {
     let kind = StorageKind.queue
     /// Seeded delays of new messages (`--fault-delay-rate`), or nil.
@@ -125,50 +122,14 @@ public struct QueueEndpoint: StorageEndpoint {
         return popReceipt
     }
 
-    /// The text of `<QueueMessage><MessageText>…</MessageText></QueueMessage>`, nil if absent.
+    /// The text of `<QueueMessage><MessageText>…</MessageText></QueueMessage>`, nil if absent. Markup
+    /// inside the text (`a<b>c</b>d`) is refused, not flattened.
     public static func messageText(_ body: [UInt8]) throws -> String? {
-        let parser = XMLParser(data: Data(body))
-        let reader = MessageTextReader()
-        parser.delegate = reader
-        parser.shouldResolveExternalEntities = false
-        // Foundation's parser on Linux reports success for an empty document and for mismatched end
-        // tags, so the reader checks that the elements nest and close itself.
-        guard parser.parse(), parser.parserError == nil, reader.isWellFormed else {
-            throw StorageError(
-                .invalidXmlDocument, status: 400,
-                "XML specified is not syntactically valid: \(parser.parserError.map { "\($0)" } ?? "elements do not nest") at line \(parser.lineNumber)")
+        let root = try XMLTree.parseRequest(body)
+        guard let element = root.child("MessageText") else { return nil }
+        guard element.children.isEmpty else {
+            throw StorageError(.invalidXmlDocument, status: 400, "MessageText must hold text only, not the element <\(element.children[0].name)>")
         }
-        return reader.text
-    }
-}
-
-/// Collects the character data of `MessageText`; tolerant of any other element the client adds.
-private final class MessageTextReader: NSObject, XMLParserDelegate {
-    var text: String?
-    private var inside = false
-    private var open: [String] = []
-    private var sawRoot = false
-    private var mismatched = false
-
-    /// One root element, every element closed by its own end tag.
-    var isWellFormed: Bool { sawRoot && open.isEmpty && !mismatched }
-
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
-        if open.isEmpty && sawRoot { mismatched = true }
-        sawRoot = true
-        open.append(elementName)
-        if elementName == "MessageText" {
-            inside = true
-            text = text ?? ""
-        }
-    }
-
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
-        if open.popLast() != elementName { mismatched = true }
-        if elementName == "MessageText" { inside = false }
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        if inside { text? += string }
+        return element.text
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import RelayShared
 
-/// `$batch`: an entity group transaction in a `multipart/mixed` body with one change set (reference
-/// §5.4), answered as Azure does — `202` with one sub-response per operation, or a single
+/// `$batch`: an entity group transaction in a `multipart/mixed` body with one change set (docs/azure-rest.md,
+/// "Table service"), answered as Azure does — `202` with one sub-response per operation, or a single
 /// sub-response naming the failing operation's index (`"<n>:…"`) when the change set fails.
 enum TableBatch {
     struct Operation {

@@ -1,9 +1,9 @@
 import Foundation
 import RelayShared
 
-/// The Table service REST API (reference §5) over an account's `TableService`: create table, entity
-/// insert/update/merge/upsert/delete/get, partition queries with `$filter`, `$top`, `$select` and
-/// continuation, and `$batch` entity group transactions.
+/// The Table service REST API (docs/azure-rest.md, "Table service") over an account's `TableService`: create
+/// table, entity insert/update/merge/upsert/delete/get, partition queries with `$filter`, `$top`, `$select`
+/// and continuation, and `$batch` entity group transactions.
 struct TableEndpoint: StorageEndpoint {
     let kind = StorageKind.table
 

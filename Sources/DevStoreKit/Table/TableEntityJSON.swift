@@ -1,8 +1,8 @@
 import Foundation
 import RelayShared
 
-/// Entities to and from the Table service's JSON (reference §5.2): `@odata.type` annotations on input,
-/// and on output the annotations of the metadata level the client asked for.
+/// Entities to and from the Table service's JSON (docs/azure-rest.md, "Table service"): `@odata.type`
+/// annotations on input, and on output the annotations of the metadata level the client asked for.
 public enum TableEntityJSON {
     public enum Metadata: Sendable {
         case none, minimal, full
@@ -61,45 +61,10 @@ public enum TableEntityJSON {
     }
 
     private static func value(_ json: JSONValue, type: String?, name: String) throws -> TableValue {
-        let mismatch = StorageError(.invalidValueType, status: 400, "the value of property \(name) is not a valid \(type ?? "untyped value")")
-        switch (type, json) {
-        case (nil, .string(let text)), ("Edm.String", .string(let text)): return .string(text)
-        case (nil, .bool(let flag)), ("Edm.Boolean", .bool(let flag)): return .bool(flag)
-        case (nil, .number(let text)):
-            if let int = Int32(text) { return .int32(int) }
-            if !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let int = Int64(text) { return .int64(int) }
-            guard let double = Double(text) else { throw mismatch }
-            return .double(double)
-        case ("Edm.Int32", .number(let text)):
-            guard let int = Int32(text) else { throw mismatch }
-            return .int32(int)
-        case ("Edm.Int64", .string(let text)), ("Edm.Int64", .number(let text)):
-            guard let int = Int64(text) else { throw mismatch }
-            return .int64(int)
-        case ("Edm.Double", .number(let text)):
-            guard let double = Double(text) else { throw mismatch }
-            return .double(double)
-        case ("Edm.Double", .string(let text)):
-            switch text {
-            case "NaN": return .double(.nan)
-            case "Infinity": return .double(.infinity)
-            case "-Infinity": return .double(-.infinity)
-            default:
-                guard let double = Double(text) else { throw mismatch }
-                return .double(double)
-            }
-        case ("Edm.DateTime", .string(let text)):
-            guard let date = AzureDate.parseISO8601(text) else { throw mismatch }
-            return .dateTime(date)
-        case ("Edm.Guid", .string(let text)):
-            guard let uuid = UUID(uuidString: text) else { throw mismatch }
-            return .guid(uuid)
-        case ("Edm.Binary", .string(let text)):
-            guard let data = Data(base64Encoded: text) else { throw mismatch }
-            return .binary([UInt8](data))
-        default:
-            throw mismatch
+        guard let value = TableValue(json: json, type: type) else {
+            throw StorageError(.invalidValueType, status: 400, "the value of property \(name) is not a valid \(type ?? "untyped value")")
         }
+        return value
     }
 
     // MARK: Encoding
@@ -126,7 +91,7 @@ public enum TableEntityJSON {
             out.append(("Timestamp", .string(AzureDate.iso8601(timestamp))))
         }
         for name in entity.properties.keys.sorted() where wanted(name) {
-            let (type, json) = encode(entity.properties[name]!)
+            let (type, json) = entity.properties[name]!.json
             let annotate: Bool = switch metadata {
             case .none: false
             case .full: type != "Edm.String"
@@ -141,23 +106,6 @@ public enum TableEntityJSON {
             out.append((name, json))
         }
         return out
-    }
-
-    private static func encode(_ value: TableValue) -> (type: String, json: JSONValue) {
-        switch value {
-        case .string(let text): ("Edm.String", .string(text))
-        case .int32(let int): ("Edm.Int32", .number(String(int)))
-        case .int64(let int): ("Edm.Int64", .string(String(int)))
-        case .double(let double):
-            if double.isNaN { ("Edm.Double", .string("NaN")) }
-            else if double.isInfinite { ("Edm.Double", .string(double > 0 ? "Infinity" : "-Infinity")) }
-            // Swift prints whole doubles as `2.0`, so they read back as Double, not Int32.
-            else { ("Edm.Double", .number("\(double)")) }
-        case .bool(let flag): ("Edm.Boolean", .bool(flag))
-        case .dateTime(let date): ("Edm.DateTime", .string(AzureDate.iso8601(date)))
-        case .guid(let uuid): ("Edm.Guid", .string(uuid.uuidString.lowercased()))
-        case .binary(let bytes): ("Edm.Binary", .string(Data(bytes).base64EncodedString()))
-        }
     }
 }
 

@@ -1,10 +1,10 @@
 import Foundation
 import RelayShared
 
-/// An OData `$filter` of the Table service (reference §5.3): comparisons `eq ne gt ge lt le` between a
-/// property and a literal, combined with `and`, `or`, `not` and parentheses. Parsed once, evaluated on
-/// each entity of the partition the filter pins; its top-level `PartitionKey eq` and `RowKey` bounds
-/// narrow the store query.
+/// An OData `$filter` of the Table service (docs/azure-rest.md, "Table service"): comparisons `eq ne gt ge lt
+/// le` between a property and a literal, combined with `and`, `or`, `not` and parentheses. Parsed once,
+/// evaluated on each entity of the partition the filter pins; its top-level `PartitionKey eq` and `RowKey`
+/// bounds narrow the store query.
 public indirect enum TableFilter: Sendable {
     case and(TableFilter, TableFilter)
     case or(TableFilter, TableFilter)

@@ -1,5 +1,6 @@
 /// The oracle of replication: applies segments to a plain file one by one, in seq order, exactly as
-/// DESIGN's invariant 1 says the target must end up (docs/replication-contract.md, "Reference applier").
+/// the order invariant says the target must end up (docs/architecture.md, "Invariants and the tests
+/// that prove them"; docs/replication-contract.md, "Reference applier").
 /// Tests of the client and the worker compare the real target with its file.
 ///
 /// The file holds the disk's data area only (`diskSize` bytes, no footer). Not for production: it

@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// A file error that names the file, what was attempted and the byte offset, with the errno text.
@@ -20,7 +21,9 @@ public struct FileError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 }
 
-/// A file descriptor with positional I/O that retries `EINTR` and short transfers.
+/// A file descriptor with positional I/O that retries `EINTR` and short transfers, and the Linux calls
+/// of sparse files (hole punching, data and hole seeking, reflink copies) through the CLinux shim.
+/// Every call goes through one helper that retries `EINTR` and throws a `FileError`.
 ///
 /// Reads and writes are blocking system calls: call them from a dedicated thread or a synchronous
 /// command, never from a task on Swift's cooperative pool.
@@ -47,10 +50,22 @@ public final class SystemFile: @unchecked Sendable {
         try open(path, flags: O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, mode: mode, operation: "create")
     }
 
+    /// Opens an existing file for reading and writing.
+    public static func openForWriting(_ path: String) throws -> SystemFile {
+        try open(path, flags: O_RDWR | O_CLOEXEC, operation: "open for writing")
+    }
+
     /// Creates `path`, which must not exist, not even as a symbolic link (`O_EXCL | O_NOFOLLOW`): a
     /// file planted under the name is never opened, let alone truncated.
     public static func createNew(_ path: String, mode: mode_t = 0o644) throws -> SystemFile {
         try open(path, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode, operation: "create (new file)")
+    }
+
+    /// Removes a file; a missing one is fine (a crash may have removed it already).
+    public static func remove(_ path: String) throws {
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw FileError(path: path, operation: "unlink", offset: nil, errno: errno)
+        }
     }
 
     /// Opens `path` for reading and writing, creating it empty if missing; existing bytes are kept.
@@ -109,14 +124,13 @@ public final class SystemFile: @unchecked Sendable {
     /// Reads exactly `count` bytes at `offset`; fewer bytes in the file is an `EIO`-style error
     /// naming the offset, since callers check sizes before reading.
     public func readExactly(_ count: Int, at offset: UInt64) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let n = try bytes.withUnsafeMutableBytes { (buffer) throws -> Int in
-            try read(into: buffer, at: offset)
+        // Uninitialized: every byte is read over, so zero-filling a 4 MiB buffer first would be waste.
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            guard try read(into: UnsafeMutableRawBufferPointer(buffer), at: offset) == count else {
+                throw FileError(path: path, operation: "read of \(count) bytes (file ends early)", offset: offset, errno: EIO)
+            }
+            initialized = count
         }
-        guard n == count else {
-            throw FileError(path: path, operation: "read of \(count) bytes (file ends early)", offset: offset, errno: EIO)
-        }
-        return bytes
     }
 
     /// Writes all of `buffer` at `offset`.
@@ -131,6 +145,11 @@ public final class SystemFile: @unchecked Sendable {
         }
     }
 
+    /// Writes all of `bytes` at `offset`.
+    public func write(_ bytes: [UInt8], at offset: UInt64) throws {
+        try bytes.withUnsafeBytes { try write($0, at: offset) }
+    }
+
     /// Sets the file's size; growing leaves a hole that reads as zeros and takes no space.
     public func truncate(to size: UInt64) throws {
         _ = try Self.retryingEINTR(path: path, operation: "truncate", offset: size) {
@@ -141,6 +160,54 @@ public final class SystemFile: @unchecked Sendable {
     /// Flushes data and metadata to stable storage.
     public func sync() throws {
         _ = try Self.retryingEINTR(path: path, operation: "fsync", offset: nil) { Int(fsync(fd)) }
+    }
+
+    /// Frees the blocks of `range`, which then reads as zeros; the file keeps its size.
+    public func punchHole(_ range: ByteRange) throws {
+        _ = try Self.retryingEINTR(path: path, operation: "punch hole of \(range.length) bytes", offset: range.offset) {
+            CLinux_punch_hole(fd, Int64(range.offset), Int64(range.length))
+        }
+    }
+
+    /// Bytes the file occupies on disk (`st_blocks` × 512), which is what sparseness is about.
+    public func allocatedBytes() throws -> UInt64 {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw FileError(path: path, operation: "stat", offset: nil, errno: errno)
+        }
+        return UInt64(info.st_blocks) * 512
+    }
+
+    /// Makes `destination` (new) a copy of this file: a reflink where the file system shares blocks
+    /// (btrfs, XFS), else a copy of the data regions only, so holes stay holes.
+    public func copy(to destination: String) throws -> SystemFile {
+        let copy = try SystemFile.createNew(destination)
+        if CLinux_clone(copy.fd, fd) == 0 { return copy }
+        let size = try size()
+        try copy.truncate(to: size)
+        var offset: UInt64 = 0
+        while offset < size, let data = try seek(CLinux_seek_data, from: offset) {
+            let hole = try seek(CLinux_seek_hole, from: data) ?? size
+            var position = data
+            while position < hole {
+                let count = Int(min(4 << 20, hole - position))
+                try copy.write(try readExactly(count, at: position), at: position)
+                position += UInt64(count)
+            }
+            offset = hole
+        }
+        return copy
+    }
+
+    /// `lseek` with SEEK_DATA or SEEK_HOLE; nil when there is no more data (ENXIO).
+    private func seek(_ call: (Int32, Int64) -> Int64, from offset: UInt64) throws -> UInt64? {
+        while true {
+            let result = call(fd, Int64(offset))
+            if result >= 0 { return UInt64(result) }
+            if errno == EINTR { continue }
+            if errno == ENXIO { return nil }
+            throw FileError(path: path, operation: "lseek for data or hole", offset: offset, errno: errno)
+        }
     }
 
     private static func retryingEINTR<R: BinaryInteger>(

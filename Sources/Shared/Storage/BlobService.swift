@@ -1,7 +1,7 @@
 import Foundation
 
 /// The Azure Blob service operations vhd-relay uses, one method per REST operation, with Azure's
-/// semantics and error codes whatever the backend (reference §3).
+/// semantics and error codes whatever the backend (docs/storage.md, "Blob service").
 public protocol BlobService: Sendable {
     /// Create Container. `409 ContainerAlreadyExists` if it exists.
     func createContainer(_ container: String) async throws
@@ -78,7 +78,7 @@ public struct BlobAddress: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(container)/\(name)" }
 }
 
-/// The conditions a blob request can carry (reference §3.1). Empty by default.
+/// The conditions a blob request can carry (docs/azure-rest.md, "Conditions and leases"). Empty by default.
 public struct BlobConditions: Hashable, Sendable {
     public var leaseID: String?
     public var ifMatch: String?

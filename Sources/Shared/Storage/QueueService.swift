@@ -1,6 +1,7 @@
 import Foundation
 
-/// The Azure Queue service operations vhd-relay uses (reference §4): at-least-once, unordered.
+/// The Azure Queue service operations vhd-relay uses (docs/storage.md, "Queue service"): at-least-once,
+/// unordered.
 public protocol QueueService: Sendable {
     /// Create Queue; succeeds if it exists already (Azure's 204 for identical metadata).
     func createQueue(_ queue: String) async throws

@@ -15,12 +15,10 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    /// Whether trying the same request again may succeed (Azure's retry rules, reference §6.1).
+    /// Whether trying the same request again may succeed, were it idempotent (the one rule,
+    /// `RetryDecision`).
     public var isRetryable: Bool {
-        switch status {
-        case 0, 408, 429, 500, 502, 503, 504: true
-        default: false
-        }
+        RetryDecision(AttemptFailure(self), safety: .idempotent, outcomeUnknown: false).retry
     }
 
     public var description: String {

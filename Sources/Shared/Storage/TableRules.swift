@@ -1,6 +1,7 @@
 import Foundation
 
-/// Azure's table rules (reference §0.2, §5.2): names, keys and entity size, checked before any write.
+/// Azure's table rules (docs/azure-rest.md, "Versions, dates and names", "Table service"): names, keys and
+/// entity size, checked before any write.
 enum TableRules {
     static let maxKeyCharacters = 1024
     static let maxPropertyNameCharacters = 255

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The Azure Table service operations vhd-relay uses (reference §5). ETags are opaque strings.
+/// The Azure Table service operations vhd-relay uses (docs/storage.md, "Table service"). ETags are opaque
+/// strings.
 public protocol TableService: Sendable {
     /// Create Table; `409 TableAlreadyExists` if it exists.
     func createTable(_ table: String) async throws

@@ -170,7 +170,9 @@ public enum JSONValue: Sendable, Equatable {
                     index += 1
                 }
                 let text = String(decoding: bytes[start..<index], as: UTF8.self)
-                guard !text.isEmpty, Double(text) != nil else { throw error("expected a value") }
+                // A number beyond Double's range (`1e999`) is refused rather than stored as infinity.
+                guard !text.isEmpty, let value = Double(text) else { throw error("expected a value") }
+                guard value.isFinite else { throw error("the number \(text.prefix(32)) is out of range") }
                 return .number(text)
             }
         }

@@ -26,9 +26,11 @@ public struct SyncBatch: Sendable {
 public enum SyncBaseline: Sendable {
     /// The manifest of the last generation: only blocks whose digest moved are sent.
     case manifest(Manifest)
-    /// No usable manifest: every non-zero block is sent, and every zero block that overlaps one of
-    /// these target page ranges is cleared (empty for a new target: generation 1 skips zero blocks).
-    case targetPages([ByteRange])
+    /// A full sync: every non-zero block is sent, and every zero block that may be non-zero on the
+    /// target once everything before is applied is cleared: one that overlaps a target page range, or
+    /// is non-zero in `manifest` (the last generation's, which may not be applied yet). A new target has
+    /// neither, so generation 1 skips zero blocks.
+    case full(pages: [ByteRange], manifest: Manifest?)
 }
 
 /// Counters the pipeline's stages update and a progress display reads.
@@ -151,8 +153,10 @@ public final class ChangeScanner: @unchecked Sendable {
         case .manifest:
             let old = try oldDigest(index)
             operation = old == digest ? nil : digest == Manifest.zeroDigest ? .clear : .write
-        case .targetPages(let pages):
-            operation = digest != Manifest.zeroDigest ? .write : targetHasPages(pages, offset, length) ? .clear : nil
+        case .full(let pages, let manifest):
+            var mayHoldData = targetHasPages(pages, offset, length)
+            if !mayHoldData, manifest != nil { mayHoldData = try oldDigest(index) != Manifest.zeroDigest }
+            operation = digest != Manifest.zeroDigest ? .write : mayHoldData ? .clear : nil
         }
         newDigests.append(digest)
         if newDigests.count >= Self.digestWindow { try flushDigests() }
@@ -213,7 +217,11 @@ public final class ChangeScanner: @unchecked Sendable {
     }
 
     private func oldDigest(_ index: Int) throws -> UInt64 {
-        guard case .manifest(let manifest) = baseline else { return Manifest.zeroDigest }
+        let manifest: Manifest
+        switch baseline {
+        case .manifest(let old), .full(_, let old?): manifest = old
+        case .full(_, nil): return Manifest.zeroDigest
+        }
         if index < oldDigestsStart || index >= oldDigestsStart + oldDigests.count {
             oldDigestsStart = index
             oldDigests = try manifest.digests(index..<min(blockCount, index + Self.digestWindow))

@@ -30,7 +30,7 @@ public final class SyncSession: Sendable {
     public let control: TargetControl
     public let counters = SyncCounters()
     /// Notes for people (warnings, the reason for a full sync), one line each.
-    private let note: @Sendable (String) -> Void
+    let note: @Sendable (String) -> Void
 
     /// Seqs reserved in the `target` row at a time; the unused ones are given back when the generation ends.
     static let reservationChunk: UInt64 = 16
@@ -103,20 +103,19 @@ public final class SyncSession: Sendable {
                 throw SyncError(.targetMismatch, "\(target): the control table knows this target but its page blob is gone; "
                                 + "use another target (or delete the target's rows in table \(control.table))")
             }
-            do {
-                try await control.createBlob(identity: identity)
-            } catch let error as StorageError where error.status == 409 || error.status == 412 {
-                // Created meanwhile by someone else: its identity decides.
-                if let existing = try await control.blobIdentity() { try existing.identity.check(matches: identity, target: target) }
-            }
+            try await control.createBlob(identity: identity)
         }
         if let row = try await control.targetRow() {
             try row.identity.check(matches: identity, target: target)
             return row
         }
+        // No row yet: the blob is new, or an earlier attempt stopped before the row; the footer goes
+        // first, so that a stored row always means a complete target.
+        try await control.writeFooter(identity: identity)
         var row = TargetRow(target: target, identity: identity)
         do {
-            row.etag = try await control.services.table.insert(control.table, row.entity)
+            let entity = row.entity
+            row.etag = try await retryingTransient { try await control.services.table.insert(control.table, entity) }
             return row
         } catch let error as StorageError where error.code == .entityAlreadyExists {
             guard let stored = try await control.targetRow() else { throw error }
@@ -199,6 +198,13 @@ public final class SyncSession: Sendable {
                 throw SyncError(.targetMismatch, "\(target): the target has used every generation number")
             }
             let reason = fullSyncReason(row: targetRow, lastRow: lastRow, manifest: manifest, identity: identity)
+            // A manifest that describes the last generation also bounds what a full sync must clear.
+            let usableManifest = (try? manifest.get() ?? nil).flatMap { candidate in
+                let header = candidate.header
+                return header.generation == lastGeneration && header.sourceID == identity.sourceID
+                    && header.virtualSize == identity.virtualSize && header.targetID == target.segmentTargetID
+                    && lastRow?.state != .abandoned && !targetRow.fullSyncRequired ? candidate : nil
+            }
             let begin = SyncJournal.Begin(generation: lastGeneration + 1, firstSeq: targetRow.nextSeq, full: reason != nil,
                                           blockSize: options.blockSize, sourceSize: stamp.size, sourceModified: stamp.modified)
             let header = Manifest.Header(blockSize: options.blockSize, virtualSize: identity.virtualSize, generation: begin.generation,
@@ -212,21 +218,31 @@ public final class SyncSession: Sendable {
             row.lastGeneration = begin.generation
             let generationRow = GenerationRow(target: target, generation: begin.generation, firstSeq: begin.firstSeq,
                                               full: begin.full, host: host, startedAt: Date())
-            let etags: [String?]
-            do {
-                etags = try await control.services.table.transact(control.table, [
-                    .update(row.entity, .replace, ifMatch: targetRow.etag.map(ETagCondition.etag) ?? .any),
-                    .insert(generationRow.entity),
-                ])
-            } catch let error as StorageError where error.status == 412 || error.status == 409 {
-                throw SyncError(.lockLost, "\(target): the control rows changed while this client held the lock (\(error)); sync again")
+            let expected = row
+            row.etag = try await retryingTransient {
+                do {
+                    let etags = try await control.services.table.transact(control.table, [
+                        .update(expected.entity, .replace, ifMatch: targetRow.etag.map(ETagCondition.etag) ?? .any),
+                        .insert(generationRow.entity),
+                    ])
+                    return etags.first ?? nil
+                } catch let error as StorageError where error.status == 412 || error.status == 409 || error.isRetryable {
+                    // Landed already if both rows read back as written (an attempt whose answer was lost).
+                    let stored = try await control.targetRow()
+                    let storedGeneration = try await control.generationRow(begin.generation)
+                    if let stored, stored.entity.properties == expected.entity.properties, storedGeneration?.firstSeq == begin.firstSeq,
+                       storedGeneration?.host == host, storedGeneration?.state == .sending {
+                        return stored.etag
+                    }
+                    if error.isRetryable { throw error }
+                    throw SyncError(.lockLost, "\(target): the control rows changed while this client held the lock (\(error)); sync again")
+                }
             }
-            row.etag = etags.first ?? nil
             targetRow = row
             if let reason { note("full sync of \(target): \(reason)") }
             plan = Plan(generation: begin.generation, firstSeq: begin.firstSeq, full: begin.full, fullReason: reason, resumed: false,
                         journal: SyncJournal(begin: begin), writer: writer, nextManifest: next,
-                        baselineManifest: reason == nil ? try? manifest.get() : nil)
+                        baselineManifest: usableManifest)
         }
 
         var pipeline = Pipeline(session: self, plan: plan, targetRow: targetRow, statePool: statePool, lock: lock)
@@ -255,12 +271,7 @@ public final class SyncSession: Sendable {
             let etag = targetRow.etag
             targetRow.nextSeq = lastSeq + 1
             if plan.full { targetRow.fullSyncRequired = false }
-            do {
-                try await control.services.table.update(control.table, targetRow.entity, mode: .replace,
-                                                        ifMatch: etag.map(ETagCondition.etag) ?? .any)
-            } catch let error as StorageError where error.status == 412 {
-                throw SyncError(.lockLost, "\(request.target): the target row changed before its unused seqs were given back (\(error))")
-            }
+            targetRow.etag = try await control.replaceTargetRow(targetRow, ifMatch: etag)
         }
         var plainBytes: UInt64 = 0
         var storedBytes: UInt64 = 0
@@ -344,11 +355,18 @@ public final class SyncSession: Sendable {
             }
             self.plan.nextManifest = next
             let baseline: SyncBaseline
-            if !plan.full, let manifest = plan.baselineManifest, manifest.header.blockSize == header.blockSize,
-               manifest.header.generation == plan.generation - 1 {
+            let manifest = plan.baselineManifest.flatMap { manifest in
+                manifest.header.blockSize == header.blockSize && manifest.header.generation == plan.generation - 1 ? manifest : nil
+            }
+            if !plan.full, let manifest {
                 baseline = .manifest(manifest)
             } else {
-                baseline = .targetPages(try await control.dataPageRanges(virtualSize: disk.virtualSize))
+                if manifest == nil, plan.firstSeq > 1 {
+                    // Without the last manifest, only the target tells what may hold data, and only once
+                    // every earlier seq is applied to it.
+                    try await control.waitForCursor(atLeast: plan.firstSeq - 1, note: session.note)
+                }
+                baseline = .full(pages: try await control.dataPageRanges(virtualSize: disk.virtualSize), manifest: manifest)
             }
             let allocated = try await statePool.run { _ in try disk.allocatedExtents() }
             counters.update { $0.totalBytes = allocated.reduce(0) { $0 + $1.length } }
@@ -421,7 +439,10 @@ public final class SyncSession: Sendable {
             if let reason = lock.lostReason {
                 throw SyncError(.lockLost, "\(session.request.target): \(reason); sync again to resume")
             }
-            try await session.control.services.queue.putMessage(session.control.queue, text: text, visibilityTimeout: 0, timeToLive: -1)
+            let queue = session.control.services.queue
+            let name = session.control.queue
+            // A repeated message is harmless: the worker keeps one row per seq.
+            try await retryingTransient { try await queue.putMessage(name, text: text, visibilityTimeout: 0, timeToLive: -1) }
             let writer = plan.writer
             try await statePool.run { _ in try writer.append(SyncJournal.line(enqueued: seq), sync: false) }
             plan.journal.enqueued.insert(seq)
@@ -433,13 +454,7 @@ public final class SyncSession: Sendable {
         private mutating func reserve(through seq: UInt64) async throws {
             var row = targetRow
             row.nextSeq = min(seq + SyncSession.reservationChunk, ControlNames.maxSeq)
-            do {
-                row.etag = try await session.control.services.table.update(
-                    session.control.table, row.entity, mode: .replace, ifMatch: targetRow.etag.map(ETagCondition.etag) ?? .any)
-            } catch let error as StorageError where error.status == 412 {
-                throw SyncError(.lockLost, "\(session.request.target): the target row changed while this client held the lock "
-                                + "(another client, or abandon); stopping before seq \(seq)")
-            }
+            row.etag = try await session.control.replaceTargetRow(row, ifMatch: targetRow.etag)
             targetRow = row
         }
     }

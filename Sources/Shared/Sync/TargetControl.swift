@@ -109,13 +109,39 @@ public struct TargetControl: Sendable {
         return (try TargetIdentity(metadata: properties.metadata, blob: target.description), properties.size)
     }
 
-    /// Creates the page blob (data area of zeros, then the fixed footer) for `identity`.
+    /// Creates the page blob (a data area of zeros) for `identity`, unless a blob of that identity exists
+    /// already (made by an earlier attempt whose answer was lost, or by a racing client).
     public func createBlob(identity: TargetIdentity) async throws {
         let size = VHDFooter.targetSize(forVirtualSize: identity.virtualSize)
-        try await services.blob.createPageBlob(target.address, size: size + UInt64(VHDFooter.size), sequenceNumber: 0,
-                                               metadata: identity.metadata, conditions: BlobConditions(ifNoneMatch: "*"))
+        do {
+            try await services.blob.createPageBlob(target.address, size: size + UInt64(VHDFooter.size), sequenceNumber: 0,
+                                                   metadata: identity.metadata, conditions: BlobConditions(ifNoneMatch: "*"))
+        } catch let error as StorageError where error.status == 409 || error.status == 412 {
+            guard let existing = try await blobIdentity() else { throw error }
+            try existing.identity.check(matches: identity, target: target)
+        }
+    }
+
+    /// Writes the fixed VHD footer at the end of the page blob, as `relay-client convert` builds it.
+    public func writeFooter(identity: TargetIdentity) async throws {
+        let size = VHDFooter.targetSize(forVirtualSize: identity.virtualSize)
         let footer = VHDFooter.fixedTarget(virtualSize: identity.virtualSize, uniqueID: identity.sourceID)
         try await services.blob.putPages(target.address, offset: size, data: footer.serialized(), contentMD5: nil, conditions: .none)
+    }
+
+    /// Writes `row` over the stored `target` row if its ETag still matches; when the answer says it
+    /// does not, the row is read again, and a stored row equal to `row` means the write landed and only
+    /// its answer was lost (a retried request). Returns the new ETag.
+    public func replaceTargetRow(_ row: TargetRow, ifMatch etag: String?) async throws -> String {
+        do {
+            return try await services.table.update(table, row.entity, mode: .replace, ifMatch: etag.map(ETagCondition.etag) ?? .any)
+        } catch let error as StorageError where error.status == 412 {
+            guard let stored = try await targetRow(), stored.entity.properties == row.entity.properties, let etag = stored.etag else {
+                throw SyncError(.lockLost, "\(target): the target row changed while this client held the lock (another client, "
+                                + "or abandon); sync again")
+            }
+            return etag
+        }
     }
 
     /// The page ranges of the target's data area (the footer excluded).
@@ -127,6 +153,19 @@ public struct TargetControl: Sendable {
 }
 
 extension TargetControl {
+    /// Waits until the worker has applied every seq up to `seq` (the cursor row), saying so every 30 s.
+    public func waitForCursor(atLeast seq: UInt64, note: @Sendable (String) -> Void, pollInterval: Duration = .seconds(2)) async throws {
+        var lastNote: ContinuousClock.Instant?
+        while (try await cursorRow()?.appliedSeq ?? 0) < seq {
+            if lastNote.map({ ContinuousClock.now - $0 >= .seconds(30) }) ?? true {
+                note("\(target): a full sync without the last manifest waits for the worker to apply every seq up to \(seq) "
+                     + "(`relay-client status` shows how far it is)")
+                lastNote = .now
+            }
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+
     /// Polls the generation's row until the worker marks it applied (`relay-client sync --wait`);
     /// throws `SyncError.timedOut` after `timeout`, and `.badState` if it was abandoned meanwhile.
     public func waitUntilApplied(_ generation: UInt64, timeout: Duration?, pollInterval: Duration = .seconds(2)) async throws -> GenerationRow {

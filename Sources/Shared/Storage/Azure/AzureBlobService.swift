@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 
-/// `BlobService` over the Azure Blob REST API (reference §3): Azure itself, Azurite or relay-devstore.
+/// `BlobService` over the Azure Blob REST API (docs/azure-rest.md, "Blob service"): Azure itself, Azurite
+/// or relay-devstore.
 public struct AzureBlobService: BlobService {
     public struct Configuration: Sendable {
         public var retryPolicy: RetryPolicy
@@ -20,15 +22,22 @@ public struct AzureBlobService: BlobService {
     let client: AzureClient
     let configuration: Configuration
     let pacers: PagePacers
+    let logger: Logger
 
-    public init(connectionString: ConnectionString, transport: any HTTPTransport, configuration: Configuration = .init()) throws {
+    /// - Parameter logger: receives the retries, the page writes' fences and 412s on sequence-number
+    ///   conditions, and the pacers' window changes; the default label is `vhd-relay.azure.blob`.
+    public init(
+        connectionString: ConnectionString, transport: any HTTPTransport, configuration: Configuration = .init(),
+        logger: Logger = Logger(label: "vhd-relay.azure.blob")
+    ) throws {
         guard let endpoint = connectionString.blobEndpoint else {
             throw ConnectionStringError("no blob endpoint: give AccountName or BlobEndpoint")
         }
         client = AzureClient(endpoint: endpoint, credential: connectionString.credential, service: .blobOrQueue,
-                             transport: transport, retryPolicy: configuration.retryPolicy)
+                             transport: transport, retryPolicy: configuration.retryPolicy, logger: logger)
         self.configuration = configuration
-        pacers = PagePacers(maxWindow: configuration.maxPageWritesPerBlob)
+        self.logger = logger
+        pacers = PagePacers(maxWindow: configuration.maxPageWritesPerBlob, logger: logger)
     }
 
     public func createContainer(_ container: String) async throws {
@@ -137,11 +146,12 @@ public struct AzureBlobService: BlobService {
     }
 
     /// Put Page is not safe to repeat blindly: a delayed first copy could land after a later write to the
-    /// same pages (reference §6.3). So an attempt whose fate is unknown is repeated only under the
-    /// sequence-number fence: when the write carries `x-ms-if-sequence-number-lt: N`, the blob's sequence
-    /// number is first raised to N (`max`, itself idempotent), which makes any stale copy fail with 412,
-    /// and the write is repeated with `lt: N+1`. Without that condition the unknown outcome is thrown to
-    /// the caller. Throttled (503/429) or unsent attempts are retried inside `AzureClient` as usual.
+    /// same pages (docs/azure-rest.md, "Retries and idempotency"). So an attempt whose fate is unknown is
+    /// repeated only under the sequence-number fence: when the write carries `x-ms-if-sequence-number-lt: N`,
+    /// the blob's sequence number is first raised to N (`max`, itself idempotent), which makes any stale copy
+    /// fail with 412, and the write is repeated with `lt: N+1`. Without that condition the unknown outcome is
+    /// thrown to the caller. Throttled (503/429) or unsent attempts are retried inside `AzureClient` as
+    /// usual.
     private func fencedPageWrite(_ blob: BlobAddress, headers: [(String, String)], body: [UInt8], conditions: BlobConditions) async throws -> BlobWriteResult {
         let pacer = pacers.pacer(for: blob)
         var conditions = conditions
@@ -152,9 +162,16 @@ public struct AzureBlobService: BlobService {
                 body: body, contentType: body.isEmpty ? nil : "application/octet-stream", safety: .unsafe, subject: "blob \(blob)")
             do {
                 return try Self.writeResult(try await client.send(request, pacer: pacer), blob)
-            } catch let error as StorageError where error.status == 0 || [500, 502, 504, 408].contains(error.status) {
+            } catch let error as StorageError where error.code == .sequenceNumberConditionNotMet {
+                logger.pageWriteFenced(blob, conditions)
+                throw error
+            } catch let error as StorageError where RetryDecision.needsIdempotence(AttemptFailure(error)) {
                 guard let fence = conditions.ifSequenceNumberLessThan, fence < Int64.max, fences < configuration.retryPolicy.maxRetries else { throw error }
                 fences += 1
+                logger.info("raising the blob's sequence number before repeating a page write of unknown outcome", metadata: [
+                    "blob.name": "\(blob)", "blob.sequence_number": "\(fence)", "storage.status": "\(error.status)",
+                    "storage.error_code": "\(error.code.rawValue)", "fence.attempt": "\(fences)",
+                ])
                 _ = try await setSequenceNumber(blob, .max(fence), conditions: BlobConditions(leaseID: conditions.leaseID))
                 conditions.ifSequenceNumberLessThan = fence + 1
             }

@@ -1,9 +1,9 @@
 import Foundation
 
-/// The Blob service's XML answers: page lists and blob listings (reference §3.9).
+/// The Blob service's XML answers: page lists and blob listings (docs/azure-rest.md, "Get Page Ranges").
 enum AzureBlobXML {
     static func pageList(_ body: [UInt8], blob: BlobAddress) throws -> (list: PageRangeList, nextMarker: String?) {
-        let root = try AzureXMLElement.parse(body, what: "Get Page Ranges of \(blob)")
+        let root = try XMLTree.parseResponse(body, what: "Get Page Ranges of \(blob)")
         guard root.name == "PageList" else {
             throw StorageError(.invalidXML, status: 0, "Get Page Ranges of \(blob): the root element is <\(root.name)>, not <PageList>")
         }
@@ -22,7 +22,7 @@ enum AzureBlobXML {
     }
 
     static func listing(_ body: [UInt8], container: String) throws -> BlobListing {
-        let root = try AzureXMLElement.parse(body, what: "List Blobs of \(container)")
+        let root = try XMLTree.parseResponse(body, what: "List Blobs of \(container)")
         var items: [BlobListing.Item] = []
         for blob in root.child("Blobs")?.children("Blob") ?? [] {
             guard let name = blob.value("Name"), let properties = blob.child("Properties") else {

@@ -1,19 +1,23 @@
 import Foundation
+import Logging
 
-/// Sends `AzureRequest`s to one service endpoint: signs each attempt afresh, retries by the
-/// `RetryPolicy` and the request's `RetrySafety`, and turns error responses into `StorageError`s.
+/// Sends `AzureRequest`s to one service endpoint: signs each attempt afresh, retries as `RetryDecision`
+/// says with the waits of the `RetryPolicy`, and turns error responses into `StorageError`s.
 struct AzureClient: Sendable {
     let builder: AzureRequestBuilder
     let transport: any HTTPTransport
     let retryPolicy: RetryPolicy
+    /// Every retry is logged (at `info`) with the request, the failure and the wait.
+    let logger: Logger
     /// The time signed into `x-ms-date`; replaced in tests.
     let now: @Sendable () -> Date
 
     init(endpoint: URL, credential: ConnectionString.Credential, service: SharedKeySigner.Service, transport: any HTTPTransport,
-         retryPolicy: RetryPolicy, now: @escaping @Sendable () -> Date = Date.init) {
+         retryPolicy: RetryPolicy, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         builder = AzureRequestBuilder(endpoint: endpoint, credential: credential, service: service)
         self.transport = transport
         self.retryPolicy = retryPolicy
+        self.logger = logger
         self.now = now
     }
 
@@ -27,7 +31,7 @@ struct AzureClient: Sendable {
             try Task.checkCancellation()
             var failure: StorageError
             var retryAfter: Duration?
-            var mayRetry: Bool
+            var decision: RetryDecision
             try await pacer?.acquire()
             do {
                 let response = try await transport.send(builder.build(request, date: now()))
@@ -40,29 +44,29 @@ struct AzureClient: Sendable {
                 if outcomeUnknown && request.successAfterUnknownOutcome.contains(error.code) { return response }
                 failure = error
                 retryAfter = RetryPolicy.parseRetryAfter(response.header("retry-after"), now: now())
-                mayRetry = RetryPolicy.retryableStatuses.contains(response.status)
-                    && (request.safety == .idempotent || RetryPolicy.rejectedUnprocessedStatuses.contains(response.status))
-                // A 5xx other than throttling may have been applied before the service failed.
-                if mayRetry && !RetryPolicy.rejectedUnprocessedStatuses.contains(response.status) && response.status >= 500 { outcomeUnknown = true }
+                decision = RetryDecision(.status(response.status), safety: request.safety, outcomeUnknown: outcomeUnknown)
             } catch let error as TransportError {
                 pacer?.release(.other)
                 failure = StorageError(.networkError, status: 0, "\(request.method) \(request.subject): \(error.message)")
                 retryAfter = nil
-                switch error.kind {
-                case .notSent: mayRetry = true
-                case .outcomeUnknown:
-                    mayRetry = request.safety == .idempotent
-                    outcomeUnknown = true
-                case .responseTooLarge: mayRetry = false
-                }
+                decision = RetryDecision(.transport(error.kind), safety: request.safety, outcomeUnknown: outcomeUnknown)
             } catch {
                 pacer?.release(.other)
                 throw error
             }
+            outcomeUnknown = decision.outcomeUnknown
             retry += 1
-            guard mayRetry, let delay = retryPolicy.delay(beforeRetry: retry, retryAfter: retryAfter) else {
+            guard decision.retry, let delay = retryPolicy.delay(beforeRetry: retry, retryAfter: retryAfter) else {
                 throw failure
             }
+            logger.info("retrying a storage request", metadata: [
+                "storage.request": "\(request.method) \(request.subject)",
+                "storage.status": "\(failure.status)",
+                "storage.error_code": "\(failure.code.rawValue)",
+                "retry.attempt": "\(retry)",
+                "retry.delay_ms": "\(Int(delay.seconds * 1000))",
+                "retry.outcome_unknown": "\(outcomeUnknown)",
+            ])
             try await Task.sleep(for: delay)
         }
     }
@@ -94,7 +98,7 @@ struct AzureClient: Sendable {
         if let json = try? JSONValue.parseResponse(response.body, what: "an error"), let error = json["odata.error"] {
             code = error["code"]?.stringValue
             message = error["message"]?["value"]?.stringValue
-        } else if let xml = try? AzureXMLElement.parse(response.body, what: "an error") {
+        } else if let xml = try? XMLTree.parseResponse(response.body, what: "an error") {
             code = xml.value("Code")
             message = xml.value("Message")
         }

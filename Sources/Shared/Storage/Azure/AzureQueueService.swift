@@ -1,16 +1,21 @@
 import Foundation
+import Logging
 
-/// `QueueService` over the Azure Queue REST API (reference §4). Message text is sent as it is, XML-escaped
-/// (no Base64), so what one backend stores another reads back unchanged.
+/// `QueueService` over the Azure Queue REST API (docs/azure-rest.md, "Queue service"). Message text is
+/// sent as it is, XML-escaped (no Base64), so what one backend stores another reads back unchanged.
 public struct AzureQueueService: QueueService {
     let client: AzureClient
 
-    public init(connectionString: ConnectionString, transport: any HTTPTransport, retryPolicy: RetryPolicy = .init()) throws {
+    /// - Parameter logger: receives the retries; the default label is `vhd-relay.azure.queue`.
+    public init(
+        connectionString: ConnectionString, transport: any HTTPTransport, retryPolicy: RetryPolicy = .init(),
+        logger: Logger = Logger(label: "vhd-relay.azure.queue")
+    ) throws {
         guard let endpoint = connectionString.queueEndpoint else {
             throw ConnectionStringError("no queue endpoint: give AccountName or QueueEndpoint")
         }
         client = AzureClient(endpoint: endpoint, credential: connectionString.credential, service: .blobOrQueue,
-                             transport: transport, retryPolicy: retryPolicy)
+                             transport: transport, retryPolicy: retryPolicy, logger: logger)
     }
 
     public func createQueue(_ queue: String) async throws {
@@ -26,7 +31,8 @@ public struct AzureQueueService: QueueService {
         }
         var query = [("visibilitytimeout", String(visibilityTimeout))]
         if let timeToLive { query.append(("messagettl", String(timeToLive))) }
-        // Not idempotent: a repeated Put Message enqueues a duplicate (reference §6.3).
+        // Not idempotent: a repeated Put Message enqueues a duplicate (docs/azure-rest.md, "Retries and
+        // idempotency").
         let response = try await client.send(AzureRequest(
             "POST", "/\(AzurePath.encode(queue))/messages", query: query, body: Self.messageBody(text), contentType: "application/xml",
             safety: .unsafe, subject: "queue \(queue)"))
@@ -93,8 +99,8 @@ public struct AzureQueueService: QueueService {
         Array("\(XMLText.declaration)<QueueMessage><MessageText>\(XMLText.escape(text))</MessageText></QueueMessage>".utf8)
     }
 
-    static func messages(_ body: [UInt8], queue: String) throws -> [AzureXMLElement] {
-        let root = try AzureXMLElement.parse(body, what: "messages of queue \(queue)")
+    static func messages(_ body: [UInt8], queue: String) throws -> [XMLTree] {
+        let root = try XMLTree.parseResponse(body, what: "messages of queue \(queue)")
         guard root.name == "QueueMessagesList" else {
             throw StorageError(.invalidXML, status: 0, "messages of queue \(queue): the root element is <\(root.name)>, not <QueueMessagesList>")
         }

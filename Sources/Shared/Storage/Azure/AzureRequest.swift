@@ -17,7 +17,7 @@ struct AzureRequest: Sendable {
     var maxResponseBytes: Int
     var safety: RetrySafety
     /// Error codes that mean success when an earlier attempt's outcome is unknown (a retried delete that
-    /// finds nothing, a retried create that finds it done), reference §6.3.
+    /// finds nothing, a retried create that finds it done), docs/azure-rest.md, "Retries and idempotency".
     var successAfterUnknownOutcome: Set<StorageError.Code>
     /// What the request is about, for error messages: `blob vhds/disk.vhd`, `queue jobs`.
     var subject: String
@@ -38,15 +38,6 @@ struct AzureRequest: Sendable {
         self.successAfterUnknownOutcome = successAfterUnknownOutcome
         self.subject = subject
     }
-}
-
-/// Whether a request may be sent again when the previous attempt's fate is unknown (reference §6.3).
-enum RetrySafety: Sendable, Hashable {
-    /// Sending it twice has the effect of sending it once: retried on any retryable failure.
-    case idempotent
-    /// A second copy could do harm (Put Message, Snapshot, Insert, increment): retried only when the
-    /// service certainly did not apply it (never sent, or `503`/`429` throttling).
-    case unsafe
 }
 
 /// Percent-encoding of URL parts, done once; the signer signs exactly these strings.
@@ -72,7 +63,8 @@ enum AzurePath {
         "/\(encode(address.container))/\(encode(address.name, keepingSlashes: true))"
     }
 
-    /// `table(PartitionKey='pk',RowKey='rk')` with quotes in keys doubled (reference §5.1).
+    /// `table(PartitionKey='pk',RowKey='rk')` with quotes in keys doubled (docs/azure-rest.md,
+    /// "Table service").
     static func entity(table: String, partitionKey: String, rowKey: String) -> String {
         func key(_ text: String) -> String { "'" + encode(text.replacingOccurrences(of: "'", with: "''")) + "'" }
         return "/\(encode(table))(PartitionKey=\(key(partitionKey)),RowKey=\(key(rowKey)))"

@@ -1,6 +1,7 @@
 import Foundation
 
-/// An Entity Group Transaction as the `$batch` multipart body, and its multipart answer (reference §5.4).
+/// An Entity Group Transaction as the `$batch` multipart body, and its multipart answer (docs/azure-rest.md,
+/// "Table service").
 struct AzureTableBatch {
     let endpoint: URL
     let table: String

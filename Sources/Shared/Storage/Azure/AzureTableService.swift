@@ -1,18 +1,24 @@
 import Foundation
+import Logging
 
-/// `TableService` over the Azure Table REST API (reference §5), JSON with `minimalmetadata` reads.
+/// `TableService` over the Azure Table REST API (docs/azure-rest.md, "Table service"), JSON with
+/// `minimalmetadata` reads.
 public struct AzureTableService: TableService {
     let client: AzureClient
     static let jsonHeaders = [
         ("Accept", "application/json;odata=minimalmetadata"), ("DataServiceVersion", "3.0;NetFx"), ("MaxDataServiceVersion", "3.0;NetFx"),
     ]
 
-    public init(connectionString: ConnectionString, transport: any HTTPTransport, retryPolicy: RetryPolicy = .init()) throws {
+    /// - Parameter logger: receives the retries; the default label is `vhd-relay.azure.table`.
+    public init(
+        connectionString: ConnectionString, transport: any HTTPTransport, retryPolicy: RetryPolicy = .init(),
+        logger: Logger = Logger(label: "vhd-relay.azure.table")
+    ) throws {
         guard let endpoint = connectionString.tableEndpoint else {
             throw ConnectionStringError("no table endpoint: give AccountName or TableEndpoint")
         }
         client = AzureClient(endpoint: endpoint, credential: connectionString.credential, service: .table,
-                             transport: transport, retryPolicy: retryPolicy)
+                             transport: transport, retryPolicy: retryPolicy, logger: logger)
     }
 
     public func createTable(_ table: String) async throws {

@@ -1,7 +1,7 @@
 import Foundation
 
-/// An Azure Storage connection string, parsed (reference §1): account and key or SAS, and the three
-/// service endpoints, explicit or synthesised from the protocol and endpoint suffix.
+/// An Azure Storage connection string, parsed (docs/azure-rest.md, "Connection strings"): account and key
+/// or SAS, and the three service endpoints, explicit or synthesised from the protocol and endpoint suffix.
 ///
 /// `description` never shows the key or the SAS token: connection strings end up in error messages.
 public struct ConnectionString: Sendable, Hashable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// Paces the writes to one page blob: a window of requests in flight that halves on `503 ServerBusy`
@@ -16,9 +17,12 @@ public final class PagePacer: Sendable {
 
     public let maxWindow: Int
     private let state: Mutex<State>
+    /// Receives every change of the window: narrowing at `notice`, growing at `debug`.
+    private let logger: Logger
 
-    public init(maxWindow: Int = 64) {
+    public init(maxWindow: Int = 64, logger: Logger = Logger(label: "vhd-relay.azure.pacer")) {
         self.maxWindow = max(1, maxWindow)
+        self.logger = logger
         state = Mutex(State(window: max(1, maxWindow)))
     }
 
@@ -65,8 +69,9 @@ public final class PagePacer: Sendable {
 
     /// Ends a request started by `acquire`, adjusting the window by its outcome.
     public func release(_ outcome: Outcome) {
-        let ready = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+        let (ready, change) = state.withLock { state -> ([CheckedContinuation<Void, any Error>], (from: Int, to: Int)?) in
             state.inFlight -= 1
+            let before = state.window
             switch outcome {
             case .success:
                 state.successes += 1
@@ -84,7 +89,16 @@ public final class PagePacer: Sendable {
                 state.inFlight += 1
                 ready.append(state.waiters.removeFirst().continuation)
             }
-            return ready
+            return (ready, before == state.window ? nil : (before, state.window))
+        }
+        // Logged outside the lock, like every other side effect.
+        if let change {
+            let metadata: Logger.Metadata = ["pacer.window": "\(change.to)", "pacer.previous_window": "\(change.from)"]
+            if change.to < change.from {
+                logger.notice("page writes narrowed after 503 ServerBusy", metadata: metadata)
+            } else {
+                logger.debug("page writes widened", metadata: metadata)
+            }
         }
         ready.forEach { $0.resume() }
     }
@@ -94,13 +108,19 @@ public final class PagePacer: Sendable {
 final class PagePacers: Sendable {
     private let pacers = Mutex<[BlobAddress: PagePacer]>([:])
     private let maxWindow: Int
+    private let logger: Logger
 
-    init(maxWindow: Int) { self.maxWindow = maxWindow }
+    init(maxWindow: Int, logger: Logger) {
+        self.maxWindow = maxWindow
+        self.logger = logger
+    }
 
     func pacer(for blob: BlobAddress) -> PagePacer {
         pacers.withLock { pacers in
             if let pacer = pacers[blob] { return pacer }
-            let pacer = PagePacer(maxWindow: maxWindow)
+            var logger = logger
+            logger[metadataKey: "blob.name"] = "\(blob)"
+            let pacer = PagePacer(maxWindow: maxWindow, logger: logger)
             pacers[blob] = pacer
             return pacer
         }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// When and how long to wait before trying a failed request again (reference §6.1, §6.2): jittered
+/// When and how long to wait before trying a failed request again (docs/azure-rest.md, "Retries and
+/// idempotency"): jittered
 /// exponential backoff with a cap, `Retry-After` honoured, a bounded number of retries.
 ///
 /// Pure arithmetic over an injectable random source, so tests pin the jitter.
@@ -26,11 +27,8 @@ public struct RetryPolicy: Sendable {
         self.random = random
     }
 
-    /// Statuses worth another attempt: timeouts, throttling and server errors (not 501/505).
-    public static let retryableStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]
-    /// Statuses by which the service says it did not do the work (throttled before processing), so even
-    /// an unsafe request may be sent again.
-    static let rejectedUnprocessedStatuses: Set<Int> = [429, 503]
+    /// Statuses worth another attempt (the table `RetryDecision` decides by).
+    public static var retryableStatuses: Set<Int> { RetryDecision.retryableStatuses }
 
     /// The wait before retry number `retry` (1 for the first retry), or nil when retries are used up.
     /// A `Retry-After` from the service replaces the computed backoff (capped at `maxDelay`).

@@ -1,8 +1,9 @@
 import Crypto
 import Foundation
 
-/// Azure Storage Shared Key signing (reference §2.1, §2.2) as pure functions named after the spec's
-/// steps, so that tests pin the inputs and compare exact strings against the reference's vectors.
+/// Azure Storage Shared Key signing (docs/azure-rest.md, "Shared Key and SAS") as pure functions named after
+/// the spec's steps, so that tests pin the inputs and compare exact strings against vectors computed with the
+/// documented algorithm.
 public struct SharedKeySigner: Sendable {
     public enum Service: Sendable {
         /// Blob and Queue: full string-to-sign with canonicalized `x-ms-` headers and query.

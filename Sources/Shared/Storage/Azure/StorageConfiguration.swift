@@ -1,8 +1,8 @@
 import Foundation
 
-/// Where the storage services live, chosen the Azure way (DESIGN §3): `--connection-string`, else an
-/// explicit `--store file:PATH`, else `AZURE_STORAGE_CONNECTION_STRING`, else the local store
-/// `file:./relay-store`.
+/// Where the storage services live, chosen the Azure way (docs/storage.md, "Choosing the store"):
+/// `--connection-string`, else an explicit `--store file:PATH`, else `AZURE_STORAGE_CONNECTION_STRING`,
+/// else the local store `file:./relay-store`.
 public enum StorageConfiguration: Sendable, Hashable, CustomStringConvertible {
     case azure(ConnectionString)
     case local(path: String)

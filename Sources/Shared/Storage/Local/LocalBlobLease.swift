@@ -2,7 +2,7 @@ import Foundation
 
 /// A blob's lease as stored: the state at the last lease operation plus the times at which it runs
 /// out on its own, so that expiry and breaking need no background work: `state(at:)` computes the
-/// state at any time (reference §3.11, Azure's Lease Blob state table).
+/// state at any time (docs/azure-rest.md, "Conditions and leases"; Microsoft's *Lease Blob* state table).
 struct LocalBlobLease: Hashable, Sendable {
     /// What the last lease operation left: `available`, `leased`, `breaking` or `broken`.
     var stored: LeaseInfo.State = .available
@@ -35,8 +35,8 @@ struct LocalBlobLease: Hashable, Sendable {
         return state == .leased || state == .breaking
     }
 
-    /// The lease check of a write or delete (reference §3.1): an active lease needs its id; an id
-    /// without an active lease fails too.
+    /// The lease check of a write or delete (docs/azure-rest.md, "Conditions and leases"): an active lease
+    /// needs its id; an id without an active lease fails too.
     func checkWrite(leaseID: String?, at now: Double, blob: BlobAddress) throws {
         if isActive(at: now) {
             guard let leaseID else {

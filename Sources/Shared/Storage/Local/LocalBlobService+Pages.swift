@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Page blobs: create, Put Page (update, clear), Get Page Ranges (and the diff against a snapshot),
 /// resize and sequence numbers. A page blob's file always has the blob's size; unwritten and cleared
@@ -14,7 +15,7 @@ extension LocalBlobService {
         return try await write { db, now, files in
             try replaceBlob(blob, type: .pageBlob, size: size, sequenceNumber: sequenceNumber, metadata: metadata,
                             conditions: conditions, now: now, files: files, in: db) { file in
-                try file.setSize(size)
+                try file.truncate(to: size)
             }
         }
     }
@@ -38,12 +39,12 @@ extension LocalBlobService {
                     "the MD5 of the \(data.count) bytes for \(blob) at offset \(offset) does not match Content-MD5; the data was damaged, send it again")
             }
         }
-        let directory = store.blobDirectory
+        let (directory, logger) = (store.blobDirectory, store.logger)
         return try await write { db, now, _ in
             var record = try Self.requirePageBlob(blob, in: db)
-            try Self.checkPageWrite(conditions, on: record, at: now)
+            try Self.checkPageWrite(conditions, on: record, at: now, logger: logger)
             try LocalBlobValidation.pageRange(range, inside: record.size, blob)
-            try LocalBlobFile.open(directory + "/" + record.file).write(data, at: offset)
+            try SystemFile.openForWriting(directory + "/" + record.file).write(data, at: offset)
             try LocalBlobRangeTable.pages.insert(range, key: [.integer(record.id)], in: db)
             try Self.recordChange(range, of: record, in: db)
             record.touch(at: now)
@@ -57,12 +58,12 @@ extension LocalBlobService {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         try LocalBlobValidation.pageRange(range, blob)
-        let directory = store.blobDirectory
+        let (directory, logger) = (store.blobDirectory, store.logger)
         return try await write { db, now, _ in
             var record = try Self.requirePageBlob(blob, in: db)
-            try Self.checkPageWrite(conditions, on: record, at: now)
+            try Self.checkPageWrite(conditions, on: record, at: now, logger: logger)
             try LocalBlobValidation.pageRange(range, inside: record.size, blob)
-            try LocalBlobFile.open(directory + "/" + record.file).punchHole(range)
+            try SystemFile.openForWriting(directory + "/" + record.file).punchHole(range)
             try LocalBlobRangeTable.pages.remove(range, key: [.integer(record.id)], in: db)
             try Self.recordChange(range, of: record, in: db)
             record.touch(at: now)
@@ -119,7 +120,7 @@ extension LocalBlobService {
                 try LocalBlobRangeTable.pages.remove(dropped, key: [.integer(record.id)], in: db)
                 try Self.recordChange(dropped, of: record, in: db)
             }
-            try LocalBlobFile.open(directory + "/" + record.file).setSize(size)
+            try SystemFile.openForWriting(directory + "/" + record.file).truncate(to: size)
             record.size = size
             record.touch(at: now)
             try Self.save(record, in: db)
@@ -169,9 +170,10 @@ extension LocalBlobService {
         }
     }
 
-    /// A Put Page's conditions: lease and ETag as for any write, then the sequence-number conditions,
-    /// which Azure honours on Put Page only (reference §3.1).
-    private static func checkPageWrite(_ conditions: BlobConditions, on record: LocalBlobRecord, at now: Double) throws {
+    /// A Put Page's conditions: lease and ETag as for any write, then the sequence-number conditions, which
+    /// Azure honours on Put Page only (docs/azure-rest.md, "Conditions and leases"); a write they refuse is
+    /// logged as fenced.
+    private static func checkPageWrite(_ conditions: BlobConditions, on record: LocalBlobRecord, at now: Double, logger: Logger) throws {
         try check(conditions, on: record, access: .write, at: now)
         let current = record.sequenceNumber ?? 0
         let failed: String? =
@@ -180,6 +182,7 @@ extension LocalBlobService {
             else if let limit = conditions.ifSequenceNumberEqual, current != limit { "= \(limit)" }
             else { nil }
         if let failed {
+            logger.pageWriteFenced(record.address, conditions)
             throw StorageError.preconditionFailed(.sequenceNumberConditionNotMet,
                 "the sequence number of \(record.address) is \(current), not \(failed); another writer may have taken over")
         }

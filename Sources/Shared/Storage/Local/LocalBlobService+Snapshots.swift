@@ -14,7 +14,7 @@ extension LocalBlobService {
             let ticks = Swift.max(AzureDate.ticks(Date(timeIntervalSince1970: now)), (latest ?? 0) + 1)
             let fileName = UUID().uuidString.lowercased()
             files.created.append(fileName)
-            _ = try LocalBlobFile.open(directory + "/" + base.file).copy(to: directory + "/" + fileName)
+            _ = try SystemFile.openForReading(directory + "/" + base.file).copy(to: directory + "/" + fileName)
 
             // The snapshot keeps the base's properties and pages at this moment; the base starts a new
             // change epoch so that diffs against this snapshot see only later changes.

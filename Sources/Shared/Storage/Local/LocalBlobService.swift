@@ -2,7 +2,7 @@ import Foundation
 
 /// The Blob service of the local store: blobs as files under `blobs/` (page blobs sparse), their
 /// properties, page ranges, leases and snapshots in the store's SQLite database, with Azure's
-/// semantics and error codes (reference §3).
+/// semantics and error codes (docs/storage.md, "The local store").
 ///
 /// Several processes may share one store. Every write runs in one SQLite `BEGIN IMMEDIATE`
 /// transaction that holds the store's write lock from the condition checks through the data write
@@ -103,8 +103,8 @@ public struct LocalBlobService: BlobService {
                 throw StorageError.badRequest(.outOfRangeInput,
                     "a read of \(bytes.length) bytes of \(blob) is over the 1 GiB a single Get Blob returns; read it in ranges")
             }
-            let file = try LocalBlobFile.open(directory + "/" + record.file)
-            return BlobContent(data: try file.read(Int(bytes.length), at: bytes.offset), properties: record.properties(at: now))
+            let file = try SystemFile.openForReading(directory + "/" + record.file)
+            return BlobContent(data: try file.readExactly(Int(bytes.length), at: bytes.offset), properties: record.properties(at: now))
         }
     }
 
@@ -168,7 +168,7 @@ public struct LocalBlobService: BlobService {
     func replaceBlob(
         _ blob: BlobAddress, type: BlobType, size: UInt64, sequenceNumber: Int64?, metadata: [String: String],
         conditions: BlobConditions, now: Double, files: LocalBlobFileChanges, in db: SQLiteDatabase,
-        fill: (LocalBlobFile) throws -> Void
+        fill: (SystemFile) throws -> Void
     ) throws -> BlobWriteResult {
         try Self.requireContainer(blob.container, in: db)
         let existing = try Self.record(blob, snapshot: nil, in: db)
@@ -179,7 +179,7 @@ public struct LocalBlobService: BlobService {
         try Self.check(conditions, on: existing, blob: blob, access: .write, at: now)
         let fileName = UUID().uuidString.lowercased()
         files.created.append(fileName)
-        try fill(try LocalBlobFile.create(store.blobDirectory + "/" + fileName))
+        try fill(try SystemFile.createNew(store.blobDirectory + "/" + fileName))
         let seconds = Int64(now.rounded(.down))
         var record = existing ?? LocalBlobRecord(
             id: 0, address: blob, snapshot: "", type: type, size: 0, file: fileName, etagTicks: 0,
@@ -218,11 +218,11 @@ public struct LocalBlobService: BlobService {
                 // sleeping busy handler; other processes still wait on SQLite's lock.
                 result = try gate.locked { try db.transaction { try body(db, Date().timeIntervalSince1970, files) } }
             } catch {
-                for name in files.created { try? LocalBlobFile.remove(directory + "/" + name) }
+                for name in files.created { try? SystemFile.remove(directory + "/" + name) }
                 throw error
             }
             // A file that cannot be removed is an orphan taking space, not a wrong answer: the write stands.
-            for name in files.obsolete { try? LocalBlobFile.remove(directory + "/" + name) }
+            for name in files.obsolete { try? SystemFile.remove(directory + "/" + name) }
             return result
         }
     }
@@ -318,7 +318,8 @@ public struct LocalBlobService: BlobService {
         try check(conditions, on: record, blob: record.address, access: access, at: now)
     }
 
-    /// Lease, then If-Match / If-None-Match (reference §3.1). `record` is nil when a Put Blob creates the blob.
+    /// Lease, then If-Match / If-None-Match (docs/azure-rest.md, "Conditions and leases"). `record` is nil
+    /// when a Put Blob creates the blob.
     static func check(_ conditions: BlobConditions, on record: LocalBlobRecord?, blob: BlobAddress, access: Access, at now: Double) throws {
         let lease = record?.lease ?? LocalBlobLease()
         switch access {

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The request checks Azure makes before it looks at any blob (reference §0.2, §3), with its codes.
+/// The request checks Azure makes before it looks at any blob (docs/azure-rest.md, "Versions, dates and
+/// names", "Blob service"), with its codes.
 enum LocalBlobValidation {
     static let pageSize: UInt64 = 512
     static let maxPutPageBytes = 4 << 20

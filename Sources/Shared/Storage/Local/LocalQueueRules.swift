@@ -1,6 +1,7 @@
 import Foundation
 
-/// Azure's queue-name rule (reference §0.2): 3–63 of `a-z 0-9 -`, a letter or digit at both ends, no `--`.
+/// Azure's queue-name rule (docs/azure-rest.md, "Versions, dates and names"): 3–63 of `a-z 0-9 -`, a letter
+/// or digit at both ends, no `--`.
 enum QueueName {
     static func validate(_ name: String) throws {
         let bytes = Array(name.utf8)
@@ -13,7 +14,7 @@ enum QueueName {
     }
 }
 
-/// The numeric query parameters of the Queue operations (reference §4.2).
+/// The numeric query parameters of the Queue operations (docs/azure-rest.md, "Queue service").
 enum QueueParameter {
     static func check(_ name: String, _ value: Int, in range: ClosedRange<Int>) throws {
         guard range.contains(value) else {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The local store (`file:PATH`): one directory that several processes share — page and block blobs
 /// as files under `blobs/`, their properties, queues and tables in `store.db` (SQLite, WAL).
@@ -9,11 +10,14 @@ public final class LocalStore: Sendable {
     public let root: String
     public var blobDirectory: String { root + "/blobs" }
     public var databasePath: String { root + "/store.db" }
+    /// The services' log: page writes fenced off by sequence numbers.
+    public let logger: Logger
     private let pool: BlockingPool<SQLiteDatabase>
 
     /// Opens (creating if needed) the store at `path`. `threads` bounds the blocking calls in flight.
-    public init(path: String, threads: Int = 4) throws {
+    public init(path: String, threads: Int = 4, logger: Logger = Logger(label: "vhd-relay.local-store")) throws {
         root = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        self.logger = logger
         try FileManager.default.createDirectory(atPath: root + "/blobs", withIntermediateDirectories: true)
         let databasePath = root + "/store.db"
         pool = try BlockingPool(name: "local-store", threads: threads) {

@@ -1,13 +1,14 @@
 import Foundation
 import Synchronization
-import Testing
 
-/// A running `relay-store-probe`, the executable built next to this test bundle, with its stdout in a file.
+/// A process running beside the test (a second writer, a probe to kill), with its stdout in a file and
+/// its stderr in the file plus `.err`; its exit is awaited without blocking a thread. The one runner of
+/// background processes; `run` and `runOK` (Tools.swift) run tools to completion.
 ///
 /// `@unchecked Sendable`: `process` is configured and started in `init`; afterwards only its process id
 /// is read, and the exit state lives in a `Mutex`.
-final class MultiProcessProbe: @unchecked Sendable {
-    let outputPath: String
+public final class ChildProcess: @unchecked Sendable {
+    public let outputPath: String
     private let process: Process
     private let exit = Mutex<ExitState>(.running([]))
 
@@ -16,31 +17,20 @@ final class MultiProcessProbe: @unchecked Sendable {
         case exited(Int32)
     }
 
-    /// The probe next to the running test bundle (the directory of `/proc/self/exe`).
-    static var executable: URL {
-        get throws {
-            let bundle = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            let probe = URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("relay-store-probe")
-            guard FileManager.default.isExecutableFile(atPath: probe.path) else {
-                throw ProbeMissing(path: probe.path)
-            }
-            return probe
+    /// Starts `executable` with `arguments` (and `environment` instead of this process's, when given),
+    /// writing its stdout to `outputPath` and its stderr to `outputPath.err`. A missing executable is an
+    /// error that says how to build it.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, outputPath: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw ToolFailure(message: "\(executable) is missing: build it with `swift build --build-tests` before running the tests")
         }
-    }
-
-    struct ProbeMissing: Error, CustomStringConvertible {
-        var path: String
-        var description: String { "\(path) is missing: build it with `swift build --build-tests` before running the tests" }
-    }
-
-    /// Starts the probe with `arguments`, writing its stdout to `outputPath` and its stderr to `outputPath.err`.
-    init(_ arguments: [String], outputPath: String) throws {
         self.outputPath = outputPath
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         _ = FileManager.default.createFile(atPath: outputPath + ".err", contents: nil)
         process = Process()
-        process.executableURL = try Self.executable
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath + ".err"))
         process.terminationHandler = { [weak self] process in
@@ -55,8 +45,11 @@ final class MultiProcessProbe: @unchecked Sendable {
         try process.run()
     }
 
-    /// Waits (without blocking a thread) for the probe to end; kills it if it outlives `limit`.
-    func waitForExit(limit: Duration) async -> Int32 {
+    /// A process still running when the test lets go of it is killed: no test leaves one behind.
+    deinit { if !hasExited { kill9() } }
+
+    /// Waits (without blocking a thread) for the process to end; kills it if it outlives `limit`.
+    public func waitForExit(limit: Duration) async -> Int32 {
         let watchdog = Task { [process] in
             try await Task.sleep(for: limit)
             kill(process.processIdentifier, SIGKILL)
@@ -75,15 +68,20 @@ final class MultiProcessProbe: @unchecked Sendable {
         }
     }
 
-    func kill9() { kill(process.processIdentifier, SIGKILL) }
+    public var hasExited: Bool { exit.withLock { if case .exited = $0 { true } else { false } } }
 
-    /// The complete lines the probe wrote so far (a line cut by a kill is not one).
-    func lines() throws -> [Substring] {
+    public func kill9() { signal(SIGKILL) }
+
+    /// Sends `number` (SIGSTOP, SIGCONT, SIGTERM, …) to the process.
+    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// The complete lines the process wrote so far (a line cut by a kill is not one).
+    public func lines() throws -> [Substring] {
         let text = try String(contentsOfFile: outputPath, encoding: .utf8)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         lines.removeLast()
         return lines
     }
 
-    func errorOutput() -> String { (try? String(contentsOfFile: outputPath + ".err", encoding: .utf8)) ?? "" }
+    public func errorOutput() -> String { (try? String(contentsOfFile: outputPath + ".err", encoding: .utf8)) ?? "" }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RelayShared
 
 /// A figure measured by an outside tool on the same sampled bytes, shown next to ours.
 public struct ReferenceMeasurement: Sendable {

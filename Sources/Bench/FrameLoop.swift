@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import RelayShared
 import Synchronization
 
 /// Plain bytes processed in a measured time.

@@ -1,7 +1,7 @@
 /// A benchmark failure: what went wrong, where, and what to do about it.
 public struct BenchError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Code: Hashable, Sendable {
-        /// A command-line value (size, link speed, count) could not be parsed or is out of range.
+        /// An option is out of range (a sample limit smaller than one frame).
         case invalidArgument
         /// The disk has no allocated bytes, so there is nothing to measure.
         case noData
@@ -21,7 +21,7 @@ public struct BenchError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String {
         let advice = switch code {
-        case .invalidArgument: "see `relay-client bench codecs --help` for the accepted forms"
+        case .invalidArgument: "see `relay-client bench codecs --help`"
         case .noData: "choose a disk that holds data"
         case .roundTripMismatch: "the codec layer is broken for this input: report it with the disk and codec"
         case .referenceToolFailed: "install the tool (scripts/bench does) or ignore the reference row"

@@ -1,4 +1,5 @@
 import Foundation
+import RelayShared
 
 /// Measures codecs on a `DiskSample`: ratio, and compression and decompression throughput of plain
 /// bytes on one thread and on `threads` threads, each context reused across frames as the client's

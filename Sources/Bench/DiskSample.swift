@@ -1,3 +1,5 @@
+import RelayShared
+
 /// The allocated bytes of a disk, or an evenly spread sample of them, loaded into memory once and
 /// cut into frames the way `zstd -b -B<frame size>` cuts its input: consecutive, independent,
 /// `frameSize` bytes each (the last one may be shorter).

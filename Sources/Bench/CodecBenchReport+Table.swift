@@ -1,4 +1,5 @@
 import Foundation
+import RelayShared
 
 extension CodecBenchReport {
     /// The report as aligned text: a header about the input, one row per codec and per reference

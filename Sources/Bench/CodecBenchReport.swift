@@ -1,4 +1,5 @@
 import Foundation
+import RelayShared
 
 /// The result of `relay-client bench codecs`, shaped as its `--json` output.
 /// Rates are MB/s of plain bytes, MB = 10^6 bytes.

@@ -13,18 +13,18 @@ public struct ByteSize: Hashable, Sendable, Comparable, LosslessStringConvertibl
     ]
 
     /// Parses `4096`, `512K`, `4M`, `1G`, `2GiB`; the error names the text and why it was refused.
-    public static func parse(_ text: String) throws(BenchError) -> ByteSize {
+    public static func parse(_ text: String) throws(UnitParseError) -> ByteSize {
         let digits = text.prefix { $0.isASCII && $0.isNumber }
         let suffix = text.dropFirst(digits.count).lowercased()
         guard !digits.isEmpty, let count = Int(digits) else {
-            throw BenchError(.invalidArgument, "byte size '\(text)': expected a whole number with an optional K, M, G or T suffix")
+            throw UnitParseError("byte size '\(text)': expected a whole number with an optional K, M, G or T suffix")
         }
         guard let unit = units.first(where: { $0.suffixes.contains(suffix) }) else {
-            throw BenchError(.invalidArgument, "byte size '\(text)': unknown suffix '\(suffix)' (use K, M, G or T, binary units)")
+            throw UnitParseError("byte size '\(text)': unknown suffix '\(suffix)' (use K, M, G or T, binary units)")
         }
         let (bytes, overflow) = count.multipliedReportingOverflow(by: 1 << unit.shift)
         guard !overflow else {
-            throw BenchError(.invalidArgument, "byte size '\(text)' is too large")
+            throw UnitParseError("byte size '\(text)' is too large")
         }
         return ByteSize(bytes: bytes)
     }

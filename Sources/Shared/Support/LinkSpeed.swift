@@ -10,18 +10,18 @@ public struct LinkSpeed: Hashable, Sendable, LosslessStringConvertible {
         ("", 1), ("k", 1e3), ("m", 1e6), ("g", 1e9), ("t", 1e12),
     ]
 
-    public static func parse(_ text: String) throws(BenchError) -> LinkSpeed {
+    public static func parse(_ text: String) throws(UnitParseError) -> LinkSpeed {
         let number = text.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
         var unit = text.dropFirst(number.count).lowercased()
         guard unit.hasSuffix("bit") else {
-            throw BenchError(.invalidArgument, "link speed '\(text)': expected a number and a unit such as 100Mbit or 1Gbit")
+            throw UnitParseError("link speed '\(text)': expected a number and a unit such as 100Mbit or 1Gbit")
         }
         unit.removeLast(3)
         guard let value = Double(number), value.isFinite, value > 0 else {
-            throw BenchError(.invalidArgument, "link speed '\(text)': the number must be positive, e.g. 100Mbit")
+            throw UnitParseError("link speed '\(text)': the number must be positive, e.g. 100Mbit")
         }
         guard let factor = prefixes.first(where: { $0.prefix == unit })?.factor else {
-            throw BenchError(.invalidArgument, "link speed '\(text)': unknown unit prefix '\(unit)' (use K, M, G or T before 'bit')")
+            throw UnitParseError("link speed '\(text)': unknown unit prefix '\(unit)' (use K, M, G or T before 'bit')")
         }
         return LinkSpeed(name: text, bitsPerSecond: value * factor)
     }
@@ -31,17 +31,10 @@ public struct LinkSpeed: Hashable, Sendable, LosslessStringConvertible {
         self = parsed
     }
 
-    init(name: String, bitsPerSecond: Double) {
+    public init(name: String, bitsPerSecond: Double) {
         self.name = name
         self.bitsPerSecond = bitsPerSecond
     }
 
     public var description: String { name }
-
-    /// Seconds to ship `plainBytes` that compress to `compressedBytes` at `compressBytesPerSecond`
-    /// (plain bytes per second, all cores) over this link. Compression and upload overlap in the
-    /// client's pipeline, so the slower of the two sets the pace.
-    public func shipSeconds(plainBytes: Double, compressedBytes: Double, compressBytesPerSecond: Double) -> Double {
-        max(plainBytes / compressBytesPerSecond, compressedBytes * 8 / bitsPerSecond)
-    }
 }

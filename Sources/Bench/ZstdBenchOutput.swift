@@ -1,3 +1,5 @@
+import RelayShared
+
 /// One result line of the `zstd -b` benchmark, e.g. with `-q`
 /// `-1     75894061 (1.682) 537.19 MB/s 2483.3 MB/s  sample` or, without it,
 /// ` 1#sample : 127662080 ->  75894061 (x1.682),  634.6 MB/s, 2790.1 MB/s`.

@@ -1,4 +1,5 @@
 import Foundation
+import RelayShared
 
 /// `relay-client bench codecs`: loads a sample of a disk's allocated bytes, measures each codec on
 /// it, runs the reference tools on the same bytes, and reports.
@@ -98,36 +99,5 @@ public enum CodecBench {
             }
         }
         return jobs
-    }
-}
-
-extension CodecBench {
-    /// Parses a comma-separated codec list such as `zstd:1,zlib:6,lz4,none`.
-    public static func parseCodecs(_ text: String) throws(BenchError) -> [Codec] {
-        try parseList(text, what: "codec") { item throws(BenchError) in
-            guard let codec = Codec(item) else {
-                throw BenchError(.invalidArgument, "codec '\(item)': expected none, lz4, zlib:\(Codec.zlibLevels.lowerBound)…\(Codec.zlibLevels.upperBound) or zstd:\(Codec.zstdLevels.lowerBound)…\(Codec.zstdLevels.upperBound)")
-            }
-            return codec
-        }
-    }
-
-    /// Parses a comma-separated link list such as `100Mbit,1Gbit`.
-    public static func parseLinks(_ text: String) throws(BenchError) -> [LinkSpeed] {
-        try parseList(text, what: "link speed") { item throws(BenchError) in try LinkSpeed.parse(item) }
-    }
-
-    private static func parseList<Item: Hashable>(
-        _ text: String, what: String, _ parse: (String) throws(BenchError) -> Item
-    ) throws(BenchError) -> [Item] {
-        var items: [Item] = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let item = try parse(part.trimmingCharacters(in: .whitespaces))
-            guard !items.contains(item) else {
-                throw BenchError(.invalidArgument, "\(what) list '\(text)' names '\(part)' twice")
-            }
-            items.append(item)
-        }
-        return items
     }
 }
