@@ -50,7 +50,8 @@ struct ExpectContinueTests {
         }
     }
 
-    /// Sends `head`, reads the interim answer (2 s at most), then sends `body` and reads the final one.
+    /// Sends `head`, reads the interim answer (10 s at most: a loaded machine may take seconds), then sends
+    /// `body` and reads the final one.
     /// Blocking socket calls run on a thread of their own.
     static func exchange(port: Int, head: [UInt8], body: [UInt8]) async throws -> (String, String) {
         try await withCheckedThrowingContinuation { continuation in
@@ -61,7 +62,7 @@ struct ExpectContinueTests {
                 address.sin_family = sa_family_t(AF_INET)
                 address.sin_port = in_port_t(UInt16(port).bigEndian)
                 address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                var timeout = timeval(tv_sec: 2, tv_usec: 0)
+                var timeout = timeval(tv_sec: 10, tv_usec: 0)
                 setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 let connected = withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
