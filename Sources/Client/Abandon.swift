@@ -21,10 +21,8 @@ extension RelayClientCommand {
 
         func run() async throws {
             let report = try await ExitStatus.reporting {
-                let services = try await store.configuration().services()
                 let holder = ClientLockHolder(host: ProcessInfo.processInfo.hostName, processID: getpid(), startedAt: Date())
-                return try await GenerationAbandoner(control: TargetControl(services: services, target: store.targetName))
-                    .abandon(holder: holder)
+                return try await GenerationAbandoner(control: store.control()).abandon(holder: holder)
             }
             if json {
                 print(try JSONOutput.encode(report))

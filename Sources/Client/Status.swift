@@ -15,8 +15,7 @@ extension RelayClientCommand {
 
         func run() async throws {
             let status = try await ExitStatus.reporting {
-                let services = try await store.configuration().services()
-                return try await TargetStatus.load(TargetControl(services: services, target: store.targetName))
+                try await TargetStatus.load(store.control())
             }
             if json {
                 print(try JSONOutput.encode(status))

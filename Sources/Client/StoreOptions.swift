@@ -25,4 +25,10 @@ struct StoreOptions: ParsableArguments {
     func configuration() throws -> StorageConfiguration {
         try StorageConfiguration.resolve(connectionString: connectionString, store: store)
     }
+
+    /// The target's control data and page blob in the chosen store, with the default queue, table and
+    /// segments container.
+    func control() async throws -> TargetControl {
+        TargetControl(services: try await configuration().services(), target: targetName)
+    }
 }

@@ -23,8 +23,7 @@ extension RelayClientCommand {
 
         func run() async throws {
             let report = try await ExitStatus.reporting {
-                let services = try await store.configuration().services()
-                return try await TargetVerifier(control: TargetControl(services: services, target: store.targetName)).verify(source: source)
+                try await TargetVerifier(control: store.control()).verify(source: source)
             }
             if json {
                 print(try JSONOutput.encode(report))

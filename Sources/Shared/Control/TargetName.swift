@@ -56,16 +56,9 @@ public struct TargetName: Hashable, Sendable, CustomStringConvertible {
         return key
     }
 
-    /// 3–63 of `a-z 0-9 -`, starting and ending with a letter or digit, no `--` (Azure's rule).
+    /// Azure's container rule (`ResourceName`).
     private static func checkContainer(_ name: String) throws(ControlError) {
-        let bytes = Array(name.utf8)
-        func allowed(_ byte: UInt8) -> Bool {
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                || byte == UInt8(ascii: "-")
-        }
-        guard (3...63).contains(bytes.count), bytes.allSatisfy(allowed), bytes.first != UInt8(ascii: "-"),
-              bytes.last != UInt8(ascii: "-"), !name.contains("--")
-        else {
+        guard ResourceName.isContainerOrQueueName(name) else {
             throw ControlError(.invalidTargetName, field: "target.container",
                                "'\(printable(name))' is not a container name Azure accepts: use 3-63 of a-z, 0-9 and "
                                + "single dashes, starting and ending with a letter or digit")

@@ -15,9 +15,7 @@ enum LocalBlobValidation {
 
     /// 3–63 characters of `a-z 0-9 -`, starting and ending with a letter or digit, no `--`.
     static func containerName(_ name: String) throws {
-        let bytes = Array(name.utf8)
-        let allowed = bytes.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
-        guard (3...63).contains(bytes.count), allowed, bytes.first != 0x2D, bytes.last != 0x2D, !name.contains("--") else {
+        guard ResourceName.isContainerOrQueueName(name) else {
             throw StorageError.badRequest(.invalidResourceName,
                 "container name \"\(name)\" is invalid: use 3–63 of a-z, 0-9 and single dashes, starting and ending with a letter or digit")
         }

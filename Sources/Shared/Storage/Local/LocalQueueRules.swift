@@ -4,9 +4,7 @@ import Foundation
 /// or digit at both ends, no `--`.
 enum QueueName {
     static func validate(_ name: String) throws {
-        let bytes = Array(name.utf8)
-        let allowed = bytes.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-") }
-        guard (3...63).contains(bytes.count), allowed, bytes.first != UInt8(ascii: "-"), bytes.last != UInt8(ascii: "-"), !name.contains("--") else {
+        guard ResourceName.isContainerOrQueueName(name) else {
             throw StorageError.badRequest(
                 .invalidResourceName,
                 "queue name \"\(name)\" is invalid: use 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit")
