@@ -50,20 +50,15 @@ struct SyncCommandTests {
         // sync --wait returns when the worker marks the generation applied, with its recovery point.
         var random = SplitMix64(seed: 4)
         try patch(source, at: 2 << 20, with: random.bytes(64 << 10))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.relayClient)
-        process.arguments = arguments(harness, "sync", source: source) + ["--wait", "--timeout", "60", "--json"]
-        let output = harness.directory.file("wait.json")
-        FileManager.default.createFile(atPath: output, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: output)
-        try process.run()
+        let waiting = try ChildProcess(
+            Self.relayClient, arguments(harness, "sync", source: source) + ["--wait", "--timeout", "60", "--json"],
+            outputPath: harness.directory.file("wait.json"))
         let control = worker.control
-        while process.isRunning, try await control.generationRow(2)?.state != .sent { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(process.isRunning, "sync --wait returned before the generation was applied")
+        while !waiting.hasExited, try await control.generationRow(2)?.state != .sent { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!waiting.hasExited, "sync --wait returned before the generation was applied")
         try await worker.run(virtualSize: Self.size)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let waited = try JSONDecoder().decode(SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
+        #expect(await waiting.waitForExit(limit: .seconds(90)) == 0)
+        let waited = try JSONDecoder().decode(SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: waiting.outputPath)))
         #expect(waited.applied && waited.generation == 2)
         #expect(waited.snapshot == (try await control.generationRow(2))?.snapshot && waited.snapshot != nil)
         try runOK(Self.relayClient, arguments(harness, "verify", source: source))
@@ -91,23 +86,18 @@ struct SyncCommandTests {
 
         // Generation 2 changes 14 MiB; its client is killed part way.
         try patch(source, at: 2 << 20, with: random.bytes(14 << 20))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.relayClient)
-        process.arguments = arguments(harness, "sync", source: source) + ["--max-bandwidth", "40Mbit"]
-        let errors = harness.directory.file("killed.stderr")
-        FileManager.default.createFile(atPath: errors, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: errors)
-        try process.run()
+        let killed = try ChildProcess(
+            Self.relayClient, arguments(harness, "sync", source: source) + ["--max-bandwidth", "40Mbit"],
+            outputPath: harness.directory.file("killed.out"))
         let control = worker.control
         // Killed once it has enqueued a segment of the generation (its journal says so).
         let journal = try SyncCrashTests().journalPath(harness)
-        while process.isRunning, !((try? String(contentsOfFile: journal, encoding: .utf8)) ?? "").contains("enqueued") {
+        while !killed.hasExited, !((try? String(contentsOfFile: journal, encoding: .utf8)) ?? "").contains("enqueued") {
             try await Task.sleep(for: .milliseconds(20))
         }
-        let early = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
-        #expect(process.isRunning, "the sync ended before it could be killed: \(early) \(journal) \(FileManager.default.fileExists(atPath: journal)) \(process.terminationStatus)")
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        #expect(!killed.hasExited, "the sync ended before it could be killed: \(killed.errorOutput()) \(journal) \(FileManager.default.fileExists(atPath: journal))")
+        killed.kill9()
+        _ = await killed.waitForExit(limit: .seconds(10))
         try await worker.run(virtualSize: Self.size)
 
         // Another machine (its own state directory) is refused: first by the dead client's lock, which
