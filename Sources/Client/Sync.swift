@@ -98,6 +98,14 @@ extension RelayClientCommand {
 
         static func describe(_ summary: SyncSummary) -> String {
             let ratio = summary.plainBytes == 0 ? 1 : Double(summary.sentBytes) / Double(summary.plainBytes)
+            if !summary.resentSeqs.isEmpty {
+                var text = """
+                    \(summary.target): resent poisoned seq \(summary.resentSeqs.map(String.init).joined(separator: ", ")) of \
+                    generation \(summary.generation) (\(ByteCount.binary(summary.sentBytes)) sent); sync again for the next generation
+                    """
+                if summary.applied { text += "\n  applied; recovery point: \(summary.snapshot ?? "none recorded")" }
+                return text
+            }
             var text = """
                 \(summary.target): generation \(summary.generation) \(summary.full ? "(full)" : "(incremental)") enqueued as \
                 seqs \(summary.firstSeq)-\(summary.lastSeq) (\(summary.segments) segments)\(summary.resumed ? ", resumed" : "")

@@ -48,13 +48,18 @@ struct SegmentRoundTripTests {
         try first.withUnsafeBytes { try writer.appendWrite(offset: 512, bytes: $0) }
         try writer.appendClear(offset: 4096, length: 4096)
         try second.withUnsafeBytes { try writer.appendWrite(offset: 8192, bytes: $0) }
-        let segment = writer.finish(header: SegmentHeader(targetID: 0xABCD, generation: 3, seq: 99, flags: .lastOfGeneration))
+        let header = SegmentHeader(targetID: 0xABCD, generation: 3, seq: 99, flags: .lastOfGeneration, resend: 2)
+        let segment = writer.finish(header: header)
 
         var raw = RawSegment(flags: 1, targetID: 0xABCD, generation: 3, seq: 99)
+        raw.resend = 2
         raw.appendRawWrite(offset: 512, first)
         raw.appendClear(offset: 4096, length: 4096)
         raw.appendRawWrite(offset: 8192, second)
         #expect(segment == raw.encoded())
+        // A resend of the seq is read back as one: same extents, another header and so another digest.
+        let reader = try SegmentReader(segment, diskSize: testDiskSize)
+        #expect(reader.header == header)
     }
 
     @Test func anEmptySegmentCanEndAGeneration() throws {

@@ -27,7 +27,7 @@ struct RawSegment {
     var segmentSize: UInt64?
     /// nil: the sum of the write entries' lengths.
     var plainBytes: UInt64?
-    var reserved: UInt64 = 0
+    var resend: UInt64 = 0
     var entries: [Entry] = []
     var frames: [UInt8] = []
 
@@ -55,7 +55,7 @@ struct RawSegment {
         put(seq)
         put(segmentSize ?? UInt64(size))
         put(plainBytes ?? entries.filter { $0.operation == 1 }.reduce(0) { $0 + UInt64($1.length) })
-        put(reserved)
+        put(resend)
         for entry in entries {
             put(entry.offset)
             put(entry.length)

@@ -102,4 +102,57 @@ struct SyncCrashTests {
         try await harness.applyEnqueued(virtualSize: 16 << 20)
         try harness.expectOracleMatches(source)
     }
+
+    /// A client whose lock is taken from it mid-generation (its lease broken and acquired by another) stops
+    /// at its next renewal without enqueuing more: what it enqueued is contiguous from the generation's
+    /// first seq and within the seqs it reserved, and once the lock is free again a rerun resumes the
+    /// generation with no seq skipped or reused.
+    @Test(.timeLimit(.minutes(3)))
+    func aClientThatLosesItsLockStopsEnqueuing() async throws {
+        let harness = try await SyncHarness()
+        let source = harness.directory.file("disk.img")
+        try makeExt4Image(at: source, size: 24 << 20, in: harness.directory, seed: 4)
+        var random = SplitMix64(seed: 44)
+        try patch(source, at: 4 << 20, with: random.bytes(16 << 20))
+        var options = SyncOptions(threads: 1, segmentPlainBytes: 4 << 20, maxInFlightBytes: 16 << 20)
+        options.maxBandwidth = 1_500_000
+        options.lockRenewInterval = .milliseconds(200)
+        let (services, request) = (harness.services, harness.request(source, options))
+        let sync = Task { try await SyncSession(services: services, request: request).run() }
+        // Once the first segment is enqueued, another client takes the lock.
+        let queue = ControlNames.defaultQueue
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await harness.services.queue.approximateMessageCount(queue) == 0 {
+            #expect(ContinuousClock.now < deadline, "nothing was enqueued within 60 s")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let lockBlob = BlobAddress(container: ControlNames.defaultContainer, name: ControlNames.clientLockBlob(target: harness.target))
+        _ = try await harness.services.blob.lease(lockBlob, .break(period: 0), conditions: .none)
+        let thief = UUID().uuidString.lowercased()
+        _ = try await harness.services.blob.lease(lockBlob, .acquire(.seconds(60), proposedID: thief), conditions: .none)
+        do {
+            _ = try await sync.value
+            Issue.record("the sync ran to the end without its lock")
+        } catch let error as SyncError {
+            #expect(error.code == .lockLost)
+        }
+        try await harness.drainQueue()
+        let enqueued = harness.messages.keys.sorted()
+        let control = TargetControl(services: harness.services, target: harness.target)
+        let generation = try #require(try await control.generationRow(1))
+        let reserved = try #require(try await control.targetRow()).nextSeq
+        #expect(!enqueued.isEmpty && enqueued == Array(generation.firstSeq..<(generation.firstSeq + UInt64(enqueued.count))))
+        #expect(enqueued.allSatisfy { $0 < reserved })
+        #expect(generation.state == .sending && !harness.messages.values.contains(where: \.isLastOfGeneration))
+        // Nothing more arrives from the stopped client.
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await harness.services.queue.approximateMessageCount(queue) == 0)
+
+        _ = try await harness.services.blob.lease(lockBlob, .release(id: thief), conditions: .none)
+        let resumed = try await harness.sync(source)
+        #expect(resumed.generation == 1 && resumed.resumed)
+        try await harness.applyEnqueued(virtualSize: 24 << 20)
+        #expect(Set(harness.messages.keys) == Set(resumed.firstSeq...resumed.lastSeq))
+        try harness.expectOracleMatches(source)
+    }
 }

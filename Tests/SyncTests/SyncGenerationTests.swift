@@ -3,19 +3,41 @@ import RelayShared
 import Testing
 import TestSupport
 
-/// Generations 1 to 4 of ext4 disks as raw images and as fixed and dynamic VHDs, into the local store:
-/// after each, the segments enqueued so far, applied in seq order by the reference applier, give the
-/// source's bytes exactly.
+/// Generations 1 to 4 of ext4 disks as raw images and as fixed, dynamic and differencing VHDs, into the
+/// local store: after each, the segments enqueued so far, applied in seq order by the reference applier,
+/// give the source's bytes exactly.
 @Suite struct SyncGenerationTests {
     enum Format: String, CaseIterable, Sendable {
-        case raw, fixed, dynamic
+        case raw, fixed, dynamic, differencing
     }
+
+    /// The differencing source's unique id, the same in every generation (it is the target's identity).
+    static let childID = UUID(uuidString: "6F1C7A52-3D4B-4E0A-9B7C-2A1E5D8F0C13")!
 
     static let mib = 1 << 20
 
-    /// Writes the master raw image's current bytes into `source` in the format under test.
+    /// Writes the master raw image's current bytes into `source` in the format under test. A differencing
+    /// source is a child (`TestVHDWriter`) over a qemu dynamic VHD of the master as generation 1 saw it,
+    /// holding every sector that differs from the parent since, zeros included.
     static func export(_ master: String, to source: String, format: Format, first: Bool) throws {
         switch format {
+        case .differencing:
+            let parentPath = source + ".parent.vhd"
+            if first { try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic", master, parentPath]) }
+            let parent = try DiskImage.open(parentPath)
+            var base = [UInt8](repeating: 0, count: Int(parent.virtualSize))
+            try base.withUnsafeMutableBytes { try parent.read(into: $0, at: 0) }
+            let current = try Array(Data(contentsOf: URL(fileURLWithPath: master)))
+            var child = TestVHDWriter(virtualSize: parent.virtualSize)
+            child.uniqueID = childID
+            child.parent = .windows(parentPath: parentPath, uniqueID: try #require(parent.uniqueID))
+            var sector = 0
+            while sector * 512 < min(current.count, base.count) {
+                let range = sector * 512 ..< sector * 512 + 512
+                if current[range] != base[range] { child.writes.append((offset: UInt64(range.lowerBound), bytes: Array(current[range]))) }
+                sector += 1
+            }
+            _ = try child.write(to: source)
         case .raw:
             if master != source { try FileManager.default.copyItem(atPath: master, toPath: source) }
         case .fixed, .dynamic:

@@ -12,7 +12,9 @@
 ///   32   8  seq
 ///   40   8  segment size   bytes in the whole segment, trailer included; must equal the buffer's size
 ///   48   8  plain bytes    sum of the write extents' lengths
-///   56   8  reserved       zero
+///   56   8  resend         0 on a seq's first send; a resend of the seq puts another value here, so that
+///                           its bytes, digest and temp blob differ from the segment it replaces
+///                           (docs/replication-contract.md, "Segment rows and poison")
 /// extent table, extent count × 40 bytes, sorted by disk offset, non-overlapping (adjacent is fine)
 ///    0   8  disk offset    512-aligned
 ///    8   4  length         512-aligned, 512...maxExtentLength
@@ -58,7 +60,7 @@ public enum SegmentFormat {
         static let seq = 32
         static let segmentSize = 40
         static let plainBytes = 48
-        static let reserved = 56
+        static let resend = 56
     }
 
     /// Byte offsets of an extent entry's fields, from the start of the entry.

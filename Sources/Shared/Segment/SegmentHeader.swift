@@ -4,12 +4,15 @@ public struct SegmentHeader: Hashable, Sendable {
     public var generation: UInt64
     public var seq: UInt64
     public var flags: SegmentFlags
+    /// 0 on a seq's first send; which resend of the seq this is otherwise (`SegmentFormat`, offset 56).
+    public var resend: UInt64
 
-    public init(targetID: UInt64, generation: UInt64, seq: UInt64, flags: SegmentFlags = []) {
+    public init(targetID: UInt64, generation: UInt64, seq: UInt64, flags: SegmentFlags = [], resend: UInt64 = 0) {
         self.targetID = targetID
         self.generation = generation
         self.seq = seq
         self.flags = flags
+        self.resend = resend
     }
 
     /// The target id written in segments for the target `container/blob`: XXH3-64 of the name's UTF-8.

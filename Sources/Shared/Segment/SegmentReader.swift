@@ -101,7 +101,6 @@ private struct Parser {
             throw SegmentError(.unknownFlags, field: "header.flags", offset: H.flags,
                                "flags 0x\(String(flags.rawValue, radix: 16)) include bits this version does not define")
         }
-        try expectZero(UInt64.self, at: H.reserved, "header.reserved")
         let count: UInt32 = try load(H.extentCount, "header.extentCount")
         guard count <= SegmentFormat.maxExtents else {
             throw SegmentError(.tooManyExtents, field: "header.extentCount", offset: H.extentCount,
@@ -135,7 +134,7 @@ private struct Parser {
         }
         let header = SegmentHeader(
             targetID: try load(H.targetID, "header.targetID"), generation: try load(H.generation, "header.generation"),
-            seq: try load(H.seq, "header.seq"), flags: flags)
+            seq: try load(H.seq, "header.seq"), flags: flags, resend: try load(H.resend, "header.resend"))
         return (header, extents, plainBytes, actual)
     }
 

@@ -106,7 +106,7 @@ public final class SegmentWriter {
         out.storeLittleEndian(header.seq, at: H.seq)
         out.storeLittleEndian(UInt64(size), at: H.segmentSize)
         out.storeLittleEndian(plainBytes, at: H.plainBytes)
-        out.storeLittleEndian(UInt64(0), at: H.reserved)
+        out.storeLittleEndian(header.resend, at: H.resend)
         var position = SegmentFormat.headerSize
         for entry in entries {
             out.storeLittleEndian(entry.offset, at: position + E.offset)

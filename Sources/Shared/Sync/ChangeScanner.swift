@@ -85,8 +85,8 @@ public final class ChangeScanner: @unchecked Sendable {
     private var emitted: SyncBatch?
     private var finished = false
 
-    private var run: (operation: ExtentOperation, offset: UInt64, length: Int, firstBlock: Int)?
-    private var runData: [UInt8] = []
+    /// The extent being gathered; a write's bytes are already in `batch.data` from `dataOffset` on.
+    private var run: (operation: ExtentOperation, offset: UInt64, length: Int, dataOffset: Int)?
 
     private let window: UnsafeMutableRawBufferPointer
     private var windowStart: UInt64 = 0
@@ -115,7 +115,8 @@ public final class ChangeScanner: @unchecked Sendable {
         newDigestsStart = startBlock
         batch = SyncBatch(index: startIndex)
         window = .allocate(byteCount: max(Self.readWindow, blockSize), alignment: 4096)
-        runData.reserveCapacity(SegmentFormat.maxExtentLength)
+        // Sized once: grown by appends, the buffer would be reallocated and copied on its way up.
+        batch.data.reserveCapacity(segmentPlainBytes)
     }
 
     deinit { window.deallocate() }
@@ -125,7 +126,7 @@ public final class ChangeScanner: @unchecked Sendable {
     public func nextBatch() throws -> SyncBatch? {
         while emitted == nil, !finished {
             if block == blockCount {
-                try closeRun()
+                closeRun()
                 try flushDigests()
                 batch.scanEnd = blockCount
                 batch.isLast = true
@@ -165,33 +166,40 @@ public final class ChangeScanner: @unchecked Sendable {
         if newDigests.count >= Self.digestWindow { try flushDigests() }
 
         if let current = run, operation != current.operation || current.length + length > SegmentFormat.maxExtentLength {
-            try closeRun()
+            closeRun()
         }
         guard let operation else { return }
-        if run == nil { run = (operation, offset, 0, index) }
+        // The block goes into the batch being gathered unless the batch is full: then the batch is handed
+        // out first (so a batch is only handed out once it is known not to be the last) and the block
+        // starts the next one, ending its extent here if it was in the middle of one.
+        let full = operation == .write && batch.plainBytes + length > segmentPlainBytes
+        if full || (run == nil && batch.extents.count == SegmentFormat.maxExtents) {
+            closeRun()
+            try emit(scanEnd: index)
+        }
+        if run == nil { run = (operation, offset, 0, batch.data.count) }
         run!.length += length
-        if operation == .write, let bytes { runData.append(contentsOf: bytes) }
+        if operation == .write, let bytes { batch.data.append(contentsOf: bytes) }
         counters.update {
             if operation == .write { $0.changedBytes += UInt64(length) } else { $0.clearedBytes += UInt64(length) }
         }
     }
 
-    /// Adds the pending run to the batch; when it does not fit, the batch is handed out and a new one
-    /// starts with the run (so a batch is only handed out once it is known not to be the last).
-    private func closeRun() throws {
+    /// Ends the pending run as an extent of the batch (its bytes are there already).
+    private func closeRun() {
         guard let current = run else { return }
         run = nil
-        let dataLength = current.operation == .write ? current.length : 0
-        if batch.extents.count == SegmentFormat.maxExtents || batch.plainBytes + dataLength > segmentPlainBytes {
-            try flushDigests()
-            batch.scanEnd = current.firstBlock
-            emitted = batch
-            batch = SyncBatch(index: batch.index + 1)
-        }
         batch.extents.append(PlannedExtent(offset: current.offset, length: current.length, operation: current.operation,
-                                           dataOffset: batch.data.count))
-        if current.operation == .write { batch.data.append(contentsOf: runData) }
-        runData.removeAll(keepingCapacity: true)
+                                           dataOffset: current.dataOffset))
+    }
+
+    /// Hands out the batch (every block before `scanEnd` is in it or an earlier one) and starts the next.
+    private func emit(scanEnd: Int) throws {
+        try flushDigests()
+        batch.scanEnd = scanEnd
+        emitted = batch
+        batch = SyncBatch(index: batch.index + 1)
+        batch.data.reserveCapacity(segmentPlainBytes)
     }
 
     private func isAllocated(_ offset: UInt64, _ length: Int) -> Bool {

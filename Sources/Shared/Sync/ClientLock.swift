@@ -2,12 +2,12 @@ import Foundation
 import Synchronization
 
 /// The client lock of a target: a 60 s lease on `ControlNames.clientLockBlob` in the segments
-/// container, renewed every 20 s, whose metadata names the holder (`ClientLockHolder`), so that a second
+/// container, renewed every 20 s (by default), whose metadata names the holder (`ClientLockHolder`), so that a second
 /// sync of the target is refused with the holder's host and start time (docs/replication-contract.md,
 /// "Seqs"). The lease id is the client state's, so a client restarted after a crash takes it back at once.
 public final class ClientLock: Sendable {
     public static let leaseSeconds = 60
-    static let renewInterval = Duration.seconds(20)
+    public static let renewInterval = Duration.seconds(20)
 
     public let blob: BlobAddress
     public let leaseID: String
@@ -23,7 +23,7 @@ public final class ClientLock: Sendable {
 
     /// Takes the lock, creating the lock blob if needed, and starts renewing it.
     public static func acquire(service: any BlobService, container: String, target: TargetName, leaseID: String,
-                               holder: ClientLockHolder) async throws -> ClientLock {
+                               holder: ClientLockHolder, renewInterval: Duration = renewInterval) async throws -> ClientLock {
         let blob = BlobAddress(container: container, name: ControlNames.clientLockBlob(target: target))
         let lock = ClientLock(service: service, blob: blob, leaseID: leaseID)
         do {
@@ -37,7 +37,7 @@ public final class ClientLock: Sendable {
             try await lock.takeLease()
         }
         try await service.setMetadata(blob, holder.metadata, conditions: BlobConditions(leaseID: leaseID))
-        lock.startRenewing()
+        lock.startRenewing(every: renewInterval)
         return lock
     }
 
@@ -54,11 +54,11 @@ public final class ClientLock: Sendable {
         }
     }
 
-    private func startRenewing() {
+    private func startRenewing(every interval: Duration) {
         let task = Task { [self] in
             while !Task.isCancelled {
                 do {
-                    try await Task.sleep(for: Self.renewInterval)
+                    try await Task.sleep(for: interval)
                     _ = try await service.lease(blob, .renew(id: leaseID), conditions: .none)
                 } catch is CancellationError {
                     return

@@ -17,6 +17,8 @@ public final class ClientState: @unchecked Sendable {
     public var manifestPath: String { directory + "/manifest" }
     public var nextManifestPath: String { directory + "/manifest.next" }
     public var journalPath: String { directory + "/journal" }
+    /// The journal of the last generation sent in full.
+    public var sentJournalPath: String { directory + "/journal.sent" }
 
     /// `$XDG_STATE_HOME/vhd-relay`, else `~/.local/state/vhd-relay`.
     public static func defaultRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -110,10 +112,6 @@ public final class ClientState: @unchecked Sendable {
 
     func rename(_ from: String, to: String) throws {
         guard Glibc.rename(from, to) == 0 else { throw FileError(path: from, operation: "rename to \(to)", offset: nil, errno: errno) }
-    }
-
-    func remove(_ path: String) {
-        unlink(path)
     }
 
     static func hashed(_ text: String) -> String {

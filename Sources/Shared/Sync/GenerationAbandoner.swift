@@ -1,6 +1,7 @@
 import Foundation
 
-/// Closes a generation that can never finish (its client is gone): `relay-client abandon`
+/// Closes a generation that can never finish (its client is gone, or it was sent but a seq of it is
+/// poisoned and cannot be resent): `relay-client abandon`
 /// (docs/replication-contract.md, "Generations"). Under the client lock, once the control queue is
 /// drained, it ends the generation at the last seq actually present (the cursor plus the contiguous
 /// `seg-` rows above it), deletes the rows of seqs above that, and marks the target for a full sync,
@@ -66,9 +67,12 @@ public struct GenerationAbandoner: Sendable {
         guard let targetRow = try await control.targetRow() else {
             throw SyncError(.nothingToDo, "\(target): no such target in table \(control.table)")
         }
-        guard targetRow.lastGeneration > 0, let generation = try await control.generationRow(targetRow.lastGeneration),
-              generation.state == .sending else {
+        guard targetRow.lastGeneration > 0, let generation = try await control.generationRow(targetRow.lastGeneration) else {
             throw SyncError(.nothingToDo, "\(target): no unfinished generation to abandon")
+        }
+        let poisoned = try await control.segmentRows().contains { $0.poisonReason != nil && $0.message.seq >= generation.firstSeq }
+        guard generation.state == .sending || (generation.state == .sent && poisoned) else {
+            throw SyncError(.nothingToDo, "\(target): no unfinished generation to abandon (nor a sent one with a poisoned seq)")
         }
         try await waitForDrainedQueue()
         let cursor = try await control.cursorRow()

@@ -5,15 +5,16 @@ import Foundation
 ///
 /// - `begin`: the generation, its first seq, full or incremental, the block size and the source's size
 ///   and modification time when it started;
-/// - `planned`: a segment is uploaded and its seq reserved; holds its control message and how far the
-///   scan had got (`scanEnd`, in blocks). Written, with the next manifest, to stable storage before
-///   the message is put on the queue;
+/// - `planned`: a segment is uploaded and its seq reserved; holds its control message, its extents and
+///   how far the scan had got (`scanEnd`, in blocks). Written, with the next manifest, to stable storage
+///   before the message is put on the queue;
 /// - `enqueued`: the message is on the queue.
 ///
 /// A killed client resumes from it: it puts again every planned message not known as enqueued (the same
 /// message naming the same temp blob, so a duplicate is harmless) and scans on from the last `scanEnd`,
 /// so no seq is skipped, reused or given other bytes. A torn last line (a kill while appending) is
-/// ignored; any other damage makes the journal unusable.
+/// ignored; any other damage makes the journal unusable. Once the generation is sent the journal is
+/// kept as `journal.sent`, from which a poisoned seq of it is resent with its extents (`PoisonResend`).
 public struct SyncJournal: Sendable {
     public struct Begin: Codable, Hashable, Sendable {
         public var generation: UInt64
@@ -29,6 +30,8 @@ public struct SyncJournal: Sendable {
         public var scanEnd: Int
         public var message: String
         public var last: Bool
+        /// The segment's extents as `[offset, length, operation]` (`ExtentOperation` raw values).
+        public var extents: [[UInt64]]
     }
 
     struct Line: Codable {

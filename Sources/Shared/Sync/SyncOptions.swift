@@ -23,6 +23,9 @@ public struct SyncOptions: Sendable {
     public var maxBandwidth: Double?
     /// Send every non-zero block and clear every other target range, whatever the manifest says.
     public var full: Bool
+    /// How often the client lock's 60 s lease is renewed; a failed renewal stops the sync before it
+    /// enqueues anything more.
+    public var lockRenewInterval = ClientLock.renewInterval
     /// Names of the queue, table and segments container.
     public var queue: String
     public var table: String

@@ -73,7 +73,8 @@ public final class SyncSession: Sendable {
         let leaseID = try await statePool.run { _ in try state.leaseID() }
         let holder = ClientLockHolder(host: ProcessInfo.processInfo.hostName, processID: getpid(), startedAt: Date())
         let lock = try await ClientLock.acquire(service: control.services.blob, container: request.options.segmentsContainer,
-                                                target: request.target, leaseID: leaseID, holder: holder)
+                                                target: request.target, leaseID: leaseID, holder: holder,
+                                                renewInterval: request.options.lockRenewInterval)
         do {
             var summary = try await runLocked(disk: disk, stamp: stamp, identity: identity, state: state, statePool: statePool,
                                               lock: lock, host: holder.host)
@@ -151,7 +152,7 @@ public final class SyncSession: Sendable {
 
     // MARK: The generation
 
-    private struct Plan {
+    private struct Plan: Sendable {
         var generation: UInt64
         var firstSeq: UInt64
         var full: Bool
@@ -174,6 +175,14 @@ public final class SyncSession: Sendable {
         }
         let lastGeneration = targetRow.lastGeneration
         let lastRow = lastGeneration > 0 ? try await control.generationRow(lastGeneration) : nil
+        if let lastRow, lastRow.state == .sent {
+            // The target cannot move past a poisoned seq: resend it before anything new.
+            let poisoned = try await control.segmentRows().filter { $0.poisonReason != nil }
+            if !poisoned.isEmpty {
+                return try await resendPoisoned(poisoned, of: lastRow, disk: disk, identity: identity, state: state,
+                                                statePool: statePool, lock: lock)
+            }
+        }
 
         var plan: Plan
         if let journal = journal ?? nil, let lastRow, journal.begin.generation == lastGeneration,
@@ -296,7 +305,8 @@ public final class SyncSession: Sendable {
             row.storedBytes = stored
             row.sourceChanged = sourceChanged
         }
-        try await statePool.run { _ in state.remove(state.journalPath) }
+        // Kept for a resend of a seq of this generation that the worker refuses (`PoisonResend`).
+        try await statePool.run { _ in try state.rename(state.journalPath, to: state.sentJournalPath) }
         let counts = counters.snapshot
         return SyncSummary(
             target: request.target.description, generation: begin.generation, firstSeq: begin.firstSeq, lastSeq: lastSeq,
@@ -309,8 +319,9 @@ public final class SyncSession: Sendable {
 
     // MARK: Pipeline
 
-    /// The sending half of a generation; its state lives in one task (the sync's), the stages in children.
-    private struct Pipeline {
+    /// The sending half of a generation; its state lives in one task (the sync's), the stages in children
+    /// (the enqueue stage works on a copy and hands back the journal and `target` row it moved on).
+    private struct Pipeline: Sendable {
         let session: SyncSession
         var plan: Plan
         var targetRow: TargetRow
@@ -329,6 +340,7 @@ public final class SyncSession: Sendable {
             var message: ControlMessage
             var scanEnd: Int
             var last: Bool
+            var extents: [PlannedExtent]
         }
 
         /// Puts again every message planned by an earlier run but not known to be enqueued.
@@ -387,61 +399,110 @@ public final class SyncSession: Sendable {
             let blob = control.services.blob
             let segments = options.segmentsContainer
 
-            try await withThrowingTaskGroup(of: Uploaded.self) { group in
-                var done: [UInt64: Uploaded] = [:]
+            let window = options.window
+            try await withThrowingTaskGroup(of: Event.self) { group in
+                // One scan, the compressions and uploads of at most `window` segments and one enqueue
+                // run at once, each stage as soon as its input is there.
+                var scanning = true
+                var scanDone = false
                 var inFlight = 0
+                var uploaded: [UInt64: Uploaded] = [:]
                 var nextSeq = plan.firstSeq + startIndex
-                func collect() async throws {
-                    guard let uploaded = try await group.next() else { return }
-                    inFlight -= 1
-                    done[uploaded.message.seq] = uploaded
-                    while let ready = done.removeValue(forKey: nextSeq) {
-                        try await enqueue(ready)
-                        nextSeq += 1
+                var enqueuing = false
+                group.addTask { .scanned(try await readerPool.run { _ in try scanner.nextBatch() }) }
+                while let event = try await group.next() {
+                    switch event {
+                    case .scanned(let batch):
+                        scanning = false
+                        guard let batch else {
+                            scanDone = true
+                            break
+                        }
+                        scanDone = batch.isLast
+                        inFlight += 1
+                        let seq = plan.firstSeq + batch.index
+                        group.addTask {
+                            .compressed(try await compressPool.run { writer in
+                                try writer.build(batch, target: target, generation: plan.generation, seq: seq, firstSeq: plan.firstSeq)
+                            })
+                        }
+                    case .compressed(let built):
+                        group.addTask {
+                            // The upload span starts where the first segment's bytes start being paid for.
+                            let start = ContinuousClock.now
+                            counters.update { $0.firstUpload = min($0.firstUpload ?? start, start) }
+                            if let bucket { try await bucket.take(built.bytes.count) }
+                            try await limiter.run {
+                                try await blob.putBlockBlob(BlobAddress(container: segments, name: built.message.blob), data: built.bytes,
+                                                            metadata: [:], conditions: .none)
+                            }
+                            let end = ContinuousClock.now
+                            counters.update {
+                                $0.sentBytes += UInt64(built.bytes.count)
+                                $0.lastUpload = max($0.lastUpload ?? end, end)
+                            }
+                            return .uploaded(Uploaded(message: built.message, scanEnd: built.scanEnd,
+                                                      last: built.message.generationSegmentCount != nil, extents: built.extents))
+                        }
+                    case .uploaded(let segment):
+                        inFlight -= 1
+                        uploaded[segment.message.seq] = segment
+                    case .enqueued(let journal, let row):
+                        enqueuing = false
+                        self.plan.journal = journal
+                        targetRow = row
+                    }
+                    if !scanning, !scanDone, inFlight < window {
+                        scanning = true
+                        group.addTask { .scanned(try await readerPool.run { _ in try scanner.nextBatch() }) }
+                    }
+                    if !enqueuing {
+                        // Every segment ready in seq order goes in one enqueue: one journal sync for them all.
+                        var ready: [Uploaded] = []
+                        while let segment = uploaded.removeValue(forKey: nextSeq) {
+                            ready.append(segment)
+                            nextSeq += 1
+                        }
+                        if !ready.isEmpty {
+                            enqueuing = true
+                            let pipeline = self
+                            group.addTask {
+                                var enqueuer = pipeline
+                                try await enqueuer.enqueue(ready)
+                                return .enqueued(enqueuer.plan.journal, enqueuer.targetRow)
+                            }
+                        }
                     }
                 }
-                while let batch = try await readerPool.run({ _ in try scanner.nextBatch() }) {
-                    while inFlight >= options.window { try await collect() }
-                    let seq = plan.firstSeq + batch.index
-                    group.addTask {
-                        let built = try await compressPool.run { writer in
-                            try writer.build(batch, target: target, generation: plan.generation, seq: seq, firstSeq: plan.firstSeq)
-                        }
-                        // The upload span starts where the first segment's bytes start being paid for.
-                        let start = ContinuousClock.now
-                        counters.update { $0.firstUpload = min($0.firstUpload ?? start, start) }
-                        if let bucket { try await bucket.take(built.bytes.count) }
-                        try await limiter.run {
-                            try await blob.putBlockBlob(BlobAddress(container: segments, name: built.message.blob), data: built.bytes,
-                                                        metadata: [:], conditions: .none)
-                        }
-                        let end = ContinuousClock.now
-                        counters.update {
-                            $0.sentBytes += UInt64(built.bytes.count)
-                            $0.lastUpload = max($0.lastUpload ?? end, end)
-                        }
-                        return Uploaded(message: built.message, scanEnd: built.scanEnd, last: batch.isLast)
-                    }
-                    inFlight += 1
-                }
-                while inFlight > 0 { try await collect() }
             }
         }
 
-        /// Reserves the seq, journals the segment as planned (with the next manifest, durably), then
-        /// puts its message on the queue.
-        private mutating func enqueue(_ uploaded: Uploaded) async throws {
-            let seq = uploaded.message.seq
-            if seq >= targetRow.nextSeq { try await reserve(through: seq) }
-            let planned = SyncJournal.Planned(seq: seq, scanEnd: uploaded.scanEnd, message: uploaded.message.encoded(), last: uploaded.last)
+        /// What the pipeline's stages hand back to it.
+        enum Event: Sendable {
+            case scanned(SyncBatch?)
+            case compressed(BuiltSegment)
+            case uploaded(Uploaded)
+            /// The journal and `target` row after an enqueue.
+            case enqueued(SyncJournal, TargetRow)
+        }
+
+        /// Reserves the seqs of `ready` (consecutive, in order), journals them as planned (with the next
+        /// manifest, durably: one sync for them all), then puts their messages on the queue.
+        private mutating func enqueue(_ ready: [Uploaded]) async throws {
+            guard let last = ready.last?.message.seq else { return }
+            if last >= targetRow.nextSeq { try await reserve(through: last) }
+            let planned = ready.map {
+                SyncJournal.Planned(seq: $0.message.seq, scanEnd: $0.scanEnd, message: $0.message.encoded(), last: $0.last,
+                                    extents: $0.extents.map { [$0.offset, UInt64($0.length), UInt64($0.operation.rawValue)] })
+            }
             let writer = plan.writer
             let next = plan.nextManifest
             try await statePool.run { _ in
                 try next?.file.sync()
-                try writer.append(SyncJournal.line(planned: planned), sync: true)
+                try writer.append(planned.flatMap { SyncJournal.line(planned: $0) }, sync: true)
             }
-            plan.journal.planned.append(planned)
-            try await put(seq: seq, text: planned.message)
+            plan.journal.planned += planned
+            for segment in planned { try await put(seq: segment.seq, text: segment.message) }
         }
 
         private mutating func put(seq: UInt64, text: String) async throws {

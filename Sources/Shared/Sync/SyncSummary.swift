@@ -24,6 +24,8 @@ public struct SyncSummary: Codable, Sendable, Hashable {
     /// With `--wait`: the recovery point the worker took when it applied the generation.
     public var snapshot: String?
     public var applied: Bool
+    /// Poisoned seqs of the generation sent again (`relay-client sync` repairing a stopped target).
+    public var resentSeqs: [UInt64] = []
 
     enum CodingKeys: String, CodingKey {
         case target, generation, segments, full, resumed, seconds, snapshot, applied
@@ -37,5 +39,6 @@ public struct SyncSummary: Codable, Sendable, Hashable {
         case plainBytes = "plain_bytes"
         case sentBytes = "sent_bytes"
         case uploadSeconds = "upload_seconds"
+        case resentSeqs = "resent_seqs"
     }
 }

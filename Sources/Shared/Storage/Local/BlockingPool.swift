@@ -9,7 +9,9 @@ final class BlockingPool<Context>: @unchecked Sendable {
     private typealias Job = (Context) -> Void
 
     private let condition = NSCondition()
-    private var jobs: [Job] = []
+    /// Taken jobs are set to nil: a queue that never empties would otherwise keep every job it ran, and
+    /// what the job captured (the sync's 8 MiB batches), until it does.
+    private var jobs: [Job?] = []
     private var head = 0
     private var stopping = false
 
@@ -71,10 +73,14 @@ final class BlockingPool<Context>: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let job = jobs[head]
+            let job = jobs[head]!
+            jobs[head] = nil
             head += 1
             if head == jobs.count {
                 jobs.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 1024, head * 2 >= jobs.count {
+                jobs.removeFirst(head)
                 head = 0
             }
             condition.unlock()
