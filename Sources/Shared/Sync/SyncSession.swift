@@ -317,14 +317,6 @@ public final class SyncSession: Sendable {
         let statePool: BlockingPool<Void>
         let lock: ClientLock
 
-        init(session: SyncSession, plan: Plan, targetRow: TargetRow, statePool: BlockingPool<Void>, lock: ClientLock) {
-            self.session = session
-            self.plan = plan
-            self.targetRow = targetRow
-            self.statePool = statePool
-            self.lock = lock
-        }
-
         struct Uploaded: Sendable {
             var message: ControlMessage
             var scanEnd: Int

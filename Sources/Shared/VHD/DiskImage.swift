@@ -140,7 +140,8 @@ public enum DiskImage {
         if head.starts(with: [0x51, 0x46, 0x49, 0xFB]) { return "qcow2" }  // "QFI\xfb", qcow and qcow2
         if starts("vhdxfile") { return "VHDX" }
         if starts("KDMV") || starts("COWD") || starts("# Disk DescriptorFile") { return "VMDK" }
-        if head.count >= 68, Array(head[64..<68]) == [0x7F, 0x10, 0xDA, 0xBE] { return "VDI" }  // 0xbeda107f, little-endian
+        // VDI's signature 0xbeda107f, little-endian.
+        if head.count >= 68, Array(head[64..<68]) == [0x7F, 0x10, 0xDA, 0xBE] { return "VDI" }
         return nil
     }
 

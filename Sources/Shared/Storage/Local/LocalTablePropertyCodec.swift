@@ -10,7 +10,14 @@ enum TablePropertyCodec {
     private static let version: UInt8 = 1
 
     private enum Tag: UInt8 {
-        case string = 1, int32, int64, double, bool, dateTime, guid, binary
+        case string = 1
+        case int32 = 2
+        case int64 = 3
+        case double = 4
+        case bool = 5
+        case dateTime = 6
+        case guid = 7
+        case binary = 8
     }
 
     static func encode(_ properties: [String: TableValue]) -> [UInt8] {
