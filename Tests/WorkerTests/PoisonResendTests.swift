@@ -13,9 +13,11 @@ import Testing
 
     /// Flips a byte in the middle of the temp blob of `seq` (generation `generation`).
     static func damageTempBlob(seq: UInt64, generation: UInt64, services: StorageServices) async throws {
-        let prefix = ControlNames.generationBlobPrefix(target: EndToEnd.target, generation: generation)
+        let prefix =
+            ControlNames.generationBlobPrefix(target: EndToEnd.target, generation: generation)
             + "s" + ControlNames.segmentRow(seq).dropFirst("seg-".count)
-        let listing = try await services.blob.listBlobs(container: ControlNames.defaultContainer, prefix: prefix, marker: nil, maxResults: 10)
+        let listing = try await services.blob.listBlobs(
+            container: ControlNames.defaultContainer, prefix: prefix, marker: nil, maxResults: 10)
         let name = try #require(listing.items.first?.name)
         let address = BlobAddress(container: ControlNames.defaultContainer, name: name)
         var bytes = try await services.blob.getBlob(address, range: nil, snapshot: nil, conditions: .none).data
@@ -58,7 +60,8 @@ import Testing
         var random = SplitMix64(seed: 31)
         try source.change(at: 6 << 20, random.bytes(200_000))
         let second = try await EndToEnd.sync(source, services: storage.services)
-        #expect(second.generation == 2 && !second.full && second.firstSeq == first.lastSeq + 1 && second.resentSeqs.isEmpty)
+        #expect(
+            second.generation == 2 && !second.full && second.firstSeq == first.lastSeq + 1 && second.resentSeqs.isEmpty)
         #expect(try await drain(storage.services) == .drained)
         try await EndToEnd.expectTargetEqualsSource(source, services: storage.services)
     }
