@@ -95,12 +95,12 @@ struct SegmentFuzzTests {
         #expect(!codes.contains(.segmentDigestMismatch), "the trailer was recomputed")
     }
 
-    /// Where the format has no redundancy: target id, generation, seq, the flag bit it defines, the
+    /// Where the format has no redundancy: target id, generation, seq, resend, the flag bit it defines, the
     /// extent offsets and clear lengths (checked only for alignment, order and bounds); and the frames,
     /// whose decoded bytes are verified instead.
     static func mayBeAccepted(position: Int, bit: Int, tableEnd: Int, plan: [PlannedExtent]) -> Bool {
         if position >= tableEnd { return true }
-        if (16..<40).contains(position) || (position == 10 && bit == 0) { return true }
+        if (16..<40).contains(position) || (56..<64).contains(position) || (position == 10 && bit == 0) { return true }
         guard position >= SegmentFormat.headerSize else { return false }
         let index = (position - SegmentFormat.headerSize) / SegmentFormat.extentEntrySize
         let field = (position - SegmentFormat.headerSize) % SegmentFormat.extentEntrySize
