@@ -43,6 +43,7 @@ struct Producer {
                                                metadata: producer.identity.metadata, conditions: .none)
         try await services.blob.putPages(target.address, offset: producer.diskSize, data: producer.footer, contentMD5: nil, conditions: .none)
         try await services.table.insert(producer.table, TargetRow(target: target, identity: producer.identity).entity)
+        try await services.table.insert(producer.table, KnownTargetRow(target: target).entity)
         return producer
     }
 
