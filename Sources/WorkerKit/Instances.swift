@@ -27,11 +27,18 @@ struct Instances: Sendable {
     /// row, just written, stands for "now", so that the instances' clocks never matter. Rows of
     /// instances gone for much longer than `staleAfter` are deleted (they stopped without leaving).
     func beat(claimed: Int, known: Int) async throws -> InstanceCensus {
-        let row = InstanceRow(id: id, host: ProcessInfo.processInfo.hostName, pid: UInt64(ProcessInfo.processInfo.processIdentifier),
-                              claimed: UInt64(claimed), known: UInt64(known))
-        _ = try await calls("Insert Or Replace Entity") { try await services.table.upsert(table, row.entity, mode: .replace) }
-        let rows = try await control.query(InstanceRow.partition, from: nil, to: nil).compactMap { try? InstanceRow(entity: $0) }
-        guard let now = rows.first(where: { $0.id == id })?.timestamp else { return InstanceCensus(live: 1, targets: known) }
+        let row = InstanceRow(
+            id: id, host: ProcessInfo.processInfo.hostName, pid: UInt64(ProcessInfo.processInfo.processIdentifier),
+            claimed: UInt64(claimed), known: UInt64(known))
+        _ = try await calls("Insert Or Replace Entity") {
+            try await services.table.upsert(table, row.entity, mode: .replace)
+        }
+        let rows = try await control.query(InstanceRow.partition, from: nil, to: nil).compactMap {
+            try? InstanceRow(entity: $0)
+        }
+        guard let now = rows.first(where: { $0.id == id })?.timestamp else {
+            return InstanceCensus(live: 1, targets: known)
+        }
         var census = InstanceCensus(live: 1, targets: known)
         for other in rows where other.id != id {
             guard let stamp = other.timestamp else { continue }
@@ -40,7 +47,8 @@ struct Instances: Sendable {
                 census.live += 1
                 census.targets = max(census.targets, Int(clamping: other.known))
             } else if age > staleAfter.seconds * 10 {
-                try? await services.table.delete(table, partitionKey: InstanceRow.partition, rowKey: other.id, ifMatch: .any)
+                try? await services.table.delete(
+                    table, partitionKey: InstanceRow.partition, rowKey: other.id, ifMatch: .any)
             }
         }
         return census

@@ -52,7 +52,9 @@ public final class Worker: Sendable {
         case drainedWithPoison([String])
     }
 
-    public init(services: StorageServices, configuration: WorkerConfiguration, logger: Logger = Logger(label: "relay-worker")) {
+    public init(
+        services: StorageServices, configuration: WorkerConfiguration, logger: Logger = Logger(label: "relay-worker")
+    ) {
         self.services = services
         self.configuration = configuration
         self.logger = logger
@@ -60,8 +62,9 @@ public final class Worker: Sendable {
         control = ControlTable(table: services.table, name: configuration.table, calls: calls)
         memory = WeightedSemaphore(capacity: max(configuration.memoryBudget, 1))
         requests = WeightedSemaphore(capacity: max(configuration.concurrency, 1))
-        instances = Instances(id: UUID().uuidString.lowercased(), table: configuration.table, control: control, services: services,
-                              calls: calls, staleAfter: .seconds(configuration.leaseSeconds))
+        instances = Instances(
+            id: UUID().uuidString.lowercased(), table: configuration.table, control: control, services: services,
+            calls: calls, staleAfter: .seconds(configuration.leaseSeconds))
     }
 
     /// Asks the worker to finish: apply loops end after their batch in flight (cursor saved), leases are
@@ -79,7 +82,8 @@ public final class Worker: Sendable {
 
     public func run() async throws -> Outcome {
         try await createStorage()
-        let intake = Intake(services: services, configuration: configuration, control: control, calls: calls, logger: logger)
+        let intake = Intake(
+            services: services, configuration: configuration, control: control, calls: calls, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             var lastDiscovery: ContinuousClock.Instant?
             var outcome = Outcome.stopped
@@ -90,7 +94,9 @@ public final class Worker: Sendable {
                     let round = try await intake.round()
                     received = round.received
                     state.withLock { state in
-                        for target in round.targets where configuration.accepts(target) { state.known[target.key] = target }
+                        for target in round.targets where configuration.accepts(target) {
+                            state.known[target.key] = target
+                        }
                     }
                 } catch let error as CancellationError {
                     throw error
@@ -126,9 +132,15 @@ public final class Worker: Sendable {
             do { try await body() } catch let error as StorageError where error.status == 409 {}
         }
         try await calls("Create Queue") { try await services.queue.createQueue(configuration.queue) }
-        try await calls("Create Queue") { try await services.queue.createQueue(ControlNames.poisonQueue(for: configuration.queue)) }
-        try await ignoringExists { try await calls("Create Table") { try await services.table.createTable(configuration.table) } }
-        try await ignoringExists { try await calls("Create Container") { try await services.blob.createContainer(configuration.container) } }
+        try await calls("Create Queue") {
+            try await services.queue.createQueue(ControlNames.poisonQueue(for: configuration.queue))
+        }
+        try await ignoringExists {
+            try await calls("Create Table") { try await services.table.createTable(configuration.table) }
+        }
+        try await ignoringExists {
+            try await calls("Create Container") { try await services.blob.createContainer(configuration.container) }
+        }
     }
 
     /// Learns the targets listed in the control table's `targets` partition (the client lists each one
@@ -198,7 +210,8 @@ public final class Worker: Sendable {
             state.known.values.filter { !state.claimed.contains($0) && (state.nextAttempt[$0] ?? now) <= now }
         }
         var claims: [Claim] = []
-        let claimer = Claimer(services: services, configuration: configuration, control: control, calls: calls, logger: logger)
+        let claimer = Claimer(
+            services: services, configuration: configuration, control: control, calls: calls, logger: logger)
         for target in candidates.sorted(by: { $0.description < $1.description }) where !isStopping {
             let deferred = state.withLock { state -> Bool in
                 guard let share = state.census?.share, state.claimed.count >= share else { return false }
@@ -214,7 +227,9 @@ public final class Worker: Sendable {
                 if let claim = try await claimer.acquire(target, targetRow: row) {
                     state.withLock { state in
                         state.claimed.insert(target)
-                        if let since = state.deferredSince.removeValue(forKey: target), now - since >= .seconds(configuration.leaseSeconds) {
+                        if let since = state.deferredSince.removeValue(forKey: target),
+                            now - since >= .seconds(configuration.leaseSeconds)
+                        {
                             state.keptForGood.insert(target)
                         }
                     }
@@ -244,11 +259,15 @@ public final class Worker: Sendable {
 
     /// Applies a claimed target while this instance holds it, then gives it back.
     private func hold(_ claim: Claim) async {
-        let claimer = Claimer(services: services, configuration: configuration, control: control, calls: calls, logger: logger)
-        let recoveryPoints = RecoveryPoints(services: services, configuration: configuration, control: control, calls: calls, logger: logger)
-        let cleanup = Cleanup(services: services, configuration: configuration, control: control, calls: calls, logger: logger)
-        let applier = TargetApplier(services: services, configuration: configuration, control: control, calls: calls, claim: claim,
-                                    memory: memory, requests: requests, recoveryPoints: recoveryPoints, logger: logger)
+        let claimer = Claimer(
+            services: services, configuration: configuration, control: control, calls: calls, logger: logger)
+        let recoveryPoints = RecoveryPoints(
+            services: services, configuration: configuration, control: control, calls: calls, logger: logger)
+        let cleanup = Cleanup(
+            services: services, configuration: configuration, control: control, calls: calls, logger: logger)
+        let applier = TargetApplier(
+            services: services, configuration: configuration, control: control, calls: calls, claim: claim,
+            memory: memory, requests: requests, recoveryPoints: recoveryPoints, logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await claimer.keep(claim) }
             var cleanedThrough: UInt64 = 0
@@ -257,7 +276,8 @@ public final class Worker: Sendable {
                 while !isStopping, !claim.isLost, !isHandingBack(claim.target) {
                     let cursor: UInt64
                     var idle = true
-                    let stop = try await applier.run(resuming: resuming, shouldStop: { self.isStopping || self.isHandingBack(claim.target) })
+                    let stop = try await applier.run(
+                        resuming: resuming, shouldStop: { self.isStopping || self.isHandingBack(claim.target) })
                     resuming = false
                     switch stop {
                     case .caughtUp(let applied), .stopped(let applied): cursor = applied
@@ -274,7 +294,8 @@ public final class Worker: Sendable {
                     if idle, !isStopping { try await Task.sleep(for: configuration.idlePause) }
                 }
             } catch let error as WorkerError where error.code == .claimLost {
-                logger.warning("stopped applying: the claim is lost", metadata: ["target": "\(claim.target)", "error": "\(error)"])
+                logger.warning(
+                    "stopped applying: the claim is lost", metadata: ["target": "\(claim.target)", "error": "\(error)"])
             } catch is CancellationError {
             } catch {
                 logger.error("stopped applying a target", metadata: ["target": "\(claim.target)", "error": "\(error)"])
@@ -291,7 +312,9 @@ public final class Worker: Sendable {
 
     /// In drain mode: the outcome once the queue is empty and every known target is caught up, else nil.
     private func drainOutcome() async throws -> Outcome? {
-        let waiting = try await calls("Get Queue Metadata") { try await services.queue.approximateMessageCount(configuration.queue) }
+        let waiting = try await calls("Get Queue Metadata") {
+            try await services.queue.approximateMessageCount(configuration.queue)
+        }
         guard waiting == 0 else { return nil }
         await discover()
         var poisoned: [String] = []

@@ -23,7 +23,9 @@ import Testing
     }
 
     static func appliedSeq(_ storage: LocalStorage, _ producer: Producer) async throws -> UInt64 {
-        guard let entity = try? await storage.table.get(producer.table, partitionKey: producer.target.key, rowKey: ControlNames.cursorRow)
+        guard
+            let entity = try? await storage.table.get(
+                producer.table, partitionKey: producer.target.key, rowKey: ControlNames.cursorRow)
         else { return 0 }
         return try CursorRow(entity: entity).appliedSeq
     }
@@ -33,9 +35,12 @@ import Testing
         var producers: [Producer] = []
         var sent: [[Producer.Sent]] = []
         for index in 0..<4 {
-            var producer = try await Producer.create(services: storage.services, target: try TargetName("disks/vm\(index).vhd"),
-                                                     virtualSize: Self.virtualSize)
-            let segments = try await producer.generation([[.write(UInt64(index) * 4096, pattern(65536, seed: UInt64(index)))]])
+            var producer = try await Producer.create(
+                services: storage.services, target: try TargetName("disks/vm\(index).vhd"),
+                virtualSize: Self.virtualSize)
+            let segments = try await producer.generation([
+                [.write(UInt64(index) * 4096, pattern(65536, seed: UInt64(index)))]
+            ])
             for segment in segments { try await producer.send(segment) }
             producers.append(producer)
             sent.append(segments)
@@ -50,12 +55,17 @@ import Testing
         let secondRun = Task { try await second.run() }
         defer { second.stop() }
         // Two instances: two targets each, none held twice.
-        #expect(try await Self.eventually(within: 60) { first.claimedTargets.count == 2 && second.claimedTargets.count == 2 })
+        #expect(
+            try await Self.eventually(within: 60) {
+                first.claimedTargets.count == 2 && second.claimedTargets.count == 2
+            })
         #expect(first.claimedTargets.isDisjoint(with: second.claimedTargets))
 
         // Both apply what comes next, each its own targets.
         for index in producers.indices {
-            let segments = try await producers[index].generation([[.write(8192, pattern(4096, seed: 100 + UInt64(index)))], [.clear(0, 512)]])
+            let segments = try await producers[index].generation([
+                [.write(8192, pattern(4096, seed: 100 + UInt64(index)))], [.clear(0, 512)],
+            ])
             for segment in segments { try await producers[index].send(segment) }
             sent[index] += segments
         }
@@ -72,15 +82,17 @@ import Testing
         #expect(try await secondRun.value == .stopped)
         #expect(second.claimedTargets.isEmpty)
         #expect(try await Self.eventually(within: 60) { first.claimedTargets.count == 4 })
-        let workers = try await storage.table.query(producers[0].table, partitionKey: InstanceRow.partition, rowKeyFrom: nil, rowKeyTo: nil,
-                                                    pageSize: 100, continuation: nil)
+        let workers = try await storage.table.query(
+            producers[0].table, partitionKey: InstanceRow.partition, rowKeyFrom: nil, rowKeyTo: nil,
+            pageSize: 100, continuation: nil)
         #expect(workers.entities.count == 1)
         #expect(try workers.entities.map { try InstanceRow(entity: $0).claimed }.allSatisfy { $0 <= 4 })
 
         first.stop()
         #expect(try await firstRun.value == .stopped)
-        let left = try await storage.table.query(producers[0].table, partitionKey: InstanceRow.partition, rowKeyFrom: nil, rowKeyTo: nil,
-                                                 pageSize: 100, continuation: nil)
+        let left = try await storage.table.query(
+            producers[0].table, partitionKey: InstanceRow.partition, rowKeyFrom: nil, rowKeyTo: nil,
+            pageSize: 100, continuation: nil)
         #expect(left.entities.isEmpty)
     }
 

@@ -30,17 +30,21 @@ public struct InstanceRow: Hashable, Sendable {
     }
 
     public var entity: TableEntity {
-        TableEntity(partitionKey: Self.partition, rowKey: id, properties: [
-            "host": .string(host),
-            "pid": .count(pid),
-            "claimed": .count(claimed),
-            "known": .count(known),
-        ])
+        TableEntity(
+            partitionKey: Self.partition, rowKey: id,
+            properties: [
+                "host": .string(host),
+                "pid": .count(pid),
+                "claimed": .count(claimed),
+                "known": .count(known),
+            ])
     }
 
     public init(entity: TableEntity) throws(ControlError) {
         guard entity.partitionKey == Self.partition else {
-            throw ControlError(.inconsistent, field: "row \(TargetName.printable(entity.rowKey))", "not in the '\(Self.partition)' partition")
+            throw ControlError(
+                .inconsistent, field: "row \(TargetName.printable(entity.rowKey))",
+                "not in the '\(Self.partition)' partition")
         }
         let reader = ControlEntityReader(entity)
         id = entity.rowKey

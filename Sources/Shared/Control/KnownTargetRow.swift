@@ -11,7 +11,8 @@ public struct KnownTargetRow: Hashable, Sendable {
     public init(target: TargetName) { self.target = target }
 
     public var entity: TableEntity {
-        TableEntity(partitionKey: Self.partition, rowKey: target.key, properties: ["target": .string(target.description)])
+        TableEntity(
+            partitionKey: Self.partition, rowKey: target.key, properties: ["target": .string(target.description)])
     }
 
     /// Checks that the row is in the `targets` partition and that its key is the key of the target it names.
@@ -27,7 +28,9 @@ public struct KnownTargetRow: Hashable, Sendable {
             throw reader.fail(.invalidTargetName, "target", error.detail)
         }
         guard entity.rowKey == target.key else {
-            throw reader.fail(.inconsistent, "target", "'\(target)' is not the target of row key '\(TargetName.printable(entity.rowKey))'")
+            throw reader.fail(
+                .inconsistent, "target",
+                "'\(target)' is not the target of row key '\(TargetName.printable(entity.rowKey))'")
         }
     }
 }
