@@ -12,12 +12,17 @@ struct MinorRequestTests {
     @Test func pipelinedRequestsAreEachAnswered() async throws {
         try await withDevStore { store in
             let port = store.ports.queue
-            #expect(try await RawRequest(method: "PUT", port: port, path: "/\(Self.account)/pipe").signed().send().status == 201)
+            #expect(
+                try await RawRequest(method: "PUT", port: port, path: "/\(Self.account)/pipe").signed().send().status
+                    == 201)
             // Three requests in one write: a missing queue, the queue, a missing queue again.
             var bytes: [UInt8] = []
             for queue in ["absent", "pipe", "absent"] {
-                let signed = RawRequest(method: "GET", port: port, path: "/\(Self.account)/\(queue)", query: [("comp", "metadata")]).signed()
-                let head = "GET /\(Self.account)/\(queue)?comp=metadata HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+                let signed = RawRequest(
+                    method: "GET", port: port, path: "/\(Self.account)/\(queue)", query: [("comp", "metadata")]
+                ).signed()
+                let head =
+                    "GET /\(Self.account)/\(queue)?comp=metadata HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
                     + signed.headers.map { "\($0.name): \($0.value)\r\n" }.joined() + "\r\n"
                 bytes += Array(head.utf8)
             }
@@ -30,21 +35,29 @@ struct MinorRequestTests {
     @Test func messagesWithEntitiesAreRefusedAtOnce() async throws {
         try await withDevStore { store in
             let port = store.ports.queue
-            #expect(try await RawRequest(method: "PUT", port: port, path: "/\(Self.account)/control").signed().send().status == 201)
+            #expect(
+                try await RawRequest(method: "PUT", port: port, path: "/\(Self.account)/control").signed().send().status
+                    == 201)
             var bomb = "<!DOCTYPE q [<!ENTITY a0 \"lollollollollollollollollollol\">"
-            for level in 1...9 { bomb += "<!ENTITY a\(level) \"" + String(repeating: "&a\(level - 1);", count: 10) + "\">" }
+            for level in 1...9 {
+                bomb += "<!ENTITY a\(level) \"" + String(repeating: "&a\(level - 1);", count: 10) + "\">"
+            }
             bomb += "]><QueueMessage><MessageText>&a9;</MessageText></QueueMessage>"
-            let declared = "<!DOCTYPE q [<!ENTITY e \"text\">]><QueueMessage><MessageText>&e;</MessageText></QueueMessage>"
+            let declared =
+                "<!DOCTYPE q [<!ENTITY e \"text\">]><QueueMessage><MessageText>&e;</MessageText></QueueMessage>"
             for body in [bomb, declared] {
                 let started = ContinuousClock.now
                 let response = try await RawRequest(
                     method: "POST", port: port, path: "/\(Self.account)/control/messages",
-                    body: Array(body.utf8)).signed().send()
+                    body: Array(body.utf8)
+                ).signed().send()
                 // Expanded, the bomb is 30 GB; refused, it costs a parse of 1 KiB. Generous for a loaded machine.
                 #expect(ContinuousClock.now - started < .seconds(5))
                 #expect(response.status == 400 && response.headers["x-ms-error-code"] == "InvalidXmlDocument")
             }
-            let count = try await RawRequest(method: "GET", port: port, path: "/\(Self.account)/control", query: [("comp", "metadata")]).signed().send()
+            let count = try await RawRequest(
+                method: "GET", port: port, path: "/\(Self.account)/control", query: [("comp", "metadata")]
+            ).signed().send()
             #expect(count.headers["x-ms-approximate-messages-count"] == "0")
         }
     }
@@ -63,7 +76,9 @@ struct MinorRequestTests {
                 var timeout = timeval(tv_sec: 10, tv_usec: 0)
                 setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
                 }
                 guard connected == 0 else {
                     continuation.resume(throwing: POSIXError(.ECONNREFUSED))

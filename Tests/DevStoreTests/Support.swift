@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import RelayDevStoreKit
 import RelayShared
 import TestSupport
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The library's server, not TestSupport's launcher of the relay-devstore executable.
 typealias DevStore = RelayDevStoreKit.DevStore
@@ -17,7 +18,9 @@ final class RunningDevStore: Sendable {
     private let task: Task<Void, any Error>
     private let shutdown: @Sendable () async -> Void
 
-    static func start(faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil) async throws -> RunningDevStore {
+    static func start(faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil) async throws
+        -> RunningDevStore
+    {
         let directory = try TemporaryDirectory()
         var configuration = DevStore.Configuration(dataDirectory: directory.path)
         configuration.blobPort = 0
@@ -37,7 +40,10 @@ final class RunningDevStore: Sendable {
         return RunningDevStore(ports: ready.ports, directory: directory, task: task, shutdown: ready.stop)
     }
 
-    private init(ports: DevStore.Ports, directory: TemporaryDirectory, task: Task<Void, any Error>, shutdown: @escaping @Sendable () async -> Void) {
+    private init(
+        ports: DevStore.Ports, directory: TemporaryDirectory, task: Task<Void, any Error>,
+        shutdown: @escaping @Sendable () async -> Void
+    ) {
         self.ports = ports
         self.directory = directory
         self.task = task
@@ -65,15 +71,19 @@ struct RawRequest {
     static let developmentKey = [UInt8](Data(base64Encoded: ConnectionString.developmentAccountKey)!)
 
     /// Adds x-ms-date, x-ms-version, Content-Length, Content-Type and the Authorization header.
-    func signed(key: [UInt8] = developmentKey, service: SharedKeySigner.Service = .blobOrQueue, date: Date = Date()) -> RawRequest {
+    func signed(key: [UInt8] = developmentKey, service: SharedKeySigner.Service = .blobOrQueue, date: Date = Date())
+        -> RawRequest
+    {
         var copy = self
         copy.headers += [
             ("x-ms-date", AzureDate.rfc1123(date)), ("x-ms-version", "2021-12-02"),
-            ("Content-Length", String(body.count)), ("Content-Type", service == .table ? "application/json" : "application/octet-stream"),
+            ("Content-Length", String(body.count)),
+            ("Content-Type", service == .table ? "application/json" : "application/octet-stream"),
         ]
         let signer = SharedKeySigner(account: ConnectionString.developmentAccountName, key: key)
         let authorization = signer.authorization(
-            for: SharedKeySigner.Request(method: method, path: path, query: query, headers: copy.headers), service: service)
+            for: SharedKeySigner.Request(method: method, path: path, query: query, headers: copy.headers),
+            service: service)
         copy.headers.append(("Authorization", authorization))
         return copy
     }
@@ -106,17 +116,26 @@ enum TestSAS {
     }
 
     /// An account SAS for `services` (`b`, `q`, `t`) over `resourceTypes` (`s`, `c`, `o`).
-    static func account(permissions: String, services: String = "b", resourceTypes: String = "sco") -> [(name: String, value: String)] {
+    static func account(permissions: String, services: String = "b", resourceTypes: String = "sco") -> [(
+        name: String, value: String
+    )] {
         let fields = [permissions, services, resourceTypes, "", expiry, "", "", "2021-12-02", ""]
-        return [("sv", "2021-12-02"), ("ss", services), ("srt", resourceTypes), ("sp", permissions), ("se", encoded(expiry)),
-                ("sig", encoded(signature(account + "\n" + fields.map { $0 + "\n" }.joined())))]
+        return [
+            ("sv", "2021-12-02"), ("ss", services), ("srt", resourceTypes), ("sp", permissions),
+            ("se", encoded(expiry)),
+            ("sig", encoded(signature(account + "\n" + fields.map { $0 + "\n" }.joined()))),
+        ]
     }
 
     /// A table service SAS for `table`, optionally over a key range (spk, srk, epk, erk).
-    static func table(table: String, permissions: String, range: (String, String, String, String)? = nil) -> [(name: String, value: String)] {
+    static func table(table: String, permissions: String, range: (String, String, String, String)? = nil) -> [(
+        name: String, value: String
+    )] {
         let bounds = range.map { [$0.0, $0.1, $0.2, $0.3] } ?? ["", "", "", ""]
         let fields = [permissions, "", expiry, "/table/\(account)/\(table)", "", "", "", "2019-02-02"] + bounds
-        var query: [(name: String, value: String)] = [("sv", "2019-02-02"), ("tn", table), ("sp", permissions), ("se", encoded(expiry))]
+        var query: [(name: String, value: String)] = [
+            ("sv", "2019-02-02"), ("tn", table), ("sp", permissions), ("se", encoded(expiry)),
+        ]
         if let range { query += [("spk", range.0), ("srk", range.1), ("epk", range.2), ("erk", range.3)] }
         return query + [("sig", encoded(signature(fields.joined(separator: "\n"))))]
     }
@@ -124,12 +143,21 @@ enum TestSAS {
     /// A queue service SAS for `queue`.
     static func queue(_ queue: String, permissions: String) -> [(name: String, value: String)] {
         let fields = [permissions, "", expiry, "/queue/\(account)/\(queue)", "", "", "", "2019-02-02"]
-        return [("sv", "2019-02-02"), ("sp", permissions), ("se", encoded(expiry)), ("sig", encoded(signature(fields.joined(separator: "\n"))))]
+        return [
+            ("sv", "2019-02-02"), ("sp", permissions), ("se", encoded(expiry)),
+            ("sig", encoded(signature(fields.joined(separator: "\n")))),
+        ]
     }
 
     /// A blob service SAS for the container `container` (`sr=c`).
     static func container(_ container: String, permissions: String) -> [(name: String, value: String)] {
-        let fields = [permissions, "", expiry, "/blob/\(account)/\(container)", "", "", "", "2019-02-02", "c", "", "", "", "", "", ""]
-        return [("sv", "2019-02-02"), ("sr", "c"), ("sp", permissions), ("se", encoded(expiry)), ("sig", encoded(signature(fields.joined(separator: "\n"))))]
+        let fields = [
+            permissions, "", expiry, "/blob/\(account)/\(container)", "", "", "", "2019-02-02", "c", "", "", "", "", "",
+            "",
+        ]
+        return [
+            ("sv", "2019-02-02"), ("sr", "c"), ("sp", permissions), ("se", encoded(expiry)),
+            ("sig", encoded(signature(fields.joined(separator: "\n")))),
+        ]
     }
 }

@@ -20,7 +20,8 @@ public struct QueueEndpoint: StorageEndpoint {
             guard method == "GET", comp == "list" else {
                 throw StorageError.unsupported("the account-level operation \(method) comp=\(comp ?? "-")")
             }
-            return Route(name: "List Queues", permission: "l", resourceType: "s", bodyLimit: 0, allowsServiceSAS: false) { request, account in
+            return Route(name: "List Queues", permission: "l", resourceType: "s", bodyLimit: 0, allowsServiceSAS: false)
+            { request, account in
                 try await Self.listQueues(request, account: account)
             }
         }
@@ -39,7 +40,9 @@ public struct QueueEndpoint: StorageEndpoint {
                 return StorageResponse(status: existed ? 204 : 201)
             }
         case (1, "DELETE", nil):
-            return Route(name: "Delete Queue", permission: "d", resourceType: "c", bodyLimit: 0, allowsServiceSAS: false) { _, account in
+            return Route(
+                name: "Delete Queue", permission: "d", resourceType: "c", bodyLimit: 0, allowsServiceSAS: false
+            ) { _, account in
                 try await account.local.queue.deleteQueue(queue)
                 return StorageResponse(status: 204)
             }
@@ -51,26 +54,42 @@ public struct QueueEndpoint: StorageEndpoint {
                 return response
             }
         case (2, "POST", nil) where segments[1] == "messages":
-            return Route(name: "Put Message", permission: "a", resourceType: "o", bodyLimit: Self.maxMessageBodyBytes) { request, account in
+            return Route(name: "Put Message", permission: "a", resourceType: "o", bodyLimit: Self.maxMessageBodyBytes) {
+                request, account in
                 let text = try Self.messageText(request.body)
-                guard let text else { throw StorageError(.invalidXmlDocument, status: 400, "Put Message: the body has no <MessageText>") }
+                guard let text else {
+                    throw StorageError(.invalidXmlDocument, status: 400, "Put Message: the body has no <MessageText>")
+                }
                 let timeToLive = try request.query["messagettl"].map { value -> Int in
                     guard let seconds = Int(value), seconds == -1 || seconds >= 1 else {
-                        throw StorageError(.outOfRangeQueryParameterValue, status: 400, "messagettl must be -1 or at least 1, not '\(value)'")
+                        throw StorageError(
+                            .outOfRangeQueryParameterValue, status: 400,
+                            "messagettl must be -1 or at least 1, not '\(value)'")
                     }
                     return seconds
                 }
-                var visibility = try request.intQuery("visibilitytimeout", default: 0, range: 0...QueueLimits.maxVisibilityTimeout)
+                var visibility = try request.intQuery(
+                    "visibilitytimeout", default: 0, range: 0...QueueLimits.maxVisibilityTimeout)
                 if let ttl = timeToLive ?? Optional(QueueLimits.defaultTimeToLive), ttl != -1, visibility >= ttl {
-                    throw StorageError(.invalidQueryParameterValue, status: 400, "visibilitytimeout \(visibility) must be smaller than messagettl \(ttl)")
+                    throw StorageError(
+                        .invalidQueryParameterValue, status: 400,
+                        "visibilitytimeout \(visibility) must be smaller than messagettl \(ttl)")
                 }
-                if let delay, let extra = delay.draw(), visibility + extra < (timeToLive.map { $0 == -1 ? Int.max : $0 } ?? QueueLimits.defaultTimeToLive) {
+                if let delay, let extra = delay.draw(),
+                    visibility + extra < (timeToLive.map { $0 == -1 ? Int.max : $0 } ?? QueueLimits.defaultTimeToLive)
+                {
                     visibility += extra
                 }
-                let receipt = try await account.queue.putMessage(queue, text: text, visibilityTimeout: visibility, timeToLive: timeToLive)
+                let receipt = try await account.queue.putMessage(
+                    queue, text: text, visibilityTimeout: visibility, timeToLive: timeToLive)
                 let inserted = Date()
-                let expires = timeToLive == -1 ? Self.never : inserted.addingTimeInterval(TimeInterval(timeToLive ?? QueueLimits.defaultTimeToLive))
-                let xml = XMLText.declaration + "<QueueMessagesList><QueueMessage><MessageId>\(XMLText.escape(receipt.id))</MessageId>"
+                let expires =
+                    timeToLive == -1
+                    ? Self.never
+                    : inserted.addingTimeInterval(TimeInterval(timeToLive ?? QueueLimits.defaultTimeToLive))
+                let xml =
+                    XMLText.declaration
+                    + "<QueueMessagesList><QueueMessage><MessageId>\(XMLText.escape(receipt.id))</MessageId>"
                     + "<InsertionTime>\(AzureDate.rfc1123(inserted))</InsertionTime><ExpirationTime>\(AzureDate.rfc1123(expires))</ExpirationTime>"
                     + "<PopReceipt>\(XMLText.escape(receipt.popReceipt))</PopReceipt>"
                     + "<TimeNextVisible>\(AzureDate.rfc1123(receipt.timeNextVisible))</TimeNextVisible></QueueMessage></QueueMessagesList>"
@@ -85,14 +104,17 @@ public struct QueueEndpoint: StorageEndpoint {
                 return Self.messageList(messages, peeked: true)
             }
         case (2, "DELETE", nil) where segments[1] == "messages":
-            return Route(name: "Clear Messages", permission: "d", resourceType: "c", bodyLimit: 0, allowsServiceSAS: false) { _, account in
+            return Route(
+                name: "Clear Messages", permission: "d", resourceType: "c", bodyLimit: 0, allowsServiceSAS: false
+            ) { _, account in
                 try await account.local.queue.clearMessages(queue)
                 return StorageResponse(status: 204)
             }
         case (2, "GET", nil) where segments[1] == "messages":
             return Route(name: "Get Messages", permission: "p", resourceType: "o", bodyLimit: 0) { request, account in
                 let count = try request.intQuery("numofmessages", default: 1, range: 1...QueueLimits.maxMessagesPerGet)
-                let visibility = try request.intQuery("visibilitytimeout", default: 30, range: 1...QueueLimits.maxVisibilityTimeout)
+                let visibility = try request.intQuery(
+                    "visibilitytimeout", default: 30, range: 1...QueueLimits.maxVisibilityTimeout)
                 let messages = try await account.queue.getMessages(queue, count: count, visibilityTimeout: visibility)
                 return Self.messageList(messages, peeked: false)
             }
@@ -103,21 +125,27 @@ public struct QueueEndpoint: StorageEndpoint {
                 return StorageResponse(status: 204)
             }
         case (3, "PUT", nil) where segments[1] == "messages":
-            return Route(name: "Update Message", permission: "u", resourceType: "o", bodyLimit: Self.maxMessageBodyBytes) { request, account in
+            return Route(
+                name: "Update Message", permission: "u", resourceType: "o", bodyLimit: Self.maxMessageBodyBytes
+            ) { request, account in
                 let popReceipt = try Self.popReceipt(request)
                 guard request.query["visibilitytimeout"] != nil else {
-                    throw StorageError(.missingRequiredQueryParameter, status: 400, "Update Message needs visibilitytimeout")
+                    throw StorageError(
+                        .missingRequiredQueryParameter, status: 400, "Update Message needs visibilitytimeout")
                 }
-                let visibility = try request.intQuery("visibilitytimeout", default: 0, range: 0...QueueLimits.maxVisibilityTimeout)
+                let visibility = try request.intQuery(
+                    "visibilitytimeout", default: 0, range: 0...QueueLimits.maxVisibilityTimeout)
                 let text = request.body.isEmpty ? nil : try Self.messageText(request.body)
-                let receipt = try await account.queue.updateMessage(queue, id: segments[2], popReceipt: popReceipt, visibilityTimeout: visibility, text: text)
+                let receipt = try await account.queue.updateMessage(
+                    queue, id: segments[2], popReceipt: popReceipt, visibilityTimeout: visibility, text: text)
                 var response = StorageResponse(status: 204)
                 response.add("x-ms-popreceipt", receipt.popReceipt)
                 response.add("x-ms-time-next-visible", AzureDate.rfc1123(receipt.timeNextVisible))
                 return response
             }
         default:
-            throw StorageError.unsupported("the queue operation \(method) /\(segments.joined(separator: "/")) comp=\(comp ?? "-")")
+            throw StorageError.unsupported(
+                "the queue operation \(method) /\(segments.joined(separator: "/")) comp=\(comp ?? "-")")
         }
     }
 
@@ -126,14 +154,17 @@ public struct QueueEndpoint: StorageEndpoint {
     static func messageList(_ messages: [QueueMessage], peeked: Bool) -> StorageResponse {
         var xml = XMLText.declaration + "<QueueMessagesList>"
         for message in messages {
-            xml += "<QueueMessage><MessageId>\(XMLText.escape(message.id))</MessageId>"
+            xml +=
+                "<QueueMessage><MessageId>\(XMLText.escape(message.id))</MessageId>"
                 + "<InsertionTime>\(AzureDate.rfc1123(message.insertionTime))</InsertionTime>"
                 + "<ExpirationTime>\(AzureDate.rfc1123(message.expirationTime))</ExpirationTime>"
             if !peeked {
-                xml += "<PopReceipt>\(XMLText.escape(message.popReceipt))</PopReceipt>"
+                xml +=
+                    "<PopReceipt>\(XMLText.escape(message.popReceipt))</PopReceipt>"
                     + "<TimeNextVisible>\(AzureDate.rfc1123(message.timeNextVisible))</TimeNextVisible>"
             }
-            xml += "<DequeueCount>\(message.dequeueCount)</DequeueCount>"
+            xml +=
+                "<DequeueCount>\(message.dequeueCount)</DequeueCount>"
                 + "<MessageText>\(XMLText.escape(message.text))</MessageText></QueueMessage>"
         }
         xml += "</QueueMessagesList>"
@@ -150,7 +181,9 @@ public struct QueueEndpoint: StorageEndpoint {
         let maxResults = try request.intQuery("maxresults", default: 5000, range: 1...5000)
         let includeMetadata = (request.query["include"] ?? "").split(separator: ",").contains("metadata")
         let page = try await account.local.queue.listQueues(prefix: prefix, marker: marker, maxResults: maxResults)
-        var xml = XMLText.declaration + "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1/\(XMLText.escape(account.name))/\">"
+        var xml =
+            XMLText.declaration
+            + "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1/\(XMLText.escape(account.name))/\">"
         if !prefix.isEmpty { xml += "<Prefix>\(XMLText.escape(prefix))</Prefix>" }
         if let marker { xml += "<Marker>\(XMLText.escape(marker))</Marker>" }
         if request.query["maxresults"] != nil { xml += "<MaxResults>\(maxResults)</MaxResults>" }
@@ -171,7 +204,8 @@ public struct QueueEndpoint: StorageEndpoint {
 
     static func popReceipt(_ request: StorageRequest) throws -> String {
         guard let popReceipt = request.query["popreceipt"], !popReceipt.isEmpty else {
-            throw StorageError(.missingRequiredQueryParameter, status: 400, "the request needs the popreceipt query parameter")
+            throw StorageError(
+                .missingRequiredQueryParameter, status: 400, "the request needs the popreceipt query parameter")
         }
         return popReceipt
     }
@@ -182,7 +216,9 @@ public struct QueueEndpoint: StorageEndpoint {
         let root = try XMLTree.parseRequest(body)
         guard let element = root.child("MessageText") else { return nil }
         guard element.children.isEmpty else {
-            throw StorageError(.invalidXmlDocument, status: 400, "MessageText must hold text only, not the element <\(element.children[0].name)>")
+            throw StorageError(
+                .invalidXmlDocument, status: 400,
+                "MessageText must hold text only, not the element <\(element.children[0].name)>")
         }
         return element.text
     }
