@@ -113,12 +113,17 @@ struct SyncCommandTests {
         _ = await killed.waitForExit(limit: .seconds(10))
         try await worker.run(virtualSize: Self.size)
 
-        // Another machine (its own state directory) is refused: first by the dead client's lock, which
-        // lapses within a minute, then by the open generation.
+        // Another machine (its own state directory) is refused: first by the dead client's lock, a fixed
+        // lease that lapses within a minute (fixed leases run out: BlobLeaseConformanceTests), then, once
+        // the lease is gone (broken here rather than waited out), by the open generation.
         let otherState = harness.directory.file("other-state")
         let locked = try run(Self.relayClient, arguments(harness, "sync", source: source, state: otherState))
         #expect(locked.status == 3 && locked.stderr.contains("locked by host"), "\(locked)")
-        try await Task.sleep(for: .seconds(ClientLock.leaseSeconds + 1))
+        let lockBlob = BlobAddress(
+            container: ControlNames.defaultContainer, name: ControlNames.clientLockBlob(target: harness.target))
+        let lease = try await harness.services.blob.blobProperties(lockBlob, snapshot: nil, conditions: .none).lease
+        #expect(lease == LeaseInfo(state: .leased, duration: .fixed), "the dead client's lock would never lapse")
+        _ = try await harness.services.blob.lease(lockBlob, .break(period: 0), conditions: .none)
         let refused = try run(Self.relayClient, arguments(harness, "sync", source: source, state: otherState))
         #expect(refused.status == 3, "\(refused)")
         #expect(refused.stderr.contains("never finished") && refused.stderr.contains("abandon"))
