@@ -27,6 +27,9 @@ final class Fixture<Service: Sendable>: Sendable {
         self.clock = clock
     }
 
+    /// The service's time now: its manual clock's, or the real one.
+    var now: Date { clock?.now ?? Date() }
+
     /// Lets `duration` pass for the service: at once on the local store's manual clock, in real time over
     /// HTTP (relay-devstore, an Azure account), where the same test proves the real clock.
     func elapse(_ duration: Duration) async throws {

@@ -48,10 +48,11 @@ struct QueueConformanceTests {
 
     @Test(arguments: QueueBackends.all)
     func putGetDeleteRoundTrip(_ backend: Backend<any QueueService>) async throws {
-        try await backend.withFreshService { queue in
+        try await backend.withFreshFixture { fixture in
+            let queue = fixture.service
             try await queue.createQueue("jobs")
             let text = "seg-42 ✓ <xml & \"quotes\"> \u{1F600}"
-            let before = Date()
+            let before = fixture.now
             let put = try await queue.putMessage("jobs", text: text, visibilityTimeout: 0, timeToLive: nil)
             #expect(try await queue.approximateMessageCount("jobs") == 1)
 
@@ -159,12 +160,12 @@ struct QueueConformanceTests {
             let queue = fixture.service
             try await queue.createQueue("jobs")
             try await queue.putMessage("jobs", text: "work", visibilityTimeout: 0, timeToLive: nil)
-            // Twenty seconds of invisibility: room for the check below over HTTP on a loaded machine (3 s
-            // were not). The local store's manual clock stands still meanwhile.
-            let first = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 20).first)
+            // Forty seconds of invisibility: room for the check below over HTTP on a loaded machine (3 s were
+            // not, nor 20 s in a full parallel run). The local store's manual clock stands still meanwhile.
+            let first = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 40).first)
             #expect(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 1).isEmpty)
 
-            try await fixture.elapse(.milliseconds(20_600))
+            try await fixture.elapse(.milliseconds(40_600))
             let second = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 30).first)
             #expect(second.id == first.id)
             #expect(second.dequeueCount == 2)
@@ -187,12 +188,12 @@ struct QueueConformanceTests {
         try await backend.withFreshFixture { fixture in
             let queue = fixture.service
             try await queue.createQueue("jobs")
-            // Twenty seconds of invisibility: room for the checks below over HTTP on a loaded machine (3 s
-            // were not). The local store's manual clock stands still meanwhile.
-            let put = try await queue.putMessage("jobs", text: "later", visibilityTimeout: 20, timeToLive: nil)
-            #expect(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 30).isEmpty)
+            // Forty seconds of invisibility: room for the checks below over HTTP on a loaded machine (3 s were
+            // not, nor 20 s in a full parallel run). The local store's manual clock stands still meanwhile.
+            let put = try await queue.putMessage("jobs", text: "later", visibilityTimeout: 40, timeToLive: nil)
+            #expect(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 60).isEmpty)
             #expect(try await queue.approximateMessageCount("jobs") == 1)
-            try await fixture.elapse(.milliseconds(20_600))
+            try await fixture.elapse(.milliseconds(40_600))
             let message = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 30).first)
             #expect(message.id == put.id)
             #expect(message.dequeueCount == 1)
