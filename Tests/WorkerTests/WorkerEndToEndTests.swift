@@ -27,7 +27,7 @@ import Testing
             self.format = format
         }
 
-        init(format: Format, in directory: TemporaryDirectory) throws {
+        init(format: Format, in directory: TemporaryDirectory) async throws {
             self.directory = directory
             self.format = format
             master = directory.file("master.img")
@@ -69,7 +69,7 @@ import Testing
     @Test(arguments: Format.allCases)
     func generationsOnTheLocalStore(format: Format) async throws {
         let storage = try await LocalStorage()
-        let source = try Source(format: format, in: storage.directory)
+        let source = try await Source(format: format, in: storage.directory)
         var random = SplitMix64(seed: 8)
         let changes: [[(UInt64, [UInt8])]] = [
             [],
@@ -150,7 +150,7 @@ import Testing
             ])
         defer { withExtendedLifetime(process) {} }
         let services = try await StorageConfiguration.azure(try ConnectionString(connectionString)).services()
-        let source = try Source(format: .dynamic, in: directory)
+        let source = try await Source(format: .dynamic, in: directory)
         _ = try await Self.sync(source, services: services)
         let worker = Worker(services: services, configuration: .forTests(drain: false), logger: testLogger())
         let running = Task { try await worker.run() }
