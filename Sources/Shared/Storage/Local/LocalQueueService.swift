@@ -170,7 +170,7 @@ public struct LocalQueueService: QueueService {
         let messages: [QueueMessage]? = try await store.runMappingErrors("Peek Messages \(queue)") { db in
             try db.reading {
                 guard try Self.exists(queue, db) else { return nil }
-                let now = QueueClock.nowMilliseconds()
+                let now = QueueClock.milliseconds(store.clock.now)
                 let rows = try db.query(
                     """
                     SELECT seq, id, text, inserted_ms, expires_ms, dequeue_count, visible_ms FROM queue_messages
