@@ -37,7 +37,7 @@ import Testing
 
     @Test func aResendOfTheSameGenerationRepairsAPoisonedSeq() async throws {
         let storage = try await LocalStorage()
-        let source = try EndToEnd.Source(format: .dynamic, in: storage.directory)
+        let source = try await EndToEnd.Source(format: .dynamic, in: storage.directory)
         let first = try await EndToEnd.sync(source, services: storage.services)
         try await Self.damageTempBlob(seq: first.firstSeq, generation: 1, services: storage.services)
 
@@ -64,7 +64,7 @@ import Testing
 
         // The next sync is generation 2, incremental, continuing the seqs.
         var random = SplitMix64(seed: 31)
-        try source.change(at: 6 << 20, random.bytes(200_000))
+        try await source.change(at: 6 << 20, random.bytes(200_000))
         let second = try await EndToEnd.sync(source, services: storage.services)
         #expect(
             second.generation == 2 && !second.full && second.firstSeq == first.lastSeq + 1 && second.resentSeqs.isEmpty)
@@ -74,7 +74,7 @@ import Testing
 
     @Test func aSourceChangedSinceIsRefusedThenAbandonAndAFullSyncRepair() async throws {
         let storage = try await LocalStorage()
-        let source = try EndToEnd.Source(format: .fixed, in: storage.directory)
+        let source = try await EndToEnd.Source(format: .fixed, in: storage.directory)
         let first = try await EndToEnd.sync(source, services: storage.services)
         try await Self.damageTempBlob(seq: first.lastSeq, generation: 1, services: storage.services)
         guard case .drainedWithPoison = try await drain(storage.services) else {
@@ -85,7 +85,7 @@ import Testing
         let control = TargetControl(services: storage.services, target: EndToEnd.target)
         let refused = try #require(try await control.segmentRows().first { $0.message.seq == first.lastSeq })
         var random = SplitMix64(seed: 32)
-        try source.change(at: refused.message.span.offset, random.bytes(4096))
+        try await source.change(at: refused.message.span.offset, random.bytes(4096))
 
         do {
             _ = try await EndToEnd.sync(source, services: storage.services)
