@@ -14,7 +14,7 @@ extension RelayClientCommand.Bench {
                 """
         )
 
-        @Argument(help: "The source disk: raw image, fixed, dynamic or differencing VHD.")
+        @Argument(help: "The source disk: raw image, or fixed, dynamic or differencing VHD or VHDX.")
         var disk: String
 
         @Option(help: "Comma-separated codecs to measure (default: zstd:1,zstd:3,zlib:1,zlib:6,lz4,none).", transform: BenchArguments.codecs)

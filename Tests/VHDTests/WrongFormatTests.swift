@@ -4,10 +4,10 @@ import Testing
 @testable import RelayShared
 import TestSupport
 
-/// Files that are not VHDs or raw disks are refused, not replicated as a raw disk: other formats by
-/// their signature, with the conversion command; odd sizes; FIFOs (which would block the open).
+/// Files that are not VHDs, VHDXs or raw disks are refused, not replicated as a raw disk: other formats
+/// by their signature, with the conversion command; odd sizes; FIFOs (which would block the open).
 struct WrongFormatTests {
-    @Test(arguments: [("qcow2", "qcow2"), ("vhdx", "VHDX"), ("vmdk", "VMDK"), ("vdi", "VDI")])
+    @Test(arguments: [("qcow2", "qcow2"), ("vmdk", "VMDK"), ("vdi", "VDI")])
     func otherFormatsAreRefusedWithTheConversionCommand(_ format: String, _ name: String) throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("disk.\(format)")
@@ -16,6 +16,14 @@ struct WrongFormatTests {
         #expect(error.code == .unsupportedFormat)
         #expect(error.description.contains("\(name) image"))
         #expect(error.description.contains("qemu-img convert -O vpc -o subformat=dynamic \(path) OUT.vhd"))
+    }
+
+    /// VHDX was refused like these until it had a reader; now it opens as what it is.
+    @Test func vhdxIsReadNotRefused() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("disk.vhdx")
+        try runOK("qemu-img", ["create", "-q", "-f", "vhdx", path, "64M"])
+        #expect(try DiskImage.open(path).format == .vhdxDynamic)
     }
 
     @Test func vmdkDescriptorIsRefused() throws {

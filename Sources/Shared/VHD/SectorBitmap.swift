@@ -1,7 +1,10 @@
-/// The sector bitmap in front of a dynamic or differencing block: bit `s` (most significant bit first
-/// within each byte) set means sector `s` of the block is stored in this file.
+/// The sector bitmap of one block: bit `s` set means sector `s` of the block is stored in this file.
+/// VHD puts it in front of each block, most significant bit first within each byte, 512-byte sectors;
+/// VHDX keeps it in sector bitmap blocks, least significant bit first, 512- or 4096-byte sectors.
 struct SectorBitmap {
     let bytes: [UInt8]
+    var sectorSize: UInt64 = 512
+    var leastSignificantBitFirst = false
 
     /// A stretch of the block whose sectors are all present or all absent, as in-block byte offsets.
     struct Run {
@@ -14,8 +17,8 @@ struct SectorBitmap {
     func runs(in range: Range<UInt64>) -> [Run] {
         guard !range.isEmpty else { return [] }
         var runs: [Run] = []
-        var sector = range.lowerBound / 512
-        let lastSector = (range.upperBound - 1) / 512
+        var sector = range.lowerBound / sectorSize
+        let lastSector = (range.upperBound - 1) / sectorSize
         while sector <= lastSector {
             let present = isSet(sector)
             let start = sector
@@ -31,15 +34,15 @@ struct SectorBitmap {
                     break
                 }
             }
-            let lower = max(start * 512, range.lowerBound)
-            let upper = min(sector * 512, range.upperBound)
+            let lower = max(start * sectorSize, range.lowerBound)
+            let upper = min(sector * sectorSize, range.upperBound)
             runs.append(Run(range: lower..<upper, present: present))
         }
         return runs
     }
 
     private func isSet(_ sector: UInt64) -> Bool {
-        bytes[Int(sector / 8)] & (0x80 >> UInt8(sector % 8)) != 0
+        bytes[Int(sector / 8)] & (leastSignificantBitFirst ? 1 << UInt8(sector % 8) : 0x80 >> UInt8(sector % 8)) != 0
     }
 }
 
