@@ -24,8 +24,9 @@ struct Intake: Sendable {
     /// that message on the queue, where it reappears after its visibility timeout.
     func round() async throws -> Round {
         let messages = try await calls("Get Messages") {
-            try await services.queue.getMessages(configuration.queue, count: QueueLimits.maxMessagesPerGet,
-                                                 visibilityTimeout: configuration.visibilityTimeout)
+            try await services.queue.getMessages(
+                configuration.queue, count: QueueLimits.maxMessagesPerGet,
+                visibilityTimeout: configuration.visibilityTimeout)
         }
         var round = Round(received: messages.count)
         try await withThrowingTaskGroup(of: TargetName?.self) { group in
@@ -36,8 +37,9 @@ struct Intake: Sendable {
                     } catch let error as CancellationError {
                         throw error
                     } catch {
-                        logger.warning("intake could not process a message; it will be delivered again",
-                                       metadata: ["message.id": "\(message.id)", "error": "\(error)"])
+                        logger.warning(
+                            "intake could not process a message; it will be delivered again",
+                            metadata: ["message.id": "\(message.id)", "error": "\(error)"])
                         return nil
                     }
                 }
@@ -52,7 +54,9 @@ struct Intake: Sendable {
     /// Handles one message; returns its target when a new row was stored.
     private func process(_ delivered: QueueMessage) async throws -> TargetName? {
         guard delivered.dequeueCount <= configuration.maxDequeueCount else {
-            try await poison(delivered, reason: "dequeued \(delivered.dequeueCount) times (more than \(configuration.maxDequeueCount))")
+            try await poison(
+                delivered,
+                reason: "dequeued \(delivered.dequeueCount) times (more than \(configuration.maxDequeueCount))")
             return nil
         }
         let message: ControlMessage
@@ -113,14 +117,15 @@ struct Intake: Sendable {
             // Taken by an earlier delivery, or by this one whose answer was lost.
         }
         guard let existing = try await control.segment(target, seq: message.seq), existing.poisonReason != nil,
-              let etag = existing.etag
+            let etag = existing.etag
         else { return false }
         do {
             try await calls("Update Entity") {
                 try await services.table.update(configuration.table, row.entity, mode: .replace, ifMatch: .etag(etag))
             }
-            logger.notice("a poisoned segment was sent again; its target resumes",
-                          metadata: ["target": "\(target)", "seq": "\(message.seq)"])
+            logger.notice(
+                "a poisoned segment was sent again; its target resumes",
+                metadata: ["target": "\(target)", "seq": "\(message.seq)"])
             return true
         } catch let error as StorageError where error.status == 412 {
             return false
@@ -130,7 +135,8 @@ struct Intake: Sendable {
     private func delete(_ message: QueueMessage) async throws {
         do {
             try await calls("Delete Message") {
-                try await services.queue.deleteMessage(configuration.queue, id: message.id, popReceipt: message.popReceipt)
+                try await services.queue.deleteMessage(
+                    configuration.queue, id: message.id, popReceipt: message.popReceipt)
             }
         } catch let error as StorageError where error.code == .messageNotFound {
             // Deleted through another delivery of the same message, or redelivered to someone else.
@@ -141,8 +147,9 @@ struct Intake: Sendable {
     private func poison(_ message: QueueMessage, reason: String) async throws {
         let text = PoisonRecord(reason: reason, message: message.text).encoded()
         try await calls("Put Message") {
-            try await services.queue.putMessage(ControlNames.poisonQueue(for: configuration.queue), text: text,
-                                                visibilityTimeout: 0, timeToLive: -1)
+            try await services.queue.putMessage(
+                ControlNames.poisonQueue(for: configuration.queue), text: text,
+                visibilityTimeout: 0, timeToLive: -1)
         }
         try await delete(message)
         WorkerMetrics.poisoned("message")

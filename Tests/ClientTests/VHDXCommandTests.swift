@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `relay-client inspect` and `convert` with VHDX sources written by qemu-img; the converted fixed VHD is
 /// judged by qemu-img and libvhdi.
@@ -9,15 +9,21 @@ struct VHDXCommandTests {
     static let size: UInt64 = (24 << 20) + (12 << 10)
 
     /// An ext4 image as a VHDX: by qemu-img with 512-byte sectors, by `TestVHDXWriter` with 4096.
-    private func vhdx(_ dir: TemporaryDirectory, sectorSize: UInt32 = 512, subformat: String = "dynamic") throws -> (image: String, source: String) {
+    private func vhdx(_ dir: TemporaryDirectory, sectorSize: UInt32 = 512, subformat: String = "dynamic") throws -> (
+        image: String, source: String
+    ) {
         let image = dir.file("disk.img")
         try makeExt4Image(at: image, size: Self.size, in: dir, seed: 12)
         let source = dir.file("source.vhdx")
         if sectorSize == 512 {
-            try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vhdx", "-o", "subformat=\(subformat),block_size=1M", image, source])
+            try runOK(
+                "qemu-img",
+                ["convert", "-f", "raw", "-O", "vhdx", "-o", "subformat=\(subformat),block_size=1M", image, source])
         } else {
-            try TestVHDXWriter.holding(try contents(of: image), blockSize: 1 << 20, logicalSectorSize: sectorSize,
-                                       fixed: subformat == "fixed").write(to: source)
+            try TestVHDXWriter.holding(
+                try contents(of: image), blockSize: 1 << 20, logicalSectorSize: sectorSize,
+                fixed: subformat == "fixed"
+            ).write(to: source)
         }
         return (image, source)
     }
@@ -25,8 +31,9 @@ struct VHDXCommandTests {
     @Test func inspectDescribesADynamicVHDX() throws {
         let dir = try TemporaryDirectory()
         let (_, source) = try vhdx(dir)
-        let json = try #require(try JSONSerialization.jsonObject(
-            with: Data(runOK(relayClient, ["inspect", source, "--json"]).utf8)) as? [String: Any])
+        let json = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(runOK(relayClient, ["inspect", source, "--json"]).utf8)) as? [String: Any])
         #expect(json["format"] as? String == "vhdx-dynamic")
         #expect(json["virtual_size"] as? UInt64 == Self.size)
         #expect(json["target_size"] as? UInt64 == 25 << 20)
@@ -47,8 +54,9 @@ struct VHDXCommandTests {
     @Test func inspectSaysTheGuestSees4096ByteSectors() throws {
         let dir = try TemporaryDirectory()
         let (_, source) = try vhdx(dir, sectorSize: 4096)
-        let json = try #require(try JSONSerialization.jsonObject(
-            with: Data(runOK(relayClient, ["inspect", source, "--json"]).utf8)) as? [String: Any])
+        let json = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(runOK(relayClient, ["inspect", source, "--json"]).utf8)) as? [String: Any])
         #expect(json["logical_sector_size"] as? UInt64 == 4096)
         let warnings = try #require(json["warnings"] as? [String])
         #expect(warnings.count == 1)
@@ -62,15 +70,17 @@ struct VHDXCommandTests {
         let dir = try TemporaryDirectory()
         let (image, source) = try vhdx(dir, subformat: subformat)
         let output = dir.file("azure.vhd")
-        let summary = try #require(try JSONSerialization.jsonObject(
-            with: Data(runOK(relayClient, ["convert", source, output, "--json"]).utf8)) as? [String: Any])
+        let summary = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(runOK(relayClient, ["convert", source, output, "--json"]).utf8)) as? [String: Any])
         #expect(summary["virtual_size"] as? UInt64 == Self.size)
         #expect(summary["target_size"] as? UInt64 == 25 << 20)
         let attributes = try FileManager.default.attributesOfItem(atPath: output)
         #expect(attributes[.size] as? UInt64 == (25 << 20) + 512)
 
-        let info = try #require(try JSONSerialization.jsonObject(
-            with: Data(runOK("qemu-img", ["info", "-f", "vpc", "--output=json", output]).utf8)) as? [String: Any])
+        let info = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(runOK("qemu-img", ["info", "-f", "vpc", "--output=json", output]).utf8)) as? [String: Any])
         #expect(info["virtual-size"] as? UInt64 == 25 << 20)
         // The first bytes equal the source image; the rest is the zero padding to a whole MiB.
         try runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", image, output])

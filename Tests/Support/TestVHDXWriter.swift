@@ -1,4 +1,5 @@
 import Foundation
+
 // Internal VHDX pieces (little-endian and GUID setters) build the file; CRC32C is public.
 @testable import RelayShared
 
@@ -29,11 +30,13 @@ public struct TestVHDXWriter {
         /// `absolute_win32_path` `C:` followed by the path with backslashes.
         public static func at(_ parentPath: String, linkage: UUID, relative: String? = nil) -> Parent {
             let name = parentPath.split(separator: "/").last.map(String.init) ?? parentPath
-            return Parent(linkage: linkage, entries: [
-                ("parent_linkage", "{\(linkage.uuidString.lowercased())}"),
-                ("relative_path", relative ?? ".\\" + name),
-                ("absolute_win32_path", "C:" + parentPath.replacingOccurrences(of: "/", with: "\\")),
-            ])
+            return Parent(
+                linkage: linkage,
+                entries: [
+                    ("parent_linkage", "{\(linkage.uuidString.lowercased())}"),
+                    ("relative_path", relative ?? ".\\" + name),
+                    ("absolute_win32_path", "C:" + parentPath.replacingOccurrences(of: "/", with: "\\")),
+                ])
         }
     }
 
@@ -71,9 +74,12 @@ public struct TestVHDXWriter {
 
     /// A dynamic (or `fixed`) disk holding `image`, whose size must be whole logical sectors: one write per
     /// non-zero 64 KiB piece, so that blocks without data stay absent.
-    public static func holding(_ image: [UInt8], blockSize: UInt32, logicalSectorSize: UInt32, fixed: Bool = false) -> TestVHDXWriter {
+    public static func holding(_ image: [UInt8], blockSize: UInt32, logicalSectorSize: UInt32, fixed: Bool = false)
+        -> TestVHDXWriter
+    {
         precondition(image.count % Int(logicalSectorSize) == 0)
-        var writer = TestVHDXWriter(virtualSize: UInt64(image.count), blockSize: blockSize, logicalSectorSize: logicalSectorSize)
+        var writer = TestVHDXWriter(
+            virtualSize: UInt64(image.count), blockSize: blockSize, logicalSectorSize: logicalSectorSize)
         writer.fixed = fixed
         for start in stride(from: 0, to: image.count, by: 64 << 10) {
             let piece = image[start..<min(start + (64 << 10), image.count)]
@@ -123,7 +129,8 @@ public struct TestVHDXWriter {
         }
         for (offset, data) in writes {
             for s in stride(from: Int(offset), to: Int(offset) + data.count, by: sector) {
-                present[s / block, default: [Bool](repeating: false, count: sectorsPerBlock)][(s % block) / sector] = true
+                present[s / block, default: [Bool](repeating: false, count: sectorsPerBlock)][(s % block) / sector] =
+                    true
             }
         }
         func sectorsInDisk(_ index: Int) -> Int {
@@ -145,7 +152,9 @@ public struct TestVHDXWriter {
         }
 
         let file = try SystemFile.create(path)
-        func put(_ bytes: [UInt8], at offset: UInt64) throws { try bytes.withUnsafeBytes { try file.write($0, at: offset) } }
+        func put(_ bytes: [UInt8], at offset: UInt64) throws {
+            try bytes.withUnsafeBytes { try file.write($0, at: offset) }
+        }
 
         var identifier = Array("vhdxfile".utf8)
         identifier += Array("vhd-relay tests".utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
@@ -167,8 +176,10 @@ public struct TestVHDXWriter {
         var regions = [UInt8](repeating: 0, count: 64 << 10)
         regions.replaceSubrange(0..<4, with: Array("regi".utf8))
         regions.setLittleEndian(UInt32(2), at: 8)
-        for (index, region) in [(VHDXRegionTable.batGUID, batOffset, UInt32(batLength)),
-                                (VHDXRegionTable.metadataGUID, metadataOffset, UInt32(Self.mib))].enumerated() {
+        for (index, region) in [
+            (VHDXRegionTable.batGUID, batOffset, UInt32(batLength)),
+            (VHDXRegionTable.metadataGUID, metadataOffset, UInt32(Self.mib)),
+        ].enumerated() {
             let entry = 16 + 32 * index
             regions.setMSGUID(region.0, at: entry)
             regions.setLittleEndian(region.1, at: entry + 16)
@@ -217,7 +228,9 @@ public struct TestVHDXWriter {
         let payloadEntry = { (index: Int) in index + index / ratio }
         let bitmapEntry = { (chunk: Int) in chunk * (ratio + 1) + ratio }
         var bat = [UInt8](repeating: 0, count: entryCount * 8)
-        for (index, state) in states where present[index] == nil { bat.setLittleEndian(UInt64(state), at: 8 * payloadEntry(index)) }
+        for (index, state) in states where present[index] == nil {
+            bat.setLittleEndian(UInt64(state), at: 8 * payloadEntry(index))
+        }
         var bitmaps: [Int: [UInt8]] = [:]
         for index in present.keys.sorted() {
             let full = parent == nil || isFull(index)
@@ -227,11 +240,13 @@ public struct TestVHDXWriter {
                 let start = max(Int(offset), index * block)
                 let end = min(Int(offset) + bytes.count, (index + 1) * block)
                 guard start < end else { continue }
-                data.replaceSubrange((start - index * block)..<(end - index * block),
-                                     with: bytes[(start - Int(offset))..<(end - Int(offset))])
+                data.replaceSubrange(
+                    (start - index * block)..<(end - index * block),
+                    with: bytes[(start - Int(offset))..<(end - Int(offset))])
             }
             // Sparse: zero pieces of a block whose unwritten sectors are zeros are left as holes.
-            for start in stride(from: 0, to: block, by: 64 << 10) where !full || data[start..<(start + (64 << 10))].contains(where: { $0 != 0 }) {
+            for start in stride(from: 0, to: block, by: 64 << 10)
+            where !full || data[start..<(start + (64 << 10))].contains(where: { $0 != 0 }) {
                 try put(Array(data[start..<(start + (64 << 10))]), at: blockOffsets[index]! + UInt64(start))
             }
             guard !full else { continue }
@@ -249,9 +264,10 @@ public struct TestVHDXWriter {
         }
         try put(bat, at: batOffset)
         try file.truncate(to: next)
-        return Layout(metadataOffset: metadataOffset, batOffset: batOffset, locatorOffset: locatorOffset,
-                      blockOffsets: blockOffsets, bitmapOffsets: bitmapOffsets, payloadEntry: payloadEntry,
-                      bitmapEntry: bitmapEntry)
+        return Layout(
+            metadataOffset: metadataOffset, batOffset: batOffset, locatorOffset: locatorOffset,
+            blockOffsets: blockOffsets, bitmapOffsets: bitmapOffsets, payloadEntry: payloadEntry,
+            bitmapEntry: bitmapEntry)
     }
 
     /// The parent locator item: VHDX locator type, the pairs, then their UTF-16LE texts.

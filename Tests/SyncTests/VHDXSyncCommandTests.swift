@@ -1,7 +1,7 @@
 import Foundation
 import RelayShared
-import Testing
 import TestSupport
+import Testing
 
 /// `relay-client sync` and `verify` of a VHDX source (4096-byte sectors, 1 MiB blocks) on the local store,
 /// a simulated worker applying the segments to the target page blob: the blob must hold the ext4 image
@@ -12,8 +12,11 @@ struct VHDXSyncCommandTests {
     static let size: UInt64 = (20 << 20) + (8 << 10)
 
     /// Runs a tool through `ChildProcess` (never blocking the cooperative pool) and returns its output.
-    private func tool(_ executable: String, _ arguments: [String], in directory: TemporaryDirectory) async throws -> String {
-        let process = try ChildProcess(executable, arguments, outputPath: directory.file("tool-\(UUID().uuidString).out"))
+    private func tool(_ executable: String, _ arguments: [String], in directory: TemporaryDirectory) async throws
+        -> String
+    {
+        let process = try ChildProcess(
+            executable, arguments, outputPath: directory.file("tool-\(UUID().uuidString).out"))
         let status = await process.waitForExit(limit: .seconds(120))
         #expect(status == 0, "\(executable) \(arguments): \(process.errorOutput())")
         return try String(contentsOfFile: process.outputPath, encoding: .utf8)
@@ -41,19 +44,22 @@ struct VHDXSyncCommandTests {
                 writer.page83 = page83
                 try writer.write(to: source)
             }
-            let output = try await tool(Self.relayClient, ["sync", source] + store + ["--state-dir", harness.stateRoot, "--json"],
-                                        in: harness.directory)
+            let output = try await tool(
+                Self.relayClient, ["sync", source] + store + ["--state-dir", harness.stateRoot, "--json"],
+                in: harness.directory)
             let summary = try JSONDecoder().decode(SyncSummary.self, from: Data(output.utf8))
             #expect(summary.generation == UInt64(generation))
             try await worker.run(virtualSize: Self.size)
 
             let targetSize = VHDFooter.targetSize(forVirtualSize: Self.size)
-            let blob = try await harness.services.blob.getBlob(harness.target.address, range: nil, snapshot: nil, conditions: .none)
+            let blob = try await harness.services.blob.getBlob(
+                harness.target.address, range: nil, snapshot: nil, conditions: .none)
             #expect(blob.data.count == Int(targetSize) + 512)
             let image = try contents(of: master)
             #expect(Array(blob.data[0..<image.count]) == image, "generation \(generation)")
             #expect(blob.data[image.count..<Int(targetSize)].allSatisfy { $0 == 0 })
-            let footer = try VHDFooter(parsing: Array(blob.data[Int(targetSize)...]), path: "target", structure: .footer, offset: targetSize)
+            let footer = try VHDFooter(
+                parsing: Array(blob.data[Int(targetSize)...]), path: "target", structure: .footer, offset: targetSize)
             #expect(footer.diskType == .fixed && footer.currentSize == targetSize)
             // The target's identity is the VHDX's page 83 id.
             #expect(footer.uniqueID == writer.page83)

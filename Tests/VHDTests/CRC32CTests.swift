@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// The slicing-by-8 CRC-32C against the standard check value and a bit-at-a-time reference, over every
 /// length and alignment that exercises the 8-byte loop and its tail, and piecewise updates.
@@ -29,7 +30,9 @@ struct CRC32CTests {
         for start in 0..<9 {
             for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 100, 4096] {
                 let slice = data[start..<(start + length)]
-                #expect(Array(slice).withUnsafeBytes { CRC32C.checksum($0) } == reference(slice), "start \(start), length \(length)")
+                #expect(
+                    Array(slice).withUnsafeBytes { CRC32C.checksum($0) } == reference(slice),
+                    "start \(start), length \(length)")
             }
         }
     }

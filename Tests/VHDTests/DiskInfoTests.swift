@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 struct DiskInfoTests {
     @Test func differencingDiskAsJSON() throws {
@@ -26,9 +27,12 @@ struct DiskInfoTests {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = try #require(try JSONSerialization.jsonObject(with: encoder.encode(info)) as? [String: Any])
-        #expect(Set(json.keys) == ["format", "path", "virtual_size", "target_size", "block_size", "allocated_extents",
-                                   "unique_id", "parent_chain", "logical_sector_size", "physical_sector_size",
-                                   "warnings"])
+        #expect(
+            Set(json.keys) == [
+                "format", "path", "virtual_size", "target_size", "block_size", "allocated_extents",
+                "unique_id", "parent_chain", "logical_sector_size", "physical_sector_size",
+                "warnings",
+            ])
         #expect(json["logical_sector_size"] as? Int == 512)
         #expect(json["format"] as? String == "differencing")
         #expect(json["target_size"] as? Int == 4 << 20)

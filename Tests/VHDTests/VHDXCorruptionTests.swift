@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// Damaged variants of a qemu-written dynamic VHDX (`VHDXSample`): the file identifier, every header and
 /// region table field in turn. Each is refused with the right code, structure, field and absolute
@@ -10,9 +11,11 @@ import TestSupport
 struct VHDXCorruptionTests {
     // MARK: Headers
 
-    static let headerFields = [VHDXHeader.Field.signature, VHDXHeader.Field.checksum, VHDXHeader.Field.sequenceNumber,
-                               VHDXHeader.Field.dataWriteGUID, VHDXHeader.Field.logGUID, VHDXHeader.Field.version,
-                               VHDXHeader.Field.logLength, VHDXHeader.Field.logOffset, 3000]
+    static let headerFields = [
+        VHDXHeader.Field.signature, VHDXHeader.Field.checksum, VHDXHeader.Field.sequenceNumber,
+        VHDXHeader.Field.dataWriteGUID, VHDXHeader.Field.logGUID, VHDXHeader.Field.version,
+        VHDXHeader.Field.logLength, VHDXHeader.Field.logOffset, 3000,
+    ]
 
     /// Any byte of either header flipped breaks its CRC: the other header is used, with a warning.
     @Test(arguments: [0, 1], headerFields)
@@ -26,7 +29,9 @@ struct VHDXCorruptionTests {
         #expect(try readAll(disk) == sample.expected)
         #expect(disk.warnings.count == 1)
         #expect(disk.warnings.first?.hasPrefix("\(sample.path): header field '") == true)
-        #expect(disk.warnings.first?.contains("at byte offset \(VHDXHeader.offsets[copy] + UInt64(field == 0 ? 0 : 4))") == true)
+        #expect(
+            disk.warnings.first?.contains("at byte offset \(VHDXHeader.offsets[copy] + UInt64(field == 0 ? 0 : 4))")
+                == true)
     }
 
     @Test func bothHeadersDamagedIsRefused() throws {
@@ -42,13 +47,14 @@ struct VHDXCorruptionTests {
     }
 
     /// Valid checksums, values out of the format: refused naming the field of the current header.
-    @Test(arguments: [
-        (VHDXHeader.Field.version, [2, 0], VHDError.Code.unsupportedVersion, "version"),
-        (VHDXHeader.Field.logVersion, [1, 0], .unsupportedVersion, "log version"),
-        (VHDXHeader.Field.logLength, [0x39, 0x30, 0, 0], .badField, "log length"),
-        (VHDXHeader.Field.logOffset, [0, 0x10, 0, 0, 0, 0, 0, 0], .badField, "log offset"),
-        (VHDXHeader.Field.logOffset, [0, 0, 0, 0, 0, 1, 0, 0], .outOfBounds, "log offset"),
-    ] as [(Int, [UInt8], VHDError.Code, String)])
+    @Test(
+        arguments: [
+            (VHDXHeader.Field.version, [2, 0], VHDError.Code.unsupportedVersion, "version"),
+            (VHDXHeader.Field.logVersion, [1, 0], .unsupportedVersion, "log version"),
+            (VHDXHeader.Field.logLength, [0x39, 0x30, 0, 0], .badField, "log length"),
+            (VHDXHeader.Field.logOffset, [0, 0x10, 0, 0, 0, 0, 0, 0], .badField, "log offset"),
+            (VHDXHeader.Field.logOffset, [0, 0, 0, 0, 0, 1, 0, 0], .outOfBounds, "log offset"),
+        ] as [(Int, [UInt8], VHDError.Code, String)])
     func headerValuesAreChecked(field: Int, bytes: [UInt8], code: VHDError.Code, name: String) throws {
         let directory = try TemporaryDirectory()
         let sample = try VHDXSample(directory)
@@ -73,11 +79,13 @@ struct VHDXCorruptionTests {
         let directory = try TemporaryDirectory()
         let sample = try VHDXSample(directory)
         // Both copies the same header, sequence number 7: either is current.
-        try patchHeaders(sample.path, at: [sample.header.offset], field: VHDXHeader.Field.sequenceNumber, with: le(UInt64(7)))
+        try patchHeaders(
+            sample.path, at: [sample.header.offset], field: VHDXHeader.Field.sequenceNumber, with: le(UInt64(7)))
         let current = try SystemFile.openForReading(sample.path).readExactly(VHDXHeader.size, at: sample.header.offset)
         for offset in VHDXHeader.offsets { try patch(sample.path, at: offset, with: current) }
         #expect(try readAll(DiskImage.open(sample.path)) == sample.expected)
-        try patchHeaders(sample.path, at: [VHDXHeader.offsets[0]], field: VHDXHeader.Field.dataWriteGUID, with: guidBytes(UUID()))
+        try patchHeaders(
+            sample.path, at: [VHDXHeader.offsets[0]], field: VHDXHeader.Field.dataWriteGUID, with: guidBytes(UUID()))
         #expect(vhdxOpenError(sample.path)?.code == .copiesDiffer)
     }
 
@@ -86,7 +94,9 @@ struct VHDXCorruptionTests {
         let directory = try TemporaryDirectory()
         let sample = try VHDXSample(directory)
         let other = VHDXHeader.offsets.first { $0 != sample.header.offset }!
-        try patchHeaders(sample.path, at: [other], field: VHDXHeader.Field.sequenceNumber, with: le(sample.header.sequenceNumber + 1))
+        try patchHeaders(
+            sample.path, at: [other], field: VHDXHeader.Field.sequenceNumber, with: le(sample.header.sequenceNumber + 1)
+        )
         try patchHeaders(sample.path, at: [other], field: VHDXHeader.Field.version, with: [9, 0])
         // The other header is now current and valid by its checksum, but its version is wrong.
         let error = try #require(vhdxOpenError(sample.path))
@@ -116,8 +126,12 @@ struct VHDXCorruptionTests {
         let disk = try DiskImage.open(sample.path)
         #expect(try readAll(disk) == sample.expected)
         #expect(disk.warnings.count == 1)
-        #expect(disk.warnings.first?.hasSuffix("using the region table at byte offset \(VHDXRegionTable.offsets[1 - copy])") == true)
-        #expect(disk.warnings.first?.contains("region table field 'checksum' at byte offset \(VHDXRegionTable.offsets[copy] + 4)") == true)
+        #expect(
+            disk.warnings.first?.hasSuffix("using the region table at byte offset \(VHDXRegionTable.offsets[1 - copy])")
+                == true)
+        #expect(
+            disk.warnings.first?.contains(
+                "region table field 'checksum' at byte offset \(VHDXRegionTable.offsets[copy] + 4)") == true)
     }
 
     @Test func bothRegionTablesDamagedIsRefused() throws {
@@ -134,8 +148,9 @@ struct VHDXCorruptionTests {
         let directory = try TemporaryDirectory()
         let sample = try VHDXSample(directory)
         let batEntry = Int(sample.regions.bat.entryOffset - VHDXRegionTable.offsets[0])
-        try patchRegionTables(sample.path, at: [VHDXRegionTable.offsets[1]], field: batEntry + VHDXRegionTable.Field.entryFileOffset,
-                              with: le(sample.regions.bat.range.offset + (64 << 20)))
+        try patchRegionTables(
+            sample.path, at: [VHDXRegionTable.offsets[1]], field: batEntry + VHDXRegionTable.Field.entryFileOffset,
+            with: le(sample.regions.bat.range.offset + (64 << 20)))
         #expect(vhdxOpenError(sample.path)?.code == .copiesDiffer)
     }
 
@@ -143,8 +158,10 @@ struct VHDXCorruptionTests {
         let directory = try TemporaryDirectory()
         let table = VHDXRegionTable.offsets[0]
         var samples = 0
-        func check(_ patches: [(field: Int, bytes: [UInt8])], _ code: VHDError.Code, _ name: String, at offset: Int,
-                   sourceLocation: SourceLocation = #_sourceLocation) throws {
+        func check(
+            _ patches: [(field: Int, bytes: [UInt8])], _ code: VHDError.Code, _ name: String, at offset: Int,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) throws {
             samples += 1
             let sample = try VHDXSample(directory, name: "regions-\(samples).vhdx")
             for (field, bytes) in patches { try patchRegionTables(sample.path, field: field, with: bytes) }
@@ -165,18 +182,23 @@ struct VHDXCorruptionTests {
         let metadataRequired = metadata + VHDXRegionTable.Field.entryRequired
         try check([(count, le(UInt32(2048)))], .badField, "entry count", at: count)
         try check([(count, le(UInt32(0)))], .badField, "entry count", at: count)
-        try check([(batFileOffset, le(batOffset + 4096))], .badField, "entry \(bat / 32) file offset", at: batFileOffset)
+        try check(
+            [(batFileOffset, le(batOffset + 4096))], .badField, "entry \(bat / 32) file offset", at: batFileOffset)
         try check([(batFileOffset, le(UInt64(0)))], .badField, "entry \(bat / 32) file offset", at: batFileOffset)
         try check([(batFileOffset, le(UInt64(1) << 40))], .outOfBounds, "BAT file offset", at: batFileOffset)
-        try check([(batFileOffset, le(probe.regions.metadata.range.offset))], .overlappingStructures,
-                  "metadata region file offset", at: metadata + VHDXRegionTable.Field.entryFileOffset)
+        try check(
+            [(batFileOffset, le(probe.regions.metadata.range.offset))], .overlappingStructures,
+            "metadata region file offset", at: metadata + VHDXRegionTable.Field.entryFileOffset)
         try check([(batLength, le(UInt32(0)))], .badField, "entry \(bat / 32) length", at: batLength)
         try check([(batLength, le(UInt32(12345)))], .badField, "entry \(bat / 32) length", at: batLength)
-        try check([(metadataGUID, guidBytes(VHDXRegionTable.batGUID))], .badField, "entry \(metadata / 32) GUID",
-                  at: metadataGUID)
+        try check(
+            [(metadataGUID, guidBytes(VHDXRegionTable.batGUID))], .badField, "entry \(metadata / 32) GUID",
+            at: metadataGUID)
         // An unknown region: refused when required; skipped when not, which leaves no metadata region.
-        try check([(metadataGUID, guidBytes(UUID())), (metadataRequired, le(UInt32(1)))], .unknownRequired,
-                  "entry \(metadata / 32) GUID", at: metadataGUID)
-        try check([(metadataGUID, guidBytes(UUID())), (metadataRequired, le(UInt32(0)))], .badField, "entry count", at: count)
+        try check(
+            [(metadataGUID, guidBytes(UUID())), (metadataRequired, le(UInt32(1)))], .unknownRequired,
+            "entry \(metadata / 32) GUID", at: metadataGUID)
+        try check(
+            [(metadataGUID, guidBytes(UUID())), (metadataRequired, le(UInt32(0)))], .badField, "entry count", at: count)
     }
 }

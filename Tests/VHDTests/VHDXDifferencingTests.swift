@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// Differencing VHDX chains written by `TestVHDXWriter` (qemu-img writes none), read against the writer's
 /// model and against libvhdi: partially present blocks through their sector bitmaps, NOT_PRESENT from the
@@ -15,25 +16,34 @@ struct VHDXDifferencingTests {
         let size = UInt64(5 * Int(blockSize)) + UInt64(3 * sectorSize)
         let sector = Int(sectorSize)
         var base = TestVHDXWriter(virtualSize: size, blockSize: blockSize, logicalSectorSize: sectorSize)
-        base.writes = [(0, seededBytes(1, 10 * sector)), (UInt64(blockSize) + 7 * UInt64(sector), seededBytes(2, 300 * sector)),
-                       (UInt64(3 * Int(blockSize)), seededBytes(3, Int(blockSize))), (size - UInt64(2 * sector), seededBytes(4, 2 * sector))]
+        base.writes = [
+            (0, seededBytes(1, 10 * sector)), (UInt64(blockSize) + 7 * UInt64(sector), seededBytes(2, 300 * sector)),
+            (UInt64(3 * Int(blockSize)), seededBytes(3, Int(blockSize))),
+            (size - UInt64(2 * sector), seededBytes(4, 2 * sector)),
+        ]
         try base.write(to: directory.file("base.vhdx"))
 
         var child = TestVHDXWriter(virtualSize: size, blockSize: blockSize, logicalSectorSize: sectorSize)
         child.parent = .at(directory.file("base.vhdx"), linkage: base.dataWriteGUID)
         // Sectors 5-8 over the base's first write, a whole block (fully present), scattered sectors in
         // block 3, and block 1 zeroed over the base's data.
-        child.writes = [(UInt64(5 * sector), seededBytes(5, 4 * sector)), (UInt64(2 * Int(blockSize)), seededBytes(6, Int(blockSize))),
-                        (UInt64(3 * Int(blockSize) + 64 * sector), seededBytes(7, sector)),
-                        (UInt64(3 * Int(blockSize) + 200 * sector), seededBytes(8, 3 * sector))]
+        child.writes = [
+            (UInt64(5 * sector), seededBytes(5, 4 * sector)),
+            (UInt64(2 * Int(blockSize)), seededBytes(6, Int(blockSize))),
+            (UInt64(3 * Int(blockSize) + 64 * sector), seededBytes(7, sector)),
+            (UInt64(3 * Int(blockSize) + 200 * sector), seededBytes(8, 3 * sector)),
+        ]
         child.states = [1: 2]
         let childLayout = try child.write(to: directory.file("child.vhdx"))
         #expect(childLayout.bitmapOffsets.count == 1)
 
         var grandchild = TestVHDXWriter(virtualSize: size, blockSize: blockSize, logicalSectorSize: sectorSize)
         grandchild.parent = .at(directory.file("child.vhdx"), linkage: child.dataWriteGUID)
-        grandchild.writes = [(UInt64(sector), seededBytes(9, sector)), (UInt64(3 * Int(blockSize) + 201 * sector), seededBytes(10, sector)),
-                             (size - UInt64(sector), seededBytes(11, sector))]
+        grandchild.writes = [
+            (UInt64(sector), seededBytes(9, sector)),
+            (UInt64(3 * Int(blockSize) + 201 * sector), seededBytes(10, sector)),
+            (size - UInt64(sector), seededBytes(11, sector)),
+        ]
         try grandchild.write(to: directory.file("grandchild.vhdx"))
 
         let expected = grandchild.model(below: child.model(below: base.model()))
@@ -50,7 +60,8 @@ struct VHDXDifferencingTests {
         // for the child's ZERO block: libvhdi reads it from the parent, where [MS-VHDX] 2.5.1.1 defines
         // its contents as zeros (a child must be able to hide its parent's data).
         let judged = directory.file("pyvhdi.raw")
-        try readWithPyvhdi(chain: ["grandchild", "child", "base"].map { directory.file("\($0).vhdx") }, into: judged, in: directory)
+        try readWithPyvhdi(
+            chain: ["grandchild", "child", "base"].map { directory.file("\($0).vhdx") }, into: judged, in: directory)
         var libvhdiExpected = expected
         let zeroBlock = Int(blockSize)..<(2 * Int(blockSize))
         libvhdiExpected.replaceSubrange(zeroBlock, with: base.model()[zeroBlock])
@@ -109,8 +120,12 @@ struct VHDXDifferencingTests {
             #expect(read == expected, "the MiB at \(start)")
         }
         // The base's two fully present blocks cover the child's partial ones.
-        #expect(try disk.allocatedExtents() == [ByteRange(offset: 100 << 20, length: 1 << 20), ByteRange(offset: chunk, length: 1 << 20)])
-        #expect(try #require(disk as? VHDXDisk).ownAllocatedExtents()
+        #expect(
+            try disk.allocatedExtents() == [
+                ByteRange(offset: 100 << 20, length: 1 << 20), ByteRange(offset: chunk, length: 1 << 20),
+            ])
+        #expect(
+            try #require(disk as? VHDXDisk).ownAllocatedExtents()
                 == [ByteRange(offset: (100 << 20) + 512, length: 512), ByteRange(offset: chunk + 4096, length: 1024)])
     }
 
@@ -127,10 +142,24 @@ struct VHDXDifferencingTests {
         let linkage = "{\(base.dataWriteGUID.uuidString)}"
         let cases: [(String, [(key: String, value: String)])] = [
             ("relative", [("parent_linkage", linkage), ("relative_path", "..\\base\\parent.vhdx")]),
-            ("absolute", [("parent_linkage", linkage), ("relative_path", ".\\gone.vhdx"),
-                          ("absolute_win32_path", "C:" + basePath.replacingOccurrences(of: "/", with: "\\"))]),
-            ("volume", [("parent_linkage", linkage),
-                        ("volume_path", "\\\\?\\Volume{26A21BDA-A627-11D7-9931-806E6F6E6963}" + basePath.replacingOccurrences(of: "/", with: "\\"))]),
+            (
+                "absolute",
+                [
+                    ("parent_linkage", linkage), ("relative_path", ".\\gone.vhdx"),
+                    ("absolute_win32_path", "C:" + basePath.replacingOccurrences(of: "/", with: "\\")),
+                ]
+            ),
+            (
+                "volume",
+                [
+                    ("parent_linkage", linkage),
+                    (
+                        "volume_path",
+                        "\\\\?\\Volume{26A21BDA-A627-11D7-9931-806E6F6E6963}"
+                            + basePath.replacingOccurrences(of: "/", with: "\\")
+                    ),
+                ]
+            ),
         ]
         for (name, entries) in cases {
             var child = TestVHDXWriter(virtualSize: 1 << 20)
@@ -142,10 +171,14 @@ struct VHDXDifferencingTests {
         // Only a file name that resolves nowhere: found in the child's directory.
         try FileManager.default.copyItem(atPath: basePath, toPath: directory.file("kids/parent.vhdx"))
         var child = TestVHDXWriter(virtualSize: 1 << 20)
-        child.parent = TestVHDXWriter.Parent(linkage: base.dataWriteGUID, entries: [
-            ("parent_linkage", linkage), ("absolute_win32_path", "D:\\elsewhere\\parent.vhdx")])
+        child.parent = TestVHDXWriter.Parent(
+            linkage: base.dataWriteGUID,
+            entries: [
+                ("parent_linkage", linkage), ("absolute_win32_path", "D:\\elsewhere\\parent.vhdx"),
+            ])
         try child.write(to: directory.file("kids/by-name.vhdx"))
-        #expect(try DiskImage.open(directory.file("kids/by-name.vhdx")).parent?.path == directory.file("kids/parent.vhdx"))
+        #expect(
+            try DiskImage.open(directory.file("kids/by-name.vhdx")).parent?.path == directory.file("kids/parent.vhdx"))
     }
 
     /// A parent written to since (another data write GUID) no longer fits the child, unless
@@ -169,8 +202,10 @@ struct VHDXDifferencingTests {
         try child.write(to: directory.file("child.vhdx"))
         #expect(try DiskImage.open(directory.file("child.vhdx")).parent?.path == directory.file("base.vhdx"))
         // A VHD under the name is no VHDX parent.
-        try write([UInt8](repeating: 0, count: 1 << 20) + VHDFooter.fixedTarget(virtualSize: 1 << 20, uniqueID: UUID()).serialized(),
-                  to: directory.file("base.vhdx"))
+        try write(
+            [UInt8](repeating: 0, count: 1 << 20)
+                + VHDFooter.fixedTarget(virtualSize: 1 << 20, uniqueID: UUID()).serialized(),
+            to: directory.file("base.vhdx"))
         #expect(vhdxOpenError(directory.file("child.vhdx"))?.detail.contains("no valid VHDX header") == true)
     }
 

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// VHDX files of an ext4 image, read through `DiskImage` and compared byte for byte with the image and with
 /// an outside reader of the same file: written by qemu-img and judged by `qemu-img convert -O raw`
@@ -21,12 +22,15 @@ struct VHDXQemuTests {
         let image = directory.file("disk.img")
         try makeExt4Image(at: image, size: Self.size, in: directory, seed: blockMiB)
         let vhdx = directory.file("disk.vhdx")
-        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vhdx", "-o", "subformat=\(subformat),block_size=\(blockMiB)M", image, vhdx])
+        try runOK(
+            "qemu-img",
+            ["convert", "-f", "raw", "-O", "vhdx", "-o", "subformat=\(subformat),block_size=\(blockMiB)M", image, vhdx])
         // qemu marks blocks it never wrote NOT_PRESENT (dynamic) or ZERO (fixed, space kept).
         let raw = directory.file("qemu.raw")
         try runOK("qemu-img", ["convert", "-f", "vhdx", "-O", "raw", vhdx, raw])
-        try expectSameAsImage(vhdx, image: image, judged: raw, fixed: subformat == "fixed", blockMiB: blockMiB, sectorSize: 512,
-                              everyBlockPresent: false)
+        try expectSameAsImage(
+            vhdx, image: image, judged: raw, fixed: subformat == "fixed", blockMiB: blockMiB, sectorSize: 512,
+            everyBlockPresent: false)
     }
 
     @Test(arguments: layouts)
@@ -35,18 +39,22 @@ struct VHDXQemuTests {
         let image = directory.file("disk.img")
         try makeExt4Image(at: image, size: Self.size, in: directory, seed: blockMiB + 4096)
         let vhdx = directory.file("disk.vhdx")
-        try TestVHDXWriter.holding(try contents(of: image), blockSize: UInt32(blockMiB << 20), logicalSectorSize: 4096,
-                                   fixed: subformat == "fixed").write(to: vhdx)
+        try TestVHDXWriter.holding(
+            try contents(of: image), blockSize: UInt32(blockMiB << 20), logicalSectorSize: 4096,
+            fixed: subformat == "fixed"
+        ).write(to: vhdx)
         // The writer's fixed disk has every block FULLY_PRESENT, as Hyper-V writes them.
         let raw = directory.file("pyvhdi.raw")
         try readWithPyvhdi(chain: [vhdx], into: raw, in: directory)
-        try expectSameAsImage(vhdx, image: image, judged: raw, fixed: subformat == "fixed", blockMiB: blockMiB, sectorSize: 4096,
-                              everyBlockPresent: subformat == "fixed")
+        try expectSameAsImage(
+            vhdx, image: image, judged: raw, fixed: subformat == "fixed", blockMiB: blockMiB, sectorSize: 4096,
+            everyBlockPresent: subformat == "fixed")
     }
 
     /// Our reader's bytes equal the image and `judged`, the bytes an outside reader got from the file.
     private func expectSameAsImage(
-        _ vhdx: String, image: String, judged: String, fixed: Bool, blockMiB: UInt64, sectorSize: UInt32, everyBlockPresent: Bool
+        _ vhdx: String, image: String, judged: String, fixed: Bool, blockMiB: UInt64, sectorSize: UInt32,
+        everyBlockPresent: Bool
     ) throws {
         let disk = try DiskImage.open(vhdx)
         #expect(disk.format == (fixed ? .vhdxFixed : .vhdxDynamic))
@@ -79,7 +87,8 @@ struct VHDXQemuTests {
     func createdEmpty(subformat: String) throws {
         let directory = try TemporaryDirectory()
         let vhdx = directory.file("empty.vhdx")
-        try runOK("qemu-img", ["create", "-q", "-f", "vhdx", "-o", "subformat=\(subformat),block_size=8M", vhdx, "20M"])
+        try runOK(
+            "qemu-img", ["create", "-q", "-f", "vhdx", "-o", "subformat=\(subformat),block_size=8M", vhdx, "20M"])
         let disk = try DiskImage.open(vhdx)
         #expect(disk.virtualSize == 20 << 20)
         #expect(try readAll(disk).allSatisfy { $0 == 0 })

@@ -1,22 +1,30 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// Damaged metadata, BAT entries, truncated files, a non-empty log and random damage, on the qemu-written
 /// `VHDXSample`: refused with the right code, structure, field and offset, or read as the states say;
 /// never a crash.
 struct VHDXTableCorruptionTests {
     /// Applies `patches` (absolute offset, bytes) to a fresh sample and returns the refusal.
-    private func refusal(_ directory: TemporaryDirectory, _ name: String, _ patches: (VHDXSample) throws -> [(UInt64, [UInt8])],
-                         sourceLocation: SourceLocation = #_sourceLocation) throws -> (VHDXSample, VHDError) {
+    private func refusal(
+        _ directory: TemporaryDirectory, _ name: String, _ patches: (VHDXSample) throws -> [(UInt64, [UInt8])],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (VHDXSample, VHDError) {
         let sample = try VHDXSample(directory, name: name + ".vhdx")
         for (offset, bytes) in try patches(sample) { try patch(sample.path, at: offset, with: bytes) }
-        return (sample, try #require(vhdxOpenError(sample.path, sourceLocation: sourceLocation), sourceLocation: sourceLocation))
+        return (
+            sample,
+            try #require(vhdxOpenError(sample.path, sourceLocation: sourceLocation), sourceLocation: sourceLocation)
+        )
     }
 
-    private func expect(_ error: VHDError, _ code: VHDError.Code, _ structure: VHDError.Structure, _ field: String, at offset: UInt64,
-                        sourceLocation: SourceLocation = #_sourceLocation) {
+    private func expect(
+        _ error: VHDError, _ code: VHDError.Code, _ structure: VHDError.Structure, _ field: String, at offset: UInt64,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
         #expect(error.structure == structure, "\(error)", sourceLocation: sourceLocation)
         #expect(error.field == field, "\(error)", sourceLocation: sourceLocation)
@@ -27,7 +35,9 @@ struct VHDXTableCorruptionTests {
 
     @Test func metadataTableIsChecked() throws {
         let directory = try TemporaryDirectory()
-        var (sample, error) = try refusal(directory, "signature") { [($0.regions.metadata.range.offset, Array("metadatX".utf8))] }
+        var (sample, error) = try refusal(directory, "signature") {
+            [($0.regions.metadata.range.offset, Array("metadatX".utf8))]
+        }
         expect(error, .badCookie, .metadataTable, "signature", at: sample.regions.metadata.range.offset)
         (sample, error) = try refusal(directory, "count") {
             [($0.regions.metadata.range.offset + UInt64(VHDXMetadata.Field.entryCount), le(UInt16(2048)))]
@@ -36,17 +46,19 @@ struct VHDXTableCorruptionTests {
     }
 
     /// Each system item's value out of the format, one at a time.
-    @Test(arguments: [
-        (VHDXMetadata.Item.fileParameters, 0, le(UInt32(3 << 20)), VHDError.Code.badBlockSize, "block size"),
-        (VHDXMetadata.Item.fileParameters, 0, le(UInt32(512 << 10)), .badBlockSize, "block size"),
-        (VHDXMetadata.Item.fileParameters, 0, le(UInt32(512 << 20)), .badBlockSize, "block size"),
-        (VHDXMetadata.Item.fileParameters, 4, le(UInt32(0x10)), .badField, "file parameter flags"),
-        (VHDXMetadata.Item.logicalSectorSize, 0, le(UInt32(1024)), .badField, "logical sector size"),
-        (VHDXMetadata.Item.physicalSectorSize, 0, le(UInt32(0)), .badField, "physical sector size"),
-        (VHDXMetadata.Item.virtualDiskSize, 0, le(UInt64(513)), .badField, "virtual disk size"),
-        (VHDXMetadata.Item.virtualDiskSize, 0, le((UInt64(64) << 40) + 512), .badField, "virtual disk size"),
-    ] as [(UUID, Int, [UInt8], VHDError.Code, String)])
-    func metadataItemValuesAreChecked(item: UUID, field: Int, bytes: [UInt8], code: VHDError.Code, name: String) throws {
+    @Test(
+        arguments: [
+            (VHDXMetadata.Item.fileParameters, 0, le(UInt32(3 << 20)), VHDError.Code.badBlockSize, "block size"),
+            (VHDXMetadata.Item.fileParameters, 0, le(UInt32(512 << 10)), .badBlockSize, "block size"),
+            (VHDXMetadata.Item.fileParameters, 0, le(UInt32(512 << 20)), .badBlockSize, "block size"),
+            (VHDXMetadata.Item.fileParameters, 4, le(UInt32(0x10)), .badField, "file parameter flags"),
+            (VHDXMetadata.Item.logicalSectorSize, 0, le(UInt32(1024)), .badField, "logical sector size"),
+            (VHDXMetadata.Item.physicalSectorSize, 0, le(UInt32(0)), .badField, "physical sector size"),
+            (VHDXMetadata.Item.virtualDiskSize, 0, le(UInt64(513)), .badField, "virtual disk size"),
+            (VHDXMetadata.Item.virtualDiskSize, 0, le((UInt64(64) << 40) + 512), .badField, "virtual disk size"),
+        ] as [(UUID, Int, [UInt8], VHDError.Code, String)])
+    func metadataItemValuesAreChecked(item: UUID, field: Int, bytes: [UInt8], code: VHDError.Code, name: String) throws
+    {
         let directory = try TemporaryDirectory()
         var place: UInt64 = 0
         let (_, error) = try refusal(directory, "item") { sample in
@@ -62,8 +74,9 @@ struct VHDXTableCorruptionTests {
         var (sample, error) = try refusal(directory, "huge") {
             [(try metadataItem($0, VHDXMetadata.Item.virtualDiskSize).data, le(UInt64(64) << 40))]
         }
-        expect(error, .tooFewTableEntries, .regionTable, "BAT length",
-               at: sample.regions.bat.entryOffset + UInt64(VHDXRegionTable.Field.entryLength))
+        expect(
+            error, .tooFewTableEntries, .regionTable, "BAT length",
+            at: sample.regions.bat.entryOffset + UInt64(VHDXRegionTable.Field.entryLength))
         (sample, error) = try refusal(directory, "parent") {
             [(try metadataItem($0, VHDXMetadata.Item.fileParameters).data + 4, le(UInt32(2)))]
         }
@@ -74,7 +87,9 @@ struct VHDXTableCorruptionTests {
     /// Table entries: place, length, duplicates, unknown required items, a missing system item.
     @Test func metadataEntriesAreChecked() throws {
         let directory = try TemporaryDirectory()
-        func entryRefusal(_ name: String, _ item: UUID, _ field: Int, _ bytes: [UInt8]) throws -> (VHDError, UInt64, Int) {
+        func entryRefusal(_ name: String, _ item: UUID, _ field: Int, _ bytes: [UInt8]) throws -> (
+            VHDError, UInt64, Int
+        ) {
             var entry: UInt64 = 0
             let (sample, error) = try refusal(directory, name) { sample in
                 entry = try metadataItem(sample, item).entry
@@ -82,15 +97,20 @@ struct VHDXTableCorruptionTests {
             }
             return (error, entry, Int(entry - sample.regions.metadata.range.offset - 32) / 32)
         }
-        var (error, entry, index) = try entryRefusal("low", VHDXMetadata.Item.page83Data, VHDXMetadata.Field.entryOffset, le(UInt32(4096)))
+        var (error, entry, index) = try entryRefusal(
+            "low", VHDXMetadata.Item.page83Data, VHDXMetadata.Field.entryOffset, le(UInt32(4096)))
         expect(error, .outOfBounds, .metadataTable, "entry \(index) offset", at: entry + 16)
-        (error, entry, index) = try entryRefusal("past", VHDXMetadata.Item.page83Data, VHDXMetadata.Field.entryOffset, le(UInt32(64 << 20)))
+        (error, entry, index) = try entryRefusal(
+            "past", VHDXMetadata.Item.page83Data, VHDXMetadata.Field.entryOffset, le(UInt32(64 << 20)))
         expect(error, .outOfBounds, .metadataTable, "entry \(index) offset", at: entry + 16)
-        (error, entry, index) = try entryRefusal("long", VHDXMetadata.Item.page83Data, VHDXMetadata.Field.entryLength, le(UInt32(2 << 20)))
+        (error, entry, index) = try entryRefusal(
+            "long", VHDXMetadata.Item.page83Data, VHDXMetadata.Field.entryLength, le(UInt32(2 << 20)))
         expect(error, .badField, .metadataTable, "entry \(index) length", at: entry + 20)
-        (error, entry, _) = try entryRefusal("short", VHDXMetadata.Item.fileParameters, VHDXMetadata.Field.entryLength, le(UInt32(4)))
+        (error, entry, _) = try entryRefusal(
+            "short", VHDXMetadata.Item.fileParameters, VHDXMetadata.Field.entryLength, le(UInt32(4)))
         expect(error, .badField, .metadataTable, "file parameters length", at: entry + 20)
-        (error, _, _) = try entryRefusal("twice", VHDXMetadata.Item.virtualDiskSize, 0, guidBytes(VHDXMetadata.Item.fileParameters))
+        (error, _, _) = try entryRefusal(
+            "twice", VHDXMetadata.Item.virtualDiskSize, 0, guidBytes(VHDXMetadata.Item.fileParameters))
         #expect(error.code == .badField)
         #expect(error.detail.contains("appears twice"))
 
@@ -99,7 +119,8 @@ struct VHDXTableCorruptionTests {
             let sample = try VHDXSample(directory, name: "unknown-\(required).vhdx")
             let page83 = try metadataItem(sample, VHDXMetadata.Item.page83Data).entry
             try patch(sample.path, at: page83, with: guidBytes(UUID()))
-            try patch(sample.path, at: page83 + UInt64(VHDXMetadata.Field.entryFlags), with: le(UInt32(required ? 6 : 2)))
+            try patch(
+                sample.path, at: page83 + UInt64(VHDXMetadata.Field.entryFlags), with: le(UInt32(required ? 6 : 2)))
             let unknown = try #require(vhdxOpenError(sample.path))
             if required {
                 let index = (Int(page83 - sample.regions.metadata.range.offset) - 32) / 32
@@ -118,7 +139,10 @@ struct VHDXTableCorruptionTests {
     /// The BAT entry of block `index` (chunk ratio 4096: the first entries are blocks 0, 1, 2 …).
     private func entry(_ sample: VHDXSample, _ index: UInt64) throws -> (offset: UInt64, raw: UInt64) {
         let offset = sample.regions.bat.range.offset + 8 * index
-        return (offset, try SystemFile.openForReading(sample.path).readExactly(8, at: offset).littleEndian(UInt64.self, at: 0))
+        return (
+            offset,
+            try SystemFile.openForReading(sample.path).readExactly(8, at: offset).littleEndian(UInt64.self, at: 0)
+        )
     }
 
     @Test func batEntriesAreChecked() throws {
@@ -143,7 +167,9 @@ struct VHDXTableCorruptionTests {
         }
         expect(error, .badField, .bat, "entry 3", at: batEntryOffset)
         #expect(error.detail.contains("only a differencing disk"))
-        error = try damaged("metadata") { (try entry($0, 1).offset, batEntry(6, offsetMiB: $0.regions.metadata.range.offset >> 20)) }
+        error = try damaged("metadata") {
+            (try entry($0, 1).offset, batEntry(6, offsetMiB: $0.regions.metadata.range.offset >> 20))
+        }
         expect(error, .overlappingStructures, .bat, "entry 1", at: batEntryOffset)
         #expect(error.detail.contains("overlaps the metadata region"))
         error = try damaged("twice") { sample in (try entry(sample, 4).offset, le(try entry(sample, 3).raw)) }
@@ -162,8 +188,11 @@ struct VHDXTableCorruptionTests {
         var expected = sample.expected
         expected.replaceSubrange((2 << 20)..<(3 << 20), with: [UInt8](repeating: 0, count: 1 << 20))
         #expect(try readAll(disk) == expected)
-        #expect(try disk.allocatedExtents() == [ByteRange(offset: 0, length: 2 << 20),
-                                                ByteRange(offset: 3 << 20, length: UInt64(VHDXSample.size) - (3 << 20))])
+        #expect(
+            try disk.allocatedExtents() == [
+                ByteRange(offset: 0, length: 2 << 20),
+                ByteRange(offset: 3 << 20, length: UInt64(VHDXSample.size) - (3 << 20)),
+            ])
     }
 
     // MARK: Truncation
@@ -173,8 +202,10 @@ struct VHDXTableCorruptionTests {
         let pristine = try VHDXSample(directory)
         let bytes = try contents(of: pristine.path)
         let lastBlock = try (0..<6).map { (try entry(pristine, $0).raw >> 20) << 20 }.max()!
-        let cuts: [UInt64] = [1000, 300 << 10, (1 << 20) - 1, pristine.regions.metadata.range.offset + 100,
-                              pristine.regions.bat.range.offset + 8, lastBlock + 1000]
+        let cuts: [UInt64] = [
+            1000, 300 << 10, (1 << 20) - 1, pristine.regions.metadata.range.offset + 100,
+            pristine.regions.bat.range.offset + 8, lastBlock + 1000,
+        ]
         for cut in cuts where cut < UInt64(bytes.count) {
             let path = directory.file("cut-\(cut).vhdx")
             try write(Array(bytes[0..<Int(cut)]), to: path)
@@ -231,8 +262,10 @@ struct VHDXTableCorruptionTests {
         let directory = try TemporaryDirectory()
         let sample = try VHDXSample(directory)
         let metadata = sample.regions.metadata.range.offset
-        let areas: [Range<UInt64>] = [0..<(320 << 10), metadata..<(metadata + (64 << 10) + 256),
-                                      sample.regions.bat.range.offset..<(sample.regions.bat.range.offset + 64)]
+        let areas: [Range<UInt64>] = [
+            0..<(320 << 10), metadata..<(metadata + (64 << 10) + 256),
+            sample.regions.bat.range.offset..<(sample.regions.bat.range.offset + 64),
+        ]
         var generator = SplitMix64(seed: 2026)
         var refused = 0
         for _ in 0..<150 {

@@ -29,19 +29,33 @@ struct Producer {
     private(set) var generation: UInt64 = 0
 
     var diskSize: UInt64 { VHDFooter.targetSize(forVirtualSize: identity.virtualSize) }
-    var footer: [UInt8] { VHDFooter.fixedTarget(virtualSize: identity.virtualSize, uniqueID: identity.sourceID, timestamp: Date(timeIntervalSince1970: 1_700_000_000)).serialized() }
+    var footer: [UInt8] {
+        VHDFooter.fixedTarget(
+            virtualSize: identity.virtualSize, uniqueID: identity.sourceID,
+            timestamp: Date(timeIntervalSince1970: 1_700_000_000)
+        ).serialized()
+    }
 
     /// Creates the storage, the target page blob with its footer and identity, and the `target` row.
-    static func create(services: StorageServices, target: TargetName, virtualSize: UInt64, sourceID: UUID = UUID()) async throws -> Producer {
-        let producer = Producer(services: services, target: target, identity: TargetIdentity(sourceID: sourceID, virtualSize: virtualSize))
+    static func create(services: StorageServices, target: TargetName, virtualSize: UInt64, sourceID: UUID = UUID())
+        async throws -> Producer
+    {
+        let producer = Producer(
+            services: services, target: target, identity: TargetIdentity(sourceID: sourceID, virtualSize: virtualSize))
         for container in [target.container, producer.container] {
-            do { try await services.blob.createContainer(container) } catch let error as StorageError where error.status == 409 {}
+            do { try await services.blob.createContainer(container) } catch let error as StorageError
+                where error.status == 409
+            {}
         }
-        do { try await services.table.createTable(producer.table) } catch let error as StorageError where error.status == 409 {}
+        do { try await services.table.createTable(producer.table) } catch let error as StorageError
+            where error.status == 409
+        {}
         try await services.queue.createQueue(producer.queue)
-        try await services.blob.createPageBlob(target.address, size: producer.diskSize + 512, sequenceNumber: 0,
-                                               metadata: producer.identity.metadata, conditions: .none)
-        try await services.blob.putPages(target.address, offset: producer.diskSize, data: producer.footer, contentMD5: nil, conditions: .none)
+        try await services.blob.createPageBlob(
+            target.address, size: producer.diskSize + 512, sequenceNumber: 0,
+            metadata: producer.identity.metadata, conditions: .none)
+        try await services.blob.putPages(
+            target.address, offset: producer.diskSize, data: producer.footer, contentMD5: nil, conditions: .none)
         try await services.table.insert(producer.table, TargetRow(target: target, identity: producer.identity).entity)
         return producer
     }
@@ -59,17 +73,24 @@ struct Producer {
             let last = index == segments.count - 1
             for extent in extents {
                 switch extent {
-                case .write(let offset, let bytes): try bytes.withUnsafeBytes { try writer.appendWrite(offset: offset, bytes: $0) }
+                case .write(let offset, let bytes):
+                    try bytes.withUnsafeBytes { try writer.appendWrite(offset: offset, bytes: $0) }
                 case .clear(let offset, let length): try writer.appendClear(offset: offset, length: length)
                 }
             }
-            let bytes = writer.finish(header: SegmentHeader(targetID: target.segmentTargetID, generation: generation, seq: seq,
-                                                            flags: last ? .lastOfGeneration : []))
+            let bytes = writer.finish(
+                header: SegmentHeader(
+                    targetID: target.segmentTargetID, generation: generation, seq: seq,
+                    flags: last ? .lastOfGeneration : []))
             let reader = try SegmentReader(bytes, diskSize: diskSize)
-            let span = reader.extents.first.map { ByteRange(offset: $0.offset, length: reader.extents.last!.range.end - $0.offset) }
+            let span =
+                reader.extents.first.map {
+                    ByteRange(offset: $0.offset, length: reader.extents.last!.range.end - $0.offset)
+                }
                 ?? ByteRange(offset: 0, length: 0)
             let message = ControlMessage(
-                target: target, generation: generation, seq: seq, segmentBytes: bytes.count, segmentDigest: reader.digest,
+                target: target, generation: generation, seq: seq, segmentBytes: bytes.count,
+                segmentDigest: reader.digest,
                 plainBytes: reader.plainBytes, extentCount: reader.extents.count, span: span,
                 generationSegmentCount: last ? UInt64(segments.count) : nil)
             sent.append(Sent(message: message, bytes: bytes))
@@ -80,8 +101,12 @@ struct Producer {
         targetRow.nextSeq = nextSeq
         targetRow.lastGeneration = generation
         try await services.table.update(table, targetRow.entity, mode: .replace, ifMatch: .etag(row.etag!))
-        try await services.table.insert(table, GenerationRow(target: target, generation: generation, firstSeq: first, full: generation == 1,
-                                                             host: "test", startedAt: Date()).entity)
+        try await services.table.insert(
+            table,
+            GenerationRow(
+                target: target, generation: generation, firstSeq: first, full: generation == 1,
+                host: "test", startedAt: Date()
+            ).entity)
         return sent
     }
 
@@ -92,8 +117,9 @@ struct Producer {
     }
 
     func upload(_ segment: Sent) async throws {
-        try await services.blob.putBlockBlob(BlobAddress(container: container, name: segment.message.blob), data: segment.bytes,
-                                             metadata: [:], conditions: .none)
+        try await services.blob.putBlockBlob(
+            BlobAddress(container: container, name: segment.message.blob), data: segment.bytes,
+            metadata: [:], conditions: .none)
     }
 
     func enqueue(_ text: String) async throws {

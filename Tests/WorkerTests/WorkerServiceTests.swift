@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Glibc
 import RelayShared
 import TestSupport
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// `relay-worker run` as a service: /healthz and Prometheus /metrics on the metrics port, graceful
 /// SIGTERM (cursor saved, lease released, exit 0), and no secret accepted on the command line.
@@ -20,19 +21,25 @@ import Testing
     @Test func healthMetricsAndGracefulStop() async throws {
         let storage = try await LocalStorage()
         var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: 4 << 20)
-        let segments = try await producer.generation([[.write(0, pattern(1 << 20, seed: 1))], [.write(2 << 20, pattern(4096, seed: 2))]])
+        let segments = try await producer.generation([
+            [.write(0, pattern(1 << 20, seed: 1))], [.write(2 << 20, pattern(4096, seed: 2))],
+        ])
         for segment in segments { try await producer.send(segment) }
         try await producer.enqueue("forged")
 
-        let worker = try WorkerProcessTests.worker(store: storage.directory.file("store"), directory: storage.directory, name: "service")
+        let worker = try WorkerProcessTests.worker(
+            store: storage.directory.file("store"), directory: storage.directory, name: "service")
         var port: Int?
         let deadline = ContinuousClock.now + .seconds(30)
         while port == nil {
-            guard ContinuousClock.now < deadline else { throw ToolFailure(message: "the worker never said its metrics port") }
+            guard ContinuousClock.now < deadline else {
+                throw ToolFailure(message: "the worker never said its metrics port")
+            }
             try await Task.sleep(for: .milliseconds(100))
             let text = worker.errorOutput()
             if let line = text.split(separator: "\n").first(where: { $0.contains("serving /healthz") }),
-               let field = line.split(separator: " ").first(where: { $0.hasPrefix("port=") }) {
+                let field = line.split(separator: " ").first(where: { $0.hasPrefix("port=") })
+            {
                 port = Int(field.dropFirst("port=".count))
             }
         }
@@ -63,7 +70,9 @@ import Testing
 
     @Test func refusesASecretOnTheCommandLine() throws {
         let key = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
-        let result = try run(builtProduct("relay-worker"), ["run", "--connection-string", "AccountName=acct;AccountKey=\(key)", "--drain"])
+        let result = try run(
+            builtProduct("relay-worker"),
+            ["run", "--connection-string", "AccountName=acct;AccountKey=\(key)", "--drain"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("AZURE_STORAGE_CONNECTION_STRING"))
         #expect(!result.stderr.contains(key) && !result.stdout.contains(key))

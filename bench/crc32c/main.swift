@@ -5,7 +5,7 @@ import Foundation
 let size = 64 << 20
 var state: UInt64 = 0x9E37_79B9_7F4A_7C15
 let data = (0..<size).map { _ -> UInt8 in
-    state = state &* 6364136223846793005 &+ 1442695040888963407
+    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
     return UInt8(truncatingIfNeeded: state >> 56)
 }
 

@@ -50,8 +50,9 @@ public enum DiskImage {
         let size = try file.size()
         if size >= 8, try file.readExactly(8, at: 0) == VHDXDisk.fileSignature {
             return try VHDXDisk(file: file) { locator in
-                try openParent(of: path, search: vhdxParentSearch(of: path, locator: locator),
-                               descendants: descendants + [canonicalPath(path)])
+                try openParent(
+                    of: path, search: vhdxParentSearch(of: path, locator: locator),
+                    descendants: descendants + [canonicalPath(path)])
             }
         }
         var warnings: [String] = []
@@ -60,65 +61,80 @@ public enum DiskImage {
         var endFooter: Result<VHDFooter, any Error>?
         if size >= UInt64(VHDFooter.size) {
             footerOffset = size - UInt64(VHDFooter.size)
-            endFooter = parseIfCookie(try file.readExactly(VHDFooter.size, at: footerOffset), path: path,
-                                          structure: .footer, offset: footerOffset)
+            endFooter = parseIfCookie(
+                try file.readExactly(VHDFooter.size, at: footerOffset), path: path,
+                structure: .footer, offset: footerOffset)
         }
         if endFooter == nil, size >= UInt64(VHDFooter.size - 1) {
             let offset = size - UInt64(VHDFooter.size - 1)
-            endFooter = parseIfCookie(try file.readExactly(VHDFooter.size - 1, at: offset) + [0], path: path,
-                                          structure: .footer, offset: offset)
+            endFooter = parseIfCookie(
+                try file.readExactly(VHDFooter.size - 1, at: offset) + [0], path: path,
+                structure: .footer, offset: offset)
             if endFooter != nil {
                 footerOffset = offset
-                warnings.append("\(path): the footer at byte offset \(offset) is 511 bytes long (written by an "
-                                + "old Virtual PC); read as a 512-byte footer whose last, reserved byte is zero")
+                warnings.append(
+                    "\(path): the footer at byte offset \(offset) is 511 bytes long (written by an "
+                        + "old Virtual PC); read as a 512-byte footer whose last, reserved byte is zero")
             }
         }
 
         func copyFooter() throws -> Result<VHDFooter, any Error>? {
             guard size >= UInt64(VHDFooter.size) else { return nil }
-            return parseIfCookie(try file.readExactly(VHDFooter.size, at: 0), path: path,
-                                     structure: .footerCopy, offset: 0)
+            return parseIfCookie(
+                try file.readExactly(VHDFooter.size, at: 0), path: path,
+                structure: .footerCopy, offset: 0)
         }
         func sparse(_ footer: VHDFooter, readAt offset: UInt64, dataLimit: UInt64) throws -> any VirtualDisk {
-            try SparseDisk(file: file, footer: footer, footerOffset: offset, dataLimit: dataLimit,
-                           warnings: warnings) { header, locatorData in
-                try openParent(of: path, search: vhdParentSearch(of: path, header: header, locatorData: locatorData),
-                               descendants: descendants + [canonicalPath(path)])
+            try SparseDisk(
+                file: file, footer: footer, footerOffset: offset, dataLimit: dataLimit,
+                warnings: warnings
+            ) { header, locatorData in
+                try openParent(
+                    of: path, search: vhdParentSearch(of: path, header: header, locatorData: locatorData),
+                    descendants: descendants + [canonicalPath(path)])
             }
         }
 
         switch endFooter {
         case .success(let footer) where footer.diskType == .fixed:
             guard footer.currentSize <= footerOffset else {
-                throw VHDError(.outOfBounds, path: path, structure: .footer, field: "current size",
-                               offset: footerOffset + UInt64(VHDFooter.Field.currentSize),
-                               "the fixed disk's \(footer.currentSize) bytes do not fit before the footer at byte "
-                               + "\(footerOffset) (truncated file?)")
+                throw VHDError(
+                    .outOfBounds, path: path, structure: .footer, field: "current size",
+                    offset: footerOffset + UInt64(VHDFooter.Field.currentSize),
+                    "the fixed disk's \(footer.currentSize) bytes do not fit before the footer at byte "
+                        + "\(footerOffset) (truncated file?)")
             }
             if footer.currentSize < footerOffset {
-                warnings.append("\(path): \(footerOffset - footer.currentSize) bytes between the fixed disk's "
-                                + "data (current size \(footer.currentSize)) and its footer are ignored")
+                warnings.append(
+                    "\(path): \(footerOffset - footer.currentSize) bytes between the fixed disk's "
+                        + "data (current size \(footer.currentSize)) and its footer are ignored")
             }
-            return FlatDisk(file: file, format: .fixed, virtualSize: footer.currentSize, footer: footer,
-                            warnings: warnings)
+            return FlatDisk(
+                file: file, format: .fixed, virtualSize: footer.currentSize, footer: footer,
+                warnings: warnings)
         case .success(let footer):
             // The copy is expected here, so a copy without its cookie is reported as damaged, not absent.
-            let copy = size >= UInt64(2 * VHDFooter.size) ? Result {
-                try VHDFooter(parsing: try file.readExactly(VHDFooter.size, at: 0), path: path,
-                              structure: .footerCopy, offset: 0)
-            } : nil
+            let copy =
+                size >= UInt64(2 * VHDFooter.size)
+                ? Result {
+                    try VHDFooter(
+                        parsing: try file.readExactly(VHDFooter.size, at: 0), path: path,
+                        structure: .footerCopy, offset: 0)
+                } : nil
             switch copy {
             case .success(let copy) where copy != footer:
-                throw VHDError(.footerMismatch, path: path, structure: .footerCopy, offset: 0,
-                               "the footer copy differs from the footer at byte offset \(footerOffset) although "
-                               + "both checksums are right; the file was modified inconsistently")
+                throw VHDError(
+                    .footerMismatch, path: path, structure: .footerCopy, offset: 0,
+                    "the footer copy differs from the footer at byte offset \(footerOffset) although "
+                        + "both checksums are right; the file was modified inconsistently")
             case .success:
                 break
             case .failure(let error):
                 warnings.append("\(error); using the footer at byte offset \(footerOffset)")
             case nil:
-                warnings.append("\(path): footer copy at byte offset 0 is missing; using the footer at byte "
-                                + "offset \(footerOffset)")
+                warnings.append(
+                    "\(path): footer copy at byte offset 0 is missing; using the footer at byte "
+                        + "offset \(footerOffset)")
             }
             return try sparse(footer, readAt: footerOffset, dataLimit: footerOffset)
         case .failure(let error):
@@ -130,8 +146,9 @@ public enum DiskImage {
         case nil:
             switch try copyFooter() {
             case .success(let copy) where copy.diskType != .fixed:
-                warnings.append("\(path): no footer at the end of the file (truncated?); using the footer copy "
-                                + "at byte offset 0")
+                warnings.append(
+                    "\(path): no footer at the end of the file (truncated?); using the footer copy "
+                        + "at byte offset 0")
                 return try sparse(copy, readAt: 0, dataLimit: size)
             case .failure(let error):
                 throw error
@@ -150,7 +167,8 @@ public enum DiskImage {
         }
         if head.starts(with: [0x51, 0x46, 0x49, 0xFB]) { return "qcow2" }  // "QFI\xfb", qcow and qcow2
         if starts("KDMV") || starts("COWD") || starts("# Disk DescriptorFile") { return "VMDK" }
-        if head.count >= 68, Array(head[64..<68]) == [0x7F, 0x10, 0xDA, 0xBE] { return "VDI" }  // 0xbeda107f, little-endian
+        // VDI's signature 0xbeda107f, little-endian.
+        if head.count >= 68, Array(head[64..<68]) == [0x7F, 0x10, 0xDA, 0xBE] { return "VDI" }
         return nil
     }
 
@@ -158,17 +176,20 @@ public enum DiskImage {
     private static func checkRaw(_ file: SystemFile, size: UInt64, path: String) throws {
         // A VHDX whose first bytes were damaged still has its headers: refused as a damaged VHDX.
         if size >= VHDXDisk.headerSectionSize, (try? VHDXHeader.current(of: file)) != nil {
-            throw VHDError(.badCookie, path: path, structure: .fileIdentifier, field: "signature", offset: 0,
-                           "the file has VHDX headers but does not start with 'vhdxfile': a damaged VHDX, not a raw image")
+            throw VHDError(
+                .badCookie, path: path, structure: .fileIdentifier, field: "signature", offset: 0,
+                "the file has VHDX headers but does not start with 'vhdxfile': a damaged VHDX, not a raw image")
         }
         if let format = foreignFormat(try file.readExactly(Int(min(size, 512)), at: 0)) {
-            throw VHDError(.unsupportedFormat, path: path, structure: .virtualDisk,
-                           "this is a \(format) image, which relay-client does not read; convert it to a VHD first: "
-                           + "qemu-img convert -O vpc -o subformat=dynamic \(path) OUT.vhd")
+            throw VHDError(
+                .unsupportedFormat, path: path, structure: .virtualDisk,
+                "this is a \(format) image, which relay-client does not read; convert it to a VHD first: "
+                    + "qemu-img convert -O vpc -o subformat=dynamic \(path) OUT.vhd")
         }
         guard size % 512 == 0 else {
-            throw VHDError(.notADisk, path: path, structure: .virtualDisk,
-                           "\(size) bytes is not a whole number of 512-byte sectors, so this is not a raw disk image")
+            throw VHDError(
+                .notADisk, path: path, structure: .virtualDisk,
+                "\(size) bytes is not a whole number of 512-byte sectors, so this is not a raw disk image")
         }
     }
 
@@ -216,18 +237,22 @@ public enum DiskImage {
                 return (id == header.parentUniqueID, "unique id " + (id?.uuidString ?? "none (a raw image)"))
             },
             mismatch: { mismatches in
-                VHDError(.parentMismatch, path: path, structure: .dynamicHeader, field: "parent unique id",
-                         offset: header.offset + UInt64(DynamicHeader.Field.parentUniqueID),
-                         "expected parent \(header.parentUniqueID.uuidString), but " + mismatches.joined(separator: "; ")
-                         + "; the parent was replaced or recreated, so this child no longer applies to it")
+                VHDError(
+                    .parentMismatch, path: path, structure: .dynamicHeader, field: "parent unique id",
+                    offset: header.offset + UInt64(DynamicHeader.Field.parentUniqueID),
+                    "expected parent \(header.parentUniqueID.uuidString), but " + mismatches.joined(separator: "; ")
+                        + "; the parent was replaced or recreated, so this child no longer applies to it")
             },
             missing: { tried in
-                VHDError(.parentMissing, path: path, structure: .parentLocator,
-                         offset: header.parentLocators.first?.entryOffset
-                             ?? header.offset + UInt64(DynamicHeader.Field.parentLocators),
-                         "no parent file found; tried " + (tried.isEmpty ? "nothing (no usable locator)"
-                             : tried.joined(separator: ", "))
-                         + "; put the parent \(header.parentUniqueID.uuidString) at one of these paths")
+                VHDError(
+                    .parentMissing, path: path, structure: .parentLocator,
+                    offset: header.parentLocators.first?.entryOffset
+                        ?? header.offset + UInt64(DynamicHeader.Field.parentLocators),
+                    "no parent file found; tried "
+                        + (tried.isEmpty
+                            ? "nothing (no usable locator)"
+                            : tried.joined(separator: ", "))
+                        + "; put the parent \(header.parentUniqueID.uuidString) at one of these paths")
             })
     }
 
@@ -237,28 +262,37 @@ public enum DiskImage {
             candidates: locator.candidates(childDirectory: directory(of: path)),
             identify: { candidate in
                 let id = vhdxDataWriteGUID(candidate)
-                return (id.map(locator.linkages.contains) ?? false,
-                        id.map { "data write GUID \($0.uuidString)" } ?? "no valid VHDX header")
+                return (
+                    id.map(locator.linkages.contains) ?? false,
+                    id.map { "data write GUID \($0.uuidString)" } ?? "no valid VHDX header"
+                )
             },
             mismatch: { mismatches in
-                VHDError(.parentMismatch, path: path, structure: .parentLocator, field: "parent_linkage",
-                         offset: locator.place.offset,
-                         "expected a parent VHDX with data write GUID \(expected), but " + mismatches.joined(separator: "; ")
-                         + "; the parent was written to or replaced since this child was made, so the child no "
-                         + "longer applies to it")
+                VHDError(
+                    .parentMismatch, path: path, structure: .parentLocator, field: "parent_linkage",
+                    offset: locator.place.offset,
+                    "expected a parent VHDX with data write GUID \(expected), but " + mismatches.joined(separator: "; ")
+                        + "; the parent was written to or replaced since this child was made, so the child no "
+                        + "longer applies to it")
             },
             missing: { tried in
-                VHDError(.parentMissing, path: path, structure: .parentLocator, offset: locator.place.offset,
-                         "no parent file found; tried " + (tried.isEmpty ? "nothing (no usable path in the locator)"
-                             : tried.joined(separator: ", "))
-                         + "; put the parent (data write GUID \(expected)) at one of these paths")
+                VHDError(
+                    .parentMissing, path: path, structure: .parentLocator, offset: locator.place.offset,
+                    "no parent file found; tried "
+                        + (tried.isEmpty
+                            ? "nothing (no usable path in the locator)"
+                            : tried.joined(separator: ", "))
+                        + "; put the parent (data write GUID \(expected)) at one of these paths")
             })
     }
 
-    private static func openParent(of path: String, search: ParentSearch, descendants: [String]) throws -> any VirtualDisk {
+    private static func openParent(of path: String, search: ParentSearch, descendants: [String]) throws
+        -> any VirtualDisk
+    {
         guard descendants.count < maximumChainDepth else {
-            throw VHDError(.chainTooDeep, path: path, structure: .parentChain,
-                           "the chain under \(descendants[0]) has more than \(maximumChainDepth) files")
+            throw VHDError(
+                .chainTooDeep, path: path, structure: .parentChain,
+                "the chain under \(descendants[0]) has more than \(maximumChainDepth) files")
         }
         var tried: [String] = []
         var mismatches: [String] = []
@@ -269,9 +303,10 @@ public enum DiskImage {
             guard stat(candidate, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
             let canonical = canonicalPath(candidate)
             if descendants.contains(canonical) {
-                throw VHDError(.chainCycle, path: path, structure: .parentChain,
-                               "the parent \(candidate) (from the \(source)) is already in the chain "
-                               + (descendants.joined(separator: " → ")))
+                throw VHDError(
+                    .chainCycle, path: path, structure: .parentChain,
+                    "the parent \(candidate) (from the \(source)) is already in the chain "
+                        + (descendants.joined(separator: " → ")))
             }
             // The candidate's identity first: only the one that matches is opened with its own chain, so
             // decoys cost one small read each, not a recursive open (linear, not exponential).
@@ -291,8 +326,9 @@ public enum DiskImage {
 
     /// The data write GUID of the current header of the VHDX at `path`, nil for anything else.
     private static func vhdxDataWriteGUID(_ path: String) -> UUID? {
-        guard let file = try? SystemFile.openForReading(path), (try? file.size()).map({ $0 >= VHDXDisk.headerSectionSize }) == true,
-              (try? file.readExactly(8, at: 0)) == VHDXDisk.fileSignature
+        guard let file = try? SystemFile.openForReading(path),
+            (try? file.size()).map({ $0 >= VHDXDisk.headerSectionSize }) == true,
+            (try? file.readExactly(8, at: 0)) == VHDXDisk.fileSignature
         else { return nil }
         return (try? VHDXHeader.current(of: file))?.header.dataWriteGUID
     }
@@ -308,7 +344,9 @@ public enum DiskImage {
         for (offset, length) in places {
             guard var bytes = try? file.readExactly(length, at: offset) else { continue }
             bytes += [UInt8](repeating: 0, count: VHDFooter.size - length)
-            if case .success(let footer)? = parseIfCookie(bytes, path: path, structure: .footer, offset: offset) { return footer.uniqueID }
+            if case .success(let footer)? = parseIfCookie(bytes, path: path, structure: .footer, offset: offset) {
+                return footer.uniqueID
+            }
         }
         return nil
     }

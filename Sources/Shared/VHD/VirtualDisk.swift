@@ -71,4 +71,3 @@ extension VirtualDisk {
     public var logicalSectorSize: UInt32 { 512 }
     public var physicalSectorSize: UInt32 { 512 }
 }
-

@@ -32,7 +32,8 @@ public struct CRC32C: Sendable {
             while count - index >= 8 {
                 let low = bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self).littleEndian ^ crc
                 let high = bytes.loadUnaligned(fromByteOffset: index + 4, as: UInt32.self).littleEndian
-                crc = t[0x700 + Int(low & 0xFF)] ^ t[0x600 + Int((low >> 8) & 0xFF)]
+                crc =
+                    t[0x700 + Int(low & 0xFF)] ^ t[0x600 + Int((low >> 8) & 0xFF)]
                     ^ t[0x500 + Int((low >> 16) & 0xFF)] ^ t[0x400 + Int(low >> 24)]
                     ^ t[0x300 + Int(high & 0xFF)] ^ t[0x200 + Int((high >> 8) & 0xFF)]
                     ^ t[0x100 + Int((high >> 16) & 0xFF)] ^ t[Int(high >> 24)]

@@ -43,30 +43,38 @@ public final class VHDXDisk: VirtualDisk {
         let path = file.path
         let fileSize = try file.size()
         guard fileSize >= Self.headerSectionSize else {
-            throw VHDError(.outOfBounds, path: path, structure: .fileIdentifier, offset: 0,
-                           "the file is \(fileSize) bytes, shorter than the 1 MiB header section of every VHDX "
-                           + "(truncated file?)")
+            throw VHDError(
+                .outOfBounds, path: path, structure: .fileIdentifier, offset: 0,
+                "the file is \(fileSize) bytes, shorter than the 1 MiB header section of every VHDX "
+                    + "(truncated file?)")
         }
         let identifier = try file.readExactly(8, at: 0)
         guard identifier == Self.fileSignature else {
-            throw VHDError(.badCookie, path: path, structure: .fileIdentifier, field: "signature", offset: 0,
-                           "expected 'vhdxfile', found \(String(decoding: identifier, as: UTF8.self).debugDescription)")
+            throw VHDError(
+                .badCookie, path: path, structure: .fileIdentifier, field: "signature", offset: 0,
+                "expected 'vhdxfile', found \(String(decoding: identifier, as: UTF8.self).debugDescription)")
         }
         let (header, headerWarnings) = try VHDXHeader.current(of: file)
         let (regions, regionWarnings) = try VHDXRegionTable.read(from: file)
 
         // The fixed structures, each inside the file and overlapping no other; blocks are added below.
         var layout = Layout(path: path, fileSize: fileSize, batOffset: regions.bat.range.offset)
-        try layout.add(ByteRange(offset: 0, length: Self.headerSectionSize),
-                       .structure(name: "header section", structure: .fileIdentifier, field: "signature", offset: 0))
+        try layout.add(
+            ByteRange(offset: 0, length: Self.headerSectionSize),
+            .structure(name: "header section", structure: .fileIdentifier, field: "signature", offset: 0))
         if header.logLength > 0 {
-            try layout.add(ByteRange(offset: header.logOffset, length: UInt64(header.logLength)),
-                           .structure(name: "log", structure: .vhdxHeader, field: "log offset",
-                                      offset: header.offset + UInt64(VHDXHeader.Field.logOffset)))
+            try layout.add(
+                ByteRange(offset: header.logOffset, length: UInt64(header.logLength)),
+                .structure(
+                    name: "log", structure: .vhdxHeader, field: "log offset",
+                    offset: header.offset + UInt64(VHDXHeader.Field.logOffset)))
         }
         for (name, region) in [("BAT", regions.bat), ("metadata region", regions.metadata)] {
-            try layout.add(region.range, .structure(name: name, structure: .regionTable, field: "\(name) file offset",
-                                                    offset: region.entryOffset + UInt64(VHDXRegionTable.Field.entryFileOffset)))
+            try layout.add(
+                region.range,
+                .structure(
+                    name: name, structure: .regionTable, field: "\(name) file offset",
+                    offset: region.entryOffset + UInt64(VHDXRegionTable.Field.entryFileOffset)))
         }
         // Nothing is parsed out of structures that overlap: checked now, and again once blocks are added.
         try layout.checkOverlaps()
@@ -80,13 +88,16 @@ public final class VHDXDisk: VirtualDisk {
         let chunkCount = blockCount == 0 ? 0 : (blockCount - 1) / chunkRatio + 1
         // Payload entries come in chunks of `chunkRatio`, each followed by its sector bitmap entry; a
         // differencing disk needs the last chunk's bitmap entry too.
-        let neededEntries = blockCount == 0 ? 0
+        let neededEntries =
+            blockCount == 0
+            ? 0
             : metadata.hasParent ? chunkCount * (chunkRatio + 1) : blockCount + (blockCount - 1) / chunkRatio
         guard neededEntries * 8 <= regions.bat.range.length else {
-            throw VHDError(.tooFewTableEntries, path: path, structure: .regionTable, field: "BAT length",
-                           offset: regions.bat.entryOffset + UInt64(VHDXRegionTable.Field.entryLength),
-                           "the \(regions.bat.range.length)-byte BAT cannot hold the \(neededEntries) entries that "
-                           + "\(blockCount) blocks of \(blockBytes) bytes (virtual size \(virtualSize)) need")
+            throw VHDError(
+                .tooFewTableEntries, path: path, structure: .regionTable, field: "BAT length",
+                offset: regions.bat.entryOffset + UInt64(VHDXRegionTable.Field.entryLength),
+                "the \(regions.bat.range.length)-byte BAT cannot hold the \(neededEntries) entries that "
+                    + "\(blockCount) blocks of \(blockBytes) bytes (virtual size \(virtualSize)) need")
         }
 
         // The BAT in 1 MiB pieces; its length was checked against the file above, so the arrays are too.
@@ -111,7 +122,8 @@ public final class VHDXDisk: VirtualDisk {
 
         let batOffset = regions.bat.range.offset
         func entryError(_ code: VHDError.Code, batIndex: UInt64, _ detail: String) -> VHDError {
-            VHDError(code, path: path, structure: .bat, field: "entry \(batIndex)", offset: batOffset + 8 * batIndex, detail)
+            VHDError(
+                code, path: path, structure: .bat, field: "entry \(batIndex)", offset: batOffset + 8 * batIndex, detail)
         }
         for (index, entry) in blocks.enumerated() {
             let block = UInt64(index)
@@ -121,11 +133,13 @@ public final class VHDXDisk: VirtualDisk {
             }
             switch state {
             case .partiallyPresent where !metadata.hasParent:
-                throw entryError(.badField, batIndex: entryIndex,
-                                 "block \(index) is PARTIALLY_PRESENT, which only a differencing disk may have")
+                throw entryError(
+                    .badField, batIndex: entryIndex,
+                    "block \(index) is PARTIALLY_PRESENT, which only a differencing disk may have")
             case .partiallyPresent where bitmaps[Int(block / chunkRatio)].state != .fullyPresent:
-                throw entryError(.badField, batIndex: entryIndex,
-                                 "block \(index) is PARTIALLY_PRESENT but its chunk's sector bitmap block is not present")
+                throw entryError(
+                    .badField, batIndex: entryIndex,
+                    "block \(index) is PARTIALLY_PRESENT but its chunk's sector bitmap block is not present")
             case .fullyPresent, .partiallyPresent:
                 let length = min(blockBytes, virtualSize - block * blockBytes)
                 try layout.add(ByteRange(offset: entry.fileOffset, length: length), .block(index, batIndex: entryIndex))
@@ -139,28 +153,32 @@ public final class VHDXDisk: VirtualDisk {
             case .notPresent:
                 break
             case .fullyPresent:
-                try layout.add(ByteRange(offset: entry.fileOffset, length: Self.sectorBitmapBlockSize),
-                               .sectorBitmap(chunk: chunk, batIndex: entryIndex))
+                try layout.add(
+                    ByteRange(offset: entry.fileOffset, length: Self.sectorBitmapBlockSize),
+                    .sectorBitmap(chunk: chunk, batIndex: entryIndex))
             default:
-                throw entryError(.badField, batIndex: entryIndex,
-                                 "sector bitmap block \(chunk) has state \(entry.raw & 7), neither NOT_PRESENT (0) "
-                                 + "nor PRESENT (6)")
+                throw entryError(
+                    .badField, batIndex: entryIndex,
+                    "sector bitmap block \(chunk) has state \(entry.raw & 7), neither NOT_PRESENT (0) "
+                        + "nor PRESENT (6)")
             }
         }
         try layout.checkOverlaps()
 
         var warnings = headerWarnings + regionWarnings
         if metadata.logicalSectorSize != 512 {
-            warnings.append("\(path): the guest sees \(metadata.logicalSectorSize)-byte logical sectors; the target "
-                            + "is a fixed VHD, whose sectors are 512 bytes, so a partition table written for "
-                            + "\(metadata.logicalSectorSize)-byte sectors (GPT at byte \(metadata.logicalSectorSize)) "
-                            + "is not where a 512-byte-sector guest looks for it")
+            warnings.append(
+                "\(path): the guest sees \(metadata.logicalSectorSize)-byte logical sectors; the target "
+                    + "is a fixed VHD, whose sectors are 512 bytes, so a partition table written for "
+                    + "\(metadata.logicalSectorSize)-byte sectors (GPT at byte \(metadata.logicalSectorSize)) "
+                    + "is not where a 512-byte-sector guest looks for it")
         }
 
         let parent: (any VirtualDisk)?
         if let place = metadata.parentLocator {
-            let locator = try VHDXParentLocator(bytes: try file.readExactly(Int(place.length), at: place.offset),
-                                                place: place, path: path)
+            let locator = try VHDXParentLocator(
+                bytes: try file.readExactly(Int(place.length), at: place.offset),
+                place: place, path: path)
             parent = try openParent(locator)
         } else {
             parent = nil
@@ -195,7 +213,8 @@ public final class VHDXDisk: VirtualDisk {
                 // Blocks that follow each other in the file too are read in one call.
                 var next = index + 1
                 while count < remaining, next < blocks.count, blocks[next].state == .fullyPresent,
-                      blocks[next].fileOffset == blocks[next - 1].fileOffset + blockBytes {
+                    blocks[next].fileOffset == blocks[next - 1].fileOffset + blockBytes
+                {
                     count += min(remaining - count, blockBytes)
                     next += 1
                 }
@@ -234,12 +253,15 @@ public final class VHDXDisk: VirtualDisk {
                 // As for VHD: many runs in one block become one extent over them, so the number of extents
                 // stays bounded by the BAT, not by what a hostile bitmap holds.
                 if runs.count > SparseDisk.maximumRunsPerBlock, let first = runs.first, let last = runs.last {
-                    extents.append(ByteRange(offset: blockStart + first.range.lowerBound,
-                                             length: last.range.upperBound - first.range.lowerBound))
+                    extents.append(
+                        ByteRange(
+                            offset: blockStart + first.range.lowerBound,
+                            length: last.range.upperBound - first.range.lowerBound))
                     continue
                 }
                 for run in runs {
-                    extents.append(ByteRange(offset: blockStart + run.range.lowerBound, length: UInt64(run.range.count)))
+                    extents.append(
+                        ByteRange(offset: blockStart + run.range.lowerBound, length: UInt64(run.range.count)))
                 }
             default:
                 break
@@ -266,8 +288,10 @@ public final class VHDXDisk: VirtualDisk {
         let block = UInt64(index)
         var bytes = [UInt8](repeating: 0, count: Int(bytesPerBlock))
         try bytes.withUnsafeMutableBytes { buffer in
-            try readFully(file, into: buffer, at: bitmaps[Int(block / chunkRatio)].fileOffset + (block % chunkRatio) * bytesPerBlock,
-                          structure: .sectorBitmap)
+            try readFully(
+                file, into: buffer,
+                at: bitmaps[Int(block / chunkRatio)].fileOffset + (block % chunkRatio) * bytesPerBlock,
+                structure: .sectorBitmap)
         }
         return SectorBitmap(bytes: bytes, sectorSize: sectorSize, leastSignificantBitFirst: true)
     }
@@ -282,7 +306,9 @@ public final class VHDXDisk: VirtualDisk {
         UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]).initializeMemory(as: UInt8.self, repeating: 0)
     }
 
-    private func part(_ buffer: UnsafeMutableRawBufferPointer, _ start: Int, _ count: UInt64) -> UnsafeMutableRawBufferPointer {
+    private func part(_ buffer: UnsafeMutableRawBufferPointer, _ start: Int, _ count: UInt64)
+        -> UnsafeMutableRawBufferPointer
+    {
         UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + Int(count))])
     }
 
@@ -314,14 +340,18 @@ public final class VHDXDisk: VirtualDisk {
             case .structure(_, let structure, let field, let offset):
                 VHDError(code, path: path, structure: structure, field: field, offset: offset, detail)
             case .block(_, let batIndex), .sectorBitmap(_, let batIndex):
-                VHDError(code, path: path, structure: .bat, field: "entry \(batIndex)", offset: batOffset + 8 * batIndex, detail)
+                VHDError(
+                    code, path: path, structure: .bat, field: "entry \(batIndex)", offset: batOffset + 8 * batIndex,
+                    detail)
             }
         }
 
         mutating func add(_ range: ByteRange, _ owner: Owner) throws {
             guard fits(range.offset, range.length, within: fileSize) else {
-                throw error(owner, .outOfBounds, "the \(name(owner)) at \(range.offset) (\(range.length) bytes) passes "
-                            + "the end of the \(fileSize)-byte file (truncated file?)")
+                throw error(
+                    owner, .outOfBounds,
+                    "the \(name(owner)) at \(range.offset) (\(range.length) bytes) passes "
+                        + "the end of the \(fileSize)-byte file (truncated file?)")
             }
             placed.append((range, owner, placed.count))
         }
@@ -330,8 +360,10 @@ public final class VHDXDisk: VirtualDisk {
             let sorted = placed.sorted { $0.range.offset < $1.range.offset }
             for (previous, next) in zip(sorted, sorted.dropFirst()) where overlaps(previous.range, next.range) {
                 let (culprit, other) = next.order > previous.order ? (next, previous) : (previous, next)
-                throw error(culprit.owner, .overlappingStructures,
-                            "the \(name(culprit.owner)) at \(culprit.range) overlaps the \(name(other.owner)) at \(other.range)")
+                throw error(
+                    culprit.owner, .overlappingStructures,
+                    "the \(name(culprit.owner)) at \(culprit.range) overlaps the \(name(other.owner)) at \(other.range)"
+                )
             }
         }
     }

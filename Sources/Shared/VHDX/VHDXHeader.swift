@@ -38,19 +38,22 @@ public struct VHDXHeader: Sendable, Equatable {
     init(parsing bytes: [UInt8], path: String, offset: UInt64) throws {
         precondition(bytes.count == Self.size, "a VHDX header is \(Self.size) bytes")
         func fail(_ code: VHDError.Code, _ field: String, at fieldOffset: Int, _ detail: String) -> VHDError {
-            VHDError(code, path: path, structure: .vhdxHeader, field: field, offset: offset + UInt64(fieldOffset), detail)
+            VHDError(
+                code, path: path, structure: .vhdxHeader, field: field, offset: offset + UInt64(fieldOffset), detail)
         }
         guard Array(bytes[0..<4]) == Self.signature else {
-            throw fail(.badCookie, "signature", at: Field.signature,
-                       "expected 'head', found \(String(decoding: bytes[0..<4], as: UTF8.self).debugDescription)")
+            throw fail(
+                .badCookie, "signature", at: Field.signature,
+                "expected 'head', found \(String(decoding: bytes[0..<4], as: UTF8.self).debugDescription)")
         }
         let stored = bytes.littleEndian(UInt32.self, at: Field.checksum)
         var zeroed = bytes
         zeroed.setLittleEndian(UInt32(0), at: Field.checksum)
         let computed = CRC32C.checksum(zeroed)
         guard stored == computed else {
-            throw fail(.badChecksum, "checksum", at: Field.checksum,
-                       "stored CRC-32C \(hex(stored)), computed \(hex(computed)); the header is damaged")
+            throw fail(
+                .badChecksum, "checksum", at: Field.checksum,
+                "stored CRC-32C \(hex(stored)), computed \(hex(computed)); the header is damaged")
         }
         self.offset = offset
         self.path = path
@@ -67,21 +70,24 @@ public struct VHDXHeader: Sendable, Equatable {
     /// header section.
     func checkFields() throws {
         func fail(_ code: VHDError.Code, _ field: String, at fieldOffset: Int, _ detail: String) -> VHDError {
-            VHDError(code, path: path, structure: .vhdxHeader, field: field, offset: offset + UInt64(fieldOffset), detail)
+            VHDError(
+                code, path: path, structure: .vhdxHeader, field: field, offset: offset + UInt64(fieldOffset), detail)
         }
         guard version == 1 else {
             throw fail(.unsupportedVersion, "version", at: Field.version, "\(version) is not the supported version 1")
         }
         guard logVersion == 0 else {
-            throw fail(.unsupportedVersion, "log version", at: Field.logVersion,
-                       "\(logVersion) is not the supported log version 0")
+            throw fail(
+                .unsupportedVersion, "log version", at: Field.logVersion,
+                "\(logVersion) is not the supported log version 0")
         }
         guard logLength % (1 << 20) == 0 else {
             throw fail(.badField, "log length", at: Field.logLength, "\(logLength) is not a multiple of 1 MiB")
         }
         guard logOffset % (1 << 20) == 0, logLength == 0 || logOffset >= 1 << 20 else {
-            throw fail(.badField, "log offset", at: Field.logOffset,
-                       "\(logOffset) is not a multiple of 1 MiB past the first MiB (the header section)")
+            throw fail(
+                .badField, "log offset", at: Field.logOffset,
+                "\(logOffset) is not a multiple of 1 MiB past the first MiB (the header section)")
         }
     }
 
@@ -105,10 +111,11 @@ public struct VHDXHeader: Sendable, Equatable {
                 return (current, [])
             }
             guard first.sameContent(as: second) else {
-                throw VHDError(.copiesDiffer, path: file.path, structure: .vhdxHeader, field: "sequence number",
-                               offset: second.offset + UInt64(Field.sequenceNumber),
-                               "both headers are valid with sequence number \(first.sequenceNumber) but differ, so "
-                               + "neither is current; the file was modified inconsistently")
+                throw VHDError(
+                    .copiesDiffer, path: file.path, structure: .vhdxHeader, field: "sequence number",
+                    offset: second.offset + UInt64(Field.sequenceNumber),
+                    "both headers are valid with sequence number \(first.sequenceNumber) but differ, so "
+                        + "neither is current; the file was modified inconsistently")
             }
             try first.checkFields()
             return (first, [])
@@ -116,15 +123,19 @@ public struct VHDXHeader: Sendable, Equatable {
             try header.checkFields()
             return (header, ["\(error); using the header at byte offset \(header.offset)"])
         case (.failure(let first), .failure(let second)):
-            throw VHDError(first.code, path: file.path, structure: .vhdxHeader, field: first.field, offset: first.offset,
-                           first.detail + "; the other header is damaged too (\(second.field ?? "header") at byte "
-                           + "offset \(second.offset ?? 0): \(second.detail)), so the file has no usable header")
+            throw VHDError(
+                first.code, path: file.path, structure: .vhdxHeader, field: first.field, offset: first.offset,
+                first.detail + "; the other header is damaged too (\(second.field ?? "header") at byte "
+                    + "offset \(second.offset ?? 0): \(second.detail)), so the file has no usable header")
         }
     }
 
     private func sameContent(as other: VHDXHeader) -> Bool {
         (sequenceNumber, dataWriteGUID, logGUID, logLength, logOffset, version)
-            == (other.sequenceNumber, other.dataWriteGUID, other.logGUID, other.logLength, other.logOffset, other.version)
+            == (
+                other.sequenceNumber, other.dataWriteGUID, other.logGUID, other.logLength, other.logOffset,
+                other.version
+            )
             && logVersion == other.logVersion
     }
 }

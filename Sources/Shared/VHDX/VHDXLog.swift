@@ -32,7 +32,8 @@ enum VHDXLog {
     /// Throws `logNotEmpty` when the log of `header` (its region already checked against the file) holds
     /// an entry.
     static func checkEmpty(_ file: SystemFile, header: VHDXHeader) throws {
-        guard header.logGUID != UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), header.logLength > 0 else { return }
+        guard header.logGUID != UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), header.logLength > 0
+        else { return }
         let length = UInt64(header.logLength)
         var budget = checksumBudget
         var position: UInt64 = 0
@@ -40,14 +41,16 @@ enum VHDXLog {
             let sector = try file.readExactly(sectorSize, at: header.logOffset + position)
             if let entryLength = plausibleEntryLength(sector, header: header) {
                 guard budget >= UInt64(entryLength) else {
-                    throw notEmpty(file.path, header, at: position, "the log holds more entry headers than can be checked")
+                    throw notEmpty(
+                        file.path, header, at: position, "the log holds more entry headers than can be checked")
                 }
                 budget -= UInt64(entryLength)
                 if try checksumMatches(file, header: header, at: position, entryLength: entryLength, first: sector) {
-                    throw notEmpty(file.path, header, at: position,
-                                   "the log holds an entry (sequence number "
-                                   + "\(sector.littleEndian(UInt64.self, at: Field.sequenceNumber))) not yet written "
-                                   + "to the file: the disk was not closed cleanly")
+                    throw notEmpty(
+                        file.path, header, at: position,
+                        "the log holds an entry (sequence number "
+                            + "\(sector.littleEndian(UInt64.self, at: Field.sequenceNumber))) not yet written "
+                            + "to the file: the disk was not closed cleanly")
                 }
             }
             position += UInt64(sectorSize)
@@ -56,14 +59,16 @@ enum VHDXLog {
 
     /// The entry length when `sector` starts like an entry of this log, else nil.
     private static func plausibleEntryLength(_ sector: [UInt8], header: VHDXHeader) -> UInt32? {
-        guard Array(sector[0..<4]) == entrySignature, sector.msGUID(at: Field.logGUID) == header.logGUID else { return nil }
+        guard Array(sector[0..<4]) == entrySignature, sector.msGUID(at: Field.logGUID) == header.logGUID else {
+            return nil
+        }
         let entryLength = sector.littleEndian(UInt32.self, at: Field.entryLength)
         let tail = sector.littleEndian(UInt32.self, at: Field.tail)
         let descriptors = UInt64(sector.littleEndian(UInt32.self, at: Field.descriptorCount))
         guard entryLength > 0, entryLength % UInt32(sectorSize) == 0, entryLength <= header.logLength,
-              tail % UInt32(sectorSize) == 0, tail < header.logLength,
-              sector.littleEndian(UInt64.self, at: Field.sequenceNumber) != 0,
-              64 + 32 * descriptors <= UInt64(entryLength)
+            tail % UInt32(sectorSize) == 0, tail < header.logLength,
+            sector.littleEndian(UInt64.self, at: Field.sequenceNumber) != 0,
+            64 + 32 * descriptors <= UInt64(entryLength)
         else { return nil }
         return entryLength
     }
@@ -89,10 +94,12 @@ enum VHDXLog {
         return crc.value == first.littleEndian(UInt32.self, at: Field.checksum)
     }
 
-    private static func notEmpty(_ path: String, _ header: VHDXHeader, at position: UInt64, _ what: String) -> VHDError {
-        VHDError(.logNotEmpty, path: path, structure: .log, offset: header.logOffset + position,
-                 what + ". relay-client never writes to a source disk, so it does not replay the log; repair the "
-                 + "disk first: attach it once in Hyper-V (Mount-VHD, then Dismount-VHD), or run "
-                 + "'qemu-img check -r all' on a copy of the file and use the copy")
+    private static func notEmpty(_ path: String, _ header: VHDXHeader, at position: UInt64, _ what: String) -> VHDError
+    {
+        VHDError(
+            .logNotEmpty, path: path, structure: .log, offset: header.logOffset + position,
+            what + ". relay-client never writes to a source disk, so it does not replay the log; repair the "
+                + "disk first: attach it once in Hyper-V (Mount-VHD, then Dismount-VHD), or run "
+                + "'qemu-img check -r all' on a copy of the file and use the copy")
     }
 }

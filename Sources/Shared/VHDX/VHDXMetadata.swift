@@ -57,22 +57,26 @@ public struct VHDXMetadata: Sendable {
         let path = file.path
         let base = region.range.offset
         guard region.range.length >= UInt64(Self.tableSize) else {
-            throw VHDError(.badField, path: path, structure: .regionTable, field: "metadata length",
-                           offset: region.entryOffset + UInt64(VHDXRegionTable.Field.entryLength),
-                           "\(region.range.length) bytes cannot hold the 64 KiB metadata table")
+            throw VHDError(
+                .badField, path: path, structure: .regionTable, field: "metadata length",
+                offset: region.entryOffset + UInt64(VHDXRegionTable.Field.entryLength),
+                "\(region.range.length) bytes cannot hold the 64 KiB metadata table")
         }
         let table = try file.readExactly(Self.tableSize, at: base)
         func fail(_ code: VHDError.Code, _ field: String, at fieldOffset: Int, _ detail: String) -> VHDError {
-            VHDError(code, path: path, structure: .metadataTable, field: field, offset: base + UInt64(fieldOffset), detail)
+            VHDError(
+                code, path: path, structure: .metadataTable, field: field, offset: base + UInt64(fieldOffset), detail)
         }
         guard Array(table[0..<8]) == Self.signature else {
-            throw fail(.badCookie, "signature", at: Field.signature,
-                       "expected 'metadata', found \(String(decoding: table[0..<8], as: UTF8.self).debugDescription)")
+            throw fail(
+                .badCookie, "signature", at: Field.signature,
+                "expected 'metadata', found \(String(decoding: table[0..<8], as: UTF8.self).debugDescription)")
         }
         let count = Int(table.littleEndian(UInt16.self, at: Field.entryCount))
         guard count <= Self.maximumEntries else {
-            throw fail(.badField, "entry count", at: Field.entryCount,
-                       "\(count) entries do not fit the table (at most \(Self.maximumEntries))")
+            throw fail(
+                .badField, "entry count", at: Field.entryCount,
+                "\(count) entries do not fit the table (at most \(Self.maximumEntries))")
         }
 
         var places: [UUID: Place] = [:]
@@ -88,25 +92,33 @@ public struct VHDXMetadata: Sendable {
             guard seen.insert(Array(table[entry..<(entry + 16)]) + [isUser ? 1 : 0]).inserted else {
                 throw fail(.badField, "\(name) item id", at: entry, "item \(itemID.uuidString) appears twice")
             }
-            let known = !isUser && [Item.fileParameters, Item.virtualDiskSize, Item.page83Data, Item.logicalSectorSize,
-                                    Item.physicalSectorSize, Item.parentLocator].contains(itemID)
+            let known =
+                !isUser
+                && [
+                    Item.fileParameters, Item.virtualDiskSize, Item.page83Data, Item.logicalSectorSize,
+                    Item.physicalSectorSize, Item.parentLocator,
+                ].contains(itemID)
             guard known else {
                 if isRequired {
-                    throw fail(.unknownRequired, "\(name) item id", at: entry,
-                               "the file requires metadata item \(itemID.uuidString), which this reader does not know")
+                    throw fail(
+                        .unknownRequired, "\(name) item id", at: entry,
+                        "the file requires metadata item \(itemID.uuidString), which this reader does not know")
                 }
                 continue
             }
             let offset = table.littleEndian(UInt32.self, at: entry + Field.entryOffset)
             let length = table.littleEndian(UInt32.self, at: entry + Field.entryLength)
             guard length <= Self.maximumItemLength else {
-                throw fail(.badField, "\(name) length", at: entry + Field.entryLength,
-                           "\(length) bytes is longer than the 1 MiB an item may have")
+                throw fail(
+                    .badField, "\(name) length", at: entry + Field.entryLength,
+                    "\(length) bytes is longer than the 1 MiB an item may have")
             }
-            guard offset >= UInt32(Self.tableSize), fits(UInt64(offset), UInt64(length), within: region.range.length) else {
-                throw fail(.outOfBounds, "\(name) offset", at: entry + Field.entryOffset,
-                           "\(length) bytes at \(offset) do not lie inside the metadata region after its table "
-                           + "(\(Self.tableSize) to \(region.range.length))")
+            guard offset >= UInt32(Self.tableSize), fits(UInt64(offset), UInt64(length), within: region.range.length)
+            else {
+                throw fail(
+                    .outOfBounds, "\(name) offset", at: entry + Field.entryOffset,
+                    "\(length) bytes at \(offset) do not lie inside the metadata region after its table "
+                        + "(\(Self.tableSize) to \(region.range.length))")
             }
             places[itemID] = Place(offset: base + UInt64(offset), length: length, entryOffset: base + UInt64(entry))
         }
@@ -114,31 +126,36 @@ public struct VHDXMetadata: Sendable {
         /// The bytes of a system item, which must be present and `length` long.
         func item(_ id: UUID, _ name: String, length: UInt32) throws -> (bytes: [UInt8], place: Place) {
             guard let place = places[id] else {
-                throw fail(.badField, "entry count", at: Field.entryCount,
-                           "the \(name) item (\(id.uuidString)) is missing; every VHDX has one")
+                throw fail(
+                    .badField, "entry count", at: Field.entryCount,
+                    "the \(name) item (\(id.uuidString)) is missing; every VHDX has one")
             }
             guard place.length == length else {
-                throw VHDError(.badField, path: path, structure: .metadataTable, field: "\(name) length",
-                               offset: place.entryOffset + UInt64(Field.entryLength),
-                               "\(place.length) bytes; the \(name) item is \(length) bytes")
+                throw VHDError(
+                    .badField, path: path, structure: .metadataTable, field: "\(name) length",
+                    offset: place.entryOffset + UInt64(Field.entryLength),
+                    "\(place.length) bytes; the \(name) item is \(length) bytes")
             }
             return (try file.readExactly(Int(length), at: place.offset), place)
         }
         func itemError(_ place: Place, _ field: String, at fieldOffset: Int = 0, _ detail: String) -> VHDError {
-            VHDError(.badField, path: path, structure: .metadataItem, field: field,
-                     offset: place.offset + UInt64(fieldOffset), detail)
+            VHDError(
+                .badField, path: path, structure: .metadataItem, field: field,
+                offset: place.offset + UInt64(fieldOffset), detail)
         }
 
         let parameters = try item(Item.fileParameters, "file parameters", length: 8)
         let blockSize = parameters.bytes.littleEndian(UInt32.self, at: 0)
         guard blockSize >= 1 << 20, blockSize <= 256 << 20, blockSize.nonzeroBitCount == 1 else {
-            throw VHDError(.badBlockSize, path: path, structure: .metadataItem, field: "block size",
-                           offset: parameters.place.offset, "\(blockSize) is not a power of two from 1 MiB to 256 MiB")
+            throw VHDError(
+                .badBlockSize, path: path, structure: .metadataItem, field: "block size",
+                offset: parameters.place.offset, "\(blockSize) is not a power of two from 1 MiB to 256 MiB")
         }
         let bits = parameters.bytes.littleEndian(UInt32.self, at: 4)
         guard bits <= 3 else {
-            throw itemError(parameters.place, "file parameter flags", at: 4,
-                            "\(hex(bits)) sets reserved bits (only LeaveBlocksAllocated and HasParent exist)")
+            throw itemError(
+                parameters.place, "file parameter flags", at: 4,
+                "\(hex(bits)) sets reserved bits (only LeaveBlocksAllocated and HasParent exist)")
         }
 
         let logical = try item(Item.logicalSectorSize, "logical sector size", length: 4)
@@ -155,8 +172,9 @@ public struct VHDXMetadata: Sendable {
         let size = try item(Item.virtualDiskSize, "virtual disk size", length: 8)
         let virtualSize = size.bytes.littleEndian(UInt64.self, at: 0)
         guard virtualSize <= Self.maximumVirtualSize, virtualSize % UInt64(logicalSectorSize) == 0 else {
-            throw itemError(size.place, "virtual disk size",
-                            "\(virtualSize) is not a whole number of \(logicalSectorSize)-byte sectors up to 64 TiB")
+            throw itemError(
+                size.place, "virtual disk size",
+                "\(virtualSize) is not a whole number of \(logicalSectorSize)-byte sectors up to 64 TiB")
         }
         let page83 = try item(Item.page83Data, "page 83 data", length: 16)
 
@@ -169,8 +187,9 @@ public struct VHDXMetadata: Sendable {
         self.physicalSectorSize = physicalSectorSize
         if hasParent {
             guard let locator = places[Item.parentLocator] else {
-                throw fail(.badField, "entry count", at: Field.entryCount,
-                           "the file has a parent (HasParent) but no parent locator item")
+                throw fail(
+                    .badField, "entry count", at: Field.entryCount,
+                    "the file has a parent (HasParent) but no parent locator item")
             }
             parentLocator = locator
         } else {

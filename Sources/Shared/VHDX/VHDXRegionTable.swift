@@ -37,24 +37,28 @@ public struct VHDXRegionTable: Sendable, Equatable {
     init(parsing bytes: [UInt8], path: String, offset: UInt64) throws {
         precondition(bytes.count == Self.size, "a region table is \(Self.size) bytes")
         func fail(_ code: VHDError.Code, _ field: String, at fieldOffset: Int, _ detail: String) -> VHDError {
-            VHDError(code, path: path, structure: .regionTable, field: field, offset: offset + UInt64(fieldOffset), detail)
+            VHDError(
+                code, path: path, structure: .regionTable, field: field, offset: offset + UInt64(fieldOffset), detail)
         }
         guard Array(bytes[0..<4]) == Self.signature else {
-            throw fail(.badCookie, "signature", at: Field.signature,
-                       "expected 'regi', found \(String(decoding: bytes[0..<4], as: UTF8.self).debugDescription)")
+            throw fail(
+                .badCookie, "signature", at: Field.signature,
+                "expected 'regi', found \(String(decoding: bytes[0..<4], as: UTF8.self).debugDescription)")
         }
         let stored = bytes.littleEndian(UInt32.self, at: Field.checksum)
         var zeroed = bytes
         zeroed.setLittleEndian(UInt32(0), at: Field.checksum)
         let computed = CRC32C.checksum(zeroed)
         guard stored == computed else {
-            throw fail(.badChecksum, "checksum", at: Field.checksum,
-                       "stored CRC-32C \(hex(stored)), computed \(hex(computed)); the region table is damaged")
+            throw fail(
+                .badChecksum, "checksum", at: Field.checksum,
+                "stored CRC-32C \(hex(stored)), computed \(hex(computed)); the region table is damaged")
         }
         let count = bytes.littleEndian(UInt32.self, at: Field.entryCount)
         guard count <= Self.maximumEntries else {
-            throw fail(.badField, "entry count", at: Field.entryCount,
-                       "\(count) entries do not fit the table (at most \(Self.maximumEntries))")
+            throw fail(
+                .badField, "entry count", at: Field.entryCount,
+                "\(count) entries do not fit the table (at most \(Self.maximumEntries))")
         }
         var bat: Region?
         var metadata: Region?
@@ -69,28 +73,33 @@ public struct VHDXRegionTable: Sendable, Equatable {
             let required = bytes.littleEndian(UInt32.self, at: entry + Field.entryRequired) & 1 == 1
             guard guid == Self.batGUID || guid == Self.metadataGUID else {
                 if required {
-                    throw fail(.unknownRequired, "\(name) GUID", at: entry,
-                               "the file requires region \(guid.uuidString), which this reader does not know")
+                    throw fail(
+                        .unknownRequired, "\(name) GUID", at: entry,
+                        "the file requires region \(guid.uuidString), which this reader does not know")
                 }
                 continue
             }
             let fileOffset = bytes.littleEndian(UInt64.self, at: entry + Field.entryFileOffset)
             let length = bytes.littleEndian(UInt32.self, at: entry + Field.entryLength)
             guard fileOffset >= 1 << 20, fileOffset % (1 << 20) == 0 else {
-                throw fail(.badField, "\(name) file offset", at: entry + Field.entryFileOffset,
-                           "\(fileOffset) is not a multiple of 1 MiB past the first MiB (the header section)")
+                throw fail(
+                    .badField, "\(name) file offset", at: entry + Field.entryFileOffset,
+                    "\(fileOffset) is not a multiple of 1 MiB past the first MiB (the header section)")
             }
             guard length > 0, length % (1 << 20) == 0, fileOffset <= UInt64.max - UInt64(length) else {
-                throw fail(.badField, "\(name) length", at: entry + Field.entryLength,
-                           "\(length) is not a positive multiple of 1 MiB")
+                throw fail(
+                    .badField, "\(name) length", at: entry + Field.entryLength,
+                    "\(length) is not a positive multiple of 1 MiB")
             }
-            let region = Region(range: ByteRange(offset: fileOffset, length: UInt64(length)),
-                                entryOffset: offset + UInt64(entry))
+            let region = Region(
+                range: ByteRange(offset: fileOffset, length: UInt64(length)),
+                entryOffset: offset + UInt64(entry))
             if guid == Self.batGUID { bat = region } else { metadata = region }
         }
         guard let bat, let metadata else {
-            throw fail(.badField, "entry count", at: Field.entryCount,
-                       "the table has no \(bat == nil ? "BAT" : "metadata") region, which every VHDX needs")
+            throw fail(
+                .badField, "entry count", at: Field.entryCount,
+                "the table has no \(bat == nil ? "BAT" : "metadata") region, which every VHDX needs")
         }
         self.offset = offset
         self.bat = bat
@@ -111,18 +120,20 @@ public struct VHDXRegionTable: Sendable, Equatable {
         switch (parsed[0], parsed[1]) {
         case (.success(let first), .success(let second)):
             guard first.bat.range == second.bat.range, first.metadata.range == second.metadata.range else {
-                throw VHDError(.copiesDiffer, path: file.path, structure: .regionTable, offset: second.offset,
-                               "both region tables are valid but place the BAT or the metadata differently "
-                               + "(\(first.bat.range) and \(first.metadata.range) against \(second.bat.range) and "
-                               + "\(second.metadata.range)); the file was modified inconsistently")
+                throw VHDError(
+                    .copiesDiffer, path: file.path, structure: .regionTable, offset: second.offset,
+                    "both region tables are valid but place the BAT or the metadata differently "
+                        + "(\(first.bat.range) and \(first.metadata.range) against \(second.bat.range) and "
+                        + "\(second.metadata.range)); the file was modified inconsistently")
             }
             return (first, [])
         case (.success(let table), .failure(let error)), (.failure(let error), .success(let table)):
             return (table, ["\(error); using the region table at byte offset \(table.offset)"])
         case (.failure(let first), .failure(let second)):
-            throw VHDError(first.code, path: file.path, structure: .regionTable, field: first.field, offset: first.offset,
-                           first.detail + "; the copy is damaged too (\(second.field ?? "table") at byte offset "
-                           + "\(second.offset ?? 0): \(second.detail)), so the file has no usable region table")
+            throw VHDError(
+                first.code, path: file.path, structure: .regionTable, field: first.field, offset: first.offset,
+                first.detail + "; the copy is damaged too (\(second.field ?? "table") at byte offset "
+                    + "\(second.offset ?? 0): \(second.detail)), so the file has no usable region table")
         }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// A small dynamic VHDX written by qemu-img, for tests that damage it: 5 MiB + 3 sectors of seeded data,
 /// six 1 MiB blocks, all present; with where its regions are and its current header.
@@ -58,7 +59,9 @@ func patchHeaders(_ path: String, at offsets: [UInt64] = VHDXHeader.offsets, fie
     try patchChecked(path, size: VHDXHeader.size, at: offsets, field: field, with: bytes)
 }
 
-func patchRegionTables(_ path: String, at offsets: [UInt64] = VHDXRegionTable.offsets, field: Int, with bytes: [UInt8]) throws {
+func patchRegionTables(_ path: String, at offsets: [UInt64] = VHDXRegionTable.offsets, field: Int, with bytes: [UInt8])
+    throws
+{
     try patchChecked(path, size: VHDXRegionTable.size, at: offsets, field: field, with: bytes)
 }
 
@@ -70,9 +73,11 @@ func metadataItem(_ sample: VHDXSample, _ id: UUID) throws -> (entry: UInt64, da
     for index in 0..<count {
         let entry = VHDXMetadata.Field.entries + 32 * index
         if table.msGUID(at: entry) == id {
-            return (base + UInt64(entry), base + UInt64(table.littleEndian(UInt32.self, at: entry + VHDXMetadata.Field.entryOffset)))
+            return (
+                base + UInt64(entry),
+                base + UInt64(table.littleEndian(UInt32.self, at: entry + VHDXMetadata.Field.entryOffset))
+            )
         }
     }
     throw ToolFailure(message: "no metadata item \(id)")
 }
-
