@@ -43,7 +43,7 @@ struct VHDXCorruptionTests {
         #expect(error.code == .badChecksum)
         #expect(error.structure == .vhdxHeader)
         #expect(error.offset == VHDXHeader.offsets[0] + 4)
-        #expect(error.description.contains("the other header is damaged too (signature at byte offset 131072"))
+        #expect(error.description.contains("the other copy is damaged too (signature at byte offset 131072"))
     }
 
     /// Valid checksums, values out of the format: refused naming the field of the current header.

@@ -42,6 +42,24 @@ struct SectorBitmap {
         return runs
     }
 
+    /// More runs of set sectors than this in one block are reported as one extent.
+    static let maximumRunsPerBlock = 32
+
+    /// The disk ranges of the set sectors of the block's first `length` bytes, the block starting at
+    /// `blockStart`. A bitmap of many runs (garbage, or a fragmented block) becomes one extent over them:
+    /// the extents may cover zeros (readers skip those), but their number stays bounded by the BAT, not
+    /// by what a hostile bitmap holds.
+    func presentExtents(length: UInt64, at blockStart: UInt64) -> [ByteRange] {
+        let runs = runs(in: 0..<length).filter(\.present)
+        if runs.count > Self.maximumRunsPerBlock, let first = runs.first, let last = runs.last {
+            return [
+                ByteRange(
+                    offset: blockStart + first.range.lowerBound, length: last.range.upperBound - first.range.lowerBound)
+            ]
+        }
+        return runs.map { ByteRange(offset: blockStart + $0.range.lowerBound, length: UInt64($0.range.count)) }
+    }
+
     private func isSet(_ sector: UInt64) -> Bool {
         bytes[Int(sector / 8)] & (leastSignificantBitFirst ? 1 << UInt8(sector % 8) : 0x80 >> UInt8(sector % 8)) != 0
     }

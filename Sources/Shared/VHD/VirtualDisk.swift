@@ -71,3 +71,27 @@ extension VirtualDisk {
     public var logicalSectorSize: UInt32 { 512 }
     public var physicalSectorSize: UInt32 { 512 }
 }
+
+/// What differencing disks (VHD and VHDX) share: reading what lies under them, and adding their parent's
+/// extents to their own.
+extension VirtualDisk {
+    /// What lies under this disk at `offset`: the parent's bytes (zeros past the parent's end), or zeros.
+    func readBelow(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
+        var filled = 0
+        if let parent, offset < parent.virtualSize {
+            filled = Int(min(UInt64(buffer.count), parent.virtualSize - offset))
+            try parent.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<filled]), at: offset)
+        }
+        UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]).initializeMemory(as: UInt8.self, repeating: 0)
+    }
+
+    /// `own` plus the parent's extents inside this disk's size, coalesced.
+    func withInheritedExtents(_ own: [ByteRange]) throws -> [ByteRange] {
+        guard let parent else { return own }
+        let inherited = try parent.allocatedExtents().compactMap { extent -> ByteRange? in
+            guard extent.offset < virtualSize else { return nil }
+            return ByteRange(offset: extent.offset, length: min(extent.end, virtualSize) - extent.offset)
+        }
+        return coalesced(own + inherited)
+    }
+}

@@ -249,20 +249,7 @@ public final class VHDXDisk: VirtualDisk {
             case .fullyPresent:
                 extents.append(ByteRange(offset: blockStart, length: length))
             case .partiallyPresent:
-                let runs = try bitmap(index).runs(in: 0..<length).filter(\.present)
-                // As for VHD: many runs in one block become one extent over them, so the number of extents
-                // stays bounded by the BAT, not by what a hostile bitmap holds.
-                if runs.count > SparseDisk.maximumRunsPerBlock, let first = runs.first, let last = runs.last {
-                    extents.append(
-                        ByteRange(
-                            offset: blockStart + first.range.lowerBound,
-                            length: last.range.upperBound - first.range.lowerBound))
-                    continue
-                }
-                for run in runs {
-                    extents.append(
-                        ByteRange(offset: blockStart + run.range.lowerBound, length: UInt64(run.range.count)))
-                }
+                extents += try bitmap(index).presentExtents(length: length, at: blockStart)
             default:
                 break
             }
@@ -272,13 +259,7 @@ public final class VHDXDisk: VirtualDisk {
 
     /// This file's runs plus, for a differencing disk, the parent's extents inside this disk's size.
     public func allocatedExtents() throws -> [ByteRange] {
-        let own = try ownAllocatedExtents()
-        guard let parent else { return own }
-        let inherited = try parent.allocatedExtents().compactMap { extent -> ByteRange? in
-            guard extent.offset < virtualSize else { return nil }
-            return ByteRange(offset: extent.offset, length: min(extent.end, virtualSize) - extent.offset)
-        }
-        return coalesced(own + inherited)
+        try withInheritedExtents(try ownAllocatedExtents())
     }
 
     /// The part of the sector bitmap that covers block `index` (present: checked at open).
@@ -294,16 +275,6 @@ public final class VHDXDisk: VirtualDisk {
                 structure: .sectorBitmap)
         }
         return SectorBitmap(bytes: bytes, sectorSize: sectorSize, leastSignificantBitFirst: true)
-    }
-
-    /// What lies under this file: the parent's bytes (zeros past the parent's end), or zeros.
-    private func readBelow(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
-        var filled = 0
-        if let parent, offset < parent.virtualSize {
-            filled = Int(min(UInt64(buffer.count), parent.virtualSize - offset))
-            try parent.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<filled]), at: offset)
-        }
-        UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]).initializeMemory(as: UInt8.self, repeating: 0)
     }
 
     private func part(_ buffer: UnsafeMutableRawBufferPointer, _ start: Int, _ count: UInt64)

@@ -37,24 +37,7 @@ public struct VHDXHeader: Sendable, Equatable {
 
     init(parsing bytes: [UInt8], path: String, offset: UInt64) throws {
         precondition(bytes.count == Self.size, "a VHDX header is \(Self.size) bytes")
-        func fail(_ code: VHDError.Code, _ field: String, at fieldOffset: Int, _ detail: String) -> VHDError {
-            VHDError(
-                code, path: path, structure: .vhdxHeader, field: field, offset: offset + UInt64(fieldOffset), detail)
-        }
-        guard Array(bytes[0..<4]) == Self.signature else {
-            throw fail(
-                .badCookie, "signature", at: Field.signature,
-                "expected 'head', found \(String(decoding: bytes[0..<4], as: UTF8.self).debugDescription)")
-        }
-        let stored = bytes.littleEndian(UInt32.self, at: Field.checksum)
-        var zeroed = bytes
-        zeroed.setLittleEndian(UInt32(0), at: Field.checksum)
-        let computed = CRC32C.checksum(zeroed)
-        guard stored == computed else {
-            throw fail(
-                .badChecksum, "checksum", at: Field.checksum,
-                "stored CRC-32C \(hex(stored)), computed \(hex(computed)); the header is damaged")
-        }
+        try VHDXCopies.check(bytes, signature: Self.signature, structure: .vhdxHeader, path: path, offset: offset)
         self.offset = offset
         self.path = path
         sequenceNumber = bytes.littleEndian(UInt64.self, at: Field.sequenceNumber)
@@ -95,13 +78,8 @@ public struct VHDXHeader: Sendable, Equatable {
     /// header beside a valid one is a warning (a write of the other may have been torn); two valid
     /// headers with the same sequence number must agree. Only the current header's values are checked.
     static func current(of file: SystemFile) throws -> (header: VHDXHeader, warnings: [String]) {
-        let parsed = try offsets.map { offset -> Result<VHDXHeader, VHDError> in
-            let bytes = try file.readExactly(size, at: offset)
-            do {
-                return .success(try VHDXHeader(parsing: bytes, path: file.path, offset: offset))
-            } catch let error as VHDError {
-                return .failure(error)
-            }
+        let parsed = try VHDXCopies.read(file, at: offsets, size: size) {
+            try VHDXHeader(parsing: $0, path: file.path, offset: $1)
         }
         switch (parsed[0], parsed[1]) {
         case (.success(let first), .success(let second)):
@@ -123,10 +101,7 @@ public struct VHDXHeader: Sendable, Equatable {
             try header.checkFields()
             return (header, ["\(error); using the header at byte offset \(header.offset)"])
         case (.failure(let first), .failure(let second)):
-            throw VHDError(
-                first.code, path: file.path, structure: .vhdxHeader, field: first.field, offset: first.offset,
-                first.detail + "; the other header is damaged too (\(second.field ?? "header") at byte "
-                    + "offset \(second.offset ?? 0): \(second.detail)), so the file has no usable header")
+            throw VHDXCopies.bothDamaged(first, second, path: file.path)
         }
     }
 

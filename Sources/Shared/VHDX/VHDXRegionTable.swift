@@ -40,20 +40,7 @@ public struct VHDXRegionTable: Sendable, Equatable {
             VHDError(
                 code, path: path, structure: .regionTable, field: field, offset: offset + UInt64(fieldOffset), detail)
         }
-        guard Array(bytes[0..<4]) == Self.signature else {
-            throw fail(
-                .badCookie, "signature", at: Field.signature,
-                "expected 'regi', found \(String(decoding: bytes[0..<4], as: UTF8.self).debugDescription)")
-        }
-        let stored = bytes.littleEndian(UInt32.self, at: Field.checksum)
-        var zeroed = bytes
-        zeroed.setLittleEndian(UInt32(0), at: Field.checksum)
-        let computed = CRC32C.checksum(zeroed)
-        guard stored == computed else {
-            throw fail(
-                .badChecksum, "checksum", at: Field.checksum,
-                "stored CRC-32C \(hex(stored)), computed \(hex(computed)); the region table is damaged")
-        }
+        try VHDXCopies.check(bytes, signature: Self.signature, structure: .regionTable, path: path, offset: offset)
         let count = bytes.littleEndian(UInt32.self, at: Field.entryCount)
         guard count <= Self.maximumEntries else {
             throw fail(
@@ -109,13 +96,8 @@ public struct VHDXRegionTable: Sendable, Equatable {
     /// The table at 192 KiB, or its copy at 256 KiB when the first is damaged (a warning); two valid
     /// tables that differ are refused, since nothing tells which one is right.
     static func read(from file: SystemFile) throws -> (table: VHDXRegionTable, warnings: [String]) {
-        let parsed = try offsets.map { offset -> Result<VHDXRegionTable, VHDError> in
-            let bytes = try file.readExactly(size, at: offset)
-            do {
-                return .success(try VHDXRegionTable(parsing: bytes, path: file.path, offset: offset))
-            } catch let error as VHDError {
-                return .failure(error)
-            }
+        let parsed = try VHDXCopies.read(file, at: offsets, size: size) {
+            try VHDXRegionTable(parsing: $0, path: file.path, offset: $1)
         }
         switch (parsed[0], parsed[1]) {
         case (.success(let first), .success(let second)):
@@ -130,10 +112,7 @@ public struct VHDXRegionTable: Sendable, Equatable {
         case (.success(let table), .failure(let error)), (.failure(let error), .success(let table)):
             return (table, ["\(error); using the region table at byte offset \(table.offset)"])
         case (.failure(let first), .failure(let second)):
-            throw VHDError(
-                first.code, path: file.path, structure: .regionTable, field: first.field, offset: first.offset,
-                first.detail + "; the copy is damaged too (\(second.field ?? "table") at byte offset "
-                    + "\(second.offset ?? 0): \(second.detail)), so the file has no usable region table")
+            throw VHDXCopies.bothDamaged(first, second, path: file.path)
         }
     }
 }
