@@ -4,7 +4,7 @@ import RelayShared
 /// Runs the worker's storage calls: counts every answer by status, and retries transient failures (503,
 /// 500, network errors) with jittered backoff. Every call the worker retries is idempotent or fenced: a
 /// Put Page whose outcome is unknown is simply applied again under the same lease and epoch.
-struct StorageCalls: Sendable {
+struct StorageCalls: ControlTableCalls {
     let retry: StorageRetry
     let logger: Logger
 

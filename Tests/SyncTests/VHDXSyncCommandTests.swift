@@ -27,7 +27,7 @@ struct VHDXSyncCommandTests {
         let harness = try await SyncHarness()
         let worker = SimulatedWorker(services: harness.services, target: harness.target)
         let master = harness.directory.file("master.img")
-        try makeExt4Image(at: master, size: Self.size, in: harness.directory, seed: 41)
+        try await makeExt4Image(at: master, size: Self.size, in: harness.directory, seed: 41)
         let source = harness.directory.file("source.vhdx")
         // TestVHDXWriter, since qemu-img writes only 512-byte sectors; each generation rewrites the file
         // with the same page 83 id and a new data write GUID, as Hyper-V's writes would.

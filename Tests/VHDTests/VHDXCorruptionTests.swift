@@ -19,9 +19,9 @@ struct VHDXCorruptionTests {
 
     /// Any byte of either header flipped breaks its CRC: the other header is used, with a warning.
     @Test(arguments: [0, 1], headerFields)
-    func oneDamagedHeaderFallsBackToTheOther(copy: Int, field: Int) throws {
+    func oneDamagedHeaderFallsBackToTheOther(copy: Int, field: Int) async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         let offset = VHDXHeader.offsets[copy] + UInt64(field)
         let byte = try SystemFile.openForReading(sample.path).readExactly(1, at: offset)[0]
         try patch(sample.path, at: offset, with: [byte ^ 0x5A])
@@ -34,9 +34,9 @@ struct VHDXCorruptionTests {
                 == true)
     }
 
-    @Test func bothHeadersDamagedIsRefused() throws {
+    @Test func bothHeadersDamagedIsRefused() async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         try patch(sample.path, at: VHDXHeader.offsets[0] + 100, with: [0xFF])
         try patch(sample.path, at: VHDXHeader.offsets[1], with: Array("HEAD".utf8))
         let error = try #require(vhdxOpenError(sample.path))
@@ -55,9 +55,9 @@ struct VHDXCorruptionTests {
             (VHDXHeader.Field.logOffset, [0, 0x10, 0, 0, 0, 0, 0, 0], .badField, "log offset"),
             (VHDXHeader.Field.logOffset, [0, 0, 0, 0, 0, 1, 0, 0], .outOfBounds, "log offset"),
         ] as [(Int, [UInt8], VHDError.Code, String)])
-    func headerValuesAreChecked(field: Int, bytes: [UInt8], code: VHDError.Code, name: String) throws {
+    func headerValuesAreChecked(field: Int, bytes: [UInt8], code: VHDError.Code, name: String) async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         try patchHeaders(sample.path, field: field, with: bytes)
         let error = try #require(vhdxOpenError(sample.path))
         #expect(error.code == code)
@@ -66,18 +66,18 @@ struct VHDXCorruptionTests {
         #expect(VHDXHeader.offsets.map { $0 + UInt64(field) }.contains(error.offset ?? 0))
     }
 
-    @Test func logOverlappingTheBATIsRefused() throws {
+    @Test func logOverlappingTheBATIsRefused() async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         try patchHeaders(sample.path, field: VHDXHeader.Field.logOffset, with: le(sample.regions.bat.range.offset))
         let error = try #require(vhdxOpenError(sample.path))
         #expect(error.code == .overlappingStructures)
         #expect(error.description.contains("overlaps the log"))
     }
 
-    @Test func headersWithTheSameSequenceNumberMustAgree() throws {
+    @Test func headersWithTheSameSequenceNumberMustAgree() async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         // Both copies the same header, sequence number 7: either is current.
         try patchHeaders(
             sample.path, at: [sample.header.offset], field: VHDXHeader.Field.sequenceNumber, with: le(UInt64(7)))
@@ -90,9 +90,9 @@ struct VHDXCorruptionTests {
     }
 
     /// The header with the greater sequence number is current, whichever copy it is.
-    @Test func currentHeaderIsTheGreaterSequenceNumber() throws {
+    @Test func currentHeaderIsTheGreaterSequenceNumber() async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         let other = VHDXHeader.offsets.first { $0 != sample.header.offset }!
         try patchHeaders(
             sample.path, at: [other], field: VHDXHeader.Field.sequenceNumber, with: le(sample.header.sequenceNumber + 1)
@@ -106,9 +106,9 @@ struct VHDXCorruptionTests {
 
     // MARK: File identifier
 
-    @Test func damagedIdentifierIsRefusedNotReadAsRaw() throws {
+    @Test func damagedIdentifierIsRefusedNotReadAsRaw() async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         try patch(sample.path, at: 0, with: Array("VHDXFILE".utf8))
         let error = try #require(vhdxOpenError(sample.path))
         #expect(error.code == .badCookie)
@@ -119,9 +119,9 @@ struct VHDXCorruptionTests {
     // MARK: Region table
 
     @Test(arguments: [0, 1])
-    func oneDamagedRegionTableFallsBackToTheOther(copy: Int) throws {
+    func oneDamagedRegionTableFallsBackToTheOther(copy: Int) async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         try patch(sample.path, at: VHDXRegionTable.offsets[copy] + 20, with: [0xA5])
         let disk = try DiskImage.open(sample.path)
         #expect(try readAll(disk) == sample.expected)
@@ -134,9 +134,9 @@ struct VHDXCorruptionTests {
                 "region table field 'checksum' at byte offset \(VHDXRegionTable.offsets[copy] + 4)") == true)
     }
 
-    @Test func bothRegionTablesDamagedIsRefused() throws {
+    @Test func bothRegionTablesDamagedIsRefused() async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         for offset in VHDXRegionTable.offsets { try patch(sample.path, at: offset, with: Array("rege".utf8)) }
         let error = try #require(vhdxOpenError(sample.path))
         #expect(error.code == .badCookie)
@@ -144,9 +144,9 @@ struct VHDXCorruptionTests {
         #expect(error.offset == VHDXRegionTable.offsets[0])
     }
 
-    @Test func regionTablesThatDisagreeAreRefused() throws {
+    @Test func regionTablesThatDisagreeAreRefused() async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         let batEntry = Int(sample.regions.bat.entryOffset - VHDXRegionTable.offsets[0])
         try patchRegionTables(
             sample.path, at: [VHDXRegionTable.offsets[1]], field: batEntry + VHDXRegionTable.Field.entryFileOffset,
@@ -154,16 +154,16 @@ struct VHDXCorruptionTests {
         #expect(vhdxOpenError(sample.path)?.code == .copiesDiffer)
     }
 
-    @Test func regionTableFieldsAreChecked() throws {
+    @Test func regionTableFieldsAreChecked() async throws {
         let directory = try TemporaryDirectory()
         let table = VHDXRegionTable.offsets[0]
         var samples = 0
         func check(
             _ patches: [(field: Int, bytes: [UInt8])], _ code: VHDError.Code, _ name: String, at offset: Int,
             sourceLocation: SourceLocation = #_sourceLocation
-        ) throws {
+        ) async throws {
             samples += 1
-            let sample = try VHDXSample(directory, name: "regions-\(samples).vhdx")
+            let sample = try await VHDXSample(directory, name: "regions-\(samples).vhdx")
             for (field, bytes) in patches { try patchRegionTables(sample.path, field: field, with: bytes) }
             let error = try #require(vhdxOpenError(sample.path), sourceLocation: sourceLocation)
             #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
@@ -171,7 +171,7 @@ struct VHDXCorruptionTests {
             #expect(error.field == name, "\(error)", sourceLocation: sourceLocation)
             #expect(error.offset == table + UInt64(offset), "\(error)", sourceLocation: sourceLocation)
         }
-        let probe = try VHDXSample(directory, name: "probe.vhdx")
+        let probe = try await VHDXSample(directory, name: "probe.vhdx")
         let bat = Int(probe.regions.bat.entryOffset - table)
         let metadata = Int(probe.regions.metadata.entryOffset - table)
         let batOffset = probe.regions.bat.range.offset
@@ -180,25 +180,25 @@ struct VHDXCorruptionTests {
         let batLength = bat + VHDXRegionTable.Field.entryLength
         let metadataGUID = metadata + VHDXRegionTable.Field.entryGUID
         let metadataRequired = metadata + VHDXRegionTable.Field.entryRequired
-        try check([(count, le(UInt32(2048)))], .badField, "entry count", at: count)
-        try check([(count, le(UInt32(0)))], .badField, "entry count", at: count)
-        try check(
+        try await check([(count, le(UInt32(2048)))], .badField, "entry count", at: count)
+        try await check([(count, le(UInt32(0)))], .badField, "entry count", at: count)
+        try await check(
             [(batFileOffset, le(batOffset + 4096))], .badField, "entry \(bat / 32) file offset", at: batFileOffset)
-        try check([(batFileOffset, le(UInt64(0)))], .badField, "entry \(bat / 32) file offset", at: batFileOffset)
-        try check([(batFileOffset, le(UInt64(1) << 40))], .outOfBounds, "BAT file offset", at: batFileOffset)
-        try check(
+        try await check([(batFileOffset, le(UInt64(0)))], .badField, "entry \(bat / 32) file offset", at: batFileOffset)
+        try await check([(batFileOffset, le(UInt64(1) << 40))], .outOfBounds, "BAT file offset", at: batFileOffset)
+        try await check(
             [(batFileOffset, le(probe.regions.metadata.range.offset))], .overlappingStructures,
             "metadata region file offset", at: metadata + VHDXRegionTable.Field.entryFileOffset)
-        try check([(batLength, le(UInt32(0)))], .badField, "entry \(bat / 32) length", at: batLength)
-        try check([(batLength, le(UInt32(12345)))], .badField, "entry \(bat / 32) length", at: batLength)
-        try check(
+        try await check([(batLength, le(UInt32(0)))], .badField, "entry \(bat / 32) length", at: batLength)
+        try await check([(batLength, le(UInt32(12345)))], .badField, "entry \(bat / 32) length", at: batLength)
+        try await check(
             [(metadataGUID, guidBytes(VHDXRegionTable.batGUID))], .badField, "entry \(metadata / 32) GUID",
             at: metadataGUID)
         // An unknown region: refused when required; skipped when not, which leaves no metadata region.
-        try check(
+        try await check(
             [(metadataGUID, guidBytes(UUID())), (metadataRequired, le(UInt32(1)))], .unknownRequired,
             "entry \(metadata / 32) GUID", at: metadataGUID)
-        try check(
+        try await check(
             [(metadataGUID, guidBytes(UUID())), (metadataRequired, le(UInt32(0)))], .badField, "entry count", at: count)
     }
 }

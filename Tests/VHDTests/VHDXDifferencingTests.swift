@@ -11,7 +11,7 @@ import Testing
 struct VHDXDifferencingTests {
     /// A dynamic base, a child and a grandchild, with partial and full blocks and a zeroed block.
     @Test(arguments: [(UInt32(512), UInt32(1 << 20)), (4096, 2 << 20)])
-    func chainReadsLikeTheModel(sectorSize: UInt32, blockSize: UInt32) throws {
+    func chainReadsLikeTheModel(sectorSize: UInt32, blockSize: UInt32) async throws {
         let directory = try TemporaryDirectory()
         let size = UInt64(5 * Int(blockSize)) + UInt64(3 * sectorSize)
         let sector = Int(sectorSize)
@@ -60,7 +60,7 @@ struct VHDXDifferencingTests {
         // for the child's ZERO block: libvhdi reads it from the parent, where [MS-VHDX] 2.5.1.1 defines
         // its contents as zeros (a child must be able to hide its parent's data).
         let judged = directory.file("pyvhdi.raw")
-        try readWithPyvhdi(
+        try await readWithPyvhdi(
             chain: ["grandchild", "child", "base"].map { directory.file("\($0).vhdx") }, into: judged, in: directory)
         var libvhdiExpected = expected
         let zeroBlock = Int(blockSize)..<(2 * Int(blockSize))
@@ -84,7 +84,7 @@ struct VHDXDifferencingTests {
     }
 
     /// A child bigger than its parent reads zeros past the parent's end.
-    @Test func childLargerThanItsParent() throws {
+    @Test func childLargerThanItsParent() async throws {
         let directory = try TemporaryDirectory()
         var base = TestVHDXWriter(virtualSize: 2 << 20)
         base.writes = [((2 << 20) - 4096, seededBytes(1, 4096))]
@@ -97,7 +97,7 @@ struct VHDXDifferencingTests {
     }
 
     /// A second chunk (past 2^23 sectors) has its own sector bitmap block; reads there use it.
-    @Test func secondChunkUsesItsOwnSectorBitmap() throws {
+    @Test func secondChunkUsesItsOwnSectorBitmap() async throws {
         let directory = try TemporaryDirectory()
         let chunk: UInt64 = (1 << 23) * 512
         let size = chunk + (2 << 20)
@@ -131,7 +131,7 @@ struct VHDXDifferencingTests {
 
     // MARK: Finding the parent
 
-    @Test func parentIsFoundByEachPath() throws {
+    @Test func parentIsFoundByEachPath() async throws {
         let directory = try TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: directory.file("base"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: directory.file("kids"), withIntermediateDirectories: true)
@@ -183,7 +183,7 @@ struct VHDXDifferencingTests {
 
     /// A parent written to since (another data write GUID) no longer fits the child, unless
     /// `parent_linkage2` names its GUID.
-    @Test func parentMustHaveTheLinkedDataWriteGUID() throws {
+    @Test func parentMustHaveTheLinkedDataWriteGUID() async throws {
         let directory = try TemporaryDirectory()
         let base = TestVHDXWriter(virtualSize: 1 << 20)
         try base.write(to: directory.file("base.vhdx"))
@@ -209,7 +209,7 @@ struct VHDXDifferencingTests {
         #expect(vhdxOpenError(directory.file("child.vhdx"))?.detail.contains("no valid VHDX header") == true)
     }
 
-    @Test func missingParentNamesThePathsTried() throws {
+    @Test func missingParentNamesThePathsTried() async throws {
         let directory = try TemporaryDirectory()
         var child = TestVHDXWriter(virtualSize: 1 << 20)
         child.parent = .at("/nowhere/base.vhdx", linkage: UUID())
@@ -220,7 +220,7 @@ struct VHDXDifferencingTests {
         #expect(error.detail.contains("/nowhere/base.vhdx"))
     }
 
-    @Test func cycleIsRefused() throws {
+    @Test func cycleIsRefused() async throws {
         let directory = try TemporaryDirectory()
         let (a, b) = (UUID(), UUID())
         var first = TestVHDXWriter(virtualSize: 1 << 20)
@@ -234,7 +234,7 @@ struct VHDXDifferencingTests {
         #expect(vhdxOpenError(directory.file("first.vhdx"))?.code == .chainCycle)
     }
 
-    @Test func chainDepthIsLimited() throws {
+    @Test func chainDepthIsLimited() async throws {
         let directory = try TemporaryDirectory()
         var previous = TestVHDXWriter(virtualSize: 1 << 20)
         previous.writes = [(0, seededBytes(1, 512))]
@@ -253,7 +253,7 @@ struct VHDXDifferencingTests {
 
     // MARK: Damage
 
-    @Test func partialBlockWithoutItsSectorBitmapIsRefused() throws {
+    @Test func partialBlockWithoutItsSectorBitmapIsRefused() async throws {
         let directory = try TemporaryDirectory()
         let base = TestVHDXWriter(virtualSize: 2 << 20)
         try base.write(to: directory.file("base.vhdx"))
@@ -276,7 +276,7 @@ struct VHDXDifferencingTests {
         #expect(past.offset == bitmapEntry)
     }
 
-    @Test func damagedParentLocatorIsRefused() throws {
+    @Test func damagedParentLocatorIsRefused() async throws {
         let directory = try TemporaryDirectory()
         let base = TestVHDXWriter(virtualSize: 1 << 20)
         try base.write(to: directory.file("base.vhdx"))

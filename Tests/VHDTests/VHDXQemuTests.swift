@@ -17,27 +17,27 @@ struct VHDXQemuTests {
     ]
 
     @Test(arguments: layouts)
-    func convertedByQemu(subformat: String, blockMiB: UInt64) throws {
+    func convertedByQemu(subformat: String, blockMiB: UInt64) async throws {
         let directory = try TemporaryDirectory()
         let image = directory.file("disk.img")
-        try makeExt4Image(at: image, size: Self.size, in: directory, seed: blockMiB)
+        try await makeExt4Image(at: image, size: Self.size, in: directory, seed: blockMiB)
         let vhdx = directory.file("disk.vhdx")
-        try runOK(
+        try await runOK(
             "qemu-img",
             ["convert", "-f", "raw", "-O", "vhdx", "-o", "subformat=\(subformat),block_size=\(blockMiB)M", image, vhdx])
         // qemu marks blocks it never wrote NOT_PRESENT (dynamic) or ZERO (fixed, space kept).
         let raw = directory.file("qemu.raw")
-        try runOK("qemu-img", ["convert", "-f", "vhdx", "-O", "raw", vhdx, raw])
+        try await runOK("qemu-img", ["convert", "-f", "vhdx", "-O", "raw", vhdx, raw])
         try expectSameAsImage(
             vhdx, image: image, judged: raw, fixed: subformat == "fixed", blockMiB: blockMiB, sectorSize: 512,
             everyBlockPresent: false)
     }
 
     @Test(arguments: layouts)
-    func writtenWith4096ByteSectors(subformat: String, blockMiB: UInt64) throws {
+    func writtenWith4096ByteSectors(subformat: String, blockMiB: UInt64) async throws {
         let directory = try TemporaryDirectory()
         let image = directory.file("disk.img")
-        try makeExt4Image(at: image, size: Self.size, in: directory, seed: blockMiB + 4096)
+        try await makeExt4Image(at: image, size: Self.size, in: directory, seed: blockMiB + 4096)
         let vhdx = directory.file("disk.vhdx")
         try TestVHDXWriter.holding(
             try contents(of: image), blockSize: UInt32(blockMiB << 20), logicalSectorSize: 4096,
@@ -45,7 +45,7 @@ struct VHDXQemuTests {
         ).write(to: vhdx)
         // The writer's fixed disk has every block FULLY_PRESENT, as Hyper-V writes them.
         let raw = directory.file("pyvhdi.raw")
-        try readWithPyvhdi(chain: [vhdx], into: raw, in: directory)
+        try await readWithPyvhdi(chain: [vhdx], into: raw, in: directory)
         try expectSameAsImage(
             vhdx, image: image, judged: raw, fixed: subformat == "fixed", blockMiB: blockMiB, sectorSize: 4096,
             everyBlockPresent: subformat == "fixed")
@@ -84,10 +84,10 @@ struct VHDXQemuTests {
 
     /// `qemu-img create`: nothing written, every byte zero; a dynamic disk has no extents.
     @Test(arguments: ["dynamic", "fixed"])
-    func createdEmpty(subformat: String) throws {
+    func createdEmpty(subformat: String) async throws {
         let directory = try TemporaryDirectory()
         let vhdx = directory.file("empty.vhdx")
-        try runOK(
+        try await runOK(
             "qemu-img", ["create", "-q", "-f", "vhdx", "-o", "subformat=\(subformat),block_size=8M", vhdx, "20M"])
         let disk = try DiskImage.open(vhdx)
         #expect(disk.virtualSize == 20 << 20)
@@ -98,14 +98,14 @@ struct VHDXQemuTests {
     }
 
     /// Reads at odd offsets and lengths that cross block boundaries agree with the whole image.
-    @Test func unalignedReadsAcrossBlocks() throws {
+    @Test func unalignedReadsAcrossBlocks() async throws {
         let directory = try TemporaryDirectory()
         let image = directory.file("disk.img")
         let size: UInt64 = 6 << 20
         var generator = SplitMix64(seed: 99)
         try write(generator.bytes(Int(size)), to: image)
         let vhdx = directory.file("disk.vhdx")
-        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vhdx", "-o", "block_size=1M", image, vhdx])
+        try await runOK("qemu-img", ["convert", "-f", "raw", "-O", "vhdx", "-o", "block_size=1M", image, vhdx])
         let disk = try DiskImage.open(vhdx)
         let expected = try contents(of: image)
         for _ in 0..<200 {

@@ -12,8 +12,8 @@ struct VHDXTableCorruptionTests {
     private func refusal(
         _ directory: TemporaryDirectory, _ name: String, _ patches: (VHDXSample) throws -> [(UInt64, [UInt8])],
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws -> (VHDXSample, VHDError) {
-        let sample = try VHDXSample(directory, name: name + ".vhdx")
+    ) async throws -> (VHDXSample, VHDError) {
+        let sample = try await VHDXSample(directory, name: name + ".vhdx")
         for (offset, bytes) in try patches(sample) { try patch(sample.path, at: offset, with: bytes) }
         return (
             sample,
@@ -33,13 +33,13 @@ struct VHDXTableCorruptionTests {
 
     // MARK: Metadata
 
-    @Test func metadataTableIsChecked() throws {
+    @Test func metadataTableIsChecked() async throws {
         let directory = try TemporaryDirectory()
-        var (sample, error) = try refusal(directory, "signature") {
+        var (sample, error) = try await refusal(directory, "signature") {
             [($0.regions.metadata.range.offset, Array("metadatX".utf8))]
         }
         expect(error, .badCookie, .metadataTable, "signature", at: sample.regions.metadata.range.offset)
-        (sample, error) = try refusal(directory, "count") {
+        (sample, error) = try await refusal(directory, "count") {
             [($0.regions.metadata.range.offset + UInt64(VHDXMetadata.Field.entryCount), le(UInt16(2048)))]
         }
         expect(error, .badField, .metadataTable, "entry count", at: sample.regions.metadata.range.offset + 10)
@@ -57,11 +57,12 @@ struct VHDXTableCorruptionTests {
             (VHDXMetadata.Item.virtualDiskSize, 0, le(UInt64(513)), .badField, "virtual disk size"),
             (VHDXMetadata.Item.virtualDiskSize, 0, le((UInt64(64) << 40) + 512), .badField, "virtual disk size"),
         ] as [(UUID, Int, [UInt8], VHDError.Code, String)])
-    func metadataItemValuesAreChecked(item: UUID, field: Int, bytes: [UInt8], code: VHDError.Code, name: String) throws
+    func metadataItemValuesAreChecked(item: UUID, field: Int, bytes: [UInt8], code: VHDError.Code, name: String)
+        async throws
     {
         let directory = try TemporaryDirectory()
         var place: UInt64 = 0
-        let (_, error) = try refusal(directory, "item") { sample in
+        let (_, error) = try await refusal(directory, "item") { sample in
             place = try metadataItem(sample, item).data + UInt64(field)
             return [(place, bytes)]
         }
@@ -69,15 +70,15 @@ struct VHDXTableCorruptionTests {
     }
 
     /// A virtual size the BAT region cannot describe, and HasParent without a parent locator.
-    @Test func metadataThatContradictsTheFileIsRefused() throws {
+    @Test func metadataThatContradictsTheFileIsRefused() async throws {
         let directory = try TemporaryDirectory()
-        var (sample, error) = try refusal(directory, "huge") {
+        var (sample, error) = try await refusal(directory, "huge") {
             [(try metadataItem($0, VHDXMetadata.Item.virtualDiskSize).data, le(UInt64(64) << 40))]
         }
         expect(
             error, .tooFewTableEntries, .regionTable, "BAT length",
             at: sample.regions.bat.entryOffset + UInt64(VHDXRegionTable.Field.entryLength))
-        (sample, error) = try refusal(directory, "parent") {
+        (sample, error) = try await refusal(directory, "parent") {
             [(try metadataItem($0, VHDXMetadata.Item.fileParameters).data + 4, le(UInt32(2)))]
         }
         expect(error, .badField, .metadataTable, "entry count", at: sample.regions.metadata.range.offset + 10)
@@ -85,38 +86,38 @@ struct VHDXTableCorruptionTests {
     }
 
     /// Table entries: place, length, duplicates, unknown required items, a missing system item.
-    @Test func metadataEntriesAreChecked() throws {
+    @Test func metadataEntriesAreChecked() async throws {
         let directory = try TemporaryDirectory()
-        func entryRefusal(_ name: String, _ item: UUID, _ field: Int, _ bytes: [UInt8]) throws -> (
+        func entryRefusal(_ name: String, _ item: UUID, _ field: Int, _ bytes: [UInt8]) async throws -> (
             VHDError, UInt64, Int
         ) {
             var entry: UInt64 = 0
-            let (sample, error) = try refusal(directory, name) { sample in
+            let (sample, error) = try await refusal(directory, name) { sample in
                 entry = try metadataItem(sample, item).entry
                 return [(entry + UInt64(field), bytes)]
             }
             return (error, entry, Int(entry - sample.regions.metadata.range.offset - 32) / 32)
         }
-        var (error, entry, index) = try entryRefusal(
+        var (error, entry, index) = try await entryRefusal(
             "low", VHDXMetadata.Item.page83Data, VHDXMetadata.Field.entryOffset, le(UInt32(4096)))
         expect(error, .outOfBounds, .metadataTable, "entry \(index) offset", at: entry + 16)
-        (error, entry, index) = try entryRefusal(
+        (error, entry, index) = try await entryRefusal(
             "past", VHDXMetadata.Item.page83Data, VHDXMetadata.Field.entryOffset, le(UInt32(64 << 20)))
         expect(error, .outOfBounds, .metadataTable, "entry \(index) offset", at: entry + 16)
-        (error, entry, index) = try entryRefusal(
+        (error, entry, index) = try await entryRefusal(
             "long", VHDXMetadata.Item.page83Data, VHDXMetadata.Field.entryLength, le(UInt32(2 << 20)))
         expect(error, .badField, .metadataTable, "entry \(index) length", at: entry + 20)
-        (error, entry, _) = try entryRefusal(
+        (error, entry, _) = try await entryRefusal(
             "short", VHDXMetadata.Item.fileParameters, VHDXMetadata.Field.entryLength, le(UInt32(4)))
         expect(error, .badField, .metadataTable, "file parameters length", at: entry + 20)
-        (error, _, _) = try entryRefusal(
+        (error, _, _) = try await entryRefusal(
             "twice", VHDXMetadata.Item.virtualDiskSize, 0, guidBytes(VHDXMetadata.Item.fileParameters))
         #expect(error.code == .badField)
         #expect(error.detail.contains("appears twice"))
 
         // An unknown item in place of page 83: refused when required, else page 83 is missing.
         for required in [true, false] {
-            let sample = try VHDXSample(directory, name: "unknown-\(required).vhdx")
+            let sample = try await VHDXSample(directory, name: "unknown-\(required).vhdx")
             let page83 = try metadataItem(sample, VHDXMetadata.Item.page83Data).entry
             try patch(sample.path, at: page83, with: guidBytes(UUID()))
             try patch(
@@ -145,43 +146,45 @@ struct VHDXTableCorruptionTests {
         )
     }
 
-    @Test func batEntriesAreChecked() throws {
+    @Test func batEntriesAreChecked() async throws {
         let directory = try TemporaryDirectory()
         var batEntryOffset: UInt64 = 0
-        func damaged(_ name: String, _ make: @escaping (VHDXSample) throws -> (UInt64, [UInt8])) throws -> VHDError {
-            let (_, error) = try refusal(directory, name) { sample in
+        func damaged(_ name: String, _ make: @escaping (VHDXSample) throws -> (UInt64, [UInt8])) async throws
+            -> VHDError
+        {
+            let (_, error) = try await refusal(directory, name) { sample in
                 let patch = try make(sample)
                 batEntryOffset = patch.0
                 return [patch]
             }
             return error
         }
-        var error = try damaged("past") { (try entry($0, 2).offset, batEntry(6, offsetMiB: 1 << 20)) }
+        var error = try await damaged("past") { (try entry($0, 2).offset, batEntry(6, offsetMiB: 1 << 20)) }
         expect(error, .outOfBounds, .bat, "entry 2", at: batEntryOffset)
         #expect(error.detail.contains("passes the end of the"))
-        error = try damaged("reserved") { (try entry($0, 2).offset, batEntry(4, offsetMiB: 0)) }
+        error = try await damaged("reserved") { (try entry($0, 2).offset, batEntry(4, offsetMiB: 0)) }
         expect(error, .badField, .bat, "entry 2", at: batEntryOffset)
-        error = try damaged("partial") { sample in
+        error = try await damaged("partial") { sample in
             let (offset, raw) = try entry(sample, 3)
             return (offset, le(raw & ~7 | 7))
         }
         expect(error, .badField, .bat, "entry 3", at: batEntryOffset)
         #expect(error.detail.contains("only a differencing disk"))
-        error = try damaged("metadata") {
+        error = try await damaged("metadata") {
             (try entry($0, 1).offset, batEntry(6, offsetMiB: $0.regions.metadata.range.offset >> 20))
         }
         expect(error, .overlappingStructures, .bat, "entry 1", at: batEntryOffset)
         #expect(error.detail.contains("overlaps the metadata region"))
-        error = try damaged("twice") { sample in (try entry(sample, 4).offset, le(try entry(sample, 3).raw)) }
+        error = try await damaged("twice") { sample in (try entry(sample, 4).offset, le(try entry(sample, 3).raw)) }
         expect(error, .overlappingStructures, .bat, "entry 4", at: batEntryOffset)
         #expect(error.detail.contains("overlaps the block 3"))
     }
 
     /// NOT_PRESENT, UNDEFINED, ZERO, UNMAPPED (and the draft's 5) read as zeros and are not allocated.
     @Test(arguments: [0, 1, 2, 3, 5] as [UInt64])
-    func absentBlockStatesReadAsZeros(state: UInt64) throws {
+    func absentBlockStatesReadAsZeros(state: UInt64) async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         let (offset, raw) = try entry(sample, 2)
         try patch(sample.path, at: offset, with: le(raw & ~7 | state))
         let disk = try DiskImage.open(sample.path)
@@ -197,9 +200,9 @@ struct VHDXTableCorruptionTests {
 
     // MARK: Truncation
 
-    @Test func truncatedFilesAreRefused() throws {
+    @Test func truncatedFilesAreRefused() async throws {
         let directory = try TemporaryDirectory()
-        let pristine = try VHDXSample(directory)
+        let pristine = try await VHDXSample(directory)
         let bytes = try contents(of: pristine.path)
         let lastBlock = try (0..<6).map { (try entry(pristine, $0).raw >> 20) << 20 }.max()!
         let cuts: [UInt64] = [
@@ -231,9 +234,9 @@ struct VHDXTableCorruptionTests {
         try patchHeaders(sample.path, field: VHDXHeader.Field.logGUID, with: guidBytes(guid))
     }
 
-    @Test func nonEmptyLogIsRefusedWithHowToRepair() throws {
+    @Test func nonEmptyLogIsRefusedWithHowToRepair() async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         try writeLogEntry(sample, guid: UUID())
         let error = try #require(vhdxOpenError(sample.path))
         #expect(error.code == .logNotEmpty)
@@ -244,9 +247,9 @@ struct VHDXTableCorruptionTests {
     }
 
     /// A log GUID with no valid entry (a damaged one, or one of another GUID) is an empty log.
-    @Test func logWithoutValidEntriesIsEmpty() throws {
+    @Test func logWithoutValidEntriesIsEmpty() async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         try writeLogEntry(sample, guid: UUID(), damaged: true)
         #expect(try readAll(DiskImage.open(sample.path)) == sample.expected)
         try writeLogEntry(sample, guid: UUID())
@@ -258,9 +261,9 @@ struct VHDXTableCorruptionTests {
 
     /// Random bytes of the structures overwritten, many times: every outcome is a refusal or a disk that
     /// reads to the end, never a crash or another kind of error.
-    @Test func randomDamageIsRefusedOrRead() throws {
+    @Test func randomDamageIsRefusedOrRead() async throws {
         let directory = try TemporaryDirectory()
-        let sample = try VHDXSample(directory)
+        let sample = try await VHDXSample(directory)
         let metadata = sample.regions.metadata.range.offset
         let areas: [Range<UInt64>] = [
             0..<(320 << 10), metadata..<(metadata + (64 << 10) + 256),

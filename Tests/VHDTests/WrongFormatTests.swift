@@ -9,10 +9,10 @@ import Testing
 /// by their signature, with the conversion command; odd sizes; FIFOs (which would block the open).
 struct WrongFormatTests {
     @Test(arguments: [("qcow2", "qcow2"), ("vmdk", "VMDK"), ("vdi", "VDI")])
-    func otherFormatsAreRefusedWithTheConversionCommand(_ format: String, _ name: String) throws {
+    func otherFormatsAreRefusedWithTheConversionCommand(_ format: String, _ name: String) async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("disk.\(format)")
-        try runOK("qemu-img", ["create", "-q", "-f", format, path, "64M"])
+        try await runOK("qemu-img", ["create", "-q", "-f", format, path, "64M"])
         let error = try #require(throws: VHDError.self) { _ = try DiskImage.open(path) }
         #expect(error.code == .unsupportedFormat)
         #expect(error.description.contains("\(name) image"))
@@ -20,21 +20,21 @@ struct WrongFormatTests {
     }
 
     /// VHDX was refused like these until it had a reader; now it opens as what it is.
-    @Test func vhdxIsReadNotRefused() throws {
+    @Test func vhdxIsReadNotRefused() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("disk.vhdx")
-        try runOK("qemu-img", ["create", "-q", "-f", "vhdx", path, "64M"])
+        try await runOK("qemu-img", ["create", "-q", "-f", "vhdx", path, "64M"])
         #expect(try DiskImage.open(path).format == .vhdxDynamic)
     }
 
-    @Test func vmdkDescriptorIsRefused() throws {
+    @Test func vmdkDescriptorIsRefused() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("disk.vmdk")
         try write(Array("# Disk DescriptorFile\nversion=1\n".utf8) + [UInt8](repeating: 0, count: 512 - 32), to: path)
         #expect(throws: VHDError.self) { _ = try DiskImage.open(path) }
     }
 
-    @Test func rawImageOfPartialSectorsIsRefused() throws {
+    @Test func rawImageOfPartialSectorsIsRefused() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("odd.img")
         try write([UInt8](repeating: 3, count: 4096 + 100), to: path)
@@ -44,7 +44,7 @@ struct WrongFormatTests {
         #expect(try DiskImage.open(path).format == .raw)
     }
 
-    @Test func fifoIsRefusedWithoutBlocking() throws {
+    @Test func fifoIsRefusedWithoutBlocking() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("fifo")
         #expect(mkfifo(path, 0o600) == 0)

@@ -68,9 +68,9 @@ import Testing
         #expect(worker.errorOutput().contains("released target"))
     }
 
-    @Test func refusesASecretOnTheCommandLine() throws {
+    @Test func refusesASecretOnTheCommandLine() async throws {
         let key = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
-        let result = try run(
+        let result = try await run(
             builtProduct("relay-worker"),
             ["run", "--connection-string", "AccountName=acct;AccountKey=\(key)", "--drain"])
         #expect(result.status != 0)

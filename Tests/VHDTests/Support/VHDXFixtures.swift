@@ -14,12 +14,12 @@ struct VHDXSample {
     var regions: VHDXRegionTable
     var header: VHDXHeader
 
-    init(_ directory: TemporaryDirectory, name: String = "disk.vhdx") throws {
+    init(_ directory: TemporaryDirectory, name: String = "disk.vhdx") async throws {
         let image = directory.file("\(name).img")
         expected = seededBytes(5, Self.size)
         try write(expected, to: image)
         path = directory.file(name)
-        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vhdx", "-o", "block_size=1M", image, path])
+        try await runOK("qemu-img", ["convert", "-f", "raw", "-O", "vhdx", "-o", "block_size=1M", image, path])
         let file = try SystemFile.openForReading(path)
         regions = try VHDXRegionTable.read(from: file).table
         header = try VHDXHeader.current(of: file).header
