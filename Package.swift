@@ -19,18 +19,24 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
-        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
-                       providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
-                       providers: [.apt(["libzstd-dev"])]),
-        .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
-                       providers: [.apt(["liblz4-dev"])]),
-        .systemLibrary(name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
-                       providers: [.apt(["libxxhash-dev"])]),
-        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
-                       providers: [.apt(["libcurl4-openssl-dev"])]),
-        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
-                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(
+            name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(
+            name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
+            providers: [.apt(["libxxhash-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
         // Linux calls that need _GNU_SOURCE (fallocate's flags, SEEK_DATA, FICLONE), for SystemFile.
         .target(name: "CLinux", path: "Sources/CLinux", cSettings: [.define("_GNU_SOURCE")]),
         .target(
@@ -115,11 +121,14 @@ let package = Package(
         .testTarget(name: "VHDTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/VHDTests"),
         .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
         .testTarget(name: "ControlTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ControlTests"),
-        .testTarget(name: "ClientTests", dependencies: ["RelayShared", "RelayBench", "TestSupport"], path: "Tests/ClientTests"),
+        .testTarget(
+            name: "ClientTests", dependencies: ["RelayShared", "RelayBench", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "SyncTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/SyncTests"),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["RelayWorkerKit", "RelayShared", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "RelayWorkerKit", "RelayShared", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/WorkerTests"
         ),
         .testTarget(

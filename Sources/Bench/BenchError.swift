@@ -20,12 +20,13 @@ public struct BenchError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     public var description: String {
-        let advice = switch code {
-        case .invalidArgument: "see `relay-client bench codecs --help`"
-        case .noData: "choose a disk that holds data"
-        case .roundTripMismatch: "the codec layer is broken for this input: report it with the disk and codec"
-        case .referenceToolFailed: "install the tool (scripts/bench does) or ignore the reference row"
-        }
+        let advice =
+            switch code {
+            case .invalidArgument: "see `relay-client bench codecs --help`"
+            case .noData: "choose a disk that holds data"
+            case .roundTripMismatch: "the codec layer is broken for this input: report it with the disk and codec"
+            case .referenceToolFailed: "install the tool (scripts/bench does) or ignore the reference row"
+            }
         return "\(detail) (\(advice))"
     }
 }

@@ -5,8 +5,12 @@ import RelayShared
 /// it, runs the reference tools on the same bytes, and reports.
 public enum CodecBench {
     public struct Options: Sendable {
-        public static let defaultCodecs: [Codec] = [.zstd(level: 1), .zstd(level: 3), .zlib(level: 1), .zlib(level: 6), .lz4, .none]
-        public static let defaultLinks = [LinkSpeed(name: "100Mbit", bitsPerSecond: 100e6), LinkSpeed(name: "1Gbit", bitsPerSecond: 1e9)]
+        public static let defaultCodecs: [Codec] = [
+            .zstd(level: 1), .zstd(level: 3), .zlib(level: 1), .zlib(level: 6), .lz4, .none,
+        ]
+        public static let defaultLinks = [
+            LinkSpeed(name: "100Mbit", bitsPerSecond: 100e6), LinkSpeed(name: "1Gbit", bitsPerSecond: 1e9),
+        ]
 
         public var codecs: [Codec]
         public var frameSize: Int
@@ -32,18 +36,26 @@ public enum CodecBench {
 
     /// Runs the benchmark; `progress` receives one line per step (the CLI prints it on stderr).
     /// Blocking: call it from a synchronous command or a dedicated thread.
-    public static func run(disk: any VirtualDisk, options: Options, progress: (String) -> Void) throws -> CodecBenchReport {
+    public static func run(disk: any VirtualDisk, options: Options, progress: (String) -> Void) throws
+        -> CodecBenchReport
+    {
         progress("reading allocated data of \(disk.path) (at most \(ByteSize(bytes: options.maxBytes)))")
         let sample = try DiskSample.load(from: disk, frameSize: options.frameSize, maxBytes: options.maxBytes)
         var notes: [String] = []
         if sample.isPartial {
-            notes.append("sampled \(sample.bytes.count) of \(sample.allocatedBytes) allocated bytes (--max-bytes \(ByteSize(bytes: options.maxBytes))): \(sample.frames.count) frames spread evenly; link times are scaled to all allocated bytes")
+            notes.append(
+                "sampled \(sample.bytes.count) of \(sample.allocatedBytes) allocated bytes (--max-bytes \(ByteSize(bytes: options.maxBytes))): \(sample.frames.count) frames spread evenly; link times are scaled to all allocated bytes"
+            )
         }
         let loadAverageBefore = CodecBenchReport.loadAverage()
         let benchmark = CodecBenchmark(sample: sample, configuration: options.timing)
-        let references = options.references ? referenceJobs(options.codecs, frameSize: sample.frameSize, notes: &notes) : [:]
-        let tools = references.isEmpty ? nil : try ReferenceTools.writingSample(
-            sample, seconds: options.timing.minSeconds * Double(max(1, options.timing.runs)))
+        let references =
+            options.references ? referenceJobs(options.codecs, frameSize: sample.frameSize, notes: &notes) : [:]
+        let tools =
+            references.isEmpty
+            ? nil
+            : try ReferenceTools.writingSample(
+                sample, seconds: options.timing.minSeconds * Double(max(1, options.timing.runs)))
         defer { tools?.removeSample() }
 
         var measurements: [CodecMeasurement] = []
@@ -64,7 +76,9 @@ public enum CodecBench {
         let loadAverageAfter = CodecBenchReport.loadAverage()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if let load = [loadAverageBefore.first, loadAverageAfter.first].compactMap({ $0 }).max(), load > Double(cores) {
-            notes.append("the machine was busy (1-minute load average up to \(String(format: "%.2f", load)) on \(cores) cores): rates and all-core scaling are lower than on an idle machine")
+            notes.append(
+                "the machine was busy (1-minute load average up to \(String(format: "%.2f", load)) on \(cores) cores): rates and all-core scaling are lower than on an idle machine"
+            )
         }
         return CodecBenchReport(
             sample: sample, configuration: options.timing, links: options.links,

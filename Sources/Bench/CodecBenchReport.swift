@@ -25,8 +25,12 @@ public struct CodecBenchReport: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case path, format, sampling, frames, threads, cores, timing
-            case virtualSize = "virtual_size", allocatedBytes = "allocated_bytes", sampledBytes = "sampled_bytes"
-            case frameSize = "frame_size", loadAverageBefore = "load_average_before", loadAverageAfter = "load_average_after"
+            case virtualSize = "virtual_size"
+            case allocatedBytes = "allocated_bytes"
+            case sampledBytes = "sampled_bytes"
+            case frameSize = "frame_size"
+            case loadAverageBefore = "load_average_before"
+            case loadAverageAfter = "load_average_after"
         }
     }
 
@@ -47,9 +51,12 @@ public struct CodecBenchReport: Codable, Sendable {
         enum CodingKeys: String, CodingKey {
             case codec, ratio
             case compressedBytes = "compressed_bytes"
-            case compressMBps1Core = "compress_mbps_1core", decompressMBps1Core = "decompress_mbps_1core"
-            case compressMBpsAll = "compress_mbps_all", decompressMBpsAll = "decompress_mbps_all"
-            case compressScaling = "compress_scaling", decompressScaling = "decompress_scaling"
+            case compressMBps1Core = "compress_mbps_1core"
+            case decompressMBps1Core = "decompress_mbps_1core"
+            case compressMBpsAll = "compress_mbps_all"
+            case decompressMBpsAll = "decompress_mbps_all"
+            case compressScaling = "compress_scaling"
+            case decompressScaling = "decompress_scaling"
             case linkSeconds = "link_seconds"
         }
     }
@@ -67,7 +74,8 @@ public struct CodecBenchReport: Codable, Sendable {
         enum CodingKeys: String, CodingKey {
             case tool, codec, measures, ratio
             case compressedBytes = "compressed_bytes"
-            case compressMBps1Core = "compress_mbps_1core", decompressMBps1Core = "decompress_mbps_1core"
+            case compressMBps1Core = "compress_mbps_1core"
+            case decompressMBps1Core = "decompress_mbps_1core"
         }
     }
 
@@ -84,10 +92,13 @@ public struct CodecBenchReport: Codable, Sendable {
         public var scalingTargetMet: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case compressVsTool = "zstd1_compress_vs_tool", decompressVsTool = "zstd1_decompress_vs_tool"
+            case compressVsTool = "zstd1_compress_vs_tool"
+            case decompressVsTool = "zstd1_decompress_vs_tool"
             case toolTargetMet = "zstd1_tool_target_met"
-            case compressScaling = "zstd1_compress_scaling", decompressScaling = "zstd1_decompress_scaling"
-            case scalingTarget = "scaling_target", scalingTargetMet = "scaling_target_met"
+            case compressScaling = "zstd1_compress_scaling"
+            case decompressScaling = "zstd1_decompress_scaling"
+            case scalingTarget = "scaling_target"
+            case scalingTargetMet = "scaling_target_met"
         }
     }
 
@@ -123,7 +134,8 @@ public struct CodecBenchReport: Codable, Sendable {
                 : "all allocated bytes",
             frameSize: sample.frameSize, frames: sample.frames.count, threads: threads,
             cores: ProcessInfo.processInfo.activeProcessorCount,
-            timing: "fastest of \(configuration.runs) runs, each repeating the frames for at least \(configuration.minSeconds) s; monotonic clock",
+            timing:
+                "fastest of \(configuration.runs) runs, each repeating the frames for at least \(configuration.minSeconds) s; monotonic clock",
             loadAverageBefore: loadAverageBefore.map { Self.rounded($0, 2) },
             loadAverageAfter: loadAverageAfter.map { Self.rounded($0, 2) })
         let allocated = Double(sample.allocatedBytes)
@@ -135,17 +147,25 @@ public struct CodecBenchReport: Codable, Sendable {
                 decompressMBps1Core: Self.mbps(measured.decompressOneCore.bytesPerSecond),
                 compressMBpsAll: Self.mbps(measured.compressAllCores.bytesPerSecond),
                 decompressMBpsAll: Self.mbps(measured.decompressAllCores.bytesPerSecond),
-                compressScaling: Self.rounded(measured.compressAllCores.bytesPerSecond / measured.compressOneCore.bytesPerSecond, 2),
-                decompressScaling: Self.rounded(measured.decompressAllCores.bytesPerSecond / measured.decompressOneCore.bytesPerSecond, 2),
-                linkSeconds: Dictionary(links.map { link in
-                    (link.name, Self.rounded(link.shipSeconds(
-                        plainBytes: allocated, compressedBytes: allocated / measured.ratio,
-                        compressBytesPerSecond: measured.compressAllCores.bytesPerSecond), 1))
-                }, uniquingKeysWith: { first, _ in first }))
+                compressScaling: Self.rounded(
+                    measured.compressAllCores.bytesPerSecond / measured.compressOneCore.bytesPerSecond, 2),
+                decompressScaling: Self.rounded(
+                    measured.decompressAllCores.bytesPerSecond / measured.decompressOneCore.bytesPerSecond, 2),
+                linkSeconds: Dictionary(
+                    links.map { link in
+                        (
+                            link.name,
+                            Self.rounded(
+                                link.shipSeconds(
+                                    plainBytes: allocated, compressedBytes: allocated / measured.ratio,
+                                    compressBytesPerSecond: measured.compressAllCores.bytesPerSecond), 1)
+                        )
+                    }, uniquingKeysWith: { first, _ in first }))
         }
         reference = references.map { tool in
             Reference(
-                tool: tool.tool, codec: tool.codec.description, measures: tool.measures, ratio: Self.rounded(tool.ratio, 3),
+                tool: tool.tool, codec: tool.codec.description, measures: tool.measures,
+                ratio: Self.rounded(tool.ratio, 3),
                 compressedBytes: tool.compressedBytes,
                 compressMBps1Core: Self.mbps(tool.compressBytesPerSecond),
                 decompressMBps1Core: Self.mbps(tool.decompressBytesPerSecond))

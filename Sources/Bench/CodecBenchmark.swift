@@ -13,7 +13,8 @@ public struct CodecBenchmark: Sendable {
         /// Runs per figure; the fastest one is reported, as `zstd -b` reports its fastest.
         public var runs: Int
 
-        public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, minSeconds: Double = 1, runs: Int = 3) {
+        public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, minSeconds: Double = 1, runs: Int = 3)
+        {
             self.threads = threads
             self.minSeconds = minSeconds
             self.runs = runs
@@ -139,8 +140,10 @@ private final class CodecWorkers: @unchecked Sendable {
         let count = try decompress(worker: worker, frame: frame)
         let range = sample.frames[frame]
         guard memcmp(plains[worker].baseAddress!, sample.bytes.baseAddress! + range.lowerBound, count) == 0 else {
-            throw BenchError(.roundTripMismatch,
-                "\(codec): frame \(frame) (sample bytes \(range.lowerBound)..<\(range.upperBound) of \(sample.path)) did not decompress to its plain bytes")
+            throw BenchError(
+                .roundTripMismatch,
+                "\(codec): frame \(frame) (sample bytes \(range.lowerBound)..<\(range.upperBound) of \(sample.path)) did not decompress to its plain bytes"
+            )
         }
         return count
     }

@@ -41,7 +41,9 @@ public final class DiskSample: @unchecked Sendable {
     /// huge disk is represented from start to end and memory stays bounded by `maxBytes`.
     public static func load(from disk: any VirtualDisk, frameSize: Int, maxBytes: Int) throws -> DiskSample {
         guard frameSize > 0, maxBytes >= frameSize else {
-            throw BenchError(.invalidArgument, "the sample limit (\(maxBytes) bytes) must hold at least one frame of \(frameSize) bytes")
+            throw BenchError(
+                .invalidArgument,
+                "the sample limit (\(maxBytes) bytes) must hold at least one frame of \(frameSize) bytes")
         }
         let map = AllocatedMap(try disk.allocatedExtents())
         guard map.totalBytes > 0 else {
@@ -68,7 +70,8 @@ public final class DiskSample: @unchecked Sendable {
             var filled = 0
             for start in starts {
                 let count = min(frameSize, sampledBytes - filled)
-                try map.read(disk, from: start, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + count]))
+                try map.read(
+                    disk, from: start, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + count]))
                 frames.append(filled..<filled + count)
                 filled += count
             }
@@ -76,7 +79,8 @@ public final class DiskSample: @unchecked Sendable {
             buffer.deallocate()
             throw error
         }
-        return DiskSample(disk: disk, allocatedBytes: map.totalBytes, frameSize: frameSize, bytes: buffer, frames: frames)
+        return DiskSample(
+            disk: disk, allocatedBytes: map.totalBytes, frameSize: frameSize, bytes: buffer, frames: frames)
     }
 }
 
@@ -114,8 +118,9 @@ private struct AllocatedMap {
         var done = 0
         while done < buffer.count, index < extents.count {
             let count = Int(min(UInt64(buffer.count - done), extents[index].length - position))
-            try disk.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + count]),
-                          at: extents[index].offset + position)
+            try disk.read(
+                into: UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + count]),
+                at: extents[index].offset + position)
             done += count
             index += 1
             position = 0

@@ -46,7 +46,8 @@ public struct ReferenceTools: Sendable {
     /// Writes the sampled bytes to a new private temporary directory; `removeSample()` deletes it.
     public static func writingSample(_ sample: DiskSample, seconds: Double) throws -> ReferenceTools {
         let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("relay-bench-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)").path
+            .appendingPathComponent("relay-bench-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         let file = directory + "/sample.bin"
@@ -56,7 +57,8 @@ public struct ReferenceTools: Sendable {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
         }
-        return ReferenceTools(sampleFile: file, plainBytes: sample.bytes.count, seconds: seconds, ownedDirectory: directory)
+        return ReferenceTools(
+            sampleFile: file, plainBytes: sample.bytes.count, seconds: seconds, ownedDirectory: directory)
     }
 
     /// Deletes the temporary directory `writingSample` made; a caller's own file is left alone.
@@ -76,12 +78,16 @@ public struct ReferenceTools: Sendable {
     /// which cuts the file into independent `frameSize` blocks as our frames are cut, and reports its
     /// fastest compression and decompression runs on one thread.
     public func zstdBench(zstd: String, level: Int32, frameSize: Int) throws -> ReferenceMeasurement {
-        let arguments = ["-b\(level)", "-B\(frameSize)", "-i\(max(1, Int(seconds.rounded(.up))))", "--single-thread", "-q", sampleFile]
+        let arguments = [
+            "-b\(level)", "-B\(frameSize)", "-i\(max(1, Int(seconds.rounded(.up))))", "--single-thread", "-q",
+            sampleFile,
+        ]
         let output = try Self.run(zstd, arguments, stdout: .capture).output
         let parsed = try ZstdBenchOutput.parse(output)
         return ReferenceMeasurement(
             tool: "zstd -b\(level)",
-            measures: "zstd \(arguments.dropLast().joined(separator: " ")): in-memory, one thread, independent \(frameSize)-byte blocks, fastest run",
+            measures:
+                "zstd \(arguments.dropLast().joined(separator: " ")): in-memory, one thread, independent \(frameSize)-byte blocks, fastest run",
             codec: .zstd(level: level), plainBytes: plainBytes, compressedBytes: parsed.compressedBytes,
             compressBytesPerSecond: parsed.compressMBps * 1e6, decompressBytesPerSecond: parsed.decompressMBps * 1e6)
     }
@@ -98,9 +104,11 @@ public struct ReferenceTools: Sendable {
         let decompress = try fastest { try Self.run(gzip, ["-d", "-c", compressedFile], stdout: .discard).seconds }
         return ReferenceMeasurement(
             tool: "gzip -\(level)",
-            measures: "wall time of gzip -\(level) -c FILE >/dev/null and gzip -d -c FILE.gz >/dev/null, one process each, fastest run",
+            measures:
+                "wall time of gzip -\(level) -c FILE >/dev/null and gzip -d -c FILE.gz >/dev/null, one process each, fastest run",
             codec: .zlib(level: level), plainBytes: plainBytes, compressedBytes: compressedBytes,
-            compressBytesPerSecond: Double(plainBytes) / compress, decompressBytesPerSecond: Double(plainBytes) / decompress)
+            compressBytesPerSecond: Double(plainBytes) / compress,
+            decompressBytesPerSecond: Double(plainBytes) / decompress)
     }
 
     /// Repeats `timedRun` until `seconds` have passed in total (at least once); the shortest time.
@@ -124,7 +132,9 @@ public struct ReferenceTools: Sendable {
     /// Runs `tool` to completion; a non-zero exit is an error naming the command and its messages.
     /// In `.capture` mode stdout and stderr share one pipe, so one read to the end drains both and
     /// the tool can never block on a full pipe nobody reads.
-    private static func run(_ tool: String, _ arguments: [String], stdout: Output) throws -> (output: String, seconds: Double) {
+    private static func run(_ tool: String, _ arguments: [String], stdout: Output) throws -> (
+        output: String, seconds: Double
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
@@ -138,7 +148,8 @@ public struct ReferenceTools: Sendable {
             process.standardOutput = FileHandle.nullDevice
         case .file(let path):
             guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let handle = FileHandle(forWritingAtPath: path) else {
+                let handle = FileHandle(forWritingAtPath: path)
+            else {
                 throw BenchError(.referenceToolFailed, "cannot create \(path) for the output of \(tool)")
             }
             outputFile = handle
@@ -156,8 +167,10 @@ public struct ReferenceTools: Sendable {
         process.waitUntilExit()
         let elapsed = clock.now - start
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            throw BenchError(.referenceToolFailed,
-                "\(tool) \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus): \(output.suffix(500))")
+            throw BenchError(
+                .referenceToolFailed,
+                "\(tool) \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus): \(output.suffix(500))"
+            )
         }
         return (output, elapsed.seconds)
     }

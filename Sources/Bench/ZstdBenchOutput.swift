@@ -17,7 +17,8 @@ public struct ZstdBenchOutput: Sendable, Equatable {
         for line in lines.reversed() {
             if let result = parseLine(line) { return result }
         }
-        throw BenchError(.referenceToolFailed,
+        throw BenchError(
+            .referenceToolFailed,
             "zstd -b printed no result line with a ratio and two MB/s rates; its output was: \(text.suffix(300))")
     }
 
@@ -25,19 +26,20 @@ public struct ZstdBenchOutput: Sendable, Equatable {
         let tokens = line.split(separator: " ").map { $0.trimming(",") }
         let rateUnits = tokens.indices.filter { tokens[$0] == "MB/s" }
         guard rateUnits.count == 2, rateUnits[0] > 0,
-              let ratioIndex = tokens.firstIndex(where: { $0.hasPrefix("(") && $0.hasSuffix(")") }), ratioIndex > 0,
-              let compressed = Int(tokens[ratioIndex - 1]),
-              let ratio = Double(tokens[ratioIndex].dropFirst().dropLast().trimming("x")),
-              let compress = Double(tokens[rateUnits[0] - 1]),
-              let decompress = Double(tokens[rateUnits[1] - 1])
+            let ratioIndex = tokens.firstIndex(where: { $0.hasPrefix("(") && $0.hasSuffix(")") }), ratioIndex > 0,
+            let compressed = Int(tokens[ratioIndex - 1]),
+            let ratio = Double(tokens[ratioIndex].dropFirst().dropLast().trimming("x")),
+            let compress = Double(tokens[rateUnits[0] - 1]),
+            let decompress = Double(tokens[rateUnits[1] - 1])
         else { return nil }
-        return ZstdBenchOutput(compressedBytes: compressed, ratio: ratio, compressMBps: compress, decompressMBps: decompress)
+        return ZstdBenchOutput(
+            compressedBytes: compressed, ratio: ratio, compressMBps: compress, decompressMBps: decompress)
     }
 }
 
-private extension StringProtocol {
+extension StringProtocol {
     /// The text without leading and trailing `character`s.
-    func trimming(_ character: Character) -> String {
+    fileprivate func trimming(_ character: Character) -> String {
         String(drop { $0 == character }.reversed().drop { $0 == character }.reversed())
     }
 }

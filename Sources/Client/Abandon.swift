@@ -21,14 +21,16 @@ extension RelayClientCommand {
 
         func run() async throws {
             let report = try await ExitStatus.reporting {
-                let holder = ClientLockHolder(host: ProcessInfo.processInfo.hostName, processID: getpid(), startedAt: Date())
+                let holder = ClientLockHolder(
+                    host: ProcessInfo.processInfo.hostName, processID: getpid(), startedAt: Date())
                 return try await GenerationAbandoner(control: store.control()).abandon(holder: holder)
             }
             if json {
                 print(try JSONOutput.encode(report))
             } else {
-                print("\(report.target): generation \(report.generation) abandoned at seq \(report.lastSeq) "
-                      + "(\(report.droppedSegments) later segments dropped); the next sync is full")
+                print(
+                    "\(report.target): generation \(report.generation) abandoned at seq \(report.lastSeq) "
+                        + "(\(report.droppedSegments) later segments dropped); the next sync is full")
             }
         }
     }

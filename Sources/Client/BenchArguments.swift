@@ -11,7 +11,8 @@ enum BenchArguments {
         try commaSeparated(text, what: "codec") { item in
             guard let codec = Codec(item) else {
                 throw ValidationError(
-                    "codec '\(item)': expected none, lz4, zlib:\(Codec.zlibLevels.lowerBound)…\(Codec.zlibLevels.upperBound) or zstd:\(Codec.zstdLevels.lowerBound)…\(Codec.zstdLevels.upperBound)")
+                    "codec '\(item)': expected none, lz4, zlib:\(Codec.zlibLevels.lowerBound)…\(Codec.zlibLevels.upperBound) or zstd:\(Codec.zstdLevels.lowerBound)…\(Codec.zstdLevels.upperBound)"
+                )
             }
             return codec
         }

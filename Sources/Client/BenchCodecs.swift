@@ -17,21 +17,27 @@ extension RelayClientCommand.Bench {
         @Argument(help: "The source disk: raw image, fixed, dynamic or differencing VHD.")
         var disk: String
 
-        @Option(help: "Comma-separated codecs to measure (default: zstd:1,zstd:3,zlib:1,zlib:6,lz4,none).", transform: BenchArguments.codecs)
+        @Option(
+            help: "Comma-separated codecs to measure (default: zstd:1,zstd:3,zlib:1,zlib:6,lz4,none).",
+            transform: BenchArguments.codecs)
         var codecs = CodecBench.Options.defaultCodecs
 
-        @Option(help: "Plain bytes per frame, binary units such as 512K, at most 4M (default: 4M).", transform: BenchArguments.byteSize)
+        @Option(
+            help: "Plain bytes per frame, binary units such as 512K, at most 4M (default: 4M).",
+            transform: BenchArguments.byteSize)
         var frameSize = ByteSize(bytes: 4 << 20)
 
         @Option(help: "Threads for the all-core figures; defaults to the number of cores.")
         var threads = ProcessInfo.processInfo.activeProcessorCount
 
-        @Option(help: "Comma-separated link speeds for the transfer estimate, such as 2.5Gbit (default: 100Mbit,1Gbit).",
-                transform: BenchArguments.links)
+        @Option(
+            help: "Comma-separated link speeds for the transfer estimate, such as 2.5Gbit (default: 100Mbit,1Gbit).",
+            transform: BenchArguments.links)
         var link = CodecBench.Options.defaultLinks
 
-        @Option(help: "Load at most this many allocated bytes; a larger disk is sampled evenly (default: 1G).",
-                transform: BenchArguments.byteSize)
+        @Option(
+            help: "Load at most this many allocated bytes; a larger disk is sampled evenly (default: 1G).",
+            transform: BenchArguments.byteSize)
         var maxBytes = ByteSize(bytes: 1 << 30)
 
         @Option(help: "Timed runs per figure; the fastest is reported.")
@@ -51,7 +57,8 @@ extension RelayClientCommand.Bench {
                 throw ValidationError("--frame-size must be between 4K and 4M (a segment frame holds at most 4 MiB)")
             }
             guard maxBytes >= frameSize else {
-                throw ValidationError("--max-bytes (\(maxBytes)) must hold at least one frame of --frame-size (\(frameSize))")
+                throw ValidationError(
+                    "--max-bytes (\(maxBytes)) must hold at least one frame of --frame-size (\(frameSize))")
             }
             guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256") }
             guard (1...100).contains(runs) else { throw ValidationError("--runs must be between 1 and 100") }

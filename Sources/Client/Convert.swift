@@ -34,7 +34,8 @@ extension RelayClientCommand {
             if json {
                 print(try JSONOutput.encode(summary))
             } else {
-                print("""
+                print(
+                    """
                     wrote \(summary.output): fixed VHD, \(ByteCount.describe(summary.targetSize)) of disk + 512-byte footer
                       source virtual size \(ByteCount.describe(summary.virtualSize)), \
                     \(ByteCount.describe(summary.scannedBytes)) allocated, \

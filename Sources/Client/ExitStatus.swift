@@ -27,8 +27,11 @@ enum ExitStatus {
         } catch let exit as ExitCode {
             throw exit
         } catch let error as SyncError {
-            throw fail("\(error)", error.code == .locked || error.code == .generationInProgress ? locked
-                       : error.code == .timedOut ? timedOut : failure)
+            throw fail(
+                "\(error)",
+                error.code == .locked || error.code == .generationInProgress
+                    ? locked
+                    : error.code == .timedOut ? timedOut : failure)
         } catch let error as StorageError {
             throw fail("storage: \(error) (check the store address and the credentials)", failure)
         } catch {

@@ -42,7 +42,9 @@ extension DiskInfo {
             row("parent chain", "none")
         } else {
             for (depth, parent) in parentChain.enumerated() {
-                row(depth == 0 ? "parent chain" : "", "\(parent.path) (\(parent.format.rawValue), \(parent.uniqueID ?? "-"))")
+                row(
+                    depth == 0 ? "parent chain" : "",
+                    "\(parent.path) (\(parent.format.rawValue), \(parent.uniqueID ?? "-"))")
             }
         }
         for warning in warnings { lines.append("  warning: " + warning) }

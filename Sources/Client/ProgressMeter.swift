@@ -22,8 +22,9 @@ final class ProgressMeter {
         let seconds = max((now - start).seconds, 0.001)
         let rate = Double(done) / seconds
         let percent = total == 0 ? 100 : Double(done) * 100 / Double(total)
-        var line = String(format: "\r%@: %5.1f%%  %@ of %@  %.1f MB/s", label, percent,
-                          ByteCount.binary(done), ByteCount.binary(total), rate / 1e6)
+        var line = String(
+            format: "\r%@: %5.1f%%  %@ of %@  %.1f MB/s", label, percent,
+            ByteCount.binary(done), ByteCount.binary(total), rate / 1e6)
         if rate > 0, done < total {
             line += String(format: "  ETA %.0f s", Double(total - done) / rate)
         }

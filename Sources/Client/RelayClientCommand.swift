@@ -8,7 +8,8 @@ struct RelayClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay-client",
         abstract: "Replicates a virtual disk into an Azure page blob that stays a valid fixed VHD.",
-        discussion: "Log level of the storage layer (retries, fences): RELAY_LOG_LEVEL (trace … error; default warning).",
+        discussion:
+            "Log level of the storage layer (retries, fences): RELAY_LOG_LEVEL (trace … error; default warning).",
         version: RelayVersion.current,
         subcommands: [Sync.self, Status.self, Verify.self, Abandon.self, Inspect.self, Convert.self, Bench.self]
     )
@@ -17,7 +18,8 @@ struct RelayClientCommand: AsyncParsableCommand {
     /// bootstrap it. Standard error at `warning` by default, so that the storage layer's retries (info)
     /// stay out of the client's one-line errors unless RELAY_LOG_LEVEL asks for them.
     static func main() async {
-        let level = ProcessInfo.processInfo.environment["RELAY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let level =
+            ProcessInfo.processInfo.environment["RELAY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

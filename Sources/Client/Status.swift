@@ -22,14 +22,16 @@ extension RelayClientCommand {
                 return
             }
             let time = ISO8601DateFormatter()
-            print("""
+            print(
+                """
                 \(status.target): source \(status.sourceID), \(ByteCount.describe(status.virtualSize))
                   seqs sent 1-\(status.lastSeq), applied through \(status.appliedSeq), lag \(status.lagSegments) segments \
                 (\(status.pendingSegments) taken in by the worker)\(status.fullSyncRequired ? "; next sync is full" : "")
                 """)
             for generation in status.generations {
                 let seqs = generation.lastSeq.map { "\(generation.firstSeq)-\($0)" } ?? "\(generation.firstSeq)-"
-                var line = "  generation \(generation.generation): \(generation.state.rawValue), seqs \(seqs), "
+                var line =
+                    "  generation \(generation.generation): \(generation.state.rawValue), seqs \(seqs), "
                     + "\(generation.full ? "full" : "incremental"), from \(generation.host) at \(time.string(from: generation.startedAt)), "
                     + "\(ByteCount.describe(generation.plainBytes)) as \(ByteCount.describe(generation.storedBytes))"
                 if generation.sourceChanged { line += ", source changed while read (crash-consistent)" }

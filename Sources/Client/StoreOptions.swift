@@ -9,8 +9,10 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "The local store, file:PATH (default: file:./relay-store, unless a connection string is given).")
     var store: String?
 
-    @Option(help: ArgumentHelp("An Azure Storage connection string (prefer the \(StorageConfiguration.environmentVariable) "
-                               + "environment variable: arguments show in process listings).", valueName: "CS"))
+    @Option(
+        help: ArgumentHelp(
+            "An Azure Storage connection string (prefer the \(StorageConfiguration.environmentVariable) "
+                + "environment variable: arguments show in process listings).", valueName: "CS"))
     var connectionString: String?
 
     func validate() throws {

@@ -51,7 +51,9 @@ extension RelayClientCommand {
         var json = false
 
         func validate() throws {
-            guard Codec(codec) != nil else { throw ValidationError("--codec '\(codec)': use zstd:LEVEL, zlib:LEVEL, lz4 or none") }
+            guard Codec(codec) != nil else {
+                throw ValidationError("--codec '\(codec)': use zstd:LEVEL, zlib:LEVEL, lz4 or none")
+            }
             guard ByteSize(blockSize) != nil else { throw ValidationError("--block-size '\(blockSize)': use e.g. 64K") }
             if let maxBandwidth, LinkSpeed(maxBandwidth) == nil {
                 throw ValidationError("--max-bandwidth '\(maxBandwidth)': use e.g. 100Mbit or 1Gbit")
@@ -61,14 +63,16 @@ extension RelayClientCommand {
         }
 
         func run() async throws {
-            var options = SyncOptions(blockSize: ByteSize(blockSize)!.bytes, codec: Codec(codec)!, connections: connections,
-                                      maxBandwidth: maxBandwidth.flatMap(LinkSpeed.init).map { $0.bitsPerSecond / 8 }, full: full)
+            var options = SyncOptions(
+                blockSize: ByteSize(blockSize)!.bytes, codec: Codec(codec)!, connections: connections,
+                maxBandwidth: maxBandwidth.flatMap(LinkSpeed.init).map { $0.bitsPerSecond / 8 }, full: full)
             if let threads { options.threads = threads }
             let summary = try await ExitStatus.reporting {
                 let configuration = try store.configuration()
                 let services = try await configuration.services()
                 let request = SyncSession.Request(
-                    source: source, target: store.targetName, options: options, stateRoot: stateDir ?? ClientState.defaultRoot(),
+                    source: source, target: store.targetName, options: options,
+                    stateRoot: stateDir ?? ClientState.defaultRoot(),
                     storeFolder: ClientState.storeFolder(configuration))
                 let session = SyncSession(services: services, request: request) { line in
                     FileHandle.standardError.write(Data((line + "\n").utf8))
@@ -83,7 +87,8 @@ extension RelayClientCommand {
                     throw error
                 }
                 if wait {
-                    let row = try await session.control.waitUntilApplied(summary.generation, timeout: timeout.map { .seconds($0) })
+                    let row = try await session.control.waitUntilApplied(
+                        summary.generation, timeout: timeout.map { .seconds($0) })
                     summary.applied = true
                     summary.snapshot = row.snapshot
                 }

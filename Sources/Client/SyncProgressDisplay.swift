@@ -19,9 +19,10 @@ final class SyncProgressDisplay: Sendable {
                 let seconds = max((ContinuousClock.now - start).seconds, 0.001)
                 let rate = Double(counts.scannedBytes) / seconds
                 let ratio = counts.changedBytes == 0 ? 0 : Double(counts.sentBytes) * 100 / Double(counts.changedBytes)
-                var line = String(format: "\rsync: scanned %@ of %@, changed %@, sent %@ (%.0f%%), %.1f MB/s",
-                                  ByteCount.binary(counts.scannedBytes), ByteCount.binary(counts.totalBytes),
-                                  ByteCount.binary(counts.changedBytes), ByteCount.binary(counts.sentBytes), ratio, rate / 1e6)
+                var line = String(
+                    format: "\rsync: scanned %@ of %@, changed %@, sent %@ (%.0f%%), %.1f MB/s",
+                    ByteCount.binary(counts.scannedBytes), ByteCount.binary(counts.totalBytes),
+                    ByteCount.binary(counts.changedBytes), ByteCount.binary(counts.sentBytes), ratio, rate / 1e6)
                 if rate > 0, counts.totalBytes > counts.scannedBytes {
                     line += String(format: ", ETA %.0f s", Double(counts.totalBytes - counts.scannedBytes) / rate)
                 }

@@ -31,9 +31,11 @@ extension RelayClientCommand {
                 for difference in report.differences {
                     print("differs: [\(difference.offset), \(difference.offset + difference.length))")
                 }
-                print(report.equal
-                      ? "\(report.target) equals \(report.source) (\(ByteCount.describe(report.comparedBytes)) compared)"
-                      : "\(report.target) differs from \(report.source) in \(ByteCount.describe(report.differentBytes))")
+                print(
+                    report.equal
+                        ? "\(report.target) equals \(report.source) (\(ByteCount.describe(report.comparedBytes)) compared)"
+                        : "\(report.target) differs from \(report.source) in \(ByteCount.describe(report.differentBytes))"
+                )
             }
             if !report.equal { throw ExitCode(ExitStatus.different) }
         }

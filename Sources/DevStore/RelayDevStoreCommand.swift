@@ -17,12 +17,17 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
     @Option(help: "Queue endpoint port (0 picks a free port).") var queuePort = 10001
     @Option(help: "Table endpoint port (0 picks a free port).") var tablePort = 10002
     @Option(help: "Directory of the stores (default: a temporary directory removed on exit).") var data: String?
-    @Option(name: .customLong("account"), help: """
-        An extra account as NAME:BASE64KEY (repeatable). The key is then visible in process listings: \
-        prefer the environment variable RELAY_DEVSTORE_ACCOUNTS="NAME:KEY;NAME2:KEY2" (Azurite's convention).
-        """) var accounts: [String] = []
-    @Option(name: .customLong("fault-503-rate"), help: "Share of operations refused with 503 ServerBusy.") var fault503Rate = 0.0
-    @Option(name: .customLong("fault-500-rate"), help: "Share of operations that take effect but answer 500 OperationTimedOut.") var fault500Rate = 0.0
+    @Option(
+        name: .customLong("account"),
+        help: """
+            An extra account as NAME:BASE64KEY (repeatable). The key is then visible in process listings: \
+            prefer the environment variable RELAY_DEVSTORE_ACCOUNTS="NAME:KEY;NAME2:KEY2" (Azurite's convention).
+            """) var accounts: [String] = []
+    @Option(name: .customLong("fault-503-rate"), help: "Share of operations refused with 503 ServerBusy.")
+    var fault503Rate = 0.0
+    @Option(
+        name: .customLong("fault-500-rate"),
+        help: "Share of operations that take effect but answer 500 OperationTimedOut.") var fault500Rate = 0.0
     @Option(help: "Share of delivered queue messages delivered once more.") var faultDuplicateRate = 0.0
     @Option(help: "Share of new queue messages delivered late (after --fault-delay-seconds).") var faultDelayRate = 0.0
     @Option(help: "How late a delayed message becomes visible, in seconds.") var faultDelaySeconds = 5
@@ -31,14 +36,21 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func validate() throws {
-        for (name, rate) in [("fault-503-rate", fault503Rate), ("fault-500-rate", fault500Rate), ("fault-duplicate-rate", faultDuplicateRate), ("fault-delay-rate", faultDelayRate)] {
+        for (name, rate) in [
+            ("fault-503-rate", fault503Rate), ("fault-500-rate", fault500Rate),
+            ("fault-duplicate-rate", faultDuplicateRate), ("fault-delay-rate", faultDelayRate),
+        ] {
             guard (0...1).contains(rate) else { throw ValidationError("--\(name) must be between 0 and 1") }
         }
         for (name, port) in [("blob-port", blobPort), ("queue-port", queuePort), ("table-port", tablePort)] {
             guard (0...65535).contains(port) else { throw ValidationError("--\(name) must be 0…65535") }
         }
-        guard faultLatency >= 0, faultDelaySeconds >= 0 else { throw ValidationError("--fault-latency and --fault-delay-seconds must not be negative") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning or error") }
+        guard faultLatency >= 0, faultDelaySeconds >= 0 else {
+            throw ValidationError("--fault-latency and --fault-delay-seconds must not be negative")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be trace, debug, info, notice, warning or error")
+        }
         _ = try parsedAccounts()
     }
 
@@ -50,7 +62,8 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
             guard let colon = text.firstIndex(of: ":") else { throw ValidationError("--account takes NAME:BASE64KEY") }
             let name = String(text[..<colon])
             guard name.range(of: "^[a-z0-9]{3,24}$", options: .regularExpression) != nil else {
-                throw ValidationError("--account: '\(name)' is not a storage account name (3-24 lowercase letters and digits)")
+                throw ValidationError(
+                    "--account: '\(name)' is not a storage account name (3-24 lowercase letters and digits)")
             }
             guard let key = Data(base64Encoded: String(text[text.index(after: colon)...])), !key.isEmpty else {
                 throw ValidationError("--account \(name): the key is not valid Base64")
@@ -79,7 +92,8 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
         configuration.queuePort = queuePort
         configuration.tablePort = tablePort
         configuration.extraAccounts = try parsedAccounts()
-        configuration.faults = anyFault
+        configuration.faults =
+            anyFault
             ? FaultConfiguration(
                 seed: faultSeed, serverBusyRate: fault503Rate, timeoutRate: fault500Rate,
                 latency: .milliseconds(faultLatency) ... .milliseconds(faultLatency), duplicateRate: faultDuplicateRate)
@@ -91,14 +105,17 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
             "starting",
             metadata: [
                 "data": "\(directory)", "data.temporary": "\(temporary)",
-                "accounts": "\(([ConnectionString.developmentAccountName] + configuration.extraAccounts.map(\.name)).joined(separator: ","))",
+                "accounts":
+                    "\(([ConnectionString.developmentAccountName] + configuration.extraAccounts.map(\.name)).joined(separator: ","))",
             ])
         try await DevStore(configuration: configuration, logger: logger).run { ports, _ in
             let line: [String: Any] = [
                 "blobPort": ports.blob, "queuePort": ports.queue, "tablePort": ports.table,
                 "account": ConnectionString.developmentAccountName, "connectionString": ports.connectionString,
             ]
-            if let json = try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            if let json = try? JSONSerialization.data(
+                withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes])
+            {
                 FileHandle.standardOutput.write(json + Data("\n".utf8))
             }
         }

@@ -5,8 +5,8 @@ import Logging
 import NIOCore
 import RelayShared
 import ServiceLifecycle
-import UnixSignals
 import Synchronization
+import UnixSignals
 
 /// relay-devstore: the Blob, Queue and Table REST endpoints of Azure Storage on three ports of
 /// 127.0.0.1, path-style (`/ACCOUNT/…`), over one local store per account, with optional seeded faults.
@@ -57,11 +57,16 @@ public struct DevStore: Sendable {
     /// Serves until a shutdown signal arrives, `stop` is called, or the task is cancelled. `onReady`
     /// runs once, when all three ports listen, with the ports and `stop`, which shuts the server down
     /// gracefully (in-flight requests finish) as SIGTERM does.
-    public func run(onReady: @escaping @Sendable (Ports, _ stop: @escaping @Sendable () async -> Void) -> Void) async throws {
+    public func run(onReady: @escaping @Sendable (Ports, _ stop: @escaping @Sendable () async -> Void) -> Void)
+        async throws
+    {
         let accounts = try await makeAccounts()
         let ready = ReadyPorts(onReady: onReady)
-        let delay = configuration.deliveryDelayRate > 0
-            ? DeliveryDelay(rate: configuration.deliveryDelayRate, seconds: configuration.deliveryDelaySeconds, seed: configuration.faultSeed)
+        let delay =
+            configuration.deliveryDelayRate > 0
+            ? DeliveryDelay(
+                rate: configuration.deliveryDelayRate, seconds: configuration.deliveryDelaySeconds,
+                seed: configuration.faultSeed)
             : nil
         let endpoints: [(any StorageEndpoint, Int)] = [
             (BlobEndpoint(), configuration.blobPort),
@@ -76,10 +81,14 @@ public struct DevStore: Sendable {
             serviceLogger[metadataKey: "service"] = "\(kind.rawValue)"
             let application = Application(
                 responder: StorageResponder(endpoint: endpoint, accounts: accounts, logger: serviceLogger),
-                server: .http1(configuration: HTTP1Channel.Configuration(
-                    additionalChannelHandlers: [ConnectionGuardHandler(registry: registry), ExpectContinueHandler()],
-                    idleTimeout: configuration.connections.idleTimeout)),
-                configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: port), serverName: nil),
+                server: .http1(
+                    configuration: HTTP1Channel.Configuration(
+                        additionalChannelHandlers: [
+                            ConnectionGuardHandler(registry: registry), ExpectContinueHandler(),
+                        ],
+                        idleTimeout: configuration.connections.idleTimeout)),
+                configuration: ApplicationConfiguration(
+                    address: .hostname(configuration.host, port: port), serverName: nil),
                 onServerRunning: { channel in
                     ready.bound(kind, port: channel.localAddress?.port ?? port)
                 },
@@ -99,7 +108,10 @@ public struct DevStore: Sendable {
     private func makeAccounts() async throws -> [String: Account] {
         let plan = configuration.faults.map(FaultPlan.init)
         var accounts: [String: Account] = [:]
-        let development = (name: ConnectionString.developmentAccountName, key: [UInt8](Data(base64Encoded: ConnectionString.developmentAccountKey)!))
+        let development = (
+            name: ConnectionString.developmentAccountName,
+            key: [UInt8](Data(base64Encoded: ConnectionString.developmentAccountKey)!)
+        )
         for (name, key) in [development] + configuration.extraAccounts {
             let store = try LocalStore(path: configuration.dataDirectory + "/" + name)
             let blob = try await LocalBlobService(store: store)
@@ -107,7 +119,8 @@ public struct DevStore: Sendable {
             let table = try await LocalTableService(store: store)
             if let plan {
                 accounts[name] = Account(
-                    name: name, key: key, blob: FaultyBlobService(blob, plan: plan), queue: FaultyQueueService(queue, plan: plan),
+                    name: name, key: key, blob: FaultyBlobService(blob, plan: plan),
+                    queue: FaultyQueueService(queue, plan: plan),
                     table: FaultyTableService(table, plan: plan))
             } else {
                 accounts[name] = Account(name: name, key: key, blob: blob, queue: queue, table: table)
@@ -127,7 +140,9 @@ private final class ReadyPorts: Sendable {
     private let state = Mutex(State())
     private let onReady: @Sendable (DevStore.Ports, @escaping @Sendable () async -> Void) -> Void
 
-    init(onReady: @escaping @Sendable (DevStore.Ports, @escaping @Sendable () async -> Void) -> Void) { self.onReady = onReady }
+    init(onReady: @escaping @Sendable (DevStore.Ports, @escaping @Sendable () async -> Void) -> Void) {
+        self.onReady = onReady
+    }
 
     /// The group exists before any server runs, so `bound` always finds it.
     func attach(_ group: ServiceGroup) { state.withLock { $0.group = group } }
@@ -135,7 +150,9 @@ private final class ReadyPorts: Sendable {
     func bound(_ kind: StorageKind, port: Int) {
         let complete = state.withLock { state -> (DevStore.Ports, ServiceGroup?)? in
             state.ports[kind] = port
-            guard state.ports.count == 3, let blob = state.ports[.blob], let queue = state.ports[.queue], let table = state.ports[.table] else {
+            guard state.ports.count == 3, let blob = state.ports[.blob], let queue = state.ports[.queue],
+                let table = state.ports[.table]
+            else {
                 return nil
             }
             return (DevStore.Ports(blob: blob, queue: queue, table: table), state.group)

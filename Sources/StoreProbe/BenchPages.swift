@@ -46,20 +46,28 @@ extension StoreProbeCommand {
                 let ddRun = {
                     try await onThread { sync() }
                     let start = ContinuousClock.now
-                    let status = try await onThread { try Self.runDD(from: source, to: directory + "/dd.out", count: chunks.count) }
+                    let status = try await onThread {
+                        try Self.runDD(from: source, to: directory + "/dd.out", count: chunks.count)
+                    }
                     guard status == 0 else { throw BenchFailure(description: "dd exited with status \(status)") }
                     dd.append(Self.rate(total, since: start))
                     try FileManager.default.removeItem(atPath: directory + "/dd.out")
                 }
                 let localRun = { (withMD5: Bool) in
-                    try await service.createPageBlob(blob, size: total, sequenceNumber: 0, metadata: [:], conditions: .none)
+                    try await service.createPageBlob(
+                        blob, size: total, sequenceNumber: 0, metadata: [:], conditions: .none)
                     try await onThread { sync() }
                     let start = ContinuousClock.now
                     for (index, data) in chunks.enumerated() {
-                        try await service.putPages(blob, offset: UInt64(index * chunk), data: data,
-                                                   contentMD5: withMD5 ? MD5.digest(data) : nil, conditions: .none)
+                        try await service.putPages(
+                            blob, offset: UInt64(index * chunk), data: data,
+                            contentMD5: withMD5 ? MD5.digest(data) : nil, conditions: .none)
                     }
-                    if withMD5 { localMD5.append(Self.rate(total, since: start)) } else { local.append(Self.rate(total, since: start)) }
+                    if withMD5 {
+                        localMD5.append(Self.rate(total, since: start))
+                    } else {
+                        local.append(Self.rate(total, since: start))
+                    }
                     try await service.deleteBlob(blob, snapshot: nil, deleteSnapshots: nil, conditions: .none)
                 }
                 if round % 2 == 0 {
@@ -73,7 +81,8 @@ extension StoreProbeCommand {
             }
             let ratios = zip(local, dd).map { $0 / $1 }.sorted()
             let best = (dd: dd.max() ?? 0, local: local.max() ?? 0, localMD5: localMD5.max() ?? 0)
-            print("""
+            print(
+                """
                 blob-bench: \(mib / 4 * 4) MiB in 4 MiB pages, 5 rounds, best (all runs)
                 blob-bench: dd bs=4M                   \(Self.format(best.dd)) MB/s  (\(dd.map(Self.format).joined(separator: ", ")))
                 blob-bench: local putPages             \(Self.format(best.local)) MB/s  (\(local.map(Self.format).joined(separator: ", ")))

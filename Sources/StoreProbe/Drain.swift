@@ -5,7 +5,8 @@ import RelayShared
 extension StoreProbeCommand {
     /// Receives and deletes messages until the queue is empty, printing each message's text.
     struct Drain: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Drain a queue, printing the text of every message received.")
+        static let configuration = CommandConfiguration(
+            abstract: "Drain a queue, printing the text of every message received.")
 
         @OptionGroup var options: ProbeOptions
         @Option(help: "The queue to drain.") var queue: String

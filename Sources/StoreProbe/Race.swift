@@ -6,13 +6,15 @@ extension StoreProbeCommand {
     /// Races other probes for the rounds of one row: read the row, then update it with the ETag read,
     /// advancing its `Round`. Prints `win R` for each round R this process advanced; a 412 is a loss.
     struct Race: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Race ETag-guarded updates of one row, printing each round won.")
+        static let configuration = CommandConfiguration(
+            abstract: "Race ETag-guarded updates of one row, printing each round won.")
 
         @OptionGroup var options: ProbeOptions
         @Option(help: "The table holding the row.") var table: String
         @Option(help: "Stop when the row's Round reaches this.") var rounds: Int
         @Option(help: "This racer's name, stored in the row when it wins.") var name: String
-        @Option(help: "Pause up to this many microseconds between read and update, widening the race window.") var think = 0
+        @Option(help: "Pause up to this many microseconds between read and update, widening the race window.")
+        var think = 0
 
         func run() async throws {
             let (store, deadline) = try await options.open()
@@ -26,7 +28,9 @@ extension StoreProbeCommand {
                 }
                 if round >= rounds { break }
                 if think > 0 { try await Task.sleep(for: .microseconds(Int.random(in: 0...think))) }
-                let next = TableEntity(partitionKey: "race", rowKey: "row", properties: ["Round": .int64(round + 1), "Winner": .string(name)])
+                let next = TableEntity(
+                    partitionKey: "race", rowKey: "row",
+                    properties: ["Round": .int64(round + 1), "Winner": .string(name)])
                 do {
                     try await tables.update(table, next, mode: .replace, ifMatch: .etag(etag))
                     emit("win \(round)")

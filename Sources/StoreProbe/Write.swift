@@ -6,7 +6,8 @@ extension StoreProbeCommand {
     /// Inserts rows and puts messages from several tasks until killed (or the limit), printing
     /// `row KEY` and `msg TEXT` only after the store acknowledged each.
     struct Write: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Insert rows and put messages in a loop, printing each acknowledged one.")
+        static let configuration = CommandConfiguration(
+            abstract: "Insert rows and put messages in a loop, printing each acknowledged one.")
 
         @OptionGroup var options: ProbeOptions
         @Option(help: "The table to insert into.") var table: String
@@ -26,7 +27,11 @@ extension StoreProbeCommand {
                         for index in 0..<limit {
                             try deadline.check()
                             let key = "\(writer)-\(index)"
-                            try await tables.insert(table, TableEntity(partitionKey: "probe", rowKey: key, properties: ["Pad": padding, "N": .int64(Int64(index))]))
+                            try await tables.insert(
+                                table,
+                                TableEntity(
+                                    partitionKey: "probe", rowKey: key,
+                                    properties: ["Pad": padding, "N": .int64(Int64(index))]))
                             emit("row \(key)")
                             try await queues.putMessage(queue, text: key, visibilityTimeout: 0, timeToLive: -1)
                             emit("msg \(key)")

@@ -21,8 +21,9 @@ extension StoreProbeCommand {
             let size = try await service.blobProperties(address, snapshot: nil, conditions: .none).size
             for index in 0..<Int(size) / pageBytes {
                 try deadline.check()
-                try await service.putPages(address, offset: UInt64(index * pageBytes), data: Self.page(index, bytes: pageBytes),
-                                           contentMD5: nil, conditions: .none)
+                try await service.putPages(
+                    address, offset: UInt64(index * pageBytes), data: Self.page(index, bytes: pageBytes),
+                    contentMD5: nil, conditions: .none)
                 emit("ack \(index)")
             }
         }

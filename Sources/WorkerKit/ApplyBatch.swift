@@ -37,7 +37,8 @@ struct ApplyBatch: Sendable {
                 // not (only a budget below `WorkerConfiguration.minimumMemoryBudget` meets one) is not applied.
                 let need = message.segmentBytes + Int(clamping: message.plainBytes)
                 guard need <= memory.capacity else {
-                    overBudget = WorkerError(.memoryBudgetTooSmall, target: claim.target,
+                    overBudget = WorkerError(
+                        .memoryBudgetTooSmall, target: claim.target,
                         "segment \(message.seq) needs \(need) bytes, more than the memory budget of \(memory.capacity)")
                     break
                 }
@@ -46,8 +47,9 @@ struct ApplyBatch: Sendable {
                 let generationBefore = index == 0 ? previousGeneration : rows[index - 1].message.generation
                 group.addTask {
                     defer { memory.release(reserved) }
-                    let outcome = await apply(message, index: index, rows: rows, generationBefore: generationBefore,
-                                              verified: verified, written: written)
+                    let outcome = await apply(
+                        message, index: index, rows: rows, generationBefore: generationBefore,
+                        verified: verified, written: written)
                     return (index, outcome)
                 }
             }
@@ -57,8 +59,10 @@ struct ApplyBatch: Sendable {
         }
     }
 
-    private func apply(_ message: ControlMessage, index: Int, rows: [SegmentRow], generationBefore: UInt64,
-                       verified: [Latch], written: [Latch]) async -> Outcome {
+    private func apply(
+        _ message: ControlMessage, index: Int, rows: [SegmentRow], generationBefore: UInt64,
+        verified: [Latch], written: [Latch]
+    ) async -> Outcome {
         let prepared: PreparedSegment
         do {
             prepared = try await prepare(message, generationBefore: generationBefore)
@@ -94,13 +98,17 @@ struct ApplyBatch: Sendable {
         let bytes: [UInt8]
         do {
             bytes = try await requests.withPermit {
-                try await calls("Get Blob") { try await services.blob.getBlob(blob, range: nil, snapshot: nil, conditions: .none).data }
+                try await calls("Get Blob") {
+                    try await services.blob.getBlob(blob, range: nil, snapshot: nil, conditions: .none).data
+                }
             }
         } catch let error as StorageError where error.status == 404 {
-            throw PreparedSegment.Refusal(description: "the temp blob \(message.blob) does not exist (\(error.shortDescription))")
+            throw PreparedSegment.Refusal(
+                description: "the temp blob \(message.blob) does not exist (\(error.shortDescription))")
         }
-        return try PreparedSegment(bytes: bytes, message: message, target: claim.target, diskSize: claim.diskSize,
-                                   previousGeneration: generationBefore)
+        return try PreparedSegment(
+            bytes: bytes, message: message, target: claim.target, diskSize: claim.diskSize,
+            previousGeneration: generationBefore)
     }
 
     /// Sends the segment's Put Page calls in parallel (its extents never overlap each other).
@@ -137,9 +145,14 @@ struct ApplyBatch: Sendable {
             switch put {
             case .write(let offset, let data):
                 let md5 = checksum(data)
-                try await calls("Put Page") { try await services.blob.putPages(blob, offset: offset, data: data, contentMD5: md5, conditions: fence) }
+                try await calls("Put Page") {
+                    try await services.blob.putPages(
+                        blob, offset: offset, data: data, contentMD5: md5, conditions: fence)
+                }
             case .clear(let range):
-                try await calls("Put Page (clear)") { try await services.blob.clearPages(blob, range: range, conditions: fence) }
+                try await calls("Put Page (clear)") {
+                    try await services.blob.clearPages(blob, range: range, conditions: fence)
+                }
             }
         } catch let error as StorageError where error.meansClaimLost {
             claim.markLost("a fenced write was refused: \(error.shortDescription)")

@@ -53,12 +53,14 @@ struct Claimer: Sendable {
         do {
             // Acquiring again with the same proposed id is idempotent, so a lost answer is safe to retry.
             lease = try await calls("Lease Blob (acquire)") {
-                try await services.blob.lease(blob, .acquire(.seconds(configuration.leaseSeconds), proposedID: proposed), conditions: .none)
+                try await services.blob.lease(
+                    blob, .acquire(.seconds(configuration.leaseSeconds), proposedID: proposed), conditions: .none)
             }
         } catch let error as StorageError where error.status == 409 {
             return nil
         } catch let error as StorageError where error.status == 404 {
-            throw WorkerError(.targetInvalid, target: target, "the target page blob does not exist (\(error.shortDescription))")
+            throw WorkerError(
+                .targetInvalid, target: target, "the target page blob does not exist (\(error.shortDescription))")
         }
         let leaseID = lease.leaseID ?? proposed
         do {
@@ -87,21 +89,27 @@ struct Claimer: Sendable {
         }
         let diskSize = VHDFooter.targetSize(forVirtualSize: identity.virtualSize)
         guard properties.type == .pageBlob, properties.size == diskSize + 512 else {
-            throw WorkerError(.targetInvalid, target: target,
-                              "the target is a \(properties.type.rawValue) of \(properties.size) bytes; expected a page blob of \(diskSize + 512)")
+            throw WorkerError(
+                .targetInvalid, target: target,
+                "the target is a \(properties.type.rawValue) of \(properties.size) bytes; expected a page blob of \(diskSize + 512)"
+            )
         }
         // The epoch only ever goes up: the cursor row remembers the last claim's epoch even if the blob's
         // sequence number went back (a copy from a snapshot restores the snapshot's), so that an old
         // holder's epoch is never handed out again.
         let previous = max(properties.sequenceNumber ?? 0, try await control.cursor(target)?.epoch ?? 0)
-        guard previous < Int64.max else { throw WorkerError(.targetInvalid, target: target, "the blob's sequence number is exhausted") }
+        guard previous < Int64.max else {
+            throw WorkerError(.targetInvalid, target: target, "the blob's sequence number is exhausted")
+        }
         let raised = try await calls("Set Blob Properties (sequence number)") {
-            try await services.blob.setSequenceNumber(blob, .max(previous + 1), conditions: BlobConditions(leaseID: leaseID))
+            try await services.blob.setSequenceNumber(
+                blob, .max(previous + 1), conditions: BlobConditions(leaseID: leaseID))
         }
         let epoch = raised.sequenceNumber ?? previous + 1
         if previous > 0 {
             WorkerMetrics.leaseTakeover()
-            logger.notice("took over a target another claim held before", metadata: ["target": "\(target)", "epoch": "\(epoch)"])
+            logger.notice(
+                "took over a target another claim held before", metadata: ["target": "\(target)", "epoch": "\(epoch)"])
         }
         try await fenceCursor(target, epoch: epoch)
         return Claim(target: target, leaseID: leaseID, epoch: epoch, diskSize: diskSize, targetRow: targetRow)
@@ -113,13 +121,16 @@ struct Claimer: Sendable {
                 // Equal: this claim's own update, whose answer was lost. Higher: a later claim's.
                 if cursor.epoch == epoch { return }
                 guard cursor.epoch < epoch else {
-                    throw WorkerError(.claimLost, target: target, "a later claim fenced the cursor with epoch \(cursor.epoch) > \(epoch)")
+                    throw WorkerError(
+                        .claimLost, target: target,
+                        "a later claim fenced the cursor with epoch \(cursor.epoch) > \(epoch)")
                 }
                 cursor.epoch = epoch
                 cursor.updatedAt = Date()
                 do {
                     try await calls("Update Entity") {
-                        try await services.table.update(configuration.table, cursor.entity, mode: .replace, ifMatch: .etag(etag))
+                        try await services.table.update(
+                            configuration.table, cursor.entity, mode: .replace, ifMatch: .etag(etag))
                     }
                     return
                 } catch let error as StorageError where error.status == 412 {
@@ -128,7 +139,8 @@ struct Claimer: Sendable {
             }
             do {
                 try await calls("Insert Entity") {
-                    try await services.table.insert(configuration.table, CursorRow(target: target, epoch: epoch, updatedAt: Date()).entity)
+                    try await services.table.insert(
+                        configuration.table, CursorRow(target: target, epoch: epoch, updatedAt: Date()).entity)
                 }
                 return
             } catch let error as StorageError where error.code == .entityAlreadyExists {
@@ -153,7 +165,8 @@ struct Claimer: Sendable {
             } catch let error as StorageError where error.meansClaimLost || error.status == 404 {
                 claim.markLost("the lease could not be renewed: \(error.shortDescription)")
             } catch {
-                logger.warning("lease renewal failed; retrying", metadata: ["target": "\(claim.target)", "error": "\(error)"])
+                logger.warning(
+                    "lease renewal failed; retrying", metadata: ["target": "\(claim.target)", "error": "\(error)"])
                 if ContinuousClock.now - lastRenewal > period * 2 {
                     claim.markLost("no lease renewal succeeded for \(Int((period * 2).seconds)) s")
                 }
@@ -174,7 +187,9 @@ struct Claimer: Sendable {
             }
             logger.info("released target", metadata: ["target": "\(claim.target)"])
         } catch {
-            logger.debug("releasing the lease failed; it lapses on its own", metadata: ["target": "\(claim.target)", "error": "\(error)"])
+            logger.debug(
+                "releasing the lease failed; it lapses on its own",
+                metadata: ["target": "\(claim.target)", "error": "\(error)"])
         }
     }
 }

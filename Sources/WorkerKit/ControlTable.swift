@@ -31,7 +31,9 @@ struct ControlTable: Sendable {
     /// The raw `seg-` rows with seqs in `seqs`, in seq order (the caller parses them, so that one bad row
     /// is reported by seq rather than failing the whole read).
     func segmentEntities(_ target: TargetName, seqs: ClosedRange<UInt64>) async throws -> [TableEntity] {
-        let upper = seqs.upperBound < ControlNames.maxSeq ? ControlNames.segmentRow(seqs.upperBound + 1) : ControlNames.segmentRowPrefix + "~"
+        let upper =
+            seqs.upperBound < ControlNames.maxSeq
+            ? ControlNames.segmentRow(seqs.upperBound + 1) : ControlNames.segmentRowPrefix + "~"
         return try await query(target.key, from: ControlNames.segmentRow(seqs.lowerBound), to: upper)
     }
 
@@ -41,8 +43,9 @@ struct ControlTable: Sendable {
         var continuation: TableContinuation?
         repeat {
             let page = try await calls("Query Entities") {
-                try await table.query(name, partitionKey: key, rowKeyFrom: from, rowKeyTo: to,
-                                      pageSize: min(TableLimits.maxPageSize, limit - entities.count), continuation: continuation)
+                try await table.query(
+                    name, partitionKey: key, rowKeyFrom: from, rowKeyTo: to,
+                    pageSize: min(TableLimits.maxPageSize, limit - entities.count), continuation: continuation)
             }
             entities += page.entities
             continuation = page.continuation
@@ -60,12 +63,16 @@ struct ControlTable: Sendable {
 
     /// Writes `row` (merge) if its ETag still matches; on `412` re-reads and calls `change` again, so that
     /// the client's and the worker's updates of a `gen-` row never overwrite each other.
-    func updateGeneration(_ target: TargetName, _ generation: UInt64, change: (inout GenerationRow) -> Bool) async throws {
+    func updateGeneration(_ target: TargetName, _ generation: UInt64, change: (inout GenerationRow) -> Bool)
+        async throws
+    {
         while true {
             guard var row = try await self.generation(target, generation), let etag = row.etag else { return }
             guard change(&row) else { return }
             do {
-                try await calls("Update Entity") { try await table.update(name, row.entity, mode: .replace, ifMatch: .etag(etag)) }
+                try await calls("Update Entity") {
+                    try await table.update(name, row.entity, mode: .replace, ifMatch: .etag(etag))
+                }
                 return
             } catch let error as StorageError where error.status == 412 || error.status == 404 {
                 continue

@@ -24,8 +24,9 @@ struct Intake: Sendable {
     /// that message on the queue, where it reappears after its visibility timeout.
     func round() async throws -> Round {
         let messages = try await calls("Get Messages") {
-            try await services.queue.getMessages(configuration.queue, count: QueueLimits.maxMessagesPerGet,
-                                                 visibilityTimeout: configuration.visibilityTimeout)
+            try await services.queue.getMessages(
+                configuration.queue, count: QueueLimits.maxMessagesPerGet,
+                visibilityTimeout: configuration.visibilityTimeout)
         }
         var round = Round(received: messages.count)
         try await withThrowingTaskGroup(of: TargetName?.self) { group in
@@ -36,8 +37,9 @@ struct Intake: Sendable {
                     } catch let error as CancellationError {
                         throw error
                     } catch {
-                        logger.warning("intake could not process a message; it will be delivered again",
-                                       metadata: ["message.id": "\(message.id)", "error": "\(error)"])
+                        logger.warning(
+                            "intake could not process a message; it will be delivered again",
+                            metadata: ["message.id": "\(message.id)", "error": "\(error)"])
                         return nil
                     }
                 }
@@ -52,7 +54,9 @@ struct Intake: Sendable {
     /// Handles one message; returns its target when a new row was stored.
     private func process(_ delivered: QueueMessage) async throws -> TargetName? {
         guard delivered.dequeueCount <= configuration.maxDequeueCount else {
-            try await poison(delivered, reason: "dequeued \(delivered.dequeueCount) times (more than \(configuration.maxDequeueCount))")
+            try await poison(
+                delivered,
+                reason: "dequeued \(delivered.dequeueCount) times (more than \(configuration.maxDequeueCount))")
             return nil
         }
         let message: ControlMessage
@@ -94,7 +98,8 @@ struct Intake: Sendable {
         }
         // Decoded whole, a segment may not decode to more than the largest segment (the client's hold 32 MiB).
         guard message.plainBytes <= UInt64(SegmentFormat.maxSegmentSize) else {
-            return "\(message.plainBytes) plain bytes, more than the \(SegmentFormat.maxSegmentSize) a segment may decode to"
+            return
+                "\(message.plainBytes) plain bytes, more than the \(SegmentFormat.maxSegmentSize) a segment may decode to"
         }
         let diskSize = VHDFooter.targetSize(forVirtualSize: row.identity.virtualSize)
         guard message.span.end <= diskSize else {
@@ -119,14 +124,15 @@ struct Intake: Sendable {
             // Taken by an earlier delivery, or by this one whose answer was lost.
         }
         guard let existing = try await control.segment(target, seq: message.seq), existing.poisonReason != nil,
-              existing.message.segmentDigest != message.segmentDigest, let etag = existing.etag
+            existing.message.segmentDigest != message.segmentDigest, let etag = existing.etag
         else { return false }
         do {
             try await calls("Update Entity") {
                 try await services.table.update(configuration.table, row.entity, mode: .replace, ifMatch: .etag(etag))
             }
-            logger.notice("a poisoned segment was sent again; its target resumes",
-                          metadata: ["target": "\(target)", "seq": "\(message.seq)"])
+            logger.notice(
+                "a poisoned segment was sent again; its target resumes",
+                metadata: ["target": "\(target)", "seq": "\(message.seq)"])
             return true
         } catch let error as StorageError where error.status == 412 {
             return false
@@ -136,7 +142,8 @@ struct Intake: Sendable {
     private func delete(_ message: QueueMessage) async throws {
         do {
             try await calls("Delete Message") {
-                try await services.queue.deleteMessage(configuration.queue, id: message.id, popReceipt: message.popReceipt)
+                try await services.queue.deleteMessage(
+                    configuration.queue, id: message.id, popReceipt: message.popReceipt)
             }
         } catch let error as StorageError where error.code == .messageNotFound {
             // Deleted through another delivery of the same message, or redelivered to someone else.
@@ -147,8 +154,9 @@ struct Intake: Sendable {
     private func poison(_ message: QueueMessage, reason: String) async throws {
         let text = PoisonRecord(reason: reason, message: message.text).encoded()
         try await calls("Put Message") {
-            try await services.queue.putMessage(ControlNames.poisonQueue(for: configuration.queue), text: text,
-                                                visibilityTimeout: 0, timeToLive: -1)
+            try await services.queue.putMessage(
+                ControlNames.poisonQueue(for: configuration.queue), text: text,
+                visibilityTimeout: 0, timeToLive: -1)
         }
         try await delete(message)
         WorkerMetrics.poisoned("message")

@@ -25,17 +25,20 @@ public enum MetricsServer {
         let router = Router()
         router.get("healthz") { _, _ -> Response in
             let healthy = worker.isHealthy
-            return Response(status: healthy ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(string: healthy ? "ok\n" : "stalled\n")))
+            return Response(
+                status: healthy ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: healthy ? "ok\n" : "stalled\n")))
         }
         router.get("metrics") { _, _ -> Response in
             var text: [UInt8] = []
             registry.emit(into: &text)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
         }
         return Application(
-            router: router, configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
     }

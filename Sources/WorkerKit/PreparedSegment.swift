@@ -30,10 +30,13 @@ struct PreparedSegment: Sendable {
 
     /// Checks `bytes` as the segment `message` announced, for `target` of `diskSize` data bytes, after a
     /// segment of `previousGeneration`, and decodes it.
-    init(bytes: [UInt8], message: ControlMessage, target: TargetName, diskSize: UInt64, previousGeneration: UInt64) throws(Refusal) {
+    init(bytes: [UInt8], message: ControlMessage, target: TargetName, diskSize: UInt64, previousGeneration: UInt64)
+        throws(Refusal)
+    {
         self.message = message
         guard bytes.count == message.segmentBytes else {
-            throw Refusal(description: "the temp blob holds \(bytes.count) bytes, the message says \(message.segmentBytes)")
+            throw Refusal(
+                description: "the temp blob holds \(bytes.count) bytes, the message says \(message.segmentBytes)")
         }
         let reader: SegmentReader
         do {
@@ -43,16 +46,38 @@ struct PreparedSegment: Sendable {
         }
         let header = reader.header
         let checks: [(Bool, String)] = [
-            (reader.digest == message.segmentDigest, "the segment's digest \(reader.digest) is not the message's \(message.segmentDigest)"),
+            (
+                reader.digest == message.segmentDigest,
+                "the segment's digest \(reader.digest) is not the message's \(message.segmentDigest)"
+            ),
             (header.targetID == target.segmentTargetID, "the segment belongs to another target than \(target)"),
             (header.seq == message.seq, "the segment's seq \(header.seq) is not the message's \(message.seq)"),
-            (header.generation == message.generation, "the segment's generation \(header.generation) is not the message's \(message.generation)"),
-            (header.generation >= previousGeneration, "generation \(header.generation) comes after generation \(previousGeneration)"),
-            (header.flags.contains(.lastOfGeneration) == message.isLastOfGeneration, "the segment's last-of-generation flag disagrees with the message"),
-            (reader.extents.count == message.extentCount, "the segment has \(reader.extents.count) extents, the message says \(message.extentCount)"),
-            (reader.plainBytes == message.plainBytes, "the segment has \(reader.plainBytes) plain bytes, the message says \(message.plainBytes)"),
-            (reader.extents.first.map { $0.offset == message.span.offset && reader.extents.last!.range.end == message.span.end } ?? true,
-             "the segment's extents do not span \(message.span) as the message says"),
+            (
+                header.generation == message.generation,
+                "the segment's generation \(header.generation) is not the message's \(message.generation)"
+            ),
+            (
+                header.generation >= previousGeneration,
+                "generation \(header.generation) comes after generation \(previousGeneration)"
+            ),
+            (
+                header.flags.contains(.lastOfGeneration) == message.isLastOfGeneration,
+                "the segment's last-of-generation flag disagrees with the message"
+            ),
+            (
+                reader.extents.count == message.extentCount,
+                "the segment has \(reader.extents.count) extents, the message says \(message.extentCount)"
+            ),
+            (
+                reader.plainBytes == message.plainBytes,
+                "the segment has \(reader.plainBytes) plain bytes, the message says \(message.plainBytes)"
+            ),
+            (
+                reader.extents.first.map {
+                    $0.offset == message.span.offset && reader.extents.last!.range.end == message.span.end
+                } ?? true,
+                "the segment's extents do not span \(message.span) as the message says"
+            ),
         ]
         if let failed = checks.first(where: { !$0.0 }) { throw Refusal(description: failed.1) }
         puts = try Self.decode(reader)
@@ -73,8 +98,10 @@ struct PreparedSegment: Sendable {
             let first = extents[index]
             var end = index + 1
             var length = first.length
-            while end < extents.count, extents[end].operation == first.operation, extents[end].offset == extents[end - 1].range.end,
-                  first.operation == .clear || length + extents[end].length <= maxPutBytes {
+            while end < extents.count, extents[end].operation == first.operation,
+                extents[end].offset == extents[end - 1].range.end,
+                first.operation == .clear || length + extents[end].length <= maxPutBytes
+            {
                 length += extents[end].length
                 end += 1
             }
@@ -89,7 +116,8 @@ struct PreparedSegment: Sendable {
                     let buffer = UnsafeMutableRawBufferPointer(typed)
                     var position = 0
                     for member in index..<end {
-                        let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[position..<(position + extents[member].length)])
+                        let slice = UnsafeMutableRawBufferPointer(
+                            rebasing: buffer[position..<(position + extents[member].length)])
                         do throws(SegmentError) {
                             try reader.decode(extentAt: member, using: decompressor, into: slice)
                         } catch {

@@ -20,15 +20,17 @@ struct RecoveryPoints: Sendable {
         guard message.isLastOfGeneration else { return }
         let target = claim.target
         guard let generation = try await control.generation(target, message.generation) else {
-            logger.warning("a generation ended but has no gen- row; no recovery point recorded",
-                           metadata: ["target": "\(target)", "generation": "\(message.generation)"])
+            logger.warning(
+                "a generation ended but has no gen- row; no recovery point recorded",
+                metadata: ["target": "\(target)", "generation": "\(message.generation)"])
             return
         }
         guard generation.state == .sending || generation.state == .sent else { return }
         try claim.check()
         let snapshot = try await calls("Snapshot Blob") {
-            try await services.blob.snapshot(target.address, metadata: ["relaygeneration": String(message.generation)],
-                                             conditions: BlobConditions(leaseID: claim.leaseID))
+            try await services.blob.snapshot(
+                target.address, metadata: ["relaygeneration": String(message.generation)],
+                conditions: BlobConditions(leaseID: claim.leaseID))
         }
         let appliedAt = Date()
         try await control.updateGeneration(target, message.generation) { row in
@@ -39,23 +41,28 @@ struct RecoveryPoints: Sendable {
             return true
         }
         WorkerMetrics.recoveryPoint()
-        logger.notice("recovery point taken", metadata: [
-            "target": "\(target)", "generation": "\(message.generation)", "seq": "\(message.seq)", "snapshot": "\(snapshot)",
-        ])
+        logger.notice(
+            "recovery point taken",
+            metadata: [
+                "target": "\(target)", "generation": "\(message.generation)", "seq": "\(message.seq)",
+                "snapshot": "\(snapshot)",
+            ])
         try await prune(target, claim: claim)
     }
 
     /// Deletes the snapshots of all but the newest `keepSnapshots` generations that have one.
     private func prune(_ target: TargetName, claim: Claim) async throws {
-        let entities = try await control.query(target.key, from: ControlNames.generationRowPrefix, to: ControlNames.generationRowPrefix + "~")
+        let entities = try await control.query(
+            target.key, from: ControlNames.generationRowPrefix, to: ControlNames.generationRowPrefix + "~")
         let withSnapshots = entities.compactMap { try? GenerationRow(entity: $0) }.filter { $0.snapshot != nil }
             .sorted { $0.generation > $1.generation }
         for old in withSnapshots.dropFirst(max(0, configuration.keepSnapshots)) {
             guard let snapshot = old.snapshot else { continue }
             do {
                 try await calls("Delete Blob (snapshot)") {
-                    try await services.blob.deleteBlob(target.address, snapshot: snapshot, deleteSnapshots: nil,
-                                                       conditions: .none)
+                    try await services.blob.deleteBlob(
+                        target.address, snapshot: snapshot, deleteSnapshots: nil,
+                        conditions: .none)
                 }
             } catch let error as StorageError where error.status == 404 {
                 // Deleted already (by an earlier attempt, or by hand).
@@ -65,7 +72,9 @@ struct RecoveryPoints: Sendable {
                 row.snapshot = nil
                 return true
             }
-            logger.info("recovery point deleted", metadata: ["target": "\(target)", "generation": "\(old.generation)", "snapshot": "\(snapshot)"])
+            logger.info(
+                "recovery point deleted",
+                metadata: ["target": "\(target)", "generation": "\(old.generation)", "snapshot": "\(snapshot)"])
         }
     }
 }

@@ -34,10 +34,13 @@ struct StorageCalls: Sendable {
                 try Task.checkCancellation()
                 WorkerMetrics.retry(operation)
                 let delay = retry.delay(afterAttempt: attempt)
-                logger.debug("retrying a storage call", metadata: [
-                    "operation": "\(operation)", "retry.attempt": "\(attempt)", "error": "\(error.shortDescription)",
-                    "retry.delay_ms": "\(Int(delay.seconds * 1000))",
-                ])
+                logger.debug(
+                    "retrying a storage call",
+                    metadata: [
+                        "operation": "\(operation)", "retry.attempt": "\(attempt)",
+                        "error": "\(error.shortDescription)",
+                        "retry.delay_ms": "\(Int(delay.seconds * 1000))",
+                    ])
                 try await Task.sleep(for: delay)
             }
         }

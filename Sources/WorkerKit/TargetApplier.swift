@@ -52,8 +52,9 @@ struct TargetApplier: Sendable {
                 WorkerMetrics.lag(target, segments: 0, bytes: 0, seconds: 0)
                 return stop ?? .caughtUp(cursor: cursor.appliedSeq)
             }
-            let batch = ApplyBatch(services: services, calls: calls, container: configuration.container, claim: claim,
-                                   memory: memory, requests: requests, logger: logger)
+            let batch = ApplyBatch(
+                services: services, calls: calls, container: configuration.container, claim: claim,
+                memory: memory, requests: requests, logger: logger)
             let outcomes = await batch.run(rows, previousGeneration: previous?.message.generation ?? 0)
             var applied = 0
             var plainBytes: UInt64 = 0
@@ -66,10 +67,13 @@ struct TargetApplier: Sendable {
                 cursor = try await advance(cursor, to: rows[applied - 1].message.seq, plainBytes: plainBytes)
                 previous = rows[applied - 1]
                 WorkerMetrics.applied(target, segments: applied, bytes: plainBytes)
-                logger.debug("applied segments", metadata: [
-                    "target": "\(target)", "seq.first": "\(rows[0].message.seq)", "seq.last": "\(cursor.appliedSeq)",
-                    "bytes": "\(plainBytes)",
-                ])
+                logger.debug(
+                    "applied segments",
+                    metadata: [
+                        "target": "\(target)", "seq.first": "\(rows[0].message.seq)",
+                        "seq.last": "\(cursor.appliedSeq)",
+                        "bytes": "\(plainBytes)",
+                    ])
                 if let previous, previous.message.isLastOfGeneration {
                     try await recoveryPoints.take(after: previous, claim: claim)
                     return .generationApplied(cursor: cursor.appliedSeq)
@@ -107,16 +111,22 @@ struct TargetApplier: Sendable {
             do {
                 row = try SegmentRow(entity: entity)
             } catch {
-                logger.error("a segment row is invalid; the target stops at it", metadata: [
-                    "target": "\(target)", "seq": "\(expected)", "error": "\(error)"])
+                logger.error(
+                    "a segment row is invalid; the target stops at it",
+                    metadata: [
+                        "target": "\(target)", "seq": "\(expected)", "error": "\(error)",
+                    ])
                 if rows.isEmpty { stop = .poisoned(seq: expected) }
                 break
             }
             if let reason = row.poisonReason {
                 if rows.isEmpty {
                     stop = .poisoned(seq: expected)
-                    logger.error("the target waits for a poisoned segment to be sent again", metadata: [
-                        "target": "\(target)", "seq": "\(expected)", "reason": "\(reason)"])
+                    logger.error(
+                        "the target waits for a poisoned segment to be sent again",
+                        metadata: [
+                            "target": "\(target)", "seq": "\(expected)", "reason": "\(reason)",
+                        ])
                 }
                 break
             }
@@ -130,7 +140,9 @@ struct TargetApplier: Sendable {
     private func reportLag(_ entities: [TableEntity], cursor: UInt64) {
         let pending = entities.compactMap { try? SegmentRow(entity: $0) }
         let oldest = entities.first?.timestamp.map { max(0, Date().timeIntervalSince($0)) } ?? 0
-        WorkerMetrics.lag(target, segments: UInt64(pending.count), bytes: pending.reduce(0) { $0 + $1.message.plainBytes }, seconds: oldest)
+        WorkerMetrics.lag(
+            target, segments: UInt64(pending.count), bytes: pending.reduce(0) { $0 + $1.message.plainBytes },
+            seconds: oldest)
     }
 
     /// Moves the cursor to `seq`, guarded by its ETag; a row rewritten under another epoch means another
@@ -144,7 +156,8 @@ struct TargetApplier: Sendable {
             next.updatedAt = Date()
             do {
                 let etag = try await calls("Update Entity") {
-                    try await services.table.update(configuration.table, next.entity, mode: .replace, ifMatch: .etag(current.etag ?? "*"))
+                    try await services.table.update(
+                        configuration.table, next.entity, mode: .replace, ifMatch: .etag(current.etag ?? "*"))
                 }
                 next.etag = etag
                 WorkerMetrics.cursor(target, seq: seq)
@@ -167,19 +180,25 @@ struct TargetApplier: Sendable {
         poisoned.poisonReason = reason
         do {
             try await calls("Update Entity") {
-                try await services.table.update(configuration.table, poisoned.entity, mode: .replace, ifMatch: .etag(row.etag ?? "*"))
+                try await services.table.update(
+                    configuration.table, poisoned.entity, mode: .replace, ifMatch: .etag(row.etag ?? "*"))
             }
         } catch let error as StorageError where error.status == 412 {
             return  // a resend replaced the row meanwhile: the next round applies it
         }
-        let record = PoisonRecord(reason: "segment \(row.message.seq) of \(target): \(reason)", message: row.message.encoded())
+        let record = PoisonRecord(
+            reason: "segment \(row.message.seq) of \(target): \(reason)", message: row.message.encoded())
         try await calls("Put Message") {
-            try await services.queue.putMessage(ControlNames.poisonQueue(for: configuration.queue), text: record.encoded(),
-                                                visibilityTimeout: 0, timeToLive: -1)
+            try await services.queue.putMessage(
+                ControlNames.poisonQueue(for: configuration.queue), text: record.encoded(),
+                visibilityTimeout: 0, timeToLive: -1)
         }
         WorkerMetrics.poisoned("segment")
-        logger.critical("segment refused: the target stops until relay-client sends it again", metadata: [
-            "target": "\(target)", "seq": "\(row.message.seq)", "generation": "\(row.message.generation)", "reason": "\(reason)",
-        ])
+        logger.critical(
+            "segment refused: the target stops until relay-client sends it again",
+            metadata: [
+                "target": "\(target)", "seq": "\(row.message.seq)", "generation": "\(row.message.generation)",
+                "reason": "\(reason)",
+            ])
     }
 }

@@ -25,8 +25,9 @@ enum TargetProgress: Equatable, Sendable {
             return .behind
         }
         if applied > 0, let last = try await control.segment(target, seq: applied), last.message.isLastOfGeneration,
-           let generation = try await control.generation(target, last.message.generation),
-           generation.state == .sending || generation.state == .sent {
+            let generation = try await control.generation(target, last.message.generation),
+            generation.state == .sending || generation.state == .sent
+        {
             return .behind
         }
         return .caughtUp

@@ -21,7 +21,8 @@ final class WeightedSemaphore: Sendable {
     /// Waits until `weight` (0...capacity: a larger one would never fit) is available and takes it.
     /// Returns the weight taken, to release.
     func acquire(_ weight: Int) async -> Int {
-        precondition((0...capacity).contains(weight), "a weight of \(weight) can never be taken from a capacity of \(capacity)")
+        precondition(
+            (0...capacity).contains(weight), "a weight of \(weight) can never be taken from a capacity of \(capacity)")
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let granted = state.withLock { state -> Bool in
                 if state.waiters.isEmpty, state.available >= weight {

@@ -39,7 +39,9 @@ public final class Worker: Sendable {
         case drainedWithPoison([String])
     }
 
-    public init(services: StorageServices, configuration: WorkerConfiguration, logger: Logger = Logger(label: "relay-worker")) {
+    public init(
+        services: StorageServices, configuration: WorkerConfiguration, logger: Logger = Logger(label: "relay-worker")
+    ) {
         self.services = services
         self.configuration = configuration
         self.logger = logger
@@ -67,7 +69,8 @@ public final class Worker: Sendable {
 
     public func run() async throws -> Outcome {
         try await createStorage()
-        let intake = Intake(services: services, configuration: configuration, control: control, calls: calls, logger: logger)
+        let intake = Intake(
+            services: services, configuration: configuration, control: control, calls: calls, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             var lastDiscovery: ContinuousClock.Instant?
             var outcome = Outcome.stopped
@@ -78,7 +81,9 @@ public final class Worker: Sendable {
                     let round = try await intake.round()
                     received = round.received
                     state.withLock { state in
-                        for target in round.targets where configuration.accepts(target) { state.known[target.key] = target }
+                        for target in round.targets where configuration.accepts(target) {
+                            state.known[target.key] = target
+                        }
                     }
                 } catch let error as CancellationError {
                     throw error
@@ -110,9 +115,15 @@ public final class Worker: Sendable {
             do { try await body() } catch let error as StorageError where error.status == 409 {}
         }
         try await calls("Create Queue") { try await services.queue.createQueue(configuration.queue) }
-        try await calls("Create Queue") { try await services.queue.createQueue(ControlNames.poisonQueue(for: configuration.queue)) }
-        try await ignoringExists { try await calls("Create Table") { try await services.table.createTable(configuration.table) } }
-        try await ignoringExists { try await calls("Create Container") { try await services.blob.createContainer(configuration.container) } }
+        try await calls("Create Queue") {
+            try await services.queue.createQueue(ControlNames.poisonQueue(for: configuration.queue))
+        }
+        try await ignoringExists {
+            try await calls("Create Table") { try await services.table.createTable(configuration.table) }
+        }
+        try await ignoringExists {
+            try await calls("Create Container") { try await services.blob.createContainer(configuration.container) }
+        }
     }
 
     /// Finds targets with temp blobs in the segments container (their key is the name's first segment),
@@ -123,7 +134,8 @@ public final class Worker: Sendable {
             var marker: String?
             repeat {
                 let page = try await calls("List Blobs") {
-                    try await services.blob.listBlobs(container: configuration.container, prefix: "", marker: marker, maxResults: 5000)
+                    try await services.blob.listBlobs(
+                        container: configuration.container, prefix: "", marker: marker, maxResults: 5000)
                 }
                 for item in page.items {
                     if let slash = item.name.firstIndex(of: "/") { keys.insert(String(item.name[..<slash])) }
@@ -132,7 +144,9 @@ public final class Worker: Sendable {
             } while marker != nil
             let unknown = keys.subtracting(state.withLock { Set($0.known.keys) })
             for key in unknown {
-                guard let row = try? await control.targetRow(key), row.target.key == key, configuration.accepts(row.target) else { continue }
+                guard let row = try? await control.targetRow(key), row.target.key == key,
+                    configuration.accepts(row.target)
+                else { continue }
                 state.withLock { $0.known[key] = row.target }
             }
         } catch {
@@ -147,7 +161,8 @@ public final class Worker: Sendable {
             state.known.values.filter { !state.claimed.contains($0) && (state.nextAttempt[$0] ?? now) <= now }
         }
         var claims: [Claim] = []
-        let claimer = Claimer(services: services, configuration: configuration, control: control, calls: calls, logger: logger)
+        let claimer = Claimer(
+            services: services, configuration: configuration, control: control, calls: calls, logger: logger)
         for target in candidates.sorted(by: { $0.description < $1.description }) where !isStopping {
             do {
                 guard let row = try await control.targetRow(target.key), row.target == target else {
@@ -173,11 +188,15 @@ public final class Worker: Sendable {
 
     /// Applies a claimed target while this instance holds it, then gives it back.
     private func hold(_ claim: Claim) async {
-        let claimer = Claimer(services: services, configuration: configuration, control: control, calls: calls, logger: logger)
-        let recoveryPoints = RecoveryPoints(services: services, configuration: configuration, control: control, calls: calls, logger: logger)
-        let cleanup = Cleanup(services: services, configuration: configuration, control: control, calls: calls, logger: logger)
-        let applier = TargetApplier(services: services, configuration: configuration, control: control, calls: calls, claim: claim,
-                                    memory: memory, requests: requests, recoveryPoints: recoveryPoints, logger: logger)
+        let claimer = Claimer(
+            services: services, configuration: configuration, control: control, calls: calls, logger: logger)
+        let recoveryPoints = RecoveryPoints(
+            services: services, configuration: configuration, control: control, calls: calls, logger: logger)
+        let cleanup = Cleanup(
+            services: services, configuration: configuration, control: control, calls: calls, logger: logger)
+        let applier = TargetApplier(
+            services: services, configuration: configuration, control: control, calls: calls, claim: claim,
+            memory: memory, requests: requests, recoveryPoints: recoveryPoints, logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await claimer.keep(claim) }
             var cleanedThrough: UInt64 = 0
@@ -203,7 +222,8 @@ public final class Worker: Sendable {
                     if idle, !isStopping { try await Task.sleep(for: configuration.idlePause) }
                 }
             } catch let error as WorkerError where error.code == .claimLost {
-                logger.warning("stopped applying: the claim is lost", metadata: ["target": "\(claim.target)", "error": "\(error)"])
+                logger.warning(
+                    "stopped applying: the claim is lost", metadata: ["target": "\(claim.target)", "error": "\(error)"])
             } catch is CancellationError {
             } catch {
                 logger.error("stopped applying a target", metadata: ["target": "\(claim.target)", "error": "\(error)"])
@@ -217,7 +237,9 @@ public final class Worker: Sendable {
 
     /// In drain mode: the outcome once the queue is empty and every known target is caught up, else nil.
     private func drainOutcome() async throws -> Outcome? {
-        let waiting = try await calls("Get Queue Metadata") { try await services.queue.approximateMessageCount(configuration.queue) }
+        let waiting = try await calls("Get Queue Metadata") {
+            try await services.queue.approximateMessageCount(configuration.queue)
+        }
         guard waiting == 0 else { return nil }
         await discover()
         var poisoned: [String] = []

@@ -33,8 +33,8 @@ extension StorageError {
     var meansClaimLost: Bool {
         switch code {
         case .sequenceNumberConditionNotMet, .leaseIdMismatchWithBlobOperation, .leaseNotPresentWithBlobOperation,
-             .leaseIdMissing, .leaseIdMismatchWithLeaseOperation, .leaseNotPresentWithLeaseOperation,
-             .leaseIsBrokenAndCannotBeRenewed, .leaseAlreadyPresent:
+            .leaseIdMissing, .leaseIdMismatchWithLeaseOperation, .leaseNotPresentWithLeaseOperation,
+            .leaseIsBrokenAndCannotBeRenewed, .leaseAlreadyPresent:
             true
         default: false
         }

@@ -1,8 +1,8 @@
 import Foundation
 import RelayBench
 import RelayShared
-import Testing
 import TestSupport
+import Testing
 
 struct BenchArgumentTests {
     @Test(arguments: [
@@ -60,10 +60,13 @@ struct BenchArgumentTests {
         let disk = dir.file("disk.img")
         var random = SplitMix64(seed: 7)
         try write(random.bytes(64 << 10), to: disk)
-        let output = try runOK(relayClient, [
-            "bench", "codecs", disk, "--codecs", "zlib:6, lz4,none", "--link", "1Gbit,100Mbit", "--frame-size", "16K",
-            "--max-bytes", "64K", "--runs", "1", "--min-seconds", "0.01", "--no-reference", "--json",
-        ])
+        let output = try runOK(
+            relayClient,
+            [
+                "bench", "codecs", disk, "--codecs", "zlib:6, lz4,none", "--link", "1Gbit,100Mbit", "--frame-size",
+                "16K",
+                "--max-bytes", "64K", "--runs", "1", "--min-seconds", "0.01", "--no-reference", "--json",
+            ])
         let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
         let results = try #require(object?["results"] as? [[String: Any]])
         #expect(results.compactMap { $0["codec"] as? String } == ["zlib:6", "lz4", "none"])

@@ -19,7 +19,10 @@ struct BenchCodecTests {
         #expect(measured.plainBytes == 4 << 20)
         #expect(measured.ratio > 1.5)
         #expect(measured.compressedBytes < measured.plainBytes)
-        for rate in [measured.compressOneCore, measured.compressAllCores, measured.decompressOneCore, measured.decompressAllCores] {
+        for rate in [
+            measured.compressOneCore, measured.compressAllCores, measured.decompressOneCore,
+            measured.decompressAllCores,
+        ] {
             #expect(rate.bytesPerSecond > 0)
             // Each run covers every frame at least once and lasts at least minSeconds.
             #expect(rate.bytes >= measured.plainBytes)
@@ -38,7 +41,8 @@ struct BenchCodecTests {
         let links = [try LinkSpeed.parse("100Mbit"), try LinkSpeed.parse("1Gbit")]
         let measured = try CodecBenchmark(sample: sample, configuration: timing).measure(.zstd(level: 1))
         let report = CodecBenchReport(
-            sample: sample, configuration: timing, links: links, measurements: [measured], references: [], loadAverageBefore: [0.5, 0.25, 1.75], loadAverageAfter: [1.5, 0.75, 2], notes: [])
+            sample: sample, configuration: timing, links: links, measurements: [measured], references: [],
+            loadAverageBefore: [0.5, 0.25, 1.75], loadAverageAfter: [1.5, 0.75, 2], notes: [])
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any])
         let input = try #require(object["input"] as? [String: Any])
@@ -52,7 +56,9 @@ struct BenchCodecTests {
         #expect(input["load_average_after"] as? [Double] == [1.5, 0.75, 2])
         let result = try #require((object["results"] as? [[String: Any]])?.first)
         #expect(result["codec"] as? String == "zstd:1")
-        for field in ["ratio", "compress_mbps_1core", "decompress_mbps_1core", "compress_mbps_all", "decompress_mbps_all"] {
+        for field in [
+            "ratio", "compress_mbps_1core", "decompress_mbps_1core", "compress_mbps_all", "decompress_mbps_all",
+        ] {
             #expect((result[field] as? Double ?? 0) > 0, "\(field)")
         }
         let seconds = try #require(result["link_seconds"] as? [String: Double])

@@ -1,8 +1,9 @@
-@testable import RelayBench
 import RelayShared
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
+@testable import RelayBench
 
 struct BenchFrameLoopTests {
     private final class Counts: Sendable {

@@ -1,8 +1,8 @@
 import Foundation
 import RelayBench
 import RelayShared
-import Testing
 import TestSupport
+import Testing
 
 /// The reference tools' output parser, fed with what the installed tools print now.
 struct BenchReferenceTests {
@@ -54,7 +54,9 @@ struct BenchReferenceTests {
     }
 
     @Test func refusesOutputWithoutAResultLine() {
-        #expect(throws: BenchError.self) { try ZstdBenchOutput.parse("Loading sample.bin...\r |-sample.bin : 3145728 -> \r") }
+        #expect(throws: BenchError.self) {
+            try ZstdBenchOutput.parse("Loading sample.bin...\r |-sample.bin : 3145728 -> \r")
+        }
         #expect(throws: BenchError.self) { try ZstdBenchOutput.parse("zstd: error 30 : cannot open sample.bin\n") }
     }
 
@@ -70,10 +72,12 @@ struct BenchReferenceTests {
         #expect(reference.codec == .zstd(level: 1))
         #expect(reference.compressBytesPerSecond > 0 && reference.decompressBytesPerSecond > 0)
         // Same library, level and independent 1 MiB blocks: our frames come out within 1% of its size.
-        let disk = MemoryDisk(bytes: compressibleBytes(count: count), extents: [ByteRange(offset: 0, length: UInt64(count))])
+        let disk = MemoryDisk(
+            bytes: compressibleBytes(count: count), extents: [ByteRange(offset: 0, length: UInt64(count))])
         let sample = try DiskSample.load(from: disk, frameSize: 1 << 20, maxBytes: count)
         let ours = try CodecBenchmark(
-            sample: sample, configuration: .init(threads: 1, minSeconds: 0.01, runs: 1)).measure(.zstd(level: 1))
+            sample: sample, configuration: .init(threads: 1, minSeconds: 0.01, runs: 1)
+        ).measure(.zstd(level: 1))
         #expect(abs(Double(ours.compressedBytes) / Double(reference.compressedBytes) - 1) < 0.01)
     }
 

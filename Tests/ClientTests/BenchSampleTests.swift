@@ -7,11 +7,13 @@ struct BenchSampleTests {
     /// misplaced read shows.
     private func patternedDisk() -> MemoryDisk {
         let bytes = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 / 512 &+ $0) }
-        return MemoryDisk(bytes: bytes, extents: [
-            ByteRange(offset: 0, length: 64 << 10),
-            ByteRange(offset: 256 << 10, length: 100 << 10),
-            ByteRange(offset: 900 << 10, length: 124 << 10),
-        ])
+        return MemoryDisk(
+            bytes: bytes,
+            extents: [
+                ByteRange(offset: 0, length: 64 << 10),
+                ByteRange(offset: 256 << 10, length: 100 << 10),
+                ByteRange(offset: 900 << 10, length: 124 << 10),
+            ])
     }
 
     /// The allocated bytes of `disk` laid end to end, as the sample must hold them.

@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
 import RelayShared
+import TestSupport
 
 /// A disk held in memory whose allocated extents the test chooses; unallocated bytes read as zeros.
 /// Stands in for `DiskImage.open` so the benchmark's tests need no image files.
@@ -25,8 +25,10 @@ struct MemoryDisk: VirtualDisk {
 /// Deterministic, compressible bytes shaped like text and metadata: lines built from a small
 /// vocabulary chosen by a fixed-seed generator, so every run and every codec sees the same input.
 func compressibleBytes(count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
-    let words = ["block", "inode", "extent", "journal", "superblock", "bitmap", "usr", "share", "doc",
-                 "copyright", "license", "the", "of", "and", "0x", "README", "changelog", "debian"].map { Array($0.utf8) }
+    let words = [
+        "block", "inode", "extent", "journal", "superblock", "bitmap", "usr", "share", "doc",
+        "copyright", "license", "the", "of", "and", "0x", "README", "changelog", "debian",
+    ].map { Array($0.utf8) }
     var generator = SplitMix64(seed: seed)
     var bytes: [UInt8] = []
     bytes.reserveCapacity(count + 32)

@@ -1,7 +1,7 @@
 import Foundation
 import RelayShared
-import Testing
 import TestSupport
+import Testing
 
 /// `relay-client convert`, judged by qemu-img and libvhdi rather than by our own reader.
 @Suite(.serialized)
@@ -18,8 +18,9 @@ struct ConvertCommandTests {
         try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, source])
         let output = dir.file("azure.vhd")
 
-        let summary = try JSONSerialization.jsonObject(
-            with: Data(runOK(relayClient, ["convert", source, output, "--json"]).utf8)) as? [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(
+                with: Data(runOK(relayClient, ["convert", source, output, "--json"]).utf8)) as? [String: Any]
         let targetSize = try #require(summary?["target_size"] as? UInt64)
         // qemu gives a dynamic VHD a virtual size of whole CHS cylinders, at least the image's size.
         let virtualSize = try #require(summary?["virtual_size"] as? UInt64)
@@ -31,8 +32,9 @@ struct ConvertCommandTests {
         #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
 
         // qemu-img sees a fixed VHD of the rounded size whose data equals the source disk.
-        let info = try JSONSerialization.jsonObject(
-            with: Data(runOK("qemu-img", ["info", "-f", "vpc", "--output=json", output]).utf8)) as? [String: Any]
+        let info =
+            try JSONSerialization.jsonObject(
+                with: Data(runOK("qemu-img", ["info", "-f", "vpc", "--output=json", output]).utf8)) as? [String: Any]
         #expect(info?["format"] as? String == "vpc")
         #expect(info?["virtual-size"] as? UInt64 == targetSize)
         try runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", image, output])
@@ -58,8 +60,9 @@ struct ConvertCommandTests {
         let output = dir.file("azure.vhd")
         try runOK(relayClient, ["convert", image, output])
 
-        let info = try JSONSerialization.jsonObject(
-            with: Data(runOK("qemu-img", ["info", "-f", "vpc", "--output=json", output]).utf8)) as? [String: Any]
+        let info =
+            try JSONSerialization.jsonObject(
+                with: Data(runOK("qemu-img", ["info", "-f", "vpc", "--output=json", output]).utf8)) as? [String: Any]
         #expect(info?["virtual-size"] as? UInt64 == size)
         try runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", image, output])
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `relay-client inspect` on disks made by qemu-img, and on damaged ones.
 @Suite(.serialized)
@@ -12,8 +12,9 @@ struct InspectCommandTests {
         let source = dir.file("source.vhd")
         try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, source])
 
-        let object = try JSONSerialization.jsonObject(
-            with: Data(runOK(relayClient, ["inspect", source, "--json"]).utf8)) as? [String: Any]
+        let object =
+            try JSONSerialization.jsonObject(
+                with: Data(runOK(relayClient, ["inspect", source, "--json"]).utf8)) as? [String: Any]
         let json = try #require(object)
         #expect(json["format"] as? String == "dynamic")
         #expect(json["path"] as? String == source)

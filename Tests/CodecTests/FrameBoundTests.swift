@@ -20,7 +20,8 @@ struct FrameBoundTests {
         defer { #expect(buffer[declared...].allSatisfy { $0 == canary }, "\(codec) wrote past the declared size") }
         try frame.withUnsafeBytes { input in
             try buffer.withUnsafeMutableBytes { all in
-                try decompressor.decompress(input, codec: codec, into: UnsafeMutableRawBufferPointer(rebasing: all[..<declared]))
+                try decompressor.decompress(
+                    input, codec: codec, into: UnsafeMutableRawBufferPointer(rebasing: all[..<declared]))
             }
         }
     }
@@ -54,15 +55,18 @@ struct FrameBoundTests {
     func refusesGarbage(codec: Codec) throws {
         var generator = SplitMix64(seed: 5)
         for round in 0..<200 {
-            let garbage = (0..<Int.random(in: 1...2000, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let garbage = (0..<Int.random(in: 1...2000, using: &generator)).map { _ in
+                UInt8.random(in: 0...255, using: &generator)
+            }
             #expect(throws: CodecError.self, "\(codec) garbage round \(round)") {
                 try decompressGuarded(garbage, codec: codec, declared: 4096)
             }
         }
         let plain = DataKind.text.bytes(count: 4096)
         let frame = try compressFrame(plain, with: try FrameCompressor(codec: codec))
-        #expect(try decompressFrame(frame, codec: codec, declared: plain.count, with: decompressor) == plain,
-                "the context decodes a valid frame after refusing garbage")
+        #expect(
+            try decompressFrame(frame, codec: codec, declared: plain.count, with: decompressor) == plain,
+            "the context decodes a valid frame after refusing garbage")
     }
 
     @Test func refusesBytesAfterTheFrame() throws {

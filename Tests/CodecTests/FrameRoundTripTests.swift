@@ -55,7 +55,9 @@ struct FrameRoundTripTests {
         let plain = DataKind.systemFiles.bytes(count: mebibyte)
         let frame = try compressFrame(plain, with: try FrameCompressor(codec: .zstd(level: 19)))
         #expect(frame.count < plain.count)
-        #expect(try decompressFrame(frame, codec: .zstd(level: 19), declared: plain.count, with: try FrameDecompressor()) == plain)
+        #expect(
+            try decompressFrame(frame, codec: .zstd(level: 19), declared: plain.count, with: try FrameDecompressor())
+                == plain)
     }
 
     /// Many frames of random sizes and kinds through one context per codec and a single decompressor;

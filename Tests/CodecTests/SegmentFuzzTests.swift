@@ -8,7 +8,8 @@ struct SegmentFuzzTests {
 
     func validSegment(_ codec: Codec) throws -> [UInt8] {
         let writer = SegmentWriter(compressor: try FrameCompressor(codec: codec))
-        return try buildSegment(smallPlan(), header: SegmentHeader(targetID: 42, generation: 3, seq: 17), writer: writer)
+        return try buildSegment(
+            smallPlan(), header: SegmentHeader(targetID: 42, generation: 3, seq: 17), writer: writer)
     }
 
     @Test(arguments: codecs)
@@ -23,7 +24,9 @@ struct SegmentFuzzTests {
         // Also with the declared size and trailer made consistent with the shorter buffer.
         for cut in stride(from: SegmentFormat.headerSize, to: segment.count - SegmentFormat.trailerSize, by: 1) {
             var body = Array(segment.prefix(cut))
-            withUnsafeBytes(of: UInt64(cut + SegmentFormat.trailerSize).littleEndian) { body.replaceSubrange(40..<48, with: $0) }
+            withUnsafeBytes(of: UInt64(cut + SegmentFormat.trailerSize).littleEndian) {
+                body.replaceSubrange(40..<48, with: $0)
+            }
             #expect(throws: SegmentError.self, "consistent cut at \(cut)") {
                 try readAll(withTrailer(body), diskSize: testDiskSize, decompressor: decompressor)
             }
@@ -38,7 +41,8 @@ struct SegmentFuzzTests {
         for round in 0..<3000 {
             var damaged = segment
             for _ in 0..<Int.random(in: 1...3, using: &generator) {
-                damaged[Int.random(in: 0..<damaged.count, using: &generator)] ^= 1 << UInt8.random(in: 0...7, using: &generator)
+                damaged[Int.random(in: 0..<damaged.count, using: &generator)] ^=
+                    1 << UInt8.random(in: 0...7, using: &generator)
             }
             if damaged == segment { continue }  // two flips of one bit cancel
             #expect(throws: SegmentError.self, "round \(round)") {
@@ -66,9 +70,11 @@ struct SegmentFuzzTests {
                 var damaged = segment
                 damaged[position] ^= 1 << bit
                 do {
-                    let (reader, decoded) = try readAll(recomputingTrailer(damaged), diskSize: testDiskSize, decompressor: decompressor)
-                    #expect(Self.mayBeAccepted(position: position, bit: bit, tableEnd: tableEnd, plan: plan),
-                            "flip of bit \(bit) at byte \(position) was accepted")
+                    let (reader, decoded) = try readAll(
+                        recomputingTrailer(damaged), diskSize: testDiskSize, decompressor: decompressor)
+                    #expect(
+                        Self.mayBeAccepted(position: position, bit: bit, tableEnd: tableEnd, plan: plan),
+                        "flip of bit \(bit) at byte \(position) was accepted")
                     if position < SegmentFormat.headerSize || position >= tableEnd {
                         #expect(decoded == plan.map(\.plain))
                     }

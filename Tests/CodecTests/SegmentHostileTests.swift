@@ -28,39 +28,96 @@ struct SegmentHostileTests {
 
     static let cases: [Case] = [
         Case(name: "bad magic", damage: { $0.magic[0] = 0x51 }, code: .badMagic, field: "header.magic", offset: 0),
-        Case(name: "version 2", damage: { $0.version = 2 }, code: .unsupportedVersion, field: "header.version", offset: 8),
-        Case(name: "unknown flag", damage: { $0.flags = 0x8000 }, code: .unknownFlags, field: "header.flags", offset: 10),
-        Case(name: "header reserved", damage: { $0.reserved = 1 }, code: .reservedNotZero, field: "header.reserved", offset: 56),
-        Case(name: "huge extent count", damage: { $0.extentCount = .max }, code: .tooManyExtents, field: "header.extentCount", offset: 12),
-        Case(name: "count 1024 with a short table", damage: { $0.extentCount = 1024 }, code: .truncated, field: "extentTable", offset: 64),
+        Case(
+            name: "version 2", damage: { $0.version = 2 }, code: .unsupportedVersion, field: "header.version", offset: 8
+        ),
+        Case(
+            name: "unknown flag", damage: { $0.flags = 0x8000 }, code: .unknownFlags, field: "header.flags", offset: 10),
+        Case(
+            name: "header reserved", damage: { $0.reserved = 1 }, code: .reservedNotZero, field: "header.reserved",
+            offset: 56),
+        Case(
+            name: "huge extent count", damage: { $0.extentCount = .max }, code: .tooManyExtents,
+            field: "header.extentCount", offset: 12),
+        Case(
+            name: "count 1024 with a short table", damage: { $0.extentCount = 1024 }, code: .truncated,
+            field: "extentTable", offset: 64),
         // The table now takes 40 bytes of the frames, which shifts the last frame past the trailer.
-        Case(name: "one entry more than present", damage: { $0.extentCount = 4 }, code: .truncated, field: "extent[2].frame", offset: entry2 + 80 + 1024),
-        Case(name: "declared size too large", damage: { $0.segmentSize = 1 << 40 }, code: .sizeMismatch, field: "header.segmentSize", offset: 40),
-        Case(name: "plain bytes lie", damage: { $0.plainBytes = 4096 }, code: .plainBytesMismatch, field: "header.plainBytes", offset: 48),
-        Case(name: "bytes between frames and trailer", damage: { $0.frames += [0, 0] }, code: .sizeMismatch, field: "frames", offset: entry2 + 40 + 1536),
-        Case(name: "unknown operation 0", damage: { $0.entries[1].operation = 0 }, code: .unknownOperation, field: "extent[1].operation", offset: entry1 + 12),
-        Case(name: "unknown operation 3", damage: { $0.entries[0].operation = 3 }, code: .unknownOperation, field: "extent[0].operation", offset: entry0 + 12),
-        Case(name: "bad codec id", damage: { $0.entries[0].codec = 9 }, code: .unknownCodec, field: "extent[0].codec", offset: entry0 + 13),
-        Case(name: "clear with a codec", damage: { $0.entries[1].codec = 2 }, code: .unknownCodec, field: "extent[1].codec", offset: entry1 + 13),
-        Case(name: "entry reserved 16", damage: { $0.entries[2].reserved16 = 1 }, code: .reservedNotZero, field: "extent[2].reserved", offset: entry2 + 14),
-        Case(name: "entry reserved 32", damage: { $0.entries[2].reserved32 = 1 }, code: .reservedNotZero, field: "extent[2].reserved", offset: entry2 + 20),
-        Case(name: "misaligned offset", damage: { $0.entries[2].offset = 8193 }, code: .misaligned, field: "extent[2].offset", offset: entry2),
-        Case(name: "misaligned length", damage: { $0.entries[1].length = 4000 }, code: .lengthOutOfRange, field: "extent[1].length", offset: entry1 + 8),
-        Case(name: "zero length", damage: { $0.entries[1].length = 0 }, code: .lengthOutOfRange, field: "extent[1].length", offset: entry1 + 8),
-        Case(name: "length over 4 MiB", damage: { $0.entries[1].length = 0xFFFF_FE00 }, code: .lengthOutOfRange, field: "extent[1].length", offset: entry1 + 8),
-        Case(name: "offset + length overflows", damage: { $0.entries[2].offset = UInt64.max - 511 }, code: .offsetOverflow, field: "extent[2].offset", offset: entry2, diskSize: .max),
-        Case(name: "past the disk end", damage: { $0.entries[2].offset = testDiskSize }, code: .beyondDiskEnd, field: "extent[2].offset", offset: entry2),
-        Case(name: "overlapping extents", damage: { $0.entries[1].offset = 512 }, code: .overlap, field: "extent[1].offset", offset: entry1),
-        Case(name: "extents out of order", damage: { $0.entries[2].offset = 0 }, code: .overlap, field: "extent[2].offset", offset: entry2),
-        Case(name: "raw frame shorter than its length", damage: { $0.entries[0].storedLength = 512 }, code: .storedLengthInvalid, field: "extent[0].storedLength", offset: entry0 + 16),
-        Case(name: "compressed frame as long as its length", damage: { $0.entries[0].codec = 2 }, code: .storedLengthInvalid, field: "extent[0].storedLength", offset: entry0 + 16),
-        Case(name: "stored length over the bound", damage: { $0.entries[0].storedLength = 8 << 20 }, code: .storedLengthInvalid, field: "extent[0].storedLength", offset: entry0 + 16),
-        Case(name: "clear with a frame", damage: { $0.entries[1].storedLength = 512 }, code: .storedLengthInvalid, field: "extent[1].storedLength", offset: entry1 + 16),
-        Case(name: "clear with a digest", damage: { $0.entries[1].digest.low = 1 }, code: .reservedNotZero, field: "extent[1].digest", offset: entry1 + 24),
-        Case(name: "frame past the end", damage: {
-            $0.entries[2].length = 4096
-            $0.entries[2].storedLength = 4096
-        }, code: .truncated, field: "extent[2].frame", offset: entry2 + 40 + 1024),
+        Case(
+            name: "one entry more than present", damage: { $0.extentCount = 4 }, code: .truncated,
+            field: "extent[2].frame", offset: entry2 + 80 + 1024),
+        Case(
+            name: "declared size too large", damage: { $0.segmentSize = 1 << 40 }, code: .sizeMismatch,
+            field: "header.segmentSize", offset: 40),
+        Case(
+            name: "plain bytes lie", damage: { $0.plainBytes = 4096 }, code: .plainBytesMismatch,
+            field: "header.plainBytes", offset: 48),
+        Case(
+            name: "bytes between frames and trailer", damage: { $0.frames += [0, 0] }, code: .sizeMismatch,
+            field: "frames", offset: entry2 + 40 + 1536),
+        Case(
+            name: "unknown operation 0", damage: { $0.entries[1].operation = 0 }, code: .unknownOperation,
+            field: "extent[1].operation", offset: entry1 + 12),
+        Case(
+            name: "unknown operation 3", damage: { $0.entries[0].operation = 3 }, code: .unknownOperation,
+            field: "extent[0].operation", offset: entry0 + 12),
+        Case(
+            name: "bad codec id", damage: { $0.entries[0].codec = 9 }, code: .unknownCodec, field: "extent[0].codec",
+            offset: entry0 + 13),
+        Case(
+            name: "clear with a codec", damage: { $0.entries[1].codec = 2 }, code: .unknownCodec,
+            field: "extent[1].codec", offset: entry1 + 13),
+        Case(
+            name: "entry reserved 16", damage: { $0.entries[2].reserved16 = 1 }, code: .reservedNotZero,
+            field: "extent[2].reserved", offset: entry2 + 14),
+        Case(
+            name: "entry reserved 32", damage: { $0.entries[2].reserved32 = 1 }, code: .reservedNotZero,
+            field: "extent[2].reserved", offset: entry2 + 20),
+        Case(
+            name: "misaligned offset", damage: { $0.entries[2].offset = 8193 }, code: .misaligned,
+            field: "extent[2].offset", offset: entry2),
+        Case(
+            name: "misaligned length", damage: { $0.entries[1].length = 4000 }, code: .lengthOutOfRange,
+            field: "extent[1].length", offset: entry1 + 8),
+        Case(
+            name: "zero length", damage: { $0.entries[1].length = 0 }, code: .lengthOutOfRange,
+            field: "extent[1].length", offset: entry1 + 8),
+        Case(
+            name: "length over 4 MiB", damage: { $0.entries[1].length = 0xFFFF_FE00 }, code: .lengthOutOfRange,
+            field: "extent[1].length", offset: entry1 + 8),
+        Case(
+            name: "offset + length overflows", damage: { $0.entries[2].offset = UInt64.max - 511 },
+            code: .offsetOverflow, field: "extent[2].offset", offset: entry2, diskSize: .max),
+        Case(
+            name: "past the disk end", damage: { $0.entries[2].offset = testDiskSize }, code: .beyondDiskEnd,
+            field: "extent[2].offset", offset: entry2),
+        Case(
+            name: "overlapping extents", damage: { $0.entries[1].offset = 512 }, code: .overlap,
+            field: "extent[1].offset", offset: entry1),
+        Case(
+            name: "extents out of order", damage: { $0.entries[2].offset = 0 }, code: .overlap,
+            field: "extent[2].offset", offset: entry2),
+        Case(
+            name: "raw frame shorter than its length", damage: { $0.entries[0].storedLength = 512 },
+            code: .storedLengthInvalid, field: "extent[0].storedLength", offset: entry0 + 16),
+        Case(
+            name: "compressed frame as long as its length", damage: { $0.entries[0].codec = 2 },
+            code: .storedLengthInvalid, field: "extent[0].storedLength", offset: entry0 + 16),
+        Case(
+            name: "stored length over the bound", damage: { $0.entries[0].storedLength = 8 << 20 },
+            code: .storedLengthInvalid, field: "extent[0].storedLength", offset: entry0 + 16),
+        Case(
+            name: "clear with a frame", damage: { $0.entries[1].storedLength = 512 }, code: .storedLengthInvalid,
+            field: "extent[1].storedLength", offset: entry1 + 16),
+        Case(
+            name: "clear with a digest", damage: { $0.entries[1].digest.low = 1 }, code: .reservedNotZero,
+            field: "extent[1].digest", offset: entry1 + 24),
+        Case(
+            name: "frame past the end",
+            damage: {
+                $0.entries[2].length = 4096
+                $0.entries[2].storedLength = 4096
+            }, code: .truncated, field: "extent[2].frame", offset: entry2 + 40 + 1024),
     ]
 
     @Test(arguments: cases)
@@ -99,7 +156,9 @@ struct SegmentHostileTests {
         let reader = try SegmentReader(raw.encoded(), diskSize: testDiskSize)
         var output = [UInt8](repeating: 0, count: 1024)
         let error = #expect(throws: SegmentError.self) {
-            try output.withUnsafeMutableBytes { try reader.decode(extentAt: 0, using: try FrameDecompressor(), into: $0) }
+            try output.withUnsafeMutableBytes {
+                try reader.decode(extentAt: 0, using: try FrameDecompressor(), into: $0)
+            }
         }
         #expect(error?.code == .plainDigestMismatch)
         #expect(error?.field == "extent[0].digest")
@@ -111,13 +170,18 @@ struct SegmentHostileTests {
         let plain = DataKind.zeros.bytes(count: 8192)
         let frame = try compressFrame(plain, with: try FrameCompressor(codec: .zstd(level: 1)))
         var raw = RawSegment()
-        raw.entries = [RawSegment.Entry(offset: 0, length: 4096, operation: 1, codec: 2, storedLength: UInt32(frame.count),
-                                        digest: plain.prefix(4096).withUnsafeBytes { Digest.xxh3_128($0) })]
+        raw.entries = [
+            RawSegment.Entry(
+                offset: 0, length: 4096, operation: 1, codec: 2, storedLength: UInt32(frame.count),
+                digest: plain.prefix(4096).withUnsafeBytes { Digest.xxh3_128($0) })
+        ]
         raw.frames = frame
         let reader = try SegmentReader(raw.encoded(), diskSize: testDiskSize)
         var output = [UInt8](repeating: 0, count: 4096)
         let error = #expect(throws: SegmentError.self) {
-            try output.withUnsafeMutableBytes { try reader.decode(extentAt: 0, using: try FrameDecompressor(), into: $0) }
+            try output.withUnsafeMutableBytes {
+                try reader.decode(extentAt: 0, using: try FrameDecompressor(), into: $0)
+            }
         }
         #expect(error?.code == .frameCorrupt)
         #expect(error?.offset == 64 + 40)

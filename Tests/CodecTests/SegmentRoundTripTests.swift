@@ -4,12 +4,16 @@ import Testing
 struct SegmentRoundTripTests {
     @Test(arguments: [Codec.none, .lz4, .zlib(level: 6), .zstd(level: 1), .zstd(level: -5)])
     func roundTripsMixedExtents(codec: Codec) throws {
-        let plan = smallPlan() + [
-            PlannedExtent(offset: 1 << 20, plain: DataKind.systemFiles.bytes(count: 4 * mebibyte), operation: .write),
-            PlannedExtent(offset: 5 << 20, plain: [UInt8](repeating: 0, count: 4 * mebibyte), operation: .clear),
-            PlannedExtent(offset: 9 << 20, plain: DataKind.random.bytes(count: 4 * mebibyte, seed: 3), operation: .write),
-        ]
-        let header = SegmentHeader(targetID: SegmentHeader.targetID(for: "disks/vm1.vhd"), generation: 7, seq: 1234, flags: .lastOfGeneration)
+        let plan =
+            smallPlan() + [
+                PlannedExtent(
+                    offset: 1 << 20, plain: DataKind.systemFiles.bytes(count: 4 * mebibyte), operation: .write),
+                PlannedExtent(offset: 5 << 20, plain: [UInt8](repeating: 0, count: 4 * mebibyte), operation: .clear),
+                PlannedExtent(
+                    offset: 9 << 20, plain: DataKind.random.bytes(count: 4 * mebibyte, seed: 3), operation: .write),
+            ]
+        let header = SegmentHeader(
+            targetID: SegmentHeader.targetID(for: "disks/vm1.vhd"), generation: 7, seq: 1234, flags: .lastOfGeneration)
         let writer = SegmentWriter(compressor: try FrameCompressor(codec: codec))
         let segment = try buildSegment(plan, header: header, writer: writer)
         #expect(writer.extentCount == 0 && writer.encodedSize == 80, "finish empties the writer")
@@ -48,7 +52,8 @@ struct SegmentRoundTripTests {
         try first.withUnsafeBytes { try writer.appendWrite(offset: 512, bytes: $0) }
         try writer.appendClear(offset: 4096, length: 4096)
         try second.withUnsafeBytes { try writer.appendWrite(offset: 8192, bytes: $0) }
-        let segment = writer.finish(header: SegmentHeader(targetID: 0xABCD, generation: 3, seq: 99, flags: .lastOfGeneration))
+        let segment = writer.finish(
+            header: SegmentHeader(targetID: 0xABCD, generation: 3, seq: 99, flags: .lastOfGeneration))
 
         var raw = RawSegment(flags: 1, targetID: 0xABCD, generation: 3, seq: 99)
         raw.appendRawWrite(offset: 512, first)
@@ -77,7 +82,8 @@ struct SegmentRoundTripTests {
                 let length = Int.random(in: 1...64, using: &generator) * 512
                 let kind = DataKind.allCases.randomElement(using: &generator)!
                 let operation: ExtentOperation = Bool.random(using: &generator) ? .write : .clear
-                let plain = operation == .write ? kind.bytes(count: length, seed: seq) : [UInt8](repeating: 0, count: length)
+                let plain =
+                    operation == .write ? kind.bytes(count: length, seed: seq) : [UInt8](repeating: 0, count: length)
                 plan.append(PlannedExtent(offset: offset, plain: plain, operation: operation))
                 offset += UInt64(length) + UInt64.random(in: 0...3, using: &generator) * 512
             }
@@ -98,7 +104,8 @@ struct SegmentRoundTripTests {
 
     @Test func decodeRefusesAWrongBufferOrIndex() throws {
         let writer = SegmentWriter(compressor: try FrameCompressor(codec: .zstd(level: 1)))
-        let segment = try buildSegment(smallPlan(), header: SegmentHeader(targetID: 0, generation: 1, seq: 1), writer: writer)
+        let segment = try buildSegment(
+            smallPlan(), header: SegmentHeader(targetID: 0, generation: 1, seq: 1), writer: writer)
         let reader = try SegmentReader(segment, diskSize: testDiskSize)
         let decompressor = try FrameDecompressor()
         var small = [UInt8](repeating: 0, count: 4095)

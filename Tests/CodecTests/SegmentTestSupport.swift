@@ -33,13 +33,18 @@ struct RawSegment {
 
     /// A raw write of `plain` at `offset`, appended to the entries and frames.
     mutating func appendRawWrite(offset: UInt64, _ plain: [UInt8]) {
-        entries.append(Entry(offset: offset, length: UInt32(plain.count), operation: 1, codec: 0,
-                             storedLength: UInt32(plain.count), digest: plain.withUnsafeBytes { Digest.xxh3_128($0) }))
+        entries.append(
+            Entry(
+                offset: offset, length: UInt32(plain.count), operation: 1, codec: 0,
+                storedLength: UInt32(plain.count), digest: plain.withUnsafeBytes { Digest.xxh3_128($0) }))
         frames += plain
     }
 
     mutating func appendClear(offset: UInt64, length: UInt32) {
-        entries.append(Entry(offset: offset, length: length, operation: 2, codec: 0, storedLength: 0, digest: XXH128(high: 0, low: 0)))
+        entries.append(
+            Entry(
+                offset: offset, length: length, operation: 2, codec: 0, storedLength: 0, digest: XXH128(high: 0, low: 0)
+            ))
     }
 
     func encoded() -> [UInt8] {
@@ -87,7 +92,9 @@ func recomputingTrailer(_ segment: [UInt8]) -> [UInt8] {
 }
 
 /// Parses `segment` and decodes every extent; returns the decoded bytes per extent.
-func readAll(_ segment: [UInt8], diskSize: UInt64, decompressor: FrameDecompressor) throws(SegmentError) -> (SegmentReader, [[UInt8]]) {
+func readAll(_ segment: [UInt8], diskSize: UInt64, decompressor: FrameDecompressor) throws(SegmentError) -> (
+    SegmentReader, [[UInt8]]
+) {
     let reader = try SegmentReader(segment, diskSize: diskSize)
     var decoded: [[UInt8]] = []
     for (index, extent) in reader.extents.enumerated() {

@@ -39,8 +39,10 @@ enum DataKind: String, CaseIterable, CustomStringConvertible, Sendable {
     /// 4 MiB of word salad, made once: generating text per frame is too slow in a debug build.
     static let textCorpus: [UInt8] = {
         var generator = SplitMix64(seed: 1)
-        let words = ["sector", "page", "blob", "extent", "the", "of", "a", "disk", "frame", "zstd",
-                     "segment", "cursor", "generation", "lease", "write", "clear", "\n", "1024", "footer"].map { Array($0.utf8) + [32] }
+        let words = [
+            "sector", "page", "blob", "extent", "the", "of", "a", "disk", "frame", "zstd",
+            "segment", "cursor", "generation", "lease", "write", "clear", "\n", "1024", "footer",
+        ].map { Array($0.utf8) + [32] }
         var text: [UInt8] = []
         text.reserveCapacity(4 << 20 + 16)
         while text.count < 4 << 20 {
@@ -59,7 +61,8 @@ enum DataKind: String, CaseIterable, CustomStringConvertible, Sendable {
                 let path = root + "/" + relative
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                      let data = FileManager.default.contents(atPath: path) else { continue }
+                    let data = FileManager.default.contents(atPath: path)
+                else { continue }
                 collected += data.prefix(limit - collected.count)
                 if collected.count >= limit { return collected }
             }

@@ -39,12 +39,13 @@ import Testing
     }
 
     @Test func encodingIsTheDocumentedJSON() {
-        #expect(Self.sample().encoded() == """
-            {"v":1,"target":"disks/vm1.vhd","gen":2,"seq":17,\
-            "blob":"disks:vm1.vhd/g0000000002/s00000000000000000017-0123456789abcdeffedcba9876543210",\
-            "bytes":123456,"digest":"0123456789abcdeffedcba9876543210","plain":4194304,"extents":3,\
-            "lo":1048576,"hi":9437184,"segments":5}
-            """)
+        #expect(
+            Self.sample().encoded() == """
+                {"v":1,"target":"disks/vm1.vhd","gen":2,"seq":17,\
+                "blob":"disks:vm1.vhd/g0000000002/s00000000000000000017-0123456789abcdeffedcba9876543210",\
+                "bytes":123456,"digest":"0123456789abcdeffedcba9876543210","plain":4194304,"extents":3,\
+                "lo":1048576,"hi":9437184,"segments":5}
+                """)
     }
 
     @Test(arguments: ["v", "target", "gen", "seq", "blob", "bytes", "digest", "plain", "extents", "lo", "hi"])
@@ -60,7 +61,9 @@ import Testing
     }
 
     @Test func unknownAndDuplicatedFieldsAreRefused() throws {
-        let unknown = #expect(throws: ControlError.self) { try Self.parse(try Self.members() + [("extra", .bool(true))]) }
+        let unknown = #expect(throws: ControlError.self) {
+            try Self.parse(try Self.members() + [("extra", .bool(true))])
+        }
         #expect(unknown?.code == .unknownField)
         #expect(unknown?.field == "message.extra")
         let twice = #expect(throws: ControlError.self) { try Self.parse(try Self.members() + [("seq", .number("18"))]) }
@@ -85,13 +88,16 @@ import Testing
         ("segments", "18"), ("segments", "0"), ("seq", "18446744073709551616"),
     ])
     func outOfRangeNumbersAreRefused(_ name: String, _ value: String) throws {
-        let error = #expect(throws: ControlError.self) { try Self.parse(try Self.replacing(name, with: .number(value))) }
+        let error = #expect(throws: ControlError.self) {
+            try Self.parse(try Self.replacing(name, with: .number(value)))
+        }
         #expect(error?.field == "message.\(name)")
         #expect(error?.code == .outOfRange)
     }
 
     @Test func aBlobOtherThanTheDerivedOneIsRefused() throws {
-        let forged = try Self.replacing("blob", with: .string("disks:other.vhd/g0000000002/s00000000000000000017-0123456789abcdeffedcba9876543210"))
+        let forged = try Self.replacing(
+            "blob", with: .string("disks:other.vhd/g0000000002/s00000000000000000017-0123456789abcdeffedcba9876543210"))
         let error = #expect(throws: ControlError.self) { try Self.parse(forged) }
         #expect(error?.code == .inconsistent)
         #expect(error?.field == "message.blob")
@@ -130,8 +136,10 @@ import Testing
         let message = ControlMessage(
             target: target, generation: ControlNames.maxGeneration, seq: ControlNames.maxSeq,
             segmentBytes: SegmentFormat.maxSegmentSize, segmentDigest: XXH128(high: .max, low: .max),
-            plainBytes: UInt64(SegmentFormat.maxExtents * SegmentFormat.maxExtentLength), extentCount: SegmentFormat.maxExtents,
-            span: ByteRange(offset: UInt64.max - (1 << 40) - 511, length: 1 << 40), generationSegmentCount: ControlNames.maxSeq)
+            plainBytes: UInt64(SegmentFormat.maxExtents * SegmentFormat.maxExtentLength),
+            extentCount: SegmentFormat.maxExtents,
+            span: ByteRange(offset: UInt64.max - (1 << 40) - 511, length: 1 << 40),
+            generationSegmentCount: ControlNames.maxSeq)
         let text = message.encoded()
         #expect(text.utf8.count <= ControlMessage.maxEncodedBytes)
         #expect(try ControlMessage(parsing: text) == message)

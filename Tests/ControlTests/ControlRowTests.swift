@@ -14,8 +14,9 @@ import Testing
     }
 
     @Test func targetRowRoundTrips() throws {
-        let row = TargetRow(target: Self.target, identity: TargetIdentity(sourceID: UUID(), virtualSize: 10 << 30),
-                            nextSeq: 42, lastGeneration: 3, fullSyncRequired: true)
+        let row = TargetRow(
+            target: Self.target, identity: TargetIdentity(sourceID: UUID(), virtualSize: 10 << 30),
+            nextSeq: 42, lastGeneration: 3, fullSyncRequired: true)
         let entity = row.entity
         #expect(entity.partitionKey == "disks:dir%2Fvm1.vhd")
         #expect(entity.rowKey == "target")
@@ -30,7 +31,8 @@ import Testing
             target: Self.target, generation: 7, state: state, firstSeq: 100, lastSeq: state == .sending ? nil : 120,
             full: true, sourceChanged: true, host: "backup-01", startedAt: Self.now,
             sentAt: state == .sending ? nil : Self.now, appliedAt: state == .applied ? Self.now : nil,
-            plainBytes: 1 << 30, storedBytes: 300 << 20, snapshot: state == .applied ? "2026-12-02T17:00:00.1234567Z" : nil)
+            plainBytes: 1 << 30, storedBytes: 300 << 20,
+            snapshot: state == .applied ? "2026-12-02T17:00:00.1234567Z" : nil)
         #expect(row.entity.rowKey == "gen-0000000007")
         var expected = row
         expected.etag = Self.stored(row.entity).etag
@@ -58,8 +60,10 @@ import Testing
         cursor.partitionKey = "disks:other.vhd"
         #expect(throws: ControlError.self) { try CursorRow(entity: cursor) }
 
-        var generation = GenerationRow(target: Self.target, generation: 7, firstSeq: 1, full: false, host: "h",
-                                       startedAt: Self.now).entity
+        var generation = GenerationRow(
+            target: Self.target, generation: 7, firstSeq: 1, full: false, host: "h",
+            startedAt: Self.now
+        ).entity
         generation.rowKey = ControlNames.generationRow(8)
         #expect(throws: ControlError.self) { try GenerationRow(entity: generation) }
 
@@ -75,8 +79,10 @@ import Testing
         cursor["appliedSeq"] = .string("5")
         #expect(throws: ControlError.self) { try CursorRow(entity: cursor) }
 
-        var sent = GenerationRow(target: Self.target, generation: 1, state: .sent, firstSeq: 1, lastSeq: 3, full: false,
-                                 host: "h", startedAt: Self.now).entity
+        var sent = GenerationRow(
+            target: Self.target, generation: 1, state: .sent, firstSeq: 1, lastSeq: 3, full: false,
+            host: "h", startedAt: Self.now
+        ).entity
         sent["lastSeq"] = nil
         let error = #expect(throws: ControlError.self) { try GenerationRow(entity: sent) }
         #expect(error?.code == .missingField)
@@ -97,7 +103,10 @@ import Testing
         #expect(ControlNames.segmentRow(99) < ControlNames.segmentRow(100))
         #expect(ControlNames.generation(ofRow: "gen-0000000042") == 42)
         #expect(ControlNames.seq(ofRow: ControlNames.segmentRow(ControlNames.maxSeq)) == ControlNames.maxSeq)
-        for bad in ["gen-42", "gen-000000004x", "seg-0000000000000000000", "cursor", "gen-0000000000", "seg-99999999999999999999"] {
+        for bad in [
+            "gen-42", "gen-000000004x", "seg-0000000000000000000", "cursor", "gen-0000000000",
+            "seg-99999999999999999999",
+        ] {
             #expect(ControlNames.generation(ofRow: bad) == nil && ControlNames.seq(ofRow: bad) == nil)
         }
     }
@@ -109,7 +118,9 @@ import Testing
         }
         #expect(names == names.sorted())
         #expect(names.allSatisfy { $0.hasPrefix(ControlNames.segmentBlobPrefix(target: Self.target)) })
-        #expect(!ControlNames.clientLockBlob(target: Self.target).hasPrefix(ControlNames.segmentBlobPrefix(target: Self.target)))
+        #expect(
+            !ControlNames.clientLockBlob(target: Self.target).hasPrefix(
+                ControlNames.segmentBlobPrefix(target: Self.target)))
     }
 
     @Test func identityRefusesAnotherSourceOrSize() throws {

@@ -7,8 +7,10 @@ import Testing
     static let diskSize: UInt64 = 8 << 20
 
     /// A segment of `writes` (offset, bytes) and `clears` (offset, length), in disk order.
-    static func segment(seq: UInt64, generation: UInt64 = 1, target: TargetName = target,
-                        _ extents: [(UInt64, [UInt8]?, Int)]) throws -> [UInt8] {
+    static func segment(
+        seq: UInt64, generation: UInt64 = 1, target: TargetName = target,
+        _ extents: [(UInt64, [UInt8]?, Int)]
+    ) throws -> [UInt8] {
         let writer = SegmentWriter(compressor: try FrameCompressor(codec: .zstd(level: 1)))
         for (offset, bytes, length) in extents {
             if let bytes {
@@ -31,7 +33,8 @@ import Testing
         let directory = try TemporaryDirectory()
         let applier = try ReferenceApplier(path: directory.file("target"), target: Self.target, diskSize: Self.diskSize)
         var model = [UInt8](repeating: 0, count: Int(Self.diskSize))
-        let a = Self.pattern(1 << 20, seed: 1), b = Self.pattern(4096, seed: 2)
+        let a = Self.pattern(1 << 20, seed: 1)
+        let b = Self.pattern(4096, seed: 2)
         let segments = [
             try Self.segment(seq: 1, [(0, a, a.count)]),
             try Self.segment(seq: 2, [(512, b, b.count), (1 << 20, nil, 8192)]),
@@ -53,12 +56,16 @@ import Testing
         let data = Self.pattern(4096, seed: 3)
         #expect(throws: ControlError.self) { try applier.apply(try Self.segment(seq: 2, [(0, data, data.count)])) }
         let other = try TargetName("disks/other.vhd")
-        #expect(throws: ControlError.self) { try applier.apply(try Self.segment(seq: 1, target: other, [(0, data, data.count)])) }
+        #expect(throws: ControlError.self) {
+            try applier.apply(try Self.segment(seq: 1, target: other, [(0, data, data.count)]))
+        }
         var corrupt = try Self.segment(seq: 1, [(0, data, data.count)])
         corrupt[100] ^= 1
         #expect(throws: SegmentError.self) { try applier.apply(corrupt) }
         try applier.apply(try Self.segment(seq: 1, generation: 3, [(0, data, data.count)]))
-        #expect(throws: ControlError.self) { try applier.apply(try Self.segment(seq: 2, generation: 2, [(0, data, data.count)])) }
+        #expect(throws: ControlError.self) {
+            try applier.apply(try Self.segment(seq: 2, generation: 2, [(0, data, data.count)]))
+        }
         #expect(applier.appliedSeq == 1)
         #expect(try applier.read(ByteRange(offset: 0, length: 4096)) == data)
         #expect(try applier.read(ByteRange(offset: 4096, length: 4096)) == [UInt8](repeating: 0, count: 4096))

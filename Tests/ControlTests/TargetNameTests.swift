@@ -27,8 +27,10 @@ import Testing
 
     /// Distinct targets get distinct keys, and keys hold nothing a table key may not.
     @Test func keysAreInjectiveAndValidTableKeys() throws {
-        let names = ["d1sk/a/b", "d1sk/a%2Fb", "d1sk/a%252Fb", "d1sk/a\\b", "d1sk/a%5Cb", "d1sk/a#b", "d1sk/a?b",
-                     "d1sk/a:b", "d1sk:a/b", "d1sk/a", "d1sk/a%"]
+        let names = [
+            "d1sk/a/b", "d1sk/a%2Fb", "d1sk/a%252Fb", "d1sk/a\\b", "d1sk/a%5Cb", "d1sk/a#b", "d1sk/a?b",
+            "d1sk/a:b", "d1sk:a/b", "d1sk/a", "d1sk/a%",
+        ]
         let targets = try names.compactMap { text -> TargetName? in
             text.hasPrefix("d1sk:") ? nil : try TargetName(text)
         }

@@ -16,7 +16,8 @@ struct ConnectionLimitTests {
             let port = store.ports.blob
             let sockets = try await Self.openHalfSent(port: port, count: 40)
             let account = ConnectionString.developmentAccountName
-            let signed = try await RawRequest(method: "GET", port: port, path: "/\(account)/absent/blob").signed().send()
+            let signed = try await RawRequest(method: "GET", port: port, path: "/\(account)/absent/blob").signed()
+                .send()
             #expect(signed.status == 404)
             // Every half-sent request is closed by the server: evicted, or at its deadline.
             #expect(await Self.countClosed(sockets, waitingSeconds: 5) == sockets.count)
@@ -35,7 +36,9 @@ struct ConnectionLimitTests {
                     address.sin_port = in_port_t(UInt16(port).bigEndian)
                     address.sin_addr.s_addr = inet_addr("127.0.0.1")
                     let connected = withUnsafePointer(to: &address) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                        }
                     }
                     guard connected == 0 else {
                         sockets.forEach { close($0) }

@@ -1,8 +1,8 @@
 import Foundation
 import RelayDevStoreKit
 import RelayShared
-import Testing
 import TestSupport
+import Testing
 
 /// The relay-devstore executable as users run it: the first stdout line is one JSON object with the
 /// three ports and the connection string; SIGTERM stops it with status 0; a temporary data directory
@@ -11,7 +11,9 @@ import TestSupport
 struct DevStoreProcessTests {
     /// Runs relay-devstore on free ports with `arguments`, hands `body` the JSON object of its first
     /// stdout line, then stops it with SIGTERM; returns its exit status and its log (standard error).
-    static func run(_ arguments: [String], whileRunning body: (_ info: [String: Any]) async throws -> Void) async throws -> (status: Int32, log: String) {
+    static func run(_ arguments: [String], whileRunning body: (_ info: [String: Any]) async throws -> Void) async throws
+        -> (status: Int32, log: String)
+    {
         let scratch = try TemporaryDirectory()
         let devStore = try ChildProcess(
             builtProduct("relay-devstore"), ["--blob-port", "0", "--queue-port", "0", "--table-port", "0"] + arguments,
@@ -20,8 +22,11 @@ struct DevStoreProcessTests {
         while try devStore.lines().isEmpty, !devStore.hasExited, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        let line = try #require(try devStore.lines().first, "relay-devstore printed no first line: \(devStore.errorOutput())")
-        let info = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "first line is not a JSON object: \(line)")
+        let line = try #require(
+            try devStore.lines().first, "relay-devstore printed no first line: \(devStore.errorOutput())")
+        let info = try #require(
+            try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            "first line is not a JSON object: \(line)")
         do {
             try await body(info)
         } catch {
@@ -44,7 +49,8 @@ struct DevStoreProcessTests {
             #expect(connection.blobEndpoint?.absoluteString == "http://127.0.0.1:\(blob)/devstoreaccount1")
             #expect(connection.tableEndpoint?.port == table && connection.queueEndpoint?.port == queue)
             let response = try await RawRequest(
-                method: "PUT", port: blob, path: "/devstoreaccount1/first", query: [("restype", "container")]).signed().send()
+                method: "PUT", port: blob, path: "/devstoreaccount1/first", query: [("restype", "container")]
+            ).signed().send()
             #expect(response.status == 201)
         }
         #expect(status == 0)
@@ -62,7 +68,10 @@ struct DevStoreProcessTests {
         let directory = scratch.file("data")
         let (status, _) = try await Self.run(["--data", directory]) { info in
             let blob = try #require(info["blobPort"] as? Int)
-            #expect(try await RawRequest(method: "PUT", port: blob, path: "/devstoreaccount1/kept", query: [("restype", "container")]).signed().send().status == 201)
+            #expect(
+                try await RawRequest(
+                    method: "PUT", port: blob, path: "/devstoreaccount1/kept", query: [("restype", "container")]
+                ).signed().send().status == 201)
         }
         #expect(status == 0)
         #expect(FileManager.default.fileExists(atPath: directory + "/devstoreaccount1/store.db"))

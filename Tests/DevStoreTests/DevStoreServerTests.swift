@@ -13,17 +13,24 @@ struct DevStoreServerTests {
     @Test func signedPageWritesRoundTrip() async throws {
         try await withDevStore { store in
             let port = store.ports.blob
-            var response = try await RawRequest(method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]).signed().send()
+            var response = try await RawRequest(
+                method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]
+            ).signed().send()
             #expect(response.status == 201)
             response = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd",
-                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "8192")]).signed().send()
+                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "8192")]
+            ).signed().send()
             #expect(response.status == 201)
             let page = [UInt8](repeating: 7, count: 1024)
             response = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "page")],
-                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=1024-2047"), ("Content-MD5", Data(MD5.digest(page)).base64EncodedString())],
-                body: page).signed().send()
+                headers: [
+                    ("x-ms-page-write", "update"), ("x-ms-range", "bytes=1024-2047"),
+                    ("Content-MD5", Data(MD5.digest(page)).base64EncodedString()),
+                ],
+                body: page
+            ).signed().send()
             #expect(response.status == 201)
             #expect(response.headers["x-ms-blob-sequence-number"] == "0")
             #expect(response.headers["content-md5"] == Data(MD5.digest(page)).base64EncodedString())
@@ -31,23 +38,36 @@ struct DevStoreServerTests {
             let crc = Data(CRC64.headerBytes(page)).base64EncodedString()
             let checked = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "page")],
-                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=1024-2047"), ("x-ms-content-crc64", crc)],
-                body: page).signed().send()
+                headers: [
+                    ("x-ms-page-write", "update"), ("x-ms-range", "bytes=1024-2047"), ("x-ms-content-crc64", crc),
+                ],
+                body: page
+            ).signed().send()
             #expect(checked.status == 201)
             #expect(checked.headers["x-ms-content-crc64"] == crc)
             let corrupt = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "page")],
-                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=0-1023"), ("x-ms-content-crc64", "6YKnaCgO5h0=")],
-                body: page).signed().send()
+                headers: [
+                    ("x-ms-page-write", "update"), ("x-ms-range", "bytes=0-1023"),
+                    ("x-ms-content-crc64", "6YKnaCgO5h0="),
+                ],
+                body: page
+            ).signed().send()
             #expect(corrupt.status == 400)
             #expect(corrupt.headers["x-ms-error-code"] == "Crc64Mismatch")
-            response = try await RawRequest(method: "GET", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "pagelist")]).signed().send()
+            response = try await RawRequest(
+                method: "GET", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "pagelist")]
+            ).signed().send()
             #expect(response.status == 200)
-            #expect(String(decoding: response.body, as: UTF8.self).contains("<PageList><PageRange><Start>1024</Start><End>2047</End></PageRange><NextMarker />"))
+            #expect(
+                String(decoding: response.body, as: UTF8.self).contains(
+                    "<PageList><PageRange><Start>1024</Start><End>2047</End></PageRange><NextMarker />"))
             #expect(response.headers["x-ms-blob-content-length"] == "8192")
             #expect(response.headers["x-ms-request-id"] != nil)
             response = try await RawRequest(
-                method: "GET", port: port, path: "/\(account)/vhds/disk.vhd", headers: [("x-ms-range", "bytes=1024-1535")]).signed().send()
+                method: "GET", port: port, path: "/\(account)/vhds/disk.vhd",
+                headers: [("x-ms-range", "bytes=1024-1535")]
+            ).signed().send()
             #expect(response.status == 206)
             #expect(response.body == Array(page.prefix(512)))
             #expect(response.headers["content-range"] == "bytes 1024-1535/8192")
@@ -58,23 +78,31 @@ struct DevStoreServerTests {
     @Test func streamsLargeReads() async throws {
         try await withDevStore { store in
             let port = store.ports.blob
-            _ = try await RawRequest(method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]).signed().send()
+            _ = try await RawRequest(
+                method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]
+            ).signed().send()
             let size = 9 << 20
             _ = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/big.vhd",
-                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "\(size)")]).signed().send()
+                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "\(size)")]
+            ).signed().send()
             let page = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             let written = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/big.vhd", query: [("comp", "page")],
-                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=\(8 << 20)-\((8 << 20) + 4095)")], body: page).signed().send()
+                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=\(8 << 20)-\((8 << 20) + 4095)")],
+                body: page
+            ).signed().send()
             #expect(written.status == 201)
-            let whole = try await RawRequest(method: "GET", port: port, path: "/\(account)/vhds/big.vhd").signed().send()
+            let whole = try await RawRequest(method: "GET", port: port, path: "/\(account)/vhds/big.vhd").signed()
+                .send()
             #expect(whole.status == 200)
             #expect(whole.body.count == size)
             #expect(Array(whole.body[(8 << 20)..<((8 << 20) + 4096)]) == page)
             #expect(whole.body[..<(8 << 20)].allSatisfy { $0 == 0 })
             let ranged = try await RawRequest(
-                method: "GET", port: port, path: "/\(account)/vhds/big.vhd", headers: [("x-ms-range", "bytes=\((8 << 20) - 4)-")]).signed().send()
+                method: "GET", port: port, path: "/\(account)/vhds/big.vhd",
+                headers: [("x-ms-range", "bytes=\((8 << 20) - 4)-")]
+            ).signed().send()
             #expect(ranged.status == 206)
             #expect(ranged.headers["content-range"] == "bytes \((8 << 20) - 4)-\(size - 1)/\(size)")
             #expect(ranged.body.count == size - (8 << 20) + 4)
@@ -85,7 +113,8 @@ struct DevStoreServerTests {
     @Test func refusesUnauthenticatedRequests() async throws {
         try await withDevStore { store in
             let port = store.ports.blob
-            let create = RawRequest(method: "PUT", port: port, path: "/\(account)/secret", query: [("restype", "container")])
+            let create = RawRequest(
+                method: "PUT", port: port, path: "/\(account)/secret", query: [("restype", "container")])
 
             let unsigned = try await create.send()
             let wrongKey = try await create.signed(key: Array(repeating: 1, count: 64)).send()
@@ -105,11 +134,14 @@ struct DevStoreServerTests {
             #expect(try await create.signed().send().status == 201)
 
             // The table endpoint verifies its own string-to-sign, and answers errors in JSON.
-            let table = RawRequest(method: "POST", port: store.ports.table, path: "/\(account)/Tables",
-                                   headers: [("Accept", "application/json;odata=nometadata")], body: Array(#"{"TableName":"jobs"}"#.utf8))
+            let table = RawRequest(
+                method: "POST", port: store.ports.table, path: "/\(account)/Tables",
+                headers: [("Accept", "application/json;odata=nometadata")], body: Array(#"{"TableName":"jobs"}"#.utf8))
             let badTable = try await table.signed(key: Array(repeating: 2, count: 64), service: .table).send()
             #expect(badTable.status == 403)
-            #expect(String(decoding: badTable.body, as: UTF8.self).contains(#""odata.error":{"code":"AuthenticationFailed""#))
+            #expect(
+                String(decoding: badTable.body, as: UTF8.self).contains(
+                    #""odata.error":{"code":"AuthenticationFailed""#))
             #expect(try await table.signed(service: .table).send().status == 201)
         }
     }
@@ -117,15 +149,19 @@ struct DevStoreServerTests {
     @Test func boundsBodies() async throws {
         try await withDevStore { store in
             let port = store.ports.blob
-            _ = try await RawRequest(method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]).signed().send()
+            _ = try await RawRequest(
+                method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]
+            ).signed().send()
             _ = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd",
-                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "\(16 << 20)")]).signed().send()
+                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "\(16 << 20)")]
+            ).signed().send()
             let size = (4 << 20) + 512
             let response = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "page")],
                 headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=0-\(size - 1)")],
-                body: [UInt8](repeating: 1, count: size)).signed().send()
+                body: [UInt8](repeating: 1, count: size)
+            ).signed().send()
             #expect(response.status == 413)
             #expect(response.headers["x-ms-error-code"] == "RequestBodyTooLarge")
         }
@@ -133,13 +169,17 @@ struct DevStoreServerTests {
 
     @Test func injectedFaultsAreAzureErrors() async throws {
         try await withDevStore(faults: FaultConfiguration(seed: 7, serverBusyRate: 1)) { store in
-            let blob = try await RawRequest(method: "PUT", port: store.ports.blob, path: "/\(account)/vhds", query: [("restype", "container")]).signed().send()
+            let blob = try await RawRequest(
+                method: "PUT", port: store.ports.blob, path: "/\(account)/vhds", query: [("restype", "container")]
+            ).signed().send()
             #expect(blob.status == 503)
             #expect(blob.headers["x-ms-error-code"] == "ServerBusy")
             #expect(String(decoding: blob.body, as: UTF8.self).contains("<Code>ServerBusy</Code>"))
-            let table = try await RawRequest(method: "POST", port: store.ports.table, path: "/\(account)/Tables",
-                                             headers: [("Accept", "application/json;odata=nometadata")], body: Array(#"{"TableName":"jobs"}"#.utf8))
-                .signed(service: .table).send()
+            let table = try await RawRequest(
+                method: "POST", port: store.ports.table, path: "/\(account)/Tables",
+                headers: [("Accept", "application/json;odata=nometadata")], body: Array(#"{"TableName":"jobs"}"#.utf8)
+            )
+            .signed(service: .table).send()
             #expect(table.status == 503)
             #expect(String(decoding: table.body, as: UTF8.self).contains(#""code":"ServerBusy""#))
         }
@@ -148,7 +188,8 @@ struct DevStoreServerTests {
 
 /// Runs `body` against a fresh in-process server and stops it gracefully afterwards, also on failure.
 func withDevStore(
-    faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil, _ body: (RunningDevStore) async throws -> Void
+    faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil,
+    _ body: (RunningDevStore) async throws -> Void
 ) async throws {
     let store = try await RunningDevStore.start(faults: faults, connections: connections)
     do {

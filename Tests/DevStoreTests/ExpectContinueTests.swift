@@ -11,20 +11,26 @@ struct ExpectContinueTests {
         try await withDevStore { store in
             let port = store.ports.blob
             let account = ConnectionString.developmentAccountName
-            _ = try await RawRequest(method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]).signed().send()
+            _ = try await RawRequest(
+                method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]
+            ).signed().send()
             _ = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd",
-                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "4096")]).signed().send()
+                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "4096")]
+            ).signed().send()
             let body = [UInt8](repeating: 9, count: 4096)
             let signed = RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "page")],
-                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=0-4095")], body: body).signed()
-            let head = "PUT /\(account)/vhds/disk.vhd?comp=page HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nExpect: 100-continue\r\n"
+                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=0-4095")], body: body
+            ).signed()
+            let head =
+                "PUT /\(account)/vhds/disk.vhd?comp=page HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nExpect: 100-continue\r\n"
                 + signed.headers.map { "\($0.name): \($0.value)\r\n" }.joined() + "\r\n"
             let (interim, final) = try await Self.exchange(port: port, head: Array(head.utf8), body: body)
             #expect(interim.hasPrefix("HTTP/1.1 100 Continue"))
             #expect(final.hasPrefix("HTTP/1.1 201 Created"))
-            let data = try await RawRequest(method: "GET", port: port, path: "/\(account)/vhds/disk.vhd").signed().send()
+            let data = try await RawRequest(method: "GET", port: port, path: "/\(account)/vhds/disk.vhd").signed()
+                .send()
             #expect(data.body == body)
         }
     }
@@ -35,15 +41,21 @@ struct ExpectContinueTests {
         try await withDevStore { store in
             let port = store.ports.blob
             let account = ConnectionString.developmentAccountName
-            _ = try await RawRequest(method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]).signed().send()
-            let unsigned = "PUT /\(account)/vhds/big.vhd?comp=page HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nExpect: 100-continue\r\n"
+            _ = try await RawRequest(
+                method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]
+            ).signed().send()
+            let unsigned =
+                "PUT /\(account)/vhds/big.vhd?comp=page HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nExpect: 100-continue\r\n"
                 + "Content-Length: \(1 << 30)\r\nx-ms-page-write: update\r\nx-ms-range: bytes=0-\((1 << 30) - 1)\r\n\r\n"
             let (first, _) = try await Self.exchange(port: port, head: Array(unsigned.utf8), body: [])
             #expect(first.hasPrefix("HTTP/1.1 403"), "\(first.prefix(40))")
             let signed = RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "page")],
-                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=0-\((8 << 20) - 1)")], body: [UInt8](repeating: 0, count: 8 << 20)).signed()
-            let head = "PUT /\(account)/vhds/disk.vhd?comp=page HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nExpect: 100-continue\r\n"
+                headers: [("x-ms-page-write", "update"), ("x-ms-range", "bytes=0-\((8 << 20) - 1)")],
+                body: [UInt8](repeating: 0, count: 8 << 20)
+            ).signed()
+            let head =
+                "PUT /\(account)/vhds/disk.vhd?comp=page HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nExpect: 100-continue\r\n"
                 + signed.headers.map { "\($0.name): \($0.value)\r\n" }.joined() + "\r\n"
             let (tooLarge, _) = try await Self.exchange(port: port, head: Array(head.utf8), body: [])
             #expect(tooLarge.hasPrefix("HTTP/1.1 413"), "\(tooLarge.prefix(40))")
@@ -65,7 +77,9 @@ struct ExpectContinueTests {
                 var timeout = timeval(tv_sec: 10, tv_usec: 0)
                 setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
                 }
                 guard connected == 0 else {
                     continuation.resume(throwing: POSIXError(.ECONNREFUSED))

@@ -8,16 +8,20 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct QueueMessageXMLTests {
     @Test func readsTheMessageText() throws {
-        let body = "<?xml version=\"1.0\"?><QueueMessage><Extra>x</Extra><MessageText>a &lt;b&gt; &amp; \u{e9}</MessageText></QueueMessage>"
+        let body =
+            "<?xml version=\"1.0\"?><QueueMessage><Extra>x</Extra><MessageText>a &lt;b&gt; &amp; \u{e9}</MessageText></QueueMessage>"
         #expect(try QueueEndpoint.messageText(Array(body.utf8)) == "a <b> & \u{e9}")
-        #expect(try QueueEndpoint.messageText(Array("<QueueMessage><MessageText></MessageText></QueueMessage>".utf8)) == "")
+        #expect(
+            try QueueEndpoint.messageText(Array("<QueueMessage><MessageText></MessageText></QueueMessage>".utf8)) == "")
         #expect(try QueueEndpoint.messageText(Array("<QueueMessage></QueueMessage>".utf8)) == nil)
     }
 
     @Test func refusesMalformedXML() {
         for body in [
-            "", "<QueueMessage><MessageText>x</QueueMessage>", "not xml", "<a>&undefined;</a>", "<QueueMessage><MessageText>a<b>c</b>d</MessageText></QueueMessage>",
-            "<!DOCTYPE q [<!ENTITY e \"x\">]><QueueMessage><MessageText>&e;</MessageText></QueueMessage>", "<a></a><b></b>", "<a></b>",
+            "", "<QueueMessage><MessageText>x</QueueMessage>", "not xml", "<a>&undefined;</a>",
+            "<QueueMessage><MessageText>a<b>c</b>d</MessageText></QueueMessage>",
+            "<!DOCTYPE q [<!ENTITY e \"x\">]><QueueMessage><MessageText>&e;</MessageText></QueueMessage>",
+            "<a></a><b></b>", "<a></b>",
         ] {
             #expect(throws: StorageError.self, "\(body)") { _ = try QueueEndpoint.messageText(Array(body.utf8)) }
         }
@@ -25,7 +29,9 @@ struct QueueMessageXMLTests {
 
     @Test func entityBombDoesNotExpand() {
         var doctype = "<!DOCTYPE q [<!ENTITY a0 \"lollollollollollollollollollol\">"
-        for level in 1...9 { doctype += "<!ENTITY a\(level) \"" + String(repeating: "&a\(level - 1);", count: 10) + "\">" }
+        for level in 1...9 {
+            doctype += "<!ENTITY a\(level) \"" + String(repeating: "&a\(level - 1);", count: 10) + "\">"
+        }
         doctype += "]>"
         let body = doctype + "<QueueMessage><MessageText>&a9;</MessageText></QueueMessage>"
         // 30 GB if expanded: the parser must refuse it (or at least not expand it into memory).

@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import RelayDevStoreKit
 import RelayShared
 import TestSupport
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The library's server, not TestSupport's launcher of the relay-devstore executable.
 typealias DevStore = RelayDevStoreKit.DevStore
@@ -17,7 +18,9 @@ final class RunningDevStore: Sendable {
     private let task: Task<Void, any Error>
     private let shutdown: @Sendable () async -> Void
 
-    static func start(faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil) async throws -> RunningDevStore {
+    static func start(faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil) async throws
+        -> RunningDevStore
+    {
         let directory = try TemporaryDirectory()
         var configuration = DevStore.Configuration(dataDirectory: directory.path)
         configuration.blobPort = 0
@@ -37,7 +40,10 @@ final class RunningDevStore: Sendable {
         return RunningDevStore(ports: ready.ports, directory: directory, task: task, shutdown: ready.stop)
     }
 
-    private init(ports: DevStore.Ports, directory: TemporaryDirectory, task: Task<Void, any Error>, shutdown: @escaping @Sendable () async -> Void) {
+    private init(
+        ports: DevStore.Ports, directory: TemporaryDirectory, task: Task<Void, any Error>,
+        shutdown: @escaping @Sendable () async -> Void
+    ) {
         self.ports = ports
         self.directory = directory
         self.task = task
@@ -65,15 +71,19 @@ struct RawRequest {
     static let developmentKey = [UInt8](Data(base64Encoded: ConnectionString.developmentAccountKey)!)
 
     /// Adds x-ms-date, x-ms-version, Content-Length, Content-Type and the Authorization header.
-    func signed(key: [UInt8] = developmentKey, service: SharedKeySigner.Service = .blobOrQueue, date: Date = Date()) -> RawRequest {
+    func signed(key: [UInt8] = developmentKey, service: SharedKeySigner.Service = .blobOrQueue, date: Date = Date())
+        -> RawRequest
+    {
         var copy = self
         copy.headers += [
             ("x-ms-date", AzureDate.rfc1123(date)), ("x-ms-version", "2021-12-02"),
-            ("Content-Length", String(body.count)), ("Content-Type", service == .table ? "application/json" : "application/octet-stream"),
+            ("Content-Length", String(body.count)),
+            ("Content-Type", service == .table ? "application/json" : "application/octet-stream"),
         ]
         let signer = SharedKeySigner(account: ConnectionString.developmentAccountName, key: key)
         let authorization = signer.authorization(
-            for: SharedKeySigner.Request(method: method, path: path, query: query, headers: copy.headers), service: service)
+            for: SharedKeySigner.Request(method: method, path: path, query: query, headers: copy.headers),
+            service: service)
         copy.headers.append(("Authorization", authorization))
         return copy
     }

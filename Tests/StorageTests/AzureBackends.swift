@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import TestSupport
 import Testing
-import TestSupport
+
 @testable import RelayShared
 
 /// The Azure backend as the conformance suites see it: over real HTTP to a relay-devstore started for
@@ -18,12 +18,16 @@ enum AzureBackends {
     static var devStoreIsBuilt: Bool { DevStore.isBuilt }
 
     /// Starts relay-devstore on free ports over `directory` and returns its connection string.
-    static func startDevStore(directory: String, arguments: [String] = []) async throws -> (DevStoreProcess, ConnectionString) {
+    static func startDevStore(directory: String, arguments: [String] = []) async throws -> (
+        DevStoreProcess, ConnectionString
+    ) {
         let (process, text) = try await DevStore.start(directory: directory, arguments: arguments)
         return (process, try ConnectionString(text))
     }
 
-    static func make<Service>(_ label: String, _ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service) -> @Sendable () async throws -> Fixture<Service> {
+    static func make<Service>(
+        _ label: String, _ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service
+    ) -> @Sendable () async throws -> Fixture<Service> {
         {
             let directory = try TemporaryDirectory()
             let (process, connectionString) = try await startDevStore(directory: directory.path)
@@ -32,10 +36,13 @@ enum AzureBackends {
         }
     }
 
-    static func makeAccount<Service>(_ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service) -> @Sendable () async throws -> Fixture<Service> {
+    static func makeAccount<Service>(
+        _ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service
+    ) -> @Sendable () async throws -> Fixture<Service> {
         {
             let connectionString = try ConnectionString(accountConnectionString ?? "")
-            return Fixture(service: try build(connectionString, try CurlTransport()), directory: try TemporaryDirectory())
+            return Fixture(
+                service: try build(connectionString, try CurlTransport()), directory: try TemporaryDirectory())
         }
     }
 }
@@ -49,41 +56,81 @@ struct ProcessBoundTransport: HTTPTransport {
 }
 
 extension Backend where Service == any BlobService {
-    static let devstore = Backend(name: "azure→relay-devstore", make: AzureBackends.make("blob") { try AzureBlobService(connectionString: $0, transport: $1) as any BlobService })
-    static let azureAccount = Backend(name: "azure→$\(AzureBackends.environmentVariable)", make: AzureBackends.makeAccount { try AzureBlobService(connectionString: $0, transport: $1) as any BlobService })
+    static let devstore = Backend(
+        name: "azure→relay-devstore",
+        make: AzureBackends.make("blob") {
+            try AzureBlobService(connectionString: $0, transport: $1) as any BlobService
+        })
+    static let azureAccount = Backend(
+        name: "azure→$\(AzureBackends.environmentVariable)",
+        make: AzureBackends.makeAccount { try AzureBlobService(connectionString: $0, transport: $1) as any BlobService }
+    )
     /// The Azure backends of this run: relay-devstore when built, a real account when configured (each
     /// absence is reported by a skipped test of `AzureAccountTests`).
-    static var azure: [Self] { (AzureBackends.devStoreIsBuilt ? [.devstore] : []) + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
+    static var azure: [Self] {
+        (AzureBackends.devStoreIsBuilt ? [.devstore] : [])
+            + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount])
+    }
 }
 
 extension Backend where Service == any QueueService {
-    static let devstore = Backend(name: "azure→relay-devstore", make: AzureBackends.make("queue") { try AzureQueueService(connectionString: $0, transport: $1) as any QueueService })
-    static let azureAccount = Backend(name: "azure→$\(AzureBackends.environmentVariable)", make: AzureBackends.makeAccount { try AzureQueueService(connectionString: $0, transport: $1) as any QueueService })
-    static var azure: [Self] { (AzureBackends.devStoreIsBuilt ? [.devstore] : []) + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
+    static let devstore = Backend(
+        name: "azure→relay-devstore",
+        make: AzureBackends.make("queue") {
+            try AzureQueueService(connectionString: $0, transport: $1) as any QueueService
+        })
+    static let azureAccount = Backend(
+        name: "azure→$\(AzureBackends.environmentVariable)",
+        make: AzureBackends.makeAccount {
+            try AzureQueueService(connectionString: $0, transport: $1) as any QueueService
+        })
+    static var azure: [Self] {
+        (AzureBackends.devStoreIsBuilt ? [.devstore] : [])
+            + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount])
+    }
 }
 
 extension Backend where Service == any TableService {
-    static let devstore = Backend(name: "azure→relay-devstore", make: AzureBackends.make("table") { try AzureTableService(connectionString: $0, transport: $1) as any TableService })
-    static let azureAccount = Backend(name: "azure→$\(AzureBackends.environmentVariable)", make: AzureBackends.makeAccount { try AzureTableService(connectionString: $0, transport: $1) as any TableService })
-    static var azure: [Self] { (AzureBackends.devStoreIsBuilt ? [.devstore] : []) + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount]) }
+    static let devstore = Backend(
+        name: "azure→relay-devstore",
+        make: AzureBackends.make("table") {
+            try AzureTableService(connectionString: $0, transport: $1) as any TableService
+        })
+    static let azureAccount = Backend(
+        name: "azure→$\(AzureBackends.environmentVariable)",
+        make: AzureBackends.makeAccount {
+            try AzureTableService(connectionString: $0, transport: $1) as any TableService
+        })
+    static var azure: [Self] {
+        (AzureBackends.devStoreIsBuilt ? [.devstore] : [])
+            + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount])
+    }
 }
 
 /// Makes the Azure runs visible: shown as skipped, by name, when they cannot happen.
 struct AzureAccountTests {
-    @Test("conformance over HTTP against relay-devstore",
-          .enabled(if: AzureBackends.devStoreIsBuilt, "relay-devstore is not built: the HTTP conformance run is skipped"))
+    @Test(
+        "conformance over HTTP against relay-devstore",
+        .enabled(if: AzureBackends.devStoreIsBuilt, "relay-devstore is not built: the HTTP conformance run is skipped"))
     func devStoreIsStartable() async throws {
         let scratch = try TemporaryDirectory()
         defer { withExtendedLifetime(scratch) {} }  // the store lives as long as the test
         let directory = scratch.path
         let (process, connectionString) = try await AzureBackends.startDevStore(directory: directory)
-        let tables = try AzureTableService(connectionString: connectionString, transport: ProcessBoundTransport(process: process, base: CurlTransport()))
+        let tables = try AzureTableService(
+            connectionString: connectionString,
+            transport: ProcessBoundTransport(process: process, base: CurlTransport()))
         try await tables.createTable("probe")
-        await #expect { try await tables.createTable("probe") } throws: { ($0 as? StorageError)?.code == .tableAlreadyExists }
+        await #expect { try await tables.createTable("probe") } throws: {
+            ($0 as? StorageError)?.code == .tableAlreadyExists
+        }
     }
 
-    @Test("conformance against a real Azure account or Azurite (RELAY_TEST_AZURE_CONNECTION_STRING)",
-          .enabled(if: AzureBackends.accountConnectionString != nil, "RELAY_TEST_AZURE_CONNECTION_STRING is not set: the Azure account run is skipped"))
+    @Test(
+        "conformance against a real Azure account or Azurite (RELAY_TEST_AZURE_CONNECTION_STRING)",
+        .enabled(
+            if: AzureBackends.accountConnectionString != nil,
+            "RELAY_TEST_AZURE_CONNECTION_STRING is not set: the Azure account run is skipped"))
     func accountIsReachable() async throws {
         let connectionString = try ConnectionString(try #require(AzureBackends.accountConnectionString))
         let blobs = try AzureBlobService(connectionString: connectionString, transport: CurlTransport())

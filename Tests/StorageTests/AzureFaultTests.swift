@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import RelayShared
 
 /// The Azure backend against relay-devstore's seeded fault injection: throttling is retried and narrows
@@ -8,20 +9,25 @@ import TestSupport
 /// behind the sequence-number fence. Each retry, fence and pacer change is logged with its metadata.
 @Suite(.enabled(if: AzureBackends.devStoreIsBuilt, "relay-devstore is not built"), .timeLimit(.minutes(2)))
 struct AzureFaultTests {
-    static let patient = RetryPolicy(maxRetries: 12, baseDelay: .milliseconds(5), maxDelay: .milliseconds(200), random: { 0.5 })
+    static let patient = RetryPolicy(
+        maxRetries: 12, baseDelay: .milliseconds(5), maxDelay: .milliseconds(200), random: { 0.5 })
 
     let log = LogRecorder()
 
     func blobService(_ faults: [String]) async throws -> (AzureBlobService, TemporaryDirectory) {
         let directory = try TemporaryDirectory()
-        let (process, connectionString) = try await AzureBackends.startDevStore(directory: directory.path, arguments: faults)
+        let (process, connectionString) = try await AzureBackends.startDevStore(
+            directory: directory.path, arguments: faults)
         let transport = ProcessBoundTransport(process: process, base: try CurlTransport())
         let service = try AzureBlobService(
-            connectionString: connectionString, transport: transport, configuration: .init(retryPolicy: Self.patient), logger: log.logger)
+            connectionString: connectionString, transport: transport, configuration: .init(retryPolicy: Self.patient),
+            logger: log.logger)
         return (service, directory)
     }
 
-    static func page(_ index: Int) -> [UInt8] { [UInt8](repeating: UInt8(truncatingIfNeeded: index * 7 + 1), count: 512) }
+    static func page(_ index: Int) -> [UInt8] {
+        [UInt8](repeating: UInt8(truncatingIfNeeded: index * 7 + 1), count: 512)
+    }
 
     @Test func throttledWritesAreRetriedAndNarrowThePacer() async throws {
         let (blobs, scratch) = try await blobService(["--fault-503-rate", "0.3", "--fault-seed", "7"])
@@ -31,7 +37,11 @@ struct AzureFaultTests {
         try await blobs.createPageBlob(blob, size: 64 * 512, sequenceNumber: 0, metadata: [:], conditions: .none)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<64 {
-                group.addTask { try await blobs.putPages(blob, offset: UInt64(index * 512), data: Self.page(index), contentMD5: MD5.digest(Self.page(index)), conditions: .none) }
+                group.addTask {
+                    try await blobs.putPages(
+                        blob, offset: UInt64(index * 512), data: Self.page(index),
+                        contentMD5: MD5.digest(Self.page(index)), conditions: .none)
+                }
             }
             try await group.waitForAll()
         }
@@ -62,20 +72,24 @@ struct AzureFaultTests {
         try await blobs.createPageBlob(blob, size: 32 * 512, sequenceNumber: 0, metadata: [:], conditions: .none)
         var sequence: Int64 = 0
         for index in 0..<32 {
-            let result = try await blobs.putPages(blob, offset: UInt64(index * 512), data: Self.page(index), contentMD5: nil,
-                                                  conditions: BlobConditions(ifSequenceNumberLessThan: sequence + 1))
+            let result = try await blobs.putPages(
+                blob, offset: UInt64(index * 512), data: Self.page(index), contentMD5: nil,
+                conditions: BlobConditions(ifSequenceNumberLessThan: sequence + 1))
             sequence = try #require(result.sequenceNumber)
         }
         let properties = try await blobs.blobProperties(blob, snapshot: nil, conditions: .none)
         // Every fence raised the sequence number by one; with 30 % lost answers some fences were needed.
         #expect(properties.sequenceNumber == sequence)
         #expect(sequence > 0)
-        #expect(try await blobs.getBlob(blob, range: nil, snapshot: nil, conditions: .none).data == (0..<32).flatMap(Self.page))
+        #expect(
+            try await blobs.getBlob(blob, range: nil, snapshot: nil, conditions: .none).data
+                == (0..<32).flatMap(Self.page))
         // One log record per fence, each naming the blob and the sequence number it raised to.
         let fences = log.records(containing: "raising the blob's sequence number")
         #expect(fences.count == Int(sequence))
-        #expect(fences.compactMap { $0.metadata["blob.sequence_number"].flatMap { Int64($0) } }.sorted()
-            == Array(stride(from: 1, through: sequence, by: 1)))
+        #expect(
+            fences.compactMap { $0.metadata["blob.sequence_number"].flatMap { Int64($0) } }.sorted()
+                == Array(stride(from: 1, through: sequence, by: 1)))
     }
 
     @Test func aWriteUnderAPassedSequenceNumberIsFencedOffAndLogged() async throws {
@@ -85,7 +99,9 @@ struct AzureFaultTests {
         try await blobs.createContainer("faults")
         try await blobs.createPageBlob(blob, size: 4 * 512, sequenceNumber: 5, metadata: [:], conditions: .none)
         await expectStorageError(.sequenceNumberConditionNotMet, 412) {
-            try await blobs.putPages(blob, offset: 0, data: Self.page(0), contentMD5: nil, conditions: BlobConditions(ifSequenceNumberEqual: 4))
+            try await blobs.putPages(
+                blob, offset: 0, data: Self.page(0), contentMD5: nil,
+                conditions: BlobConditions(ifSequenceNumberEqual: 4))
         }
         let records = log.records(containing: "fenced off")
         #expect(records.count == 1)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import RelayShared
 
 /// The retry decision, retry arithmetic with a pinned random source, and the AIMD pacer's window.
@@ -26,11 +27,19 @@ struct AzureRetryTests {
 
     @Test func transportFailureDecisions() {
         for safety in [RetrySafety.idempotent, .unsafe] {
-            #expect(RetryDecision(.transport(.notSent), safety: safety, outcomeUnknown: false) == RetryDecision(retry: true, outcomeUnknown: false))
-            #expect(RetryDecision(.transport(.responseTooLarge), safety: safety, outcomeUnknown: false) == RetryDecision(retry: false, outcomeUnknown: false))
+            #expect(
+                RetryDecision(.transport(.notSent), safety: safety, outcomeUnknown: false)
+                    == RetryDecision(retry: true, outcomeUnknown: false))
+            #expect(
+                RetryDecision(.transport(.responseTooLarge), safety: safety, outcomeUnknown: false)
+                    == RetryDecision(retry: false, outcomeUnknown: false))
         }
-        #expect(RetryDecision(.transport(.outcomeUnknown), safety: .idempotent, outcomeUnknown: false) == RetryDecision(retry: true, outcomeUnknown: true))
-        #expect(RetryDecision(.transport(.outcomeUnknown), safety: .unsafe, outcomeUnknown: false) == RetryDecision(retry: false, outcomeUnknown: true))
+        #expect(
+            RetryDecision(.transport(.outcomeUnknown), safety: .idempotent, outcomeUnknown: false)
+                == RetryDecision(retry: true, outcomeUnknown: true))
+        #expect(
+            RetryDecision(.transport(.outcomeUnknown), safety: .unsafe, outcomeUnknown: false)
+                == RetryDecision(retry: false, outcomeUnknown: true))
         // No response at all (status 0) is read as an unknown outcome: retryable, but only when idempotent.
         #expect(AttemptFailure(StorageError(.networkError, status: 0)) == .transport(.outcomeUnknown))
         #expect(StorageError(.networkError, status: 0).isRetryable)
@@ -41,13 +50,15 @@ struct AzureRetryTests {
     @Test func backoffIsExponentialJitteredAndCapped() {
         let low = RetryPolicy(maxRetries: 10, random: { 0 })
         let high = RetryPolicy(maxRetries: 10, random: { 0.999_999 })
-        func close(_ delay: Duration?, _ seconds: Double) -> Bool { delay.map { abs($0.seconds - seconds) < 1e-6 } ?? false }
+        func close(_ delay: Duration?, _ seconds: Double) -> Bool {
+            delay.map { abs($0.seconds - seconds) < 1e-6 } ?? false
+        }
         #expect(close(low.delay(beforeRetry: 1, retryAfter: nil), 0.64))  // 1 × 0.8 s × 0.8
         #expect(close(low.delay(beforeRetry: 2, retryAfter: nil), 1.92))  // 3 × 0.8 s × 0.8
         #expect(close(low.delay(beforeRetry: 3, retryAfter: nil), 4.48))  // 7 × 0.8 s × 0.8
         let top = high.delay(beforeRetry: 2, retryAfter: nil)!.seconds
-        #expect(top > 3.11 && top < 3.12)                                            // 3 × 0.8 s × 1.3
-        #expect(low.delay(beforeRetry: 9, retryAfter: nil) == .seconds(60))         // capped
+        #expect(top > 3.11 && top < 3.12)  // 3 × 0.8 s × 1.3
+        #expect(low.delay(beforeRetry: 9, retryAfter: nil) == .seconds(60))  // capped
         #expect(low.delay(beforeRetry: 11, retryAfter: nil) == nil)
         #expect(low.delay(beforeRetry: 0, retryAfter: nil) == nil)
     }
@@ -71,17 +82,27 @@ struct AzureRetryTests {
         try await pacer.acquire()
         pacer.release(.busy)
         #expect(pacer.window == 8)
-        for _ in 0..<3 { try await pacer.acquire(); pacer.release(.busy) }
+        for _ in 0..<3 {
+            try await pacer.acquire()
+            pacer.release(.busy)
+        }
         #expect(pacer.window == 1)
-        try await pacer.acquire(); pacer.release(.busy)
+        try await pacer.acquire()
+        pacer.release(.busy)
         #expect(pacer.window == 1)
         // One more request per window of successes: from 1, 1 + 2 + 3 successes reach 4.
-        for _ in 0..<6 { try await pacer.acquire(); pacer.release(.success) }
+        for _ in 0..<6 {
+            try await pacer.acquire()
+            pacer.release(.success)
+        }
         #expect(pacer.window == 4)
-        try await pacer.acquire(); pacer.release(.other)
+        try await pacer.acquire()
+        pacer.release(.other)
         #expect(pacer.window == 4)
         // Every change of the window is logged, narrowing at notice, growing at debug; no change, no record.
-        let changes = log.records.map { ($0.level, $0.metadata["pacer.previous_window"] ?? "", $0.metadata["pacer.window"] ?? "") }
+        let changes = log.records.map {
+            ($0.level, $0.metadata["pacer.previous_window"] ?? "", $0.metadata["pacer.window"] ?? "")
+        }
         #expect(changes.map(\.0) == [.notice, .notice, .notice, .notice, .debug, .debug, .debug])
         #expect(changes.map { "\($0.1)>\($0.2)" } == ["16>8", "8>4", "4>2", "2>1", "1>2", "2>3", "3>4"])
     }
@@ -91,7 +112,10 @@ struct AzureRetryTests {
         try await pacer.acquire()
         pacer.release(.busy)  // window 1
         try await pacer.acquire()
-        let waiter = Task { try await pacer.acquire(); return Date() }
+        let waiter = Task {
+            try await pacer.acquire()
+            return Date()
+        }
         try await Task.sleep(for: .milliseconds(200))
         let released = Date()
         pacer.release(.success)

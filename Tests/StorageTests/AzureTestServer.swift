@@ -1,9 +1,11 @@
 import Foundation
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
+
 @testable import RelayShared
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 for transport tests: each accepted connection is served by its own
 /// thread, requests are recorded, and a handler picks a canned answer (or a reset, or silence) per request.
@@ -27,7 +29,8 @@ final class AzureTestServer: Sendable {
     let port: Int
     private let listener: Int32
     private let handler: @Sendable (Request, Int) -> Answer
-    private let state = Mutex<(requests: [Request], connections: Int, sockets: [Int32], stopped: Bool)>(([], 0, [], false))
+    private let state = Mutex<(requests: [Request], connections: Int, sockets: [Int32], stopped: Bool)>(
+        ([], 0, [], false))
 
     /// `handler` gets the request and its 0-based index among all requests.
     init(handler: @escaping @Sendable (Request, Int) -> Answer) throws {
@@ -39,10 +42,19 @@ final class AzureTestServer: Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(listener, 64) == 0 else { close(listener); throw POSIXError(.EADDRINUSE) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, listen(listener, 64) == 0 else {
+            close(listener)
+            throw POSIXError(.EADDRINUSE)
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
         self.listener = listener
         port = Int(UInt16(bigEndian: address.sin_port))
         let server = self
@@ -103,7 +115,9 @@ final class AzureTestServer: Sendable {
                 let bytes = Array(head.utf8) + (request.method == "HEAD" ? [] : body)
                 var sent = 0
                 while sent < bytes.count {
-                    let count = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    let count = bytes[sent...].withUnsafeBytes {
+                        send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                    }
                     if count <= 0 { return }
                     sent += count
                 }
@@ -123,7 +137,10 @@ final class AzureTestServer: Sendable {
         let separator: [UInt8] = [13, 10, 13, 10]
         var headEnd: Int?
         while headEnd == nil {
-            if let range = buffer.firstRange(of: separator) { headEnd = range.lowerBound; break }
+            if let range = buffer.firstRange(of: separator) {
+                headEnd = range.lowerBound
+                break
+            }
             guard fill(client, &buffer) else { return nil }
         }
         let head = String(decoding: buffer[..<headEnd!], as: UTF8.self)
@@ -132,7 +149,8 @@ final class AzureTestServer: Sendable {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         let length = Int(headers["content-length"] ?? "0") ?? 0
         let bodyStart = headEnd! + 4
@@ -141,8 +159,9 @@ final class AzureTestServer: Sendable {
         }
         let body = Array(buffer[bodyStart..<bodyStart + length])
         buffer.removeFirst(bodyStart + length)
-        return Request(method: String(requestLine.first ?? ""), target: requestLine.count > 1 ? String(requestLine[1]) : "",
-                       headers: headers, body: body, connection: connection)
+        return Request(
+            method: String(requestLine.first ?? ""), target: requestLine.count > 1 ? String(requestLine[1]) : "",
+            headers: headers, body: body, connection: connection)
     }
 
     private func fill(_ client: Int32, _ buffer: inout [UInt8]) -> Bool {

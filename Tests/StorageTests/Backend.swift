@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import RelayShared
 
 /// One backend of a storage service under test: the conformance suites run every test against each
@@ -34,7 +35,9 @@ func expectStorageError(
         try await body()
         Issue.record("expected \(status) \(code.rawValue), but the call succeeded", sourceLocation: sourceLocation)
     } catch let error as StorageError {
-        #expect(error.code == code && error.status == status, "expected \(status) \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
+        #expect(
+            error.code == code && error.status == status, "expected \(status) \(code.rawValue), got \(error)",
+            sourceLocation: sourceLocation)
         return error
     } catch {
         Issue.record("expected StorageError \(status) \(code.rawValue), got \(error)", sourceLocation: sourceLocation)

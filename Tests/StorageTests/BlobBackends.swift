@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import RelayShared
 
 /// The Blob backends every Blob conformance test runs against; the Azure backend joins by adding
@@ -31,19 +32,26 @@ struct BlobTestbed {
     /// A page blob of `size` bytes at `blob`.
     @discardableResult
     func pageBlob(size: UInt64 = 1 << 20, sequenceNumber: Int64 = 0) async throws -> BlobWriteResult {
-        try await service.createPageBlob(blob, size: size, sequenceNumber: sequenceNumber, metadata: [:], conditions: .none)
+        try await service.createPageBlob(
+            blob, size: size, sequenceNumber: sequenceNumber, metadata: [:], conditions: .none)
     }
 
     func write(_ byte: UInt8, at offset: UInt64, count: Int, conditions: BlobConditions = .none) async throws {
-        try await service.putPages(blob, offset: offset, data: [UInt8](repeating: byte, count: count), contentMD5: nil, conditions: conditions)
+        try await service.putPages(
+            blob, offset: offset, data: [UInt8](repeating: byte, count: count), contentMD5: nil, conditions: conditions)
     }
 
     func read(_ offset: UInt64, _ length: UInt64, snapshot: String? = nil) async throws -> [UInt8] {
-        try await service.getBlob(blob, range: ByteRange(offset: offset, length: length), snapshot: snapshot, conditions: .none).data
+        try await service.getBlob(
+            blob, range: ByteRange(offset: offset, length: length), snapshot: snapshot, conditions: .none
+        ).data
     }
 
-    func ranges(_ range: ByteRange? = nil, snapshot: String? = nil, previous: String? = nil) async throws -> PageRangeList {
-        try await service.pageRanges(blob, range: range, snapshot: snapshot, previousSnapshot: previous, conditions: .none)
+    func ranges(_ range: ByteRange? = nil, snapshot: String? = nil, previous: String? = nil) async throws
+        -> PageRangeList
+    {
+        try await service.pageRanges(
+            blob, range: range, snapshot: snapshot, previousSnapshot: previous, conditions: .none)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RelayShared
 
 /// Containers, block blobs, properties, metadata, listing, deletion and the HTTP conditions, against
@@ -25,7 +26,8 @@ struct BlobConformanceTests {
     func blockBlobPutGetRangesAndProperties(_ backend: Backend<any BlobService>) async throws {
         let bed = try await BlobTestbed(backend)
         let data = randomBytes(10_000)
-        let written = try await bed.service.putBlockBlob(bed.blob, data: data, metadata: ["origin": "test"], conditions: .none)
+        let written = try await bed.service.putBlockBlob(
+            bed.blob, data: data, metadata: ["origin": "test"], conditions: .none)
         #expect(written.sequenceNumber == nil)
 
         let whole = try await bed.service.getBlob(bed.blob, range: nil, snapshot: nil, conditions: .none)
@@ -41,7 +43,8 @@ struct BlobConformanceTests {
         #expect(try await bed.read(9_990, 1_000) == Array(data[9_990...]))
         await expectStorageError(.invalidRange, 416) { _ = try await bed.read(10_000, 1) }
         await expectStorageError(.blobNotFound, 404) {
-            _ = try await bed.service.getBlob(BlobAddress(container: "ctr", name: "none"), range: nil, snapshot: nil, conditions: .none)
+            _ = try await bed.service.getBlob(
+                BlobAddress(container: "ctr", name: "none"), range: nil, snapshot: nil, conditions: .none)
         }
 
         let properties = try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none)
@@ -69,8 +72,11 @@ struct BlobConformanceTests {
         var etags: Set<String> = []
         etags.insert(try await bed.pageBlob().etag)
         for index in 0..<10 {
-            etags.insert(try await bed.service.putPages(bed.blob, offset: 0, data: [UInt8](repeating: UInt8(index), count: 512),
-                                                        contentMD5: nil, conditions: .none).etag)
+            etags.insert(
+                try await bed.service.putPages(
+                    bed.blob, offset: 0, data: [UInt8](repeating: UInt8(index), count: 512),
+                    contentMD5: nil, conditions: .none
+                ).etag)
             etags.insert(try await bed.service.setMetadata(bed.blob, ["n": "\(index)"], conditions: .none).etag)
         }
         #expect(etags.count == 21)
@@ -80,12 +86,15 @@ struct BlobConformanceTests {
     func ifMatchAndIfNoneMatch(_ backend: Backend<any BlobService>) async throws {
         let bed = try await BlobTestbed(backend)
         // If-None-Match: * makes Put Blob create-only.
-        let created = try await bed.service.putBlockBlob(bed.blob, data: [1], metadata: [:], conditions: BlobConditions(ifNoneMatch: "*"))
+        let created = try await bed.service.putBlockBlob(
+            bed.blob, data: [1], metadata: [:], conditions: BlobConditions(ifNoneMatch: "*"))
         await expectStorageError(.blobAlreadyExists, 409) {
-            try await bed.service.putBlockBlob(bed.blob, data: [2], metadata: [:], conditions: BlobConditions(ifNoneMatch: "*"))
+            try await bed.service.putBlockBlob(
+                bed.blob, data: [2], metadata: [:], conditions: BlobConditions(ifNoneMatch: "*"))
         }
         await expectStorageError(.blobAlreadyExists, 409) {
-            try await bed.service.createPageBlob(bed.blob, size: 512, sequenceNumber: 0, metadata: [:], conditions: BlobConditions(ifNoneMatch: "*"))
+            try await bed.service.createPageBlob(
+                bed.blob, size: 512, sequenceNumber: 0, metadata: [:], conditions: BlobConditions(ifNoneMatch: "*"))
         }
         // On other writes If-None-Match fails with 412.
         await expectStorageError(.conditionNotMet, 412) {
@@ -96,32 +105,42 @@ struct BlobConformanceTests {
         await expectStorageError(.conditionNotMet, 412) {
             try await bed.service.setMetadata(bed.blob, ["a": "b"], conditions: BlobConditions(ifMatch: stale))
         }
-        let updated = try await bed.service.setMetadata(bed.blob, ["a": "b"], conditions: BlobConditions(ifMatch: created.etag))
+        let updated = try await bed.service.setMetadata(
+            bed.blob, ["a": "b"], conditions: BlobConditions(ifMatch: created.etag))
         await expectStorageError(.conditionNotMet, 412) {
             try await bed.service.setMetadata(bed.blob, [:], conditions: BlobConditions(ifMatch: created.etag))
         }
         try await bed.service.setMetadata(bed.blob, ["c": "d"], conditions: BlobConditions(ifMatch: "*"))
         await expectStorageError(.conditionNotMet, 412) {
-            try await bed.service.putBlockBlob(BlobAddress(container: "ctr", name: "new"), data: [1], metadata: [:],
-                                               conditions: BlobConditions(ifMatch: "*"))
+            try await bed.service.putBlockBlob(
+                BlobAddress(container: "ctr", name: "new"), data: [1], metadata: [:],
+                conditions: BlobConditions(ifMatch: "*"))
         }
         // Reads: If-Match fails with 412, If-None-Match with 304.
         await expectStorageError(.conditionNotMet, 412) {
-            _ = try await bed.service.getBlob(bed.blob, range: nil, snapshot: nil, conditions: BlobConditions(ifMatch: updated.etag))
+            _ = try await bed.service.getBlob(
+                bed.blob, range: nil, snapshot: nil, conditions: BlobConditions(ifMatch: updated.etag))
         }
         let current = try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none).etag
         await expectStorageError(.conditionNotMet, 304) {
-            _ = try await bed.service.getBlob(bed.blob, range: nil, snapshot: nil, conditions: BlobConditions(ifNoneMatch: current))
+            _ = try await bed.service.getBlob(
+                bed.blob, range: nil, snapshot: nil, conditions: BlobConditions(ifNoneMatch: current))
         }
         await expectStorageError(.conditionNotMet, 304) {
-            _ = try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: BlobConditions(ifNoneMatch: "*"))
+            _ = try await bed.service.blobProperties(
+                bed.blob, snapshot: nil, conditions: BlobConditions(ifNoneMatch: "*"))
         }
-        #expect(try await bed.service.getBlob(bed.blob, range: nil, snapshot: nil, conditions: BlobConditions(ifMatch: current)).data == [1])
+        #expect(
+            try await bed.service.getBlob(
+                bed.blob, range: nil, snapshot: nil, conditions: BlobConditions(ifMatch: current)
+            ).data == [1])
         // Deletes honour If-Match too.
         await expectStorageError(.conditionNotMet, 412) {
-            try await bed.service.deleteBlob(bed.blob, snapshot: nil, deleteSnapshots: nil, conditions: BlobConditions(ifMatch: stale))
+            try await bed.service.deleteBlob(
+                bed.blob, snapshot: nil, deleteSnapshots: nil, conditions: BlobConditions(ifMatch: stale))
         }
-        try await bed.service.deleteBlob(bed.blob, snapshot: nil, deleteSnapshots: nil, conditions: BlobConditions(ifMatch: current))
+        try await bed.service.deleteBlob(
+            bed.blob, snapshot: nil, deleteSnapshots: nil, conditions: BlobConditions(ifMatch: current))
     }
 
     @Test(arguments: BlobBackends.all)
@@ -133,10 +152,13 @@ struct BlobConformanceTests {
         try await bed.service.setMetadata(bed.blob, [:], conditions: .none)
         #expect(try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none).metadata.isEmpty)
         for name in ["1abc", "a-b", ""] {
-            await expectStorageError("InvalidMetadata", 400) { try await bed.service.setMetadata(bed.blob, [name: "x"], conditions: .none) }
+            await expectStorageError("InvalidMetadata", 400) {
+                try await bed.service.setMetadata(bed.blob, [name: "x"], conditions: .none)
+            }
         }
         await expectStorageError(.blobNotFound, 404) {
-            try await bed.service.setMetadata(BlobAddress(container: "ctr", name: "none"), ["a": "b"], conditions: .none)
+            try await bed.service.setMetadata(
+                BlobAddress(container: "ctr", name: "none"), ["a": "b"], conditions: .none)
         }
     }
 
@@ -145,7 +167,8 @@ struct BlobConformanceTests {
         let bed = try await BlobTestbed(backend)
         let names = ["seg/003", "seg/001", "seg/002", "seg/005", "seg/004", "other/1", "se"]
         for name in names {
-            try await bed.service.putBlockBlob(BlobAddress(container: "ctr", name: name), data: [1, 2], metadata: [:], conditions: .none)
+            try await bed.service.putBlockBlob(
+                BlobAddress(container: "ctr", name: name), data: [1, 2], metadata: [:], conditions: .none)
         }
         var listed: [String] = []
         var marker: String?
@@ -179,6 +202,7 @@ struct BlobConformanceTests {
         await expectStorageError(.blobNotFound, 404) {
             try await bed.service.deleteBlob(bed.blob, snapshot: nil, deleteSnapshots: nil, conditions: .none)
         }
-        #expect(try await bed.service.listBlobs(container: "ctr", prefix: "", marker: nil, maxResults: 10).items.isEmpty)
+        #expect(
+            try await bed.service.listBlobs(container: "ctr", prefix: "", marker: nil, maxResults: 10).items.isEmpty)
     }
 }

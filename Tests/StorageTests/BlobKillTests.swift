@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import RelayShared
 
 /// kill -9 of a process in the middle of page blob writes loses nothing it acknowledged, and leaves a
@@ -24,11 +25,15 @@ struct BlobKillTests {
         let directory = scratch.path
         let parent = try await LocalBlobService(store: LocalStore(path: directory))
         try await parent.createContainer("disks")
-        try await parent.createPageBlob(Self.blob, size: Self.blobSize, sequenceNumber: 0, metadata: [:], conditions: .none)
+        try await parent.createPageBlob(
+            Self.blob, size: Self.blobSize, sequenceNumber: 0, metadata: [:], conditions: .none)
 
         let child = try ChildProcess(
             storeProbe,
-            ["write-pages", "--store", directory, "--blob", "\(Self.blob)", "--page-bytes", String(Self.pageBytes), "--deadline", "60"],
+            [
+                "write-pages", "--store", directory, "--blob", "\(Self.blob)", "--page-bytes", String(Self.pageBytes),
+                "--deadline", "60",
+            ],
             outputPath: directory + "/child.out")
         // Let it acknowledge a few hundred writes, then kill it mid-stream.
         var acknowledged: [Int] = []
@@ -44,12 +49,18 @@ struct BlobKillTests {
         #expect(acknowledged.count >= 300)
 
         // Every acknowledged page is there, with its bytes and its page range.
-        let ranges = PageRangeSet(try await parent.pageRanges(Self.blob, range: nil, snapshot: nil, previousSnapshot: nil, conditions: .none).pageRanges)
+        let ranges = PageRangeSet(
+            try await parent.pageRanges(Self.blob, range: nil, snapshot: nil, previousSnapshot: nil, conditions: .none)
+                .pageRanges)
         for index in acknowledged {
             let offset = UInt64(index * Self.pageBytes)
-            let data = try await parent.getBlob(Self.blob, range: ByteRange(offset: offset, length: UInt64(Self.pageBytes)), snapshot: nil, conditions: .none).data
+            let data = try await parent.getBlob(
+                Self.blob, range: ByteRange(offset: offset, length: UInt64(Self.pageBytes)), snapshot: nil,
+                conditions: .none
+            ).data
             #expect(data == Self.page(index), "page \(index) lost its bytes")
-            #expect(ranges.intersection(PageRangeSet([ByteRange(offset: offset, length: UInt64(Self.pageBytes))])).ranges
+            #expect(
+                ranges.intersection(PageRangeSet([ByteRange(offset: offset, length: UInt64(Self.pageBytes))])).ranges
                     == [ByteRange(offset: offset, length: UInt64(Self.pageBytes))], "page \(index) lost its range")
         }
         // The store still takes writes.

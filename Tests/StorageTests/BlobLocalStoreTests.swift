@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import RelayShared
 
 /// What only the local store promises: sparse files, several processes sharing one store (each
@@ -19,7 +20,9 @@ struct BlobLocalStoreTests {
 
     /// The only data file of the store (tests create one blob).
     func dataFiles() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directory + "/blobs").sorted().map { directory + "/blobs/" + $0 }
+        try FileManager.default.contentsOfDirectory(atPath: directory + "/blobs").sorted().map {
+            directory + "/blobs/" + $0
+        }
     }
 
     @Test func aFencedOffPageWriteIsLoggedWithItsBlobAndCondition() async throws {
@@ -27,12 +30,14 @@ struct BlobLocalStoreTests {
         let service = try await LocalBlobService(store: LocalStore(path: directory, logger: log.logger))
         try await service.createContainer(blob.container)
         try await service.createPageBlob(blob, size: 4096, sequenceNumber: 7, metadata: [:], conditions: .none)
-        try await service.putPages(blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil,
-                                   conditions: BlobConditions(ifSequenceNumberLessThan: 8))
+        try await service.putPages(
+            blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil,
+            conditions: BlobConditions(ifSequenceNumberLessThan: 8))
         #expect(log.records(containing: "fenced off").isEmpty)
         await expectStorageError(.sequenceNumberConditionNotMet, 412) {
-            try await service.clearPages(self.blob, range: ByteRange(offset: 0, length: 512),
-                                         conditions: BlobConditions(ifSequenceNumberLessThanOrEqual: 6))
+            try await service.clearPages(
+                self.blob, range: ByteRange(offset: 0, length: 512),
+                conditions: BlobConditions(ifSequenceNumberLessThanOrEqual: 6))
         }
         let records = log.records(containing: "fenced off")
         #expect(records.count == 1)
@@ -51,7 +56,8 @@ struct BlobLocalStoreTests {
 
         let data = randomBytes(4 << 20)
         for index in 0..<4 {
-            try await service.putPages(blob, offset: UInt64(index) << 22, data: data, contentMD5: nil, conditions: .none)
+            try await service.putPages(
+                blob, offset: UInt64(index) << 22, data: data, contentMD5: nil, conditions: .none)
         }
         #expect(try SystemFile.openForReading(file).allocatedBytes() >= 16 << 20)
         // A snapshot copies data regions only (or shares blocks), so holes stay holes.
@@ -61,7 +67,10 @@ struct BlobLocalStoreTests {
 
         try await service.clearPages(blob, range: ByteRange(offset: 0, length: 16 << 20), conditions: .none)
         #expect(try SystemFile.openForReading(file).allocatedBytes() < 1 << 20)
-        #expect(try await service.getBlob(blob, range: ByteRange(offset: 0, length: 4 << 20), snapshot: nil, conditions: .none).data
+        #expect(
+            try await service.getBlob(
+                blob, range: ByteRange(offset: 0, length: 4 << 20), snapshot: nil, conditions: .none
+            ).data
                 == [UInt8](repeating: 0, count: 4 << 20))
     }
 
@@ -112,7 +121,9 @@ struct BlobLocalStoreTests {
             let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline {
                 do {
-                    try await old.putPages(blob, offset: 0, data: [UInt8](repeating: 0xAA, count: 4096), contentMD5: nil, conditions: fenced)
+                    try await old.putPages(
+                        blob, offset: 0, data: [UInt8](repeating: 0xAA, count: 4096), contentMD5: nil,
+                        conditions: fenced)
                     acknowledged += 1
                 } catch let error as StorageError {
                     return (acknowledged, error)
@@ -125,14 +136,19 @@ struct BlobLocalStoreTests {
         let newID = leaseID()
         _ = try await new.lease(blob, .acquire(.seconds(60), proposedID: newID), conditions: .none)
         try await new.setSequenceNumber(blob, .max(2), conditions: BlobConditions(leaseID: newID))
-        try await new.putPages(blob, offset: 0, data: [UInt8](repeating: 0xBB, count: 4096), contentMD5: nil,
-                               conditions: BlobConditions(leaseID: newID, ifSequenceNumberEqual: 2))
+        try await new.putPages(
+            blob, offset: 0, data: [UInt8](repeating: 0xBB, count: 4096), contentMD5: nil,
+            conditions: BlobConditions(leaseID: newID, ifSequenceNumberEqual: 2))
 
         let (acknowledged, refusal) = try await writer.value
         #expect(acknowledged > 0)
         #expect(refusal?.status == 412)
-        let page = try await new.getBlob(blob, range: ByteRange(offset: 0, length: 4096), snapshot: nil, conditions: .none).data
-        #expect(page.allSatisfy { $0 == 0xBB }, "page 0 holds the old holder's bytes: a fenced write landed after the takeover")
+        let page = try await new.getBlob(
+            blob, range: ByteRange(offset: 0, length: 4096), snapshot: nil, conditions: .none
+        ).data
+        #expect(
+            page.allSatisfy { $0 == 0xBB },
+            "page 0 holds the old holder's bytes: a fenced write landed after the takeover")
     }
 
     @Test func everythingSurvivesReopening() async throws {
@@ -143,7 +159,8 @@ struct BlobLocalStoreTests {
         do {
             let service = try await openProcess()
             try await service.createContainer("disks")
-            try await service.createPageBlob(blob, size: 1 << 20, sequenceNumber: 3, metadata: ["k": "v"], conditions: .none)
+            try await service.createPageBlob(
+                blob, size: 1 << 20, sequenceNumber: 3, metadata: ["k": "v"], conditions: .none)
             try await service.putPages(blob, offset: 8192, data: data, contentMD5: nil, conditions: .none)
             snapshot = try await service.snapshot(blob, metadata: nil, conditions: .none)
             try await service.clearPages(blob, range: ByteRange(offset: 8192, length: 4096), conditions: .none)
@@ -154,8 +171,12 @@ struct BlobLocalStoreTests {
         #expect(properties.sequenceNumber == 3)
         #expect(properties.metadata == ["k": "v"])
         #expect(properties.lease.state == .leased)
-        #expect(try await service.getBlob(blob, range: ByteRange(offset: 8192, length: 8192), snapshot: snapshot, conditions: .none).data == data)
-        let changes = try await service.pageRanges(blob, range: nil, snapshot: nil, previousSnapshot: snapshot, conditions: .none)
+        #expect(
+            try await service.getBlob(
+                blob, range: ByteRange(offset: 8192, length: 8192), snapshot: snapshot, conditions: .none
+            ).data == data)
+        let changes = try await service.pageRanges(
+            blob, range: nil, snapshot: nil, previousSnapshot: snapshot, conditions: .none)
         #expect(changes == PageRangeList(pageRanges: [], clearRanges: [ByteRange(offset: 8192, length: 4096)]))
     }
 
@@ -171,15 +192,18 @@ struct BlobLocalStoreTests {
                 for lane in 0..<8 {
                     group.addTask {
                         for index in stride(from: lane * 2 + number, to: 1024, by: 16) {
-                            try await service.putPages(blob, offset: UInt64(index) * 1024, data: [UInt8](repeating: UInt8(number + 1), count: 512),
-                                                       contentMD5: nil, conditions: .none)
+                            try await service.putPages(
+                                blob, offset: UInt64(index) * 1024,
+                                data: [UInt8](repeating: UInt8(number + 1), count: 512),
+                                contentMD5: nil, conditions: .none)
                         }
                     }
                 }
             }
             try await group.waitForAll()
         }
-        let ranges = try await processes[1].pageRanges(blob, range: nil, snapshot: nil, previousSnapshot: nil, conditions: .none)
+        let ranges = try await processes[1].pageRanges(
+            blob, range: nil, snapshot: nil, previousSnapshot: nil, conditions: .none)
         #expect(ranges.pageRanges == (0..<1024).map { ByteRange(offset: UInt64($0) * 1024, length: 512) })
         let content = try await processes[1].getBlob(blob, range: nil, snapshot: nil, conditions: .none).data
         let wrong = (0..<1024).filter { (index: Int) -> Bool in
@@ -196,7 +220,8 @@ struct BlobLocalStoreTests {
         await expectStorageError(.outOfRangeInput, 400) {
             _ = try await service.getBlob(blob, range: nil, snapshot: nil, conditions: .none)
         }
-        let tail = try await service.getBlob(blob, range: ByteRange(offset: (2 << 40) - 512, length: 4096), snapshot: nil, conditions: .none)
+        let tail = try await service.getBlob(
+            blob, range: ByteRange(offset: (2 << 40) - 512, length: 4096), snapshot: nil, conditions: .none)
         #expect(tail.data == [UInt8](repeating: 0, count: 512))
     }
 
@@ -211,8 +236,14 @@ struct BlobLocalStoreTests {
         let snapshot = try await service.snapshot(blob, metadata: nil, conditions: .none)
         try await service.createPageBlob(blob, size: 32 << 10, sequenceNumber: 0, metadata: [:], conditions: .none)
         try await service.putPages(blob, offset: 4096, data: randomBytes(512), contentMD5: nil, conditions: .none)
-        let changes = try await service.pageRanges(blob, range: nil, snapshot: nil, previousSnapshot: snapshot, conditions: .none)
-        #expect(changes == PageRangeList(pageRanges: [ByteRange(offset: 4096, length: 512)],
-                                         clearRanges: [ByteRange(offset: 0, length: 4096), ByteRange(offset: 4608, length: (32 << 10) - 4608)]))
+        let changes = try await service.pageRanges(
+            blob, range: nil, snapshot: nil, previousSnapshot: snapshot, conditions: .none)
+        #expect(
+            changes
+                == PageRangeList(
+                    pageRanges: [ByteRange(offset: 4096, length: 512)],
+                    clearRanges: [
+                        ByteRange(offset: 0, length: 4096), ByteRange(offset: 4608, length: (32 << 10) - 4608),
+                    ]))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RelayShared
 
 /// Page blobs: create, Put Page (update and clear), page ranges, resize and sequence numbers, against
@@ -18,8 +19,9 @@ struct BlobPageConformanceTests {
         #expect(try await bed.ranges() == PageRangeList(pageRanges: []))
         for size: UInt64 in [1000, 513] {
             await expectStorageError(.invalidHeaderValue, 400) {
-                try await bed.service.createPageBlob(BlobAddress(container: "ctr", name: "bad"), size: size, sequenceNumber: 0,
-                                                     metadata: [:], conditions: .none)
+                try await bed.service.createPageBlob(
+                    BlobAddress(container: "ctr", name: "bad"), size: size, sequenceNumber: 0,
+                    metadata: [:], conditions: .none)
             }
         }
     }
@@ -29,8 +31,10 @@ struct BlobPageConformanceTests {
         let bed = try await BlobTestbed(backend)
         try await bed.pageBlob(size: 1 << 20)
         let data = randomBytes(1024)
-        try await bed.service.putPages(bed.blob, offset: 0, data: Array(data[..<512]), contentMD5: nil, conditions: .none)
-        try await bed.service.putPages(bed.blob, offset: 512, data: Array(data[512...]), contentMD5: nil, conditions: .none)
+        try await bed.service.putPages(
+            bed.blob, offset: 0, data: Array(data[..<512]), contentMD5: nil, conditions: .none)
+        try await bed.service.putPages(
+            bed.blob, offset: 512, data: Array(data[512...]), contentMD5: nil, conditions: .none)
         // Written zeros are written pages.
         try await bed.write(0, at: 8192, count: 4096)
         try await bed.write(9, at: 65536, count: 512)
@@ -82,15 +86,23 @@ struct BlobPageConformanceTests {
     @Test(arguments: BlobBackends.all)
     func pageOperationsNeedAPageBlob(_ backend: Backend<any BlobService>) async throws {
         let bed = try await BlobTestbed(backend)
-        try await bed.service.putBlockBlob(bed.blob, data: [UInt8](repeating: 1, count: 1024), metadata: [:], conditions: .none)
+        try await bed.service.putBlockBlob(
+            bed.blob, data: [UInt8](repeating: 1, count: 1024), metadata: [:], conditions: .none)
         await expectStorageError(.invalidBlobType, 409) { try await bed.write(1, at: 0, count: 512) }
-        await expectStorageError(.invalidBlobType, 409) { try await bed.service.clearPages(bed.blob, range: r(0, 512), conditions: .none) }
+        await expectStorageError(.invalidBlobType, 409) {
+            try await bed.service.clearPages(bed.blob, range: r(0, 512), conditions: .none)
+        }
         await expectStorageError(.invalidBlobType, 409) { _ = try await bed.ranges() }
-        await expectStorageError(.invalidBlobType, 409) { try await bed.service.resizePageBlob(bed.blob, size: 512, conditions: .none) }
-        await expectStorageError(.invalidBlobType, 409) { try await bed.service.setSequenceNumber(bed.blob, .increment, conditions: .none) }
+        await expectStorageError(.invalidBlobType, 409) {
+            try await bed.service.resizePageBlob(bed.blob, size: 512, conditions: .none)
+        }
+        await expectStorageError(.invalidBlobType, 409) {
+            try await bed.service.setSequenceNumber(bed.blob, .increment, conditions: .none)
+        }
         await expectStorageError(.blobNotFound, 404) {
-            try await bed.service.putPages(BlobAddress(container: "ctr", name: "none"), offset: 0, data: [UInt8](repeating: 1, count: 512),
-                                           contentMD5: nil, conditions: .none)
+            try await bed.service.putPages(
+                BlobAddress(container: "ctr", name: "none"), offset: 0, data: [UInt8](repeating: 1, count: 512),
+                contentMD5: nil, conditions: .none)
         }
     }
 
@@ -116,7 +128,9 @@ struct BlobPageConformanceTests {
         #expect(try await bed.service.setSequenceNumber(bed.blob, .max(9), conditions: .none).sequenceNumber == 9)
         #expect(try await bed.service.setSequenceNumber(bed.blob, .update(2), conditions: .none).sequenceNumber == 2)
         #expect(try await bed.service.setSequenceNumber(bed.blob, .increment, conditions: .none).sequenceNumber == 3)
-        await expectStorageError(.invalidHeaderValue, 400) { try await bed.service.setSequenceNumber(bed.blob, .update(-1), conditions: .none) }
+        await expectStorageError(.invalidHeaderValue, 400) {
+            try await bed.service.setSequenceNumber(bed.blob, .update(-1), conditions: .none)
+        }
 
         // Put Page proceeds iff seq <= le, seq < lt, seq == eq; it never changes the sequence number.
         let fails: [BlobConditions] = [
@@ -124,7 +138,9 @@ struct BlobPageConformanceTests {
             BlobConditions(ifSequenceNumberEqual: 4),
         ]
         for conditions in fails {
-            await expectStorageError(.sequenceNumberConditionNotMet, 412) { try await bed.write(1, at: 0, count: 512, conditions: conditions) }
+            await expectStorageError(.sequenceNumberConditionNotMet, 412) {
+                try await bed.write(1, at: 0, count: 512, conditions: conditions)
+            }
             await expectStorageError(.sequenceNumberConditionNotMet, 412) {
                 try await bed.service.clearPages(bed.blob, range: r(0, 512), conditions: conditions)
             }
@@ -135,11 +151,13 @@ struct BlobPageConformanceTests {
             BlobConditions(ifSequenceNumberEqual: 3),
         ]
         for conditions in passes {
-            let result = try await bed.service.putPages(bed.blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil,
-                                                        conditions: conditions)
+            let result = try await bed.service.putPages(
+                bed.blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil,
+                conditions: conditions)
             #expect(result.sequenceNumber == 3)
         }
-        try await bed.service.clearPages(bed.blob, range: r(0, 512), conditions: BlobConditions(ifSequenceNumberEqual: 3))
+        try await bed.service.clearPages(
+            bed.blob, range: r(0, 512), conditions: BlobConditions(ifSequenceNumberEqual: 3))
     }
 
     @Test(arguments: BlobBackends.all)
@@ -157,7 +175,9 @@ struct BlobPageConformanceTests {
         #expect(try await bed.ranges().pageRanges == [r(0, 16 << 10)])
         #expect(try await bed.read(16 << 10, 48 << 10) == [UInt8](repeating: 0, count: 48 << 10))
         #expect(try await bed.read(0, 16 << 10) == [UInt8](repeating: 1, count: 16 << 10))
-        await expectStorageError(.invalidHeaderValue, 400) { try await bed.service.resizePageBlob(bed.blob, size: 1000, conditions: .none) }
+        await expectStorageError(.invalidHeaderValue, 400) {
+            try await bed.service.resizePageBlob(bed.blob, size: 1000, conditions: .none)
+        }
     }
 
     @Test(arguments: BlobBackends.all)
@@ -187,7 +207,8 @@ struct BlobPageConformanceTests {
         let content = try await bed.read(0, 200 * 1024)
         for index in 0..<200 {
             let page = content[index * 1024..<index * 1024 + 1024]
-            #expect(page.prefix(512).allSatisfy { $0 == UInt8(index % 251 + 1) } && page.suffix(512).allSatisfy { $0 == 0 })
+            #expect(
+                page.prefix(512).allSatisfy { $0 == UInt8(index % 251 + 1) } && page.suffix(512).allSatisfy { $0 == 0 })
         }
         // Filling the gaps merges everything into one range; one clear removes it all.
         try await withThrowingTaskGroup(of: Void.self) { group in

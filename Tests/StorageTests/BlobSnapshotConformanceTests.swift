@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RelayShared
 
 /// Snapshot Blob, reads of snapshots, deletion with snapshots and Get Page Ranges against a previous
@@ -8,7 +9,8 @@ struct BlobSnapshotConformanceTests {
     @Test(arguments: BlobBackends.all)
     func snapshotsAreReadableAndDoNotChange(_ backend: Backend<any BlobService>) async throws {
         let bed = try await BlobTestbed(backend)
-        try await bed.service.createPageBlob(bed.blob, size: 64 << 10, sequenceNumber: 4, metadata: ["gen": "1"], conditions: .none)
+        try await bed.service.createPageBlob(
+            bed.blob, size: 64 << 10, sequenceNumber: 4, metadata: ["gen": "1"], conditions: .none)
         let first = randomBytes(8192)
         try await bed.service.putPages(bed.blob, offset: 0, data: first, contentMD5: nil, conditions: .none)
         let snapshot = try await bed.service.snapshot(bed.blob, metadata: nil, conditions: .none)
@@ -32,7 +34,8 @@ struct BlobSnapshotConformanceTests {
         #expect(properties.lease.state == .available)
         #expect(try await bed.ranges().pageRanges == [r(0, 4096), r(32768, 512)])
         await expectStorageError(.blobNotFound, 404) {
-            _ = try await bed.service.blobProperties(bed.blob, snapshot: "2020-01-01T00:00:00.0000000Z", conditions: .none)
+            _ = try await bed.service.blobProperties(
+                bed.blob, snapshot: "2020-01-01T00:00:00.0000000Z", conditions: .none)
         }
     }
 
@@ -45,9 +48,12 @@ struct BlobSnapshotConformanceTests {
         #expect(Set(ids).count == 5)
         #expect(ids == ids.sorted())
         let renamed = try await bed.service.snapshot(bed.blob, metadata: ["b": "2"], conditions: .none)
-        #expect(try await bed.service.blobProperties(bed.blob, snapshot: renamed, conditions: .none).metadata == ["b": "2"])
-        #expect(try await bed.service.blobProperties(bed.blob, snapshot: ids[0], conditions: .none).metadata == ["a": "1"])
-        #expect(try await bed.service.getBlob(bed.blob, range: nil, snapshot: ids[4], conditions: .none).data == [1, 2, 3])
+        #expect(
+            try await bed.service.blobProperties(bed.blob, snapshot: renamed, conditions: .none).metadata == ["b": "2"])
+        #expect(
+            try await bed.service.blobProperties(bed.blob, snapshot: ids[0], conditions: .none).metadata == ["a": "1"])
+        #expect(
+            try await bed.service.getBlob(bed.blob, range: nil, snapshot: ids[4], conditions: .none).data == [1, 2, 3])
         // Snapshot Blob honours If-Match and, if given, the lease id.
         await expectStorageError(.conditionNotMet, 412) {
             _ = try await bed.service.snapshot(bed.blob, metadata: nil, conditions: BlobConditions(ifMatch: "\"0x1\""))
@@ -68,17 +74,25 @@ struct BlobSnapshotConformanceTests {
         }
         // One snapshot alone.
         try await bed.service.deleteBlob(bed.blob, snapshot: first, deleteSnapshots: nil, conditions: .none)
-        await expectStorageError(.blobNotFound, 404) { _ = try await bed.service.blobProperties(bed.blob, snapshot: first, conditions: .none) }
+        await expectStorageError(.blobNotFound, 404) {
+            _ = try await bed.service.blobProperties(bed.blob, snapshot: first, conditions: .none)
+        }
         _ = try await bed.service.blobProperties(bed.blob, snapshot: second, conditions: .none)
         // Snapshots only: the base stays.
         try await bed.service.deleteBlob(bed.blob, snapshot: nil, deleteSnapshots: .only, conditions: .none)
-        await expectStorageError(.blobNotFound, 404) { _ = try await bed.service.blobProperties(bed.blob, snapshot: second, conditions: .none) }
+        await expectStorageError(.blobNotFound, 404) {
+            _ = try await bed.service.blobProperties(bed.blob, snapshot: second, conditions: .none)
+        }
         _ = try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none)
         // Everything.
         let third = try await bed.service.snapshot(bed.blob, metadata: nil, conditions: .none)
         try await bed.service.deleteBlob(bed.blob, snapshot: nil, deleteSnapshots: .include, conditions: .none)
-        await expectStorageError(.blobNotFound, 404) { _ = try await bed.service.blobProperties(bed.blob, snapshot: third, conditions: .none) }
-        await expectStorageError(.blobNotFound, 404) { _ = try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none) }
+        await expectStorageError(.blobNotFound, 404) {
+            _ = try await bed.service.blobProperties(bed.blob, snapshot: third, conditions: .none)
+        }
+        await expectStorageError(.blobNotFound, 404) {
+            _ = try await bed.service.blobProperties(bed.blob, snapshot: nil, conditions: .none)
+        }
     }
 
     @Test(arguments: BlobBackends.all)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RelayShared
 
 /// The pure parts under the local Blob service: MD5, the page range set, snapshot ids and the lease
@@ -12,10 +13,15 @@ struct BlobUnitTests {
         ("message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
         ("abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"),
         ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", "d174ab98d277d9f5a5611c2c9f419d9f"),
-        ("12345678901234567890123456789012345678901234567890123456789012345678901234567890", "57edf4a22be3c955ac49da2e2107b67a"),
+        (
+            "12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+            "57edf4a22be3c955ac49da2e2107b67a"
+        ),
     ])
     func md5MatchesRFC1321(_ input: String, _ expected: String) {
-        let hex = MD5.digest(Array(input.utf8)).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+        let hex = MD5.digest(Array(input.utf8)).map {
+            String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16)
+        }
         #expect(hex.joined() == expected)
     }
 
@@ -43,7 +49,9 @@ struct BlobUnitTests {
                 for page in start..<start + count { bitmap[page] = insert }
                 #expect(set.ranges == Self.ranges(of: bitmap))
             }
-            let other = PageRangeSet([ByteRange(offset: 10 * 512, length: 50 * 512), ByteRange(offset: 100 * 512, length: 80 * 512)])
+            let other = PageRangeSet([
+                ByteRange(offset: 10 * 512, length: 50 * 512), ByteRange(offset: 100 * 512, length: 80 * 512),
+            ])
             let otherBitmap = (0..<pages).map { (10..<60).contains($0) || (100..<180).contains($0) }
             #expect(set.intersection(other).ranges == Self.ranges(of: zip(bitmap, otherBitmap).map { $0 && $1 }))
             #expect(set.subtracting(other).ranges == Self.ranges(of: zip(bitmap, otherBitmap).map { $0 && !$1 }))
@@ -64,7 +72,7 @@ struct BlobUnitTests {
     }
 
     @Test func snapshotIDsHaveSevenFractionalDigitsAndRoundTrip() {
-        let ticks: Int64 = 1_704_067_200 * 10_000_000 + 1_234_567 // 2024-01-01T00:00:00.1234567Z
+        let ticks: Int64 = 1_704_067_200 * 10_000_000 + 1_234_567  // 2024-01-01T00:00:00.1234567Z
         #expect(LocalBlobSnapshotID.string(ticks: ticks) == "2024-01-01T00:00:00.1234567Z")
         #expect(LocalBlobSnapshotID.ticks(of: "2024-01-01T00:00:00.1234567Z") == ticks)
         #expect(LocalBlobSnapshotID.string(ticks: 5) == "1970-01-01T00:00:00.0000005Z")

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import RelayShared
 
 @Suite(.timeLimit(.minutes(1)))
@@ -10,19 +11,29 @@ struct FaultInjectionTests {
     static func script(seed: UInt64) async throws -> [String] {
         try await Backend<any QueueService>.local.withFreshService { base in
             try await base.createQueue("jobs")
-            let plan = FaultPlan(FaultConfiguration(seed: seed, serverBusyRate: 0.2, timeoutRate: 0.1, duplicateRate: 0.2, shuffle: true))
+            let plan = FaultPlan(
+                FaultConfiguration(seed: seed, serverBusyRate: 0.2, timeoutRate: 0.1, duplicateRate: 0.2, shuffle: true)
+            )
             let queue = faulty(base, plan)
             var outcomes: [String] = []
             func record(_ body: () async throws -> String) async {
-                do { outcomes.append(try await body()) } catch let error as StorageError { outcomes.append(error.shortDescription) } catch {
+                do { outcomes.append(try await body()) } catch let error as StorageError {
+                    outcomes.append(error.shortDescription)
+                } catch {
                     outcomes.append("unexpected \(error)")
                 }
             }
             for index in 0..<100 {
-                await record { try await queue.putMessage("jobs", text: "m\(index)", visibilityTimeout: 0, timeToLive: nil).id.isEmpty ? "?" : "put" }
+                await record {
+                    try await queue.putMessage("jobs", text: "m\(index)", visibilityTimeout: 0, timeToLive: nil).id
+                        .isEmpty ? "?" : "put"
+                }
             }
             for _ in 0..<20 {
-                await record { try await queue.getMessages("jobs", count: 8, visibilityTimeout: 60).map(\.text).joined(separator: ",") }
+                await record {
+                    try await queue.getMessages("jobs", count: 8, visibilityTimeout: 60).map(\.text).joined(
+                        separator: ",")
+                }
             }
             return outcomes
         }
@@ -44,7 +55,9 @@ struct FaultInjectionTests {
             try await base.createQueue("jobs")
             let plan = FaultPlan(FaultConfiguration(seed: 1, serverBusyRate: 0.1, timeoutRate: 0.05))
             let queue = faulty(base, plan)
-            var busy = 0, timedOut = 0, succeeded = 0
+            var busy = 0
+            var timedOut = 0
+            var succeeded = 0
             for _ in 0..<2000 {
                 do {
                     _ = try await queue.approximateMessageCount("jobs")
@@ -67,10 +80,14 @@ struct FaultInjectionTests {
         try await Backend<any QueueService>.local.withFreshService { base in
             try await base.createQueue("jobs")
             let busy = faulty(base, FaultPlan(FaultConfiguration(seed: 1, serverBusyRate: 1)))
-            await expectStorageError(.serverBusy, 503) { try await busy.putMessage("jobs", text: "a", visibilityTimeout: 0, timeToLive: nil) }
+            await expectStorageError(.serverBusy, 503) {
+                try await busy.putMessage("jobs", text: "a", visibilityTimeout: 0, timeToLive: nil)
+            }
             #expect(try await base.approximateMessageCount("jobs") == 0)
             let timedOut = faulty(base, FaultPlan(FaultConfiguration(seed: 1, timeoutRate: 1)))
-            await expectStorageError(.operationTimedOut, 500) { try await timedOut.putMessage("jobs", text: "a", visibilityTimeout: 0, timeToLive: nil) }
+            await expectStorageError(.operationTimedOut, 500) {
+                try await timedOut.putMessage("jobs", text: "a", visibilityTimeout: 0, timeToLive: nil)
+            }
             #expect(try await base.approximateMessageCount("jobs") == 1)
         }
         try await Backend<any TableService>.local.withFreshService { base in
@@ -88,16 +105,22 @@ struct FaultInjectionTests {
             try await base.createQueue("jobs")
             let plan = FaultPlan(FaultConfiguration(seed: 3, duplicateRate: 1))
             let queue = faulty(base, plan)
-            for index in 0..<3 { try await queue.putMessage("jobs", text: "m\(index)", visibilityTimeout: 0, timeToLive: nil) }
+            for index in 0..<3 {
+                try await queue.putMessage("jobs", text: "m\(index)", visibilityTimeout: 0, timeToLive: nil)
+            }
             let originals = try await queue.getMessages("jobs", count: 32, visibilityTimeout: 60)
             #expect(originals.count == 3)
             let duplicates = try await queue.getMessages("jobs", count: 32, visibilityTimeout: 60)
             #expect(duplicates == originals)
             #expect(try await queue.getMessages("jobs", count: 32, visibilityTimeout: 60).isEmpty)
             #expect(plan.counts.duplicates == 3)
-            for message in originals { try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt) }
+            for message in originals {
+                try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt)
+            }
             for message in duplicates {
-                await expectStorageError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt) }
+                await expectStorageError(.messageNotFound, 404) {
+                    try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt)
+                }
             }
         }
     }
@@ -114,14 +137,18 @@ struct FaultInjectionTests {
             let again = try #require(try await base.getMessages("jobs", count: 1, visibilityTimeout: 60).first)
             #expect(again.id == first.id)
             #expect(again.dequeueCount == 2)
-            await expectStorageError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: first.id, popReceipt: first.popReceipt) }
+            await expectStorageError(.messageNotFound, 404) {
+                try await queue.deleteMessage("jobs", id: first.id, popReceipt: first.popReceipt)
+            }
         }
     }
 
     @Test func shuffleReordersBatches() async throws {
         try await Backend<any QueueService>.local.withFreshService { base in
             try await base.createQueue("jobs")
-            for index in 0..<32 { try await base.putMessage("jobs", text: "\(index)", visibilityTimeout: 0, timeToLive: nil) }
+            for index in 0..<32 {
+                try await base.putMessage("jobs", text: "\(index)", visibilityTimeout: 0, timeToLive: nil)
+            }
             let queue = faulty(base, FaultPlan(FaultConfiguration(seed: 11, shuffle: true)))
             let texts = try await queue.getMessages("jobs", count: 32, visibilityTimeout: 60).map(\.text)
             let inOrder = (0..<32).map(String.init)
@@ -133,10 +160,13 @@ struct FaultInjectionTests {
     @Test func latencyIsAdded() async throws {
         try await Backend<any TableService>.local.withFreshService { base in
             try await base.createTable("rows")
-            let tables = faulty(base, FaultPlan(FaultConfiguration(seed: 1, latency: .milliseconds(30) ... .milliseconds(40))))
+            let tables = faulty(
+                base, FaultPlan(FaultConfiguration(seed: 1, latency: .milliseconds(30) ... .milliseconds(40))))
             let clock = ContinuousClock()
             let elapsed = try await clock.measure {
-                for index in 0..<5 { try await tables.upsert("rows", TableEntity(partitionKey: "p", rowKey: "\(index)"), mode: .replace) }
+                for index in 0..<5 {
+                    try await tables.upsert("rows", TableEntity(partitionKey: "p", rowKey: "\(index)"), mode: .replace)
+                }
             }
             #expect(elapsed >= .milliseconds(150))
         }
@@ -148,16 +178,21 @@ struct FaultInjectionTests {
         try await Backend<any QueueService>.local.withFreshService { base in
             try await base.createQueue("jobs")
             let total = 200
-            for index in 0..<total { try await base.putMessage("jobs", text: "\(index)", visibilityTimeout: 0, timeToLive: nil) }
-            let plan = FaultPlan(FaultConfiguration(
-                seed: 21, serverBusyRate: 0.1, timeoutRate: 0.1, latency: .zero ... .milliseconds(2),
-                duplicateRate: 0.1, reappearRate: 0.05, reappearDelay: 1, shuffle: true))
+            for index in 0..<total {
+                try await base.putMessage("jobs", text: "\(index)", visibilityTimeout: 0, timeToLive: nil)
+            }
+            let plan = FaultPlan(
+                FaultConfiguration(
+                    seed: 21, serverBusyRate: 0.1, timeoutRate: 0.1, latency: .zero ... .milliseconds(2),
+                    duplicateRate: 0.1, reappearRate: 0.05, reappearDelay: 1, shuffle: true))
             let queue = faulty(base, plan)
             var processed: [String] = []
             let giveUp = ContinuousClock.now + .seconds(45)
             while try await base.approximateMessageCount("jobs") > 0, ContinuousClock.now < giveUp {
                 let batch: [QueueMessage]
-                do { batch = try await queue.getMessages("jobs", count: 16, visibilityTimeout: 1) } catch let error as StorageError where error.isRetryable { continue }
+                do { batch = try await queue.getMessages("jobs", count: 16, visibilityTimeout: 1) } catch let error
+                    as StorageError where error.isRetryable
+                { continue }
                 if batch.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
                 for message in batch {
                     processed.append(message.text)
@@ -171,7 +206,9 @@ struct FaultInjectionTests {
             #expect(Set(processed) == Set((0..<total).map(String.init)))
             #expect(processed.count > total, "no message was delivered twice")
             let counts = plan.counts
-            #expect(counts.serverBusy > 0 && counts.timedOut > 0 && counts.duplicates > 0 && counts.reappearances > 0 && counts.shuffles > 0)
+            #expect(
+                counts.serverBusy > 0 && counts.timedOut > 0 && counts.duplicates > 0 && counts.reappearances > 0
+                    && counts.shuffles > 0)
         }
     }
 
@@ -190,8 +227,12 @@ struct FaultInjectionTests {
 }
 
 /// Wraps a service held as an existential (opened here), as callers holding `any QueueService` do.
-private func faulty(_ base: some QueueService, _ plan: FaultPlan) -> any QueueService { FaultyQueueService(base, plan: plan) }
-private func faulty(_ base: some TableService, _ plan: FaultPlan) -> any TableService { FaultyTableService(base, plan: plan) }
+private func faulty(_ base: some QueueService, _ plan: FaultPlan) -> any QueueService {
+    FaultyQueueService(base, plan: plan)
+}
+private func faulty(_ base: some TableService, _ plan: FaultPlan) -> any TableService {
+    FaultyTableService(base, plan: plan)
+}
 
 /// A blob service that only counts Create Container calls; the wrapper's forwarding is what is tested.
 private final class CountingBlobService: BlobService {
@@ -201,18 +242,46 @@ private final class CountingBlobService: BlobService {
     struct NotUsed: Error {}
 
     func createContainer(_ container: String) async throws { count.withLock { $0 += 1 } }
-    func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult { throw NotUsed() }
-    func getBlob(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, conditions: BlobConditions) async throws -> BlobContent { throw NotUsed() }
-    func blobProperties(_ blob: BlobAddress, snapshot: String?, conditions: BlobConditions) async throws -> BlobProperties { throw NotUsed() }
-    func deleteBlob(_ blob: BlobAddress, snapshot: String?, deleteSnapshots: DeleteSnapshots?, conditions: BlobConditions) async throws { throw NotUsed() }
-    func listBlobs(container: String, prefix: String, marker: String?, maxResults: Int) async throws -> BlobListing { throw NotUsed() }
-    func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult { throw NotUsed() }
-    func createPageBlob(_ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult { throw NotUsed() }
-    func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions) async throws -> BlobWriteResult { throw NotUsed() }
-    func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws -> BlobWriteResult { throw NotUsed() }
-    func pageRanges(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, previousSnapshot: String?, conditions: BlobConditions) async throws -> PageRangeList { throw NotUsed() }
-    func resizePageBlob(_ blob: BlobAddress, size: UInt64, conditions: BlobConditions) async throws -> BlobWriteResult { throw NotUsed() }
-    func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions) async throws -> BlobWriteResult { throw NotUsed() }
-    func lease(_ blob: BlobAddress, _ action: LeaseAction, conditions: BlobConditions) async throws -> LeaseResult { throw NotUsed() }
-    func snapshot(_ blob: BlobAddress, metadata: [String: String]?, conditions: BlobConditions) async throws -> String { throw NotUsed() }
+    func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions)
+        async throws -> BlobWriteResult
+    { throw NotUsed() }
+    func getBlob(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, conditions: BlobConditions) async throws
+        -> BlobContent
+    { throw NotUsed() }
+    func blobProperties(_ blob: BlobAddress, snapshot: String?, conditions: BlobConditions) async throws
+        -> BlobProperties
+    { throw NotUsed() }
+    func deleteBlob(
+        _ blob: BlobAddress, snapshot: String?, deleteSnapshots: DeleteSnapshots?, conditions: BlobConditions
+    ) async throws { throw NotUsed() }
+    func listBlobs(container: String, prefix: String, marker: String?, maxResults: Int) async throws -> BlobListing {
+        throw NotUsed()
+    }
+    func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws
+        -> BlobWriteResult
+    { throw NotUsed() }
+    func createPageBlob(
+        _ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions
+    ) async throws -> BlobWriteResult { throw NotUsed() }
+    func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions)
+        async throws -> BlobWriteResult
+    { throw NotUsed() }
+    func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws -> BlobWriteResult {
+        throw NotUsed()
+    }
+    func pageRanges(
+        _ blob: BlobAddress, range: ByteRange?, snapshot: String?, previousSnapshot: String?, conditions: BlobConditions
+    ) async throws -> PageRangeList { throw NotUsed() }
+    func resizePageBlob(_ blob: BlobAddress, size: UInt64, conditions: BlobConditions) async throws -> BlobWriteResult {
+        throw NotUsed()
+    }
+    func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions) async throws
+        -> BlobWriteResult
+    { throw NotUsed() }
+    func lease(_ blob: BlobAddress, _ action: LeaseAction, conditions: BlobConditions) async throws -> LeaseResult {
+        throw NotUsed()
+    }
+    func snapshot(_ blob: BlobAddress, metadata: [String: String]?, conditions: BlobConditions) async throws -> String {
+        throw NotUsed()
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import RelayShared
 
 /// Several processes sharing one local store, through `relay-store-probe`: what the store promises
@@ -33,7 +34,10 @@ struct MultiProcessTests {
         let probes = try [("a", "32"), ("b", "7")].map { name, batch in
             try ChildProcess(
                 storeProbe,
-                ["drain", "--store", directory, "--queue", "drain", "--batch", batch, "--start-at", start, "--deadline", "150"],
+                [
+                    "drain", "--store", directory, "--queue", "drain", "--batch", batch, "--start-at", start,
+                    "--deadline", "150",
+                ],
                 outputPath: directory + "/\(name).out")
         }
         for probe in probes {
@@ -42,7 +46,9 @@ struct MultiProcessTests {
         }
         let got = try probes.map { try $0.lines().map(String.init) }
         // No process received a message twice, no message went to both, and none is missing.
-        #expect(Set(got[0]).count == got[0].count && Set(got[1]).count == got[1].count, "a process received a message twice")
+        #expect(
+            Set(got[0]).count == got[0].count && Set(got[1]).count == got[1].count, "a process received a message twice"
+        )
         let shared = Set(got[0]).intersection(got[1])
         #expect(shared.isEmpty, "\(shared.count) messages went to both processes, e.g. \(shared.sorted().prefix(5))")
         let missing = Set((0..<total).map(String.init)).subtracting(got[0]).subtracting(got[1])
@@ -58,14 +64,18 @@ struct MultiProcessTests {
         let directory = scratch.path
         let tables = try await LocalTableService(store: LocalStore(path: directory))
         try await tables.createTable("race")
-        try await tables.insert("race", TableEntity(partitionKey: "race", rowKey: "row", properties: ["Round": .int64(0)]))
+        try await tables.insert(
+            "race", TableEntity(partitionKey: "race", rowKey: "row", properties: ["Round": .int64(0)]))
         let rounds = 1000
 
         let start = Self.commonStart()
         let probes = try ["a", "b"].map { name in
             try ChildProcess(
                 storeProbe,
-                ["race", "--store", directory, "--table", "race", "--rounds", String(rounds), "--name", name, "--think", "300", "--start-at", start, "--deadline", "150"],
+                [
+                    "race", "--store", directory, "--table", "race", "--rounds", String(rounds), "--name", name,
+                    "--think", "300", "--start-at", start, "--deadline", "150",
+                ],
                 outputPath: directory + "/\(name).out")
         }
         for probe in probes {
@@ -81,7 +91,9 @@ struct MultiProcessTests {
         }
         // Every round has exactly one winner: the two win lists split 0..<rounds without overlap.
         let doubleWins = Set(wins[0]).intersection(wins[1])
-        #expect(doubleWins.isEmpty, "\(doubleWins.count) rounds were won by both processes, e.g. \(doubleWins.sorted().prefix(5))")
+        #expect(
+            doubleWins.isEmpty,
+            "\(doubleWins.count) rounds were won by both processes, e.g. \(doubleWins.sorted().prefix(5))")
         let unwon = Set(0..<rounds).subtracting(wins[0]).subtracting(wins[1])
         #expect(unwon.isEmpty, "\(unwon.count) rounds were won by nobody, e.g. \(unwon.sorted().prefix(5))")
         #expect(wins[0].count + wins[1].count == rounds)
@@ -102,7 +114,10 @@ struct MultiProcessTests {
         }
         let probe = try ChildProcess(
             storeProbe,
-            ["write", "--store", directory, "--table", "crash", "--queue", "crash", "--tasks", "4", "--deadline", "60"],
+            [
+                "write", "--store", directory, "--table", "crash", "--queue", "crash", "--tasks", "4", "--deadline",
+                "60",
+            ],
             outputPath: directory + "/write.out")
         // Kill at a point that varies with the seed once plenty of writes were acknowledged.
         var random = SplitMix64(seed: 90)
@@ -126,7 +141,9 @@ struct MultiProcessTests {
         var storedRows: Set<String> = []
         var continuation: TableContinuation?
         repeat {
-            let page = try await tables.query("crash", partitionKey: "probe", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 1000, continuation: continuation)
+            let page = try await tables.query(
+                "crash", partitionKey: "probe", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 1000,
+                continuation: continuation)
             storedRows.formUnion(page.entities.map(\.rowKey))
             continuation = page.continuation
         } while continuation != nil
@@ -135,8 +152,11 @@ struct MultiProcessTests {
         while case let batch = try await queue.getMessages("crash", count: 32, visibilityTimeout: 300), !batch.isEmpty {
             storedMessages.formUnion(batch.map(\.text))
         }
-        #expect(ackedRows.isSubset(of: storedRows), "lost rows: \(ackedRows.subtracting(storedRows).sorted().prefix(10))")
-        #expect(ackedMessages.isSubset(of: storedMessages), "lost messages: \(ackedMessages.subtracting(storedMessages).sorted().prefix(10))")
+        #expect(
+            ackedRows.isSubset(of: storedRows), "lost rows: \(ackedRows.subtracting(storedRows).sorted().prefix(10))")
+        #expect(
+            ackedMessages.isSubset(of: storedMessages),
+            "lost messages: \(ackedMessages.subtracting(storedMessages).sorted().prefix(10))")
         // Every message follows its row, so nothing was stored out of order either.
         #expect(storedMessages.isSubset(of: storedRows))
     }
@@ -148,26 +168,37 @@ struct MultiProcessTests {
         let queue = try await LocalQueueService(store: LocalStore(path: directory))
         try await queue.createQueue("drain")
         let total = 3000
-        for index in 0..<total { try await queue.putMessage("drain", text: String(index), visibilityTimeout: 0, timeToLive: nil) }
+        for index in 0..<total {
+            try await queue.putMessage("drain", text: String(index), visibilityTimeout: 0, timeToLive: nil)
+        }
 
         // Messages it received but had not deleted when killed come back after their 1 s timeout.
         let probe = try ChildProcess(
             storeProbe,
-            ["drain", "--store", directory, "--queue", "drain", "--batch", "32", "--visibility", "1", "--deadline", "60"],
+            [
+                "drain", "--store", directory, "--queue", "drain", "--batch", "32", "--visibility", "1", "--deadline",
+                "60",
+            ],
             outputPath: directory + "/drain.out")
         var random = SplitMix64(seed: 150)
         let target = Int.random(in: 200...1500, using: &random)
         let giveUp = ContinuousClock.now + .seconds(60)
-        while try probe.lines().count < target, ContinuousClock.now < giveUp { try await Task.sleep(for: .milliseconds(5)) }
+        while try probe.lines().count < target, ContinuousClock.now < giveUp {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         probe.kill9()
-        #expect(await probe.waitForExit(limit: .seconds(10)) == SIGKILL, "the probe ended by itself before the kill: \(probe.errorOutput())")
+        #expect(
+            await probe.waitForExit(limit: .seconds(10)) == SIGKILL,
+            "the probe ended by itself before the kill: \(probe.errorOutput())")
         let received = try probe.lines().map(String.init)
 
         try await Task.sleep(for: .milliseconds(1100))
         var rest: [String] = []
         while case let batch = try await queue.getMessages("drain", count: 32, visibilityTimeout: 300), !batch.isEmpty {
             rest += batch.map(\.text)
-            for message in batch { try await queue.deleteMessage("drain", id: message.id, popReceipt: message.popReceipt) }
+            for message in batch {
+                try await queue.deleteMessage("drain", id: message.id, popReceipt: message.popReceipt)
+            }
         }
         let missing = Set((0..<total).map(String.init)).subtracting(received).subtracting(rest)
         #expect(missing.isEmpty, "\(missing.count) messages were lost, e.g. \(missing.sorted().prefix(5))")

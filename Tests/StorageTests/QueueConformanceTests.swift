@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RelayShared
 
 /// The queue backends every conformance test runs against; the Azure backend joins by one entry.
@@ -28,11 +29,18 @@ struct QueueConformanceTests {
     @Test(arguments: QueueBackends.all)
     func everyOperationOnAMissingQueueIsQueueNotFound(_ backend: Backend<any QueueService>) async throws {
         try await backend.withFreshService { queue in
-            await expectStorageError(.queueNotFound, 404) { try await queue.putMessage("absent", text: "x", visibilityTimeout: 0, timeToLive: nil) }
-            await expectStorageError(.queueNotFound, 404) { _ = try await queue.getMessages("absent", count: 1, visibilityTimeout: 30) }
-            await expectStorageError(.queueNotFound, 404) { try await queue.deleteMessage("absent", id: UUID().uuidString, popReceipt: "r") }
             await expectStorageError(.queueNotFound, 404) {
-                _ = try await queue.updateMessage("absent", id: UUID().uuidString, popReceipt: "r", visibilityTimeout: 0, text: nil)
+                try await queue.putMessage("absent", text: "x", visibilityTimeout: 0, timeToLive: nil)
+            }
+            await expectStorageError(.queueNotFound, 404) {
+                _ = try await queue.getMessages("absent", count: 1, visibilityTimeout: 30)
+            }
+            await expectStorageError(.queueNotFound, 404) {
+                try await queue.deleteMessage("absent", id: UUID().uuidString, popReceipt: "r")
+            }
+            await expectStorageError(.queueNotFound, 404) {
+                _ = try await queue.updateMessage(
+                    "absent", id: UUID().uuidString, popReceipt: "r", visibilityTimeout: 0, text: nil)
             }
             await expectStorageError(.queueNotFound, 404) { _ = try await queue.approximateMessageCount("absent") }
         }
@@ -55,7 +63,10 @@ struct QueueConformanceTests {
             #expect(message.dequeueCount == 1)
             #expect(message.popReceipt != put.popReceipt)
             #expect(abs(message.insertionTime.timeIntervalSince(before)) < 5)
-            #expect(abs(message.expirationTime.timeIntervalSince(message.insertionTime) - Double(QueueLimits.defaultTimeToLive)) < 2)
+            #expect(
+                abs(
+                    message.expirationTime.timeIntervalSince(message.insertionTime)
+                        - Double(QueueLimits.defaultTimeToLive)) < 2)
             #expect(message.timeNextVisible.timeIntervalSince(before) > 25)
             // Received and hidden: a second getter sees nothing, but the count still includes it.
             #expect(try await queue.getMessages("jobs", count: 32, visibilityTimeout: 30).isEmpty)
@@ -63,7 +74,9 @@ struct QueueConformanceTests {
 
             try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt)
             #expect(try await queue.approximateMessageCount("jobs") == 0)
-            await expectStorageError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt) }
+            await expectStorageError(.messageNotFound, 404) {
+                try await queue.deleteMessage("jobs", id: message.id, popReceipt: message.popReceipt)
+            }
         }
     }
 
@@ -71,7 +84,9 @@ struct QueueConformanceTests {
     func getReturnsAtMostCountDistinctMessages(_ backend: Backend<any QueueService>) async throws {
         try await backend.withFreshService { queue in
             try await queue.createQueue("jobs")
-            for index in 0..<40 { try await queue.putMessage("jobs", text: "m\(index)", visibilityTimeout: 0, timeToLive: nil) }
+            for index in 0..<40 {
+                try await queue.putMessage("jobs", text: "m\(index)", visibilityTimeout: 0, timeToLive: nil)
+            }
             let first = try await queue.getMessages("jobs", count: 32, visibilityTimeout: 60)
             let second = try await queue.getMessages("jobs", count: 32, visibilityTimeout: 60)
             #expect(first.count == 32)
@@ -86,18 +101,31 @@ struct QueueConformanceTests {
         try await backend.withFreshService { queue in
             try await queue.createQueue("jobs")
             for count in [0, 33, -1] {
-                await expectStorageError(.outOfRangeQueryParameterValue, 400) { _ = try await queue.getMessages("jobs", count: count, visibilityTimeout: 30) }
+                await expectStorageError(.outOfRangeQueryParameterValue, 400) {
+                    _ = try await queue.getMessages("jobs", count: count, visibilityTimeout: 30)
+                }
             }
             for timeout in [0, 604_801] {
-                await expectStorageError(.outOfRangeQueryParameterValue, 400) { _ = try await queue.getMessages("jobs", count: 1, visibilityTimeout: timeout) }
+                await expectStorageError(.outOfRangeQueryParameterValue, 400) {
+                    _ = try await queue.getMessages("jobs", count: 1, visibilityTimeout: timeout)
+                }
             }
-            await expectStorageError(.outOfRangeQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: -1, timeToLive: nil) }
-            await expectStorageError(.outOfRangeQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: 604_801, timeToLive: -1) }
-            await expectStorageError(.outOfRangeQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: 0, timeToLive: 0) }
-            await expectStorageError(.invalidQueryParameterValue, 400) { try await queue.putMessage("jobs", text: "x", visibilityTimeout: 10, timeToLive: 10) }
+            await expectStorageError(.outOfRangeQueryParameterValue, 400) {
+                try await queue.putMessage("jobs", text: "x", visibilityTimeout: -1, timeToLive: nil)
+            }
+            await expectStorageError(.outOfRangeQueryParameterValue, 400) {
+                try await queue.putMessage("jobs", text: "x", visibilityTimeout: 604_801, timeToLive: -1)
+            }
+            await expectStorageError(.outOfRangeQueryParameterValue, 400) {
+                try await queue.putMessage("jobs", text: "x", visibilityTimeout: 0, timeToLive: 0)
+            }
+            await expectStorageError(.invalidQueryParameterValue, 400) {
+                try await queue.putMessage("jobs", text: "x", visibilityTimeout: 10, timeToLive: 10)
+            }
             let put = try await queue.putMessage("jobs", text: "x", visibilityTimeout: 0, timeToLive: nil)
             await expectStorageError(.outOfRangeQueryParameterValue, 400) {
-                _ = try await queue.updateMessage("jobs", id: put.id, popReceipt: put.popReceipt, visibilityTimeout: 604_801, text: nil)
+                _ = try await queue.updateMessage(
+                    "jobs", id: put.id, popReceipt: put.popReceipt, visibilityTimeout: 604_801, text: nil)
             }
             #expect(try await queue.approximateMessageCount("jobs") == 1)
         }
@@ -114,9 +142,12 @@ struct QueueConformanceTests {
             let message = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 30).first)
             #expect(message.text == largest)
 
-            await expectStorageError(.messageTooLarge, 400) { try await queue.putMessage("jobs", text: largest + "b", visibilityTimeout: 0, timeToLive: nil) }
             await expectStorageError(.messageTooLarge, 400) {
-                _ = try await queue.updateMessage("jobs", id: message.id, popReceipt: message.popReceipt, visibilityTimeout: 0, text: largest + "b")
+                try await queue.putMessage("jobs", text: largest + "b", visibilityTimeout: 0, timeToLive: nil)
+            }
+            await expectStorageError(.messageTooLarge, 400) {
+                _ = try await queue.updateMessage(
+                    "jobs", id: message.id, popReceipt: message.popReceipt, visibilityTimeout: 0, text: largest + "b")
             }
             #expect(try await queue.approximateMessageCount("jobs") == 1)
         }
@@ -138,9 +169,12 @@ struct QueueConformanceTests {
             #expect(second.dequeueCount == 2)
             #expect(second.popReceipt != first.popReceipt)
             // Only the latest receipt is valid.
-            await expectStorageError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: first.id, popReceipt: first.popReceipt) }
             await expectStorageError(.messageNotFound, 404) {
-                _ = try await queue.updateMessage("jobs", id: first.id, popReceipt: first.popReceipt, visibilityTimeout: 0, text: nil)
+                try await queue.deleteMessage("jobs", id: first.id, popReceipt: first.popReceipt)
+            }
+            await expectStorageError(.messageNotFound, 404) {
+                _ = try await queue.updateMessage(
+                    "jobs", id: first.id, popReceipt: first.popReceipt, visibilityTimeout: 0, text: nil)
             }
             try await queue.deleteMessage("jobs", id: second.id, popReceipt: second.popReceipt)
             #expect(try await queue.approximateMessageCount("jobs") == 0)
@@ -169,19 +203,24 @@ struct QueueConformanceTests {
             try await queue.createQueue("jobs")
             try await queue.putMessage("jobs", text: "v1", visibilityTimeout: 0, timeToLive: nil)
             let got = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 60).first)
-            let updated = try await queue.updateMessage("jobs", id: got.id, popReceipt: got.popReceipt, visibilityTimeout: 0, text: "v2")
+            let updated = try await queue.updateMessage(
+                "jobs", id: got.id, popReceipt: got.popReceipt, visibilityTimeout: 0, text: "v2")
             #expect(updated.id == got.id)
             #expect(updated.popReceipt != got.popReceipt)
-            await expectStorageError(.messageNotFound, 404) { try await queue.deleteMessage("jobs", id: got.id, popReceipt: got.popReceipt) }
+            await expectStorageError(.messageNotFound, 404) {
+                try await queue.deleteMessage("jobs", id: got.id, popReceipt: got.popReceipt)
+            }
 
             // Visible again at once, with the new text; an update is not a delivery.
             let again = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 60).first)
             #expect(again.text == "v2")
             #expect(again.dequeueCount == 2)
             // Updating only the visibility keeps the text.
-            let hidden = try await queue.updateMessage("jobs", id: again.id, popReceipt: again.popReceipt, visibilityTimeout: 60, text: nil)
+            let hidden = try await queue.updateMessage(
+                "jobs", id: again.id, popReceipt: again.popReceipt, visibilityTimeout: 60, text: nil)
             #expect(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 60).isEmpty)
-            _ = try await queue.updateMessage("jobs", id: again.id, popReceipt: hidden.popReceipt, visibilityTimeout: 0, text: nil)
+            _ = try await queue.updateMessage(
+                "jobs", id: again.id, popReceipt: hidden.popReceipt, visibilityTimeout: 0, text: nil)
             #expect(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 60).first?.text == "v2")
         }
     }
@@ -195,7 +234,10 @@ struct QueueConformanceTests {
             try await Task.sleep(for: Self.pastOneSecond)
             let messages = try await queue.getMessages("jobs", count: 32, visibilityTimeout: 30)
             #expect(messages.map(\.id) == [forever.id])
-            #expect(Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: messages[0].expirationTime).year == 9999)
+            #expect(
+                Calendar(identifier: .gregorian).dateComponents(
+                    in: TimeZone(identifier: "UTC")!, from: messages[0].expirationTime
+                ).year == 9999)
             #expect(try await queue.approximateMessageCount("jobs") == 1)
         }
     }
@@ -204,7 +246,9 @@ struct QueueConformanceTests {
     func concurrentGettersNeverShareAVisibleMessage(_ backend: Backend<any QueueService>) async throws {
         try await backend.withFreshService { queue in
             try await queue.createQueue("jobs")
-            for index in 0..<300 { try await queue.putMessage("jobs", text: "\(index)", visibilityTimeout: 0, timeToLive: nil) }
+            for index in 0..<300 {
+                try await queue.putMessage("jobs", text: "\(index)", visibilityTimeout: 0, timeToLive: nil)
+            }
             let received = try await withThrowingTaskGroup(of: [String].self) { group in
                 for _ in 0..<6 {
                     group.addTask {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import RelayShared
 
 struct SQLiteDatabaseTests {
@@ -9,8 +10,12 @@ struct SQLiteDatabaseTests {
         let path = scratch.file("store.db")
         let db = try SQLiteDatabase(path: path)
         try db.execute("CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER, r REAL, b BLOB)")
-        try db.query("INSERT INTO t VALUES (?, ?, ?, ?)", [.text("a"), .integer(Int64.max), .real(0.5), .blob([0, 1, 255])])
-        #expect(try db.query("SELECT k, n, r, b FROM t") == [[.text("a"), .integer(Int64.max), .real(0.5), .blob([0, 1, 255])]])
+        try db.query(
+            "INSERT INTO t VALUES (?, ?, ?, ?)", [.text("a"), .integer(Int64.max), .real(0.5), .blob([0, 1, 255])])
+        #expect(
+            try db.query("SELECT k, n, r, b FROM t") == [
+                [.text("a"), .integer(Int64.max), .real(0.5), .blob([0, 1, 255])]
+            ])
 
         struct Abort: Error {}
         #expect(throws: Abort.self) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RelayShared
 
 /// Signature vectors computed with the documented algorithm (docs/azure-rest.md, "Shared Key and SAS"): exact
@@ -15,20 +16,28 @@ struct SharedKeySignerTests {
         let request = SharedKeySigner.Request(
             method: "PUT", path: "/devstoreaccount1/vhds", query: [("restype", "container")],
             headers: [("Content-Length", "0"), date, version])
-        #expect(signer.stringToSign(for: request, service: .blobOrQueue)
-            == "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-version:2021-12-02\n/devstoreaccount1/devstoreaccount1/vhds\nrestype:container")
-        #expect(signer.authorization(for: request, service: .blobOrQueue)
-            == "SharedKey devstoreaccount1:o6f9XGQXage3PCJjP8ov7bFEfvxs8NCKocPRBYWvAAo=")
+        #expect(
+            signer.stringToSign(for: request, service: .blobOrQueue)
+                == "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-version:2021-12-02\n/devstoreaccount1/devstoreaccount1/vhds\nrestype:container"
+        )
+        #expect(
+            signer.authorization(for: request, service: .blobOrQueue)
+                == "SharedKey devstoreaccount1:o6f9XGQXage3PCJjP8ov7bFEfvxs8NCKocPRBYWvAAo=")
     }
 
     @Test func putPage() {
         let request = SharedKeySigner.Request(
             method: "PUT", path: "/devstoreaccount1/vhds/disk.vhd", query: [("comp", "page")],
-            headers: [("Content-Length", "512"), ("x-ms-range", "bytes=0-511"), version, ("x-ms-page-write", "update"), date])
-        #expect(signer.stringToSign(for: request, service: .blobOrQueue)
-            == "PUT\n\n\n512\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-page-write:update\nx-ms-range:bytes=0-511\nx-ms-version:2021-12-02\n/devstoreaccount1/devstoreaccount1/vhds/disk.vhd\ncomp:page")
-        #expect(signer.signature(of: signer.stringToSign(for: request, service: .blobOrQueue))
-            == "JM+p+PKGbeD5G+qIlg4u7yCkQptdSPgNWm9p8yerxs0=")
+            headers: [
+                ("Content-Length", "512"), ("x-ms-range", "bytes=0-511"), version, ("x-ms-page-write", "update"), date,
+            ])
+        #expect(
+            signer.stringToSign(for: request, service: .blobOrQueue)
+                == "PUT\n\n\n512\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\nx-ms-page-write:update\nx-ms-range:bytes=0-511\nx-ms-version:2021-12-02\n/devstoreaccount1/devstoreaccount1/vhds/disk.vhd\ncomp:page"
+        )
+        #expect(
+            signer.signature(of: signer.stringToSign(for: request, service: .blobOrQueue))
+                == "JM+p+PKGbeD5G+qIlg4u7yCkQptdSPgNWm9p8yerxs0=")
     }
 
     @Test func pageRangesDiffDecodesTheQuery() {
@@ -36,33 +45,40 @@ struct SharedKeySignerTests {
             method: "GET", path: "/devstoreaccount1/vhds/disk.vhd",
             query: [("prevsnapshot", "2024-01-01T00%3A00%3A00.0000000Z"), ("comp", "pagelist")],
             headers: [date, version])
-        #expect(signer.stringToSign(for: request, service: .blobOrQueue).hasSuffix(
-            "/devstoreaccount1/devstoreaccount1/vhds/disk.vhd\ncomp:pagelist\nprevsnapshot:2024-01-01T00:00:00.0000000Z"))
-        #expect(signer.signature(of: signer.stringToSign(for: request, service: .blobOrQueue))
-            == "Iblkbvtxacad0fUWrtb9Ds9QaLTLWyM9JLj8EB3um+A=")
+        #expect(
+            signer.stringToSign(for: request, service: .blobOrQueue).hasSuffix(
+                "/devstoreaccount1/devstoreaccount1/vhds/disk.vhd\ncomp:pagelist\nprevsnapshot:2024-01-01T00:00:00.0000000Z"
+            ))
+        #expect(
+            signer.signature(of: signer.stringToSign(for: request, service: .blobOrQueue))
+                == "Iblkbvtxacad0fUWrtb9Ds9QaLTLWyM9JLj8EB3um+A=")
     }
 
     @Test func putMessage() {
         let request = SharedKeySigner.Request(
             method: "POST", path: "/devstoreaccount1/jobs/messages", query: [("messagettl", "-1")],
             headers: [("Content-Length", "72"), ("Content-Type", "application/xml"), date, version])
-        #expect(signer.signature(of: signer.stringToSign(for: request, service: .blobOrQueue))
-            == "jPV9dBAzK9BOOPcqa1LJTT98/M344ERuo7dXV5RJKmM=")
+        #expect(
+            signer.signature(of: signer.stringToSign(for: request, service: .blobOrQueue))
+                == "jPV9dBAzK9BOOPcqa1LJTT98/M344ERuo7dXV5RJKmM=")
     }
 
     @Test func tableSharedKey() {
         let request = SharedKeySigner.Request(
             method: "POST", path: "/devstoreaccount1/Tables", query: [],
             headers: [("Content-Type", "application/json"), date, version])
-        #expect(signer.stringToSign(for: request, service: .table)
-            == "POST\n\napplication/json\nMon, 01 Jan 2024 00:00:00 GMT\n/devstoreaccount1/devstoreaccount1/Tables")
-        #expect(signer.authorization(for: request, service: .table)
-            == "SharedKey devstoreaccount1:y4+YjpWa9p2hSLUPdRNaIBrE0mwOp91eMBmGLPtaGEM=")
+        #expect(
+            signer.stringToSign(for: request, service: .table)
+                == "POST\n\napplication/json\nMon, 01 Jan 2024 00:00:00 GMT\n/devstoreaccount1/devstoreaccount1/Tables")
+        #expect(
+            signer.authorization(for: request, service: .table)
+                == "SharedKey devstoreaccount1:y4+YjpWa9p2hSLUPdRNaIBrE0mwOp91eMBmGLPtaGEM=")
     }
 
     @Test func multipleValuesOfOneParameterAreSortedAndJoined() {
-        #expect(signer.canonicalizedResource(path: "/c", query: [("b", "2"), ("A", "z"), ("b", "1")])
-            == "/devstoreaccount1/c\na:z\nb:1,2")
+        #expect(
+            signer.canonicalizedResource(path: "/c", query: [("b", "2"), ("A", "z"), ("b", "1")])
+                == "/devstoreaccount1/c\na:z\nb:1,2")
     }
 }
 
@@ -83,14 +99,16 @@ struct ConnectionStringTests {
 
     @Test func endpointSuffixSynthesisesVirtualHostEndpoints() throws {
         let parsed = try ConnectionString(
-            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=\(ConnectionString.developmentAccountKey);EndpointSuffix=core.chinacloudapi.cn")
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=\(ConnectionString.developmentAccountKey);EndpointSuffix=core.chinacloudapi.cn"
+        )
         #expect(parsed.blobEndpoint?.absoluteString == "https://acct.blob.core.chinacloudapi.cn")
         #expect(parsed.tableEndpoint?.absoluteString == "https://acct.table.core.chinacloudapi.cn")
     }
 
     @Test func sasKeepsTheTokenVerbatimAndNeverPrintsIt() throws {
         let token = "sv=2021-12-02&ss=bqt&sig=abc%2Bdef%3D"
-        let parsed = try ConnectionString("BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=\(token)")
+        let parsed = try ConnectionString(
+            "BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=\(token)")
         #expect(parsed.credential == .sharedAccessSignature(token))
         #expect(parsed.blobEndpoint?.absoluteString == "https://acct.blob.core.windows.net")
         #expect(!parsed.description.contains("sig="))

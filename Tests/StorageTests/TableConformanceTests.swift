@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import RelayShared
 
 /// The table backends every conformance test runs against; the Azure backend joins by one entry.
@@ -10,7 +11,9 @@ enum TableBackends {
 /// Azure Table semantics (docs/storage.md, "Table service") that every backend must show.
 @Suite(.timeLimit(.minutes(2)))
 struct TableConformanceTests {
-    static func entity(_ partitionKey: String, _ rowKey: String, _ properties: [String: TableValue] = [:]) -> TableEntity {
+    static func entity(_ partitionKey: String, _ rowKey: String, _ properties: [String: TableValue] = [:])
+        -> TableEntity
+    {
         TableEntity(partitionKey: partitionKey, rowKey: rowKey, properties: properties)
     }
 
@@ -50,11 +53,18 @@ struct TableConformanceTests {
             let entity = Self.entity("p", "r")
             await expectStorageError(.tableNotFound, 404) { try await tables.insert("absent", entity) }
             await expectStorageError(.tableNotFound, 404) { try await tables.upsert("absent", entity, mode: .merge) }
-            await expectStorageError(.tableNotFound, 404) { try await tables.update("absent", entity, mode: .replace, ifMatch: .any) }
-            await expectStorageError(.tableNotFound, 404) { try await tables.delete("absent", partitionKey: "p", rowKey: "r", ifMatch: .any) }
-            await expectStorageError(.tableNotFound, 404) { _ = try await tables.get("absent", partitionKey: "p", rowKey: "r") }
             await expectStorageError(.tableNotFound, 404) {
-                _ = try await tables.query("absent", partitionKey: "p", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 10, continuation: nil)
+                try await tables.update("absent", entity, mode: .replace, ifMatch: .any)
+            }
+            await expectStorageError(.tableNotFound, 404) {
+                try await tables.delete("absent", partitionKey: "p", rowKey: "r", ifMatch: .any)
+            }
+            await expectStorageError(.tableNotFound, 404) {
+                _ = try await tables.get("absent", partitionKey: "p", rowKey: "r")
+            }
+            await expectStorageError(.tableNotFound, 404) {
+                _ = try await tables.query(
+                    "absent", partitionKey: "p", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 10, continuation: nil)
             }
             await expectStorageError(.tableNotFound, 404) { try await tables.transact("absent", [.insert(entity)]) }
         }
@@ -84,7 +94,10 @@ struct TableConformanceTests {
 
             try await tables.upsert("types", Self.entity("vm01", "nan", ["X": .double(.nan)]), mode: .replace)
             let nan = try await tables.get("types", partitionKey: "vm01", rowKey: "nan")
-            guard case .double(let value) = nan["X"] else { Issue.record("NaN came back as \(String(describing: nan["X"]))"); return }
+            guard case .double(let value) = nan["X"] else {
+                Issue.record("NaN came back as \(String(describing: nan["X"]))")
+                return
+            }
             #expect(value.isNaN)
         }
     }
@@ -94,11 +107,19 @@ struct TableConformanceTests {
         try await backend.withFreshService { tables in
             try await tables.createTable("rows")
             try await tables.insert("rows", Self.entity("p", "r", ["A": .int32(1)]))
-            await expectStorageError(.entityAlreadyExists, 409) { try await tables.insert("rows", Self.entity("p", "r", ["A": .int32(2)])) }
+            await expectStorageError(.entityAlreadyExists, 409) {
+                try await tables.insert("rows", Self.entity("p", "r", ["A": .int32(2)]))
+            }
             #expect(try await tables.get("rows", partitionKey: "p", rowKey: "r")["A"] == .int32(1))
-            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("rows", partitionKey: "p", rowKey: "other") }
-            await expectStorageError(.resourceNotFound, 404) { try await tables.update("rows", Self.entity("p", "other"), mode: .merge, ifMatch: .any) }
-            await expectStorageError(.resourceNotFound, 404) { try await tables.delete("rows", partitionKey: "p", rowKey: "other", ifMatch: .any) }
+            await expectStorageError(.resourceNotFound, 404) {
+                _ = try await tables.get("rows", partitionKey: "p", rowKey: "other")
+            }
+            await expectStorageError(.resourceNotFound, 404) {
+                try await tables.update("rows", Self.entity("p", "other"), mode: .merge, ifMatch: .any)
+            }
+            await expectStorageError(.resourceNotFound, 404) {
+                try await tables.delete("rows", partitionKey: "p", rowKey: "other", ifMatch: .any)
+            }
         }
     }
 
@@ -106,15 +127,21 @@ struct TableConformanceTests {
     func upsertReplacesOrMergesAndEveryWriteChangesTheETag(_ backend: Backend<any TableService>) async throws {
         try await backend.withFreshService { tables in
             try await tables.createTable("rows")
-            let created = try await tables.upsert("rows", Self.entity("p", "r", ["A": .int32(1), "B": .int32(2)]), mode: .merge)
-            let merged = try await tables.upsert("rows", Self.entity("p", "r", ["B": .int32(3), "C": .int32(4)]), mode: .merge)
-            #expect(try await tables.get("rows", partitionKey: "p", rowKey: "r").properties == ["A": .int32(1), "B": .int32(3), "C": .int32(4)])
+            let created = try await tables.upsert(
+                "rows", Self.entity("p", "r", ["A": .int32(1), "B": .int32(2)]), mode: .merge)
+            let merged = try await tables.upsert(
+                "rows", Self.entity("p", "r", ["B": .int32(3), "C": .int32(4)]), mode: .merge)
+            #expect(
+                try await tables.get("rows", partitionKey: "p", rowKey: "r").properties == [
+                    "A": .int32(1), "B": .int32(3), "C": .int32(4),
+                ])
             let replaced = try await tables.upsert("rows", Self.entity("p", "r", ["C": .int32(5)]), mode: .replace)
             #expect(try await tables.get("rows", partitionKey: "p", rowKey: "r").properties == ["C": .int32(5)])
 
             var etags = [created, merged, replaced]
             for index in 0..<50 {
-                etags.append(try await tables.upsert("rows", Self.entity("p", "r", ["C": .int32(Int32(index))]), mode: .replace))
+                etags.append(
+                    try await tables.upsert("rows", Self.entity("p", "r", ["C": .int32(Int32(index))]), mode: .replace))
             }
             #expect(Set(etags).count == etags.count)
         }
@@ -125,21 +152,31 @@ struct TableConformanceTests {
         try await backend.withFreshService { tables in
             try await tables.createTable("rows")
             let first = try await tables.insert("rows", Self.entity("p", "r", ["A": .int32(1), "B": .int32(1)]))
-            let second = try await tables.update("rows", Self.entity("p", "r", ["A": .int32(2)]), mode: .merge, ifMatch: .etag(first))
+            let second = try await tables.update(
+                "rows", Self.entity("p", "r", ["A": .int32(2)]), mode: .merge, ifMatch: .etag(first))
             #expect(second != first)
-            #expect(try await tables.get("rows", partitionKey: "p", rowKey: "r").properties == ["A": .int32(2), "B": .int32(1)])
+            #expect(
+                try await tables.get("rows", partitionKey: "p", rowKey: "r").properties == [
+                    "A": .int32(2), "B": .int32(1),
+                ])
 
             let stale = await expectStorageError(.updateConditionNotSatisfied, 412) {
-                try await tables.update("rows", Self.entity("p", "r", ["A": .int32(3)]), mode: .replace, ifMatch: .etag(first))
+                try await tables.update(
+                    "rows", Self.entity("p", "r", ["A": .int32(3)]), mode: .replace, ifMatch: .etag(first))
             }
             #expect(stale?.isRetryable == false)
-            await expectStorageError(.updateConditionNotSatisfied, 412) { try await tables.delete("rows", partitionKey: "p", rowKey: "r", ifMatch: .etag(first)) }
+            await expectStorageError(.updateConditionNotSatisfied, 412) {
+                try await tables.delete("rows", partitionKey: "p", rowKey: "r", ifMatch: .etag(first))
+            }
             #expect(try await tables.get("rows", partitionKey: "p", rowKey: "r").etag == second)
 
-            let third = try await tables.update("rows", Self.entity("p", "r", ["Z": .bool(true)]), mode: .replace, ifMatch: .any)
+            let third = try await tables.update(
+                "rows", Self.entity("p", "r", ["Z": .bool(true)]), mode: .replace, ifMatch: .any)
             #expect(try await tables.get("rows", partitionKey: "p", rowKey: "r").properties == ["Z": .bool(true)])
             try await tables.delete("rows", partitionKey: "p", rowKey: "r", ifMatch: .etag(third))
-            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("rows", partitionKey: "p", rowKey: "r") }
+            await expectStorageError(.resourceNotFound, 404) {
+                _ = try await tables.get("rows", partitionKey: "p", rowKey: "r")
+            }
             try await tables.insert("rows", Self.entity("p", "r"))
             try await tables.delete("rows", partitionKey: "p", rowKey: "r", ifMatch: .any)
         }
@@ -158,7 +195,9 @@ struct TableConformanceTests {
                 var pageSizes: [Int] = []
                 var continuation: TableContinuation?
                 repeat {
-                    let page = try await tables.query("rows", partitionKey: "target", rowKeyFrom: nil, rowKeyTo: nil, pageSize: pageSize, continuation: continuation)
+                    let page = try await tables.query(
+                        "rows", partitionKey: "target", rowKeyFrom: nil, rowKeyTo: nil, pageSize: pageSize,
+                        continuation: continuation)
                     #expect(page.entities.allSatisfy { $0.partitionKey == "target" && $0.etag != nil })
                     keys += page.entities.map(\.rowKey)
                     pageSizes.append(page.entities.count)
@@ -168,20 +207,28 @@ struct TableConformanceTests {
                 #expect(pageSizes.dropLast().allSatisfy { $0 == pageSize })
             }
 
-            let range = try await tables.query("rows", partitionKey: "target", rowKeyFrom: Self.rowKey(10), rowKeyTo: Self.rowKey(20), pageSize: 1000, continuation: nil)
+            let range = try await tables.query(
+                "rows", partitionKey: "target", rowKeyFrom: Self.rowKey(10), rowKeyTo: Self.rowKey(20), pageSize: 1000,
+                continuation: nil)
             #expect(range.entities.map(\.rowKey) == (10..<20).map(Self.rowKey))
             #expect(range.continuation == nil)
             #expect(range.entities.first?["N"] == .int32(10))
-            let other = try await tables.query("rows", partitionKey: "other", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 100, continuation: nil)
+            let other = try await tables.query(
+                "rows", partitionKey: "other", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 100, continuation: nil)
             #expect(other.entities.count == 100)
             await expectStorageError(.invalidInput, 400) {
-                _ = try await tables.query("rows", partitionKey: "target", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 100, continuation: other.continuation)
+                _ = try await tables.query(
+                    "rows", partitionKey: "target", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 100,
+                    continuation: other.continuation)
             }
-            let empty = try await tables.query("rows", partitionKey: "nobody", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 10, continuation: nil)
+            let empty = try await tables.query(
+                "rows", partitionKey: "nobody", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 10, continuation: nil)
             #expect(empty.entities.isEmpty && empty.continuation == nil)
             for pageSize in [0, 1001] {
                 await expectStorageError(.outOfRangeQueryParameterValue, 400) {
-                    _ = try await tables.query("rows", partitionKey: "target", rowKeyFrom: nil, rowKeyTo: nil, pageSize: pageSize, continuation: nil)
+                    _ = try await tables.query(
+                        "rows", partitionKey: "target", rowKeyFrom: nil, rowKeyTo: nil, pageSize: pageSize,
+                        continuation: nil)
                 }
             }
         }
@@ -194,11 +241,15 @@ struct TableConformanceTests {
             // UTF-8 byte order: uppercase before lowercase, U+FFFD before the astral U+1F600 (UTF-16 would differ).
             let sorted = ["", "B", "a", "z", "é", "\u{FFFD}", "\u{1F600}"]
             for key in sorted.reversed() { try await tables.insert("order", Self.entity("p", key)) }
-            let page = try await tables.query("order", partitionKey: "p", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 1000, continuation: nil)
+            let page = try await tables.query(
+                "order", partitionKey: "p", rowKeyFrom: nil, rowKeyTo: nil, pageSize: 1000, continuation: nil)
             #expect(page.entities.map(\.rowKey) == sorted)
-            let upper = try await tables.query("order", partitionKey: "p", rowKeyFrom: "a", rowKeyTo: "\u{FFFD}", pageSize: 2, continuation: nil)
+            let upper = try await tables.query(
+                "order", partitionKey: "p", rowKeyFrom: "a", rowKeyTo: "\u{FFFD}", pageSize: 2, continuation: nil)
             #expect(upper.entities.map(\.rowKey) == ["a", "z"])
-            let rest = try await tables.query("order", partitionKey: "p", rowKeyFrom: "a", rowKeyTo: "\u{FFFD}", pageSize: 2, continuation: upper.continuation)
+            let rest = try await tables.query(
+                "order", partitionKey: "p", rowKeyFrom: "a", rowKeyTo: "\u{FFFD}", pageSize: 2,
+                continuation: upper.continuation)
             #expect(rest.entities.map(\.rowKey) == ["é"])
             #expect(rest.continuation == nil)
         }
@@ -212,30 +263,53 @@ struct TableConformanceTests {
             try await tables.insert("batch", Self.entity("p", "d"))
 
             let failed = await expectStorageError(.entityAlreadyExists, 409) {
-                try await tables.transact("batch", [.insert(Self.entity("p", "a")), .upsert(Self.entity("p", "b"), .merge), .insert(Self.entity("p", "c"))])
+                try await tables.transact(
+                    "batch",
+                    [
+                        .insert(Self.entity("p", "a")), .upsert(Self.entity("p", "b"), .merge),
+                        .insert(Self.entity("p", "c")),
+                    ])
             }
             #expect(failed?.message.hasPrefix("2:") == true)
-            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "a") }
-            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "b") }
+            await expectStorageError(.resourceNotFound, 404) {
+                _ = try await tables.get("batch", partitionKey: "p", rowKey: "a")
+            }
+            await expectStorageError(.resourceNotFound, 404) {
+                _ = try await tables.get("batch", partitionKey: "p", rowKey: "b")
+            }
 
             let stale = await expectStorageError(.updateConditionNotSatisfied, 412) {
-                try await tables.transact("batch", [.delete(partitionKey: "p", rowKey: "d", ifMatch: .any), .update(Self.entity("p", "c"), .replace, ifMatch: .etag("W/\"datetime'2000-01-01T00%3A00%3A00.0000000Z'\""))])
+                try await tables.transact(
+                    "batch",
+                    [
+                        .delete(partitionKey: "p", rowKey: "d", ifMatch: .any),
+                        .update(
+                            Self.entity("p", "c"), .replace,
+                            ifMatch: .etag("W/\"datetime'2000-01-01T00%3A00%3A00.0000000Z'\"")),
+                    ])
             }
             #expect(stale?.message.hasPrefix("1:") == true)
             #expect(try await tables.get("batch", partitionKey: "p", rowKey: "d").rowKey == "d")
 
-            let etags = try await tables.transact("batch", [
-                .insert(Self.entity("p", "a", ["V": .int32(1)])),
-                .upsert(Self.entity("p", "b", ["V": .int32(2)]), .replace),
-                .update(Self.entity("p", "c", ["W": .int32(3)]), .merge, ifMatch: .etag(existing)),
-                .delete(partitionKey: "p", rowKey: "d", ifMatch: .any),
-            ])
+            let etags = try await tables.transact(
+                "batch",
+                [
+                    .insert(Self.entity("p", "a", ["V": .int32(1)])),
+                    .upsert(Self.entity("p", "b", ["V": .int32(2)]), .replace),
+                    .update(Self.entity("p", "c", ["W": .int32(3)]), .merge, ifMatch: .etag(existing)),
+                    .delete(partitionKey: "p", rowKey: "d", ifMatch: .any),
+                ])
             #expect(etags.count == 4)
             #expect(etags[3] == nil)
             #expect(Set(etags.compactMap { $0 }).count == 3)
             #expect(try await tables.get("batch", partitionKey: "p", rowKey: "a").etag == etags[0])
-            #expect(try await tables.get("batch", partitionKey: "p", rowKey: "c").properties == ["V": .int32(0), "W": .int32(3)])
-            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "d") }
+            #expect(
+                try await tables.get("batch", partitionKey: "p", rowKey: "c").properties == [
+                    "V": .int32(0), "W": .int32(3),
+                ])
+            await expectStorageError(.resourceNotFound, 404) {
+                _ = try await tables.get("batch", partitionKey: "p", rowKey: "d")
+            }
         }
     }
 
@@ -251,10 +325,17 @@ struct TableConformanceTests {
             }
             #expect(partitions?.message.hasPrefix("1:") == true)
             let duplicate = await expectStorageError(.invalidDuplicateRow, 400) {
-                try await tables.transact("batch", [.insert(Self.entity("p", "x")), .insert(Self.entity("p", "y")), .delete(partitionKey: "p", rowKey: "x", ifMatch: .any)])
+                try await tables.transact(
+                    "batch",
+                    [
+                        .insert(Self.entity("p", "x")), .insert(Self.entity("p", "y")),
+                        .delete(partitionKey: "p", rowKey: "x", ifMatch: .any),
+                    ])
             }
             #expect(duplicate?.message.hasPrefix("2:") == true)
-            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("batch", partitionKey: "p", rowKey: "x") }
+            await expectStorageError(.resourceNotFound, 404) {
+                _ = try await tables.get("batch", partitionKey: "p", rowKey: "x")
+            }
         }
     }
 
@@ -263,34 +344,50 @@ struct TableConformanceTests {
         try await backend.withFreshService { tables in
             try await tables.createTable("limits")
             // A string property may hold 64 KiB as UTF-16: 32,768 characters.
-            try await tables.insert("limits", Self.entity("p", "max", ["S": .string(String(repeating: "x", count: 32_768))]))
+            try await tables.insert(
+                "limits", Self.entity("p", "max", ["S": .string(String(repeating: "x", count: 32_768))]))
             await expectStorageError(.propertyValueTooLarge, 400) {
-                try await tables.insert("limits", Self.entity("p", "over", ["S": .string(String(repeating: "x", count: 32_769))]))
+                try await tables.insert(
+                    "limits", Self.entity("p", "over", ["S": .string(String(repeating: "x", count: 32_769))]))
             }
             await expectStorageError(.propertyValueTooLarge, 400) {
-                try await tables.insert("limits", Self.entity("p", "over", ["B": .binary([UInt8](repeating: 1, count: 65_537))]))
+                try await tables.insert(
+                    "limits", Self.entity("p", "over", ["B": .binary([UInt8](repeating: 1, count: 65_537))]))
             }
             // Seventeen 64 KiB binaries pass one by one but not together: over 1 MiB.
             var big: [String: TableValue] = [:]
             for index in 0..<17 { big["B\(index)"] = .binary([UInt8](repeating: 7, count: 65_536)) }
-            await expectStorageError(.entityTooLarge, 400) { try await tables.insert("limits", Self.entity("p", "big", big)) }
+            await expectStorageError(.entityTooLarge, 400) {
+                try await tables.insert("limits", Self.entity("p", "big", big))
+            }
             // Merging can make an entity too large too.
             try await tables.insert("limits", Self.entity("p", "grow", big.filter { $0.key < "B5" }))
-            await expectStorageError(.entityTooLarge, 400) { try await tables.upsert("limits", Self.entity("p", "grow", big), mode: .merge) }
-            await expectStorageError(.resourceNotFound, 404) { _ = try await tables.get("limits", partitionKey: "p", rowKey: "big") }
+            await expectStorageError(.entityTooLarge, 400) {
+                try await tables.upsert("limits", Self.entity("p", "grow", big), mode: .merge)
+            }
+            await expectStorageError(.resourceNotFound, 404) {
+                _ = try await tables.get("limits", partitionKey: "p", rowKey: "big")
+            }
             await expectStorageError(.propertyNameTooLong, 400) {
-                try await tables.insert("limits", Self.entity("p", "name", [String(repeating: "n", count: 256): .bool(true)]))
+                try await tables.insert(
+                    "limits", Self.entity("p", "name", [String(repeating: "n", count: 256): .bool(true)]))
             }
             var many: [String: TableValue] = [:]
             for index in 0..<253 { many["P\(index)"] = .int32(Int32(index)) }
-            await expectStorageError(.tooManyProperties, 400) { try await tables.insert("limits", Self.entity("p", "many", many)) }
+            await expectStorageError(.tooManyProperties, 400) {
+                try await tables.insert("limits", Self.entity("p", "many", many))
+            }
             many["P252"] = nil
             try await tables.insert("limits", Self.entity("p", "many", many))
             for reserved in ["PartitionKey", "RowKey", "Timestamp", ""] {
-                await expectStorageError(.invalidInput, 400) { try await tables.insert("limits", Self.entity("p", "reserved", [reserved: .bool(true)])) }
+                await expectStorageError(.invalidInput, 400) {
+                    try await tables.insert("limits", Self.entity("p", "reserved", [reserved: .bool(true)]))
+                }
             }
             for key in ["a/b", "a#b", "a?b", "a\\b", "a\u{7}b", String(repeating: "k", count: 1025)] {
-                await expectStorageError(.outOfRangeInput, 400) { try await tables.insert("limits", Self.entity("p", key)) }
+                await expectStorageError(.outOfRangeInput, 400) {
+                    try await tables.insert("limits", Self.entity("p", key))
+                }
             }
         }
     }

@@ -20,9 +20,12 @@ public final class ChildProcess: @unchecked Sendable {
     /// Starts `executable` with `arguments` (and `environment` instead of this process's, when given),
     /// writing its stdout to `outputPath` and its stderr to `outputPath.err`. A missing executable is an
     /// error that says how to build it.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, outputPath: String) throws {
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, outputPath: String)
+        throws
+    {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw ToolFailure(message: "\(executable) is missing: build it with `swift build --build-tests` before running the tests")
+            throw ToolFailure(
+                message: "\(executable) is missing: build it with `swift build --build-tests` before running the tests")
         }
         self.outputPath = outputPath
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)

@@ -6,7 +6,9 @@ public enum DevStore {
     /// relay-devstore next to the test bundle (built with the package), or where `RELAY_DEVSTORE` says.
     public static var path: String {
         if let path = ProcessInfo.processInfo.environment["RELAY_DEVSTORE"] { return path }
-        let directory = Bundle.main.executableURL?.deletingLastPathComponent() ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let directory =
+            Bundle.main.executableURL?.deletingLastPathComponent()
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for candidate in [directory, directory.deletingLastPathComponent()] {
             let path = candidate.appendingPathComponent("relay-devstore").path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
@@ -30,13 +32,15 @@ public enum DevStore {
         let deadline = ContinuousClock.now + .seconds(60)
         while try child.lines().isEmpty {
             guard !child.hasExited, ContinuousClock.now < deadline else {
-                throw ToolFailure(message: "relay-devstore ended or hung without printing its ports: \(child.errorOutput())")
+                throw ToolFailure(
+                    message: "relay-devstore ended or hung without printing its ports: \(child.errorOutput())")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         let line = try child.lines()[0]
         guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let text = object.first(where: { $0.key.lowercased().contains("connection") })?.value as? String else {
+            let text = object.first(where: { $0.key.lowercased().contains("connection") })?.value as? String
+        else {
             throw ToolFailure(message: "relay-devstore's first line has no connection string: \(line)")
         }
         return (owner, text)

@@ -1,4 +1,5 @@
 import Foundation
+
 // Internal VHD structures (DynamicHeader's fields, the big-endian setters, the checksum) build the file.
 @testable import RelayShared
 
@@ -138,11 +139,13 @@ public struct TestVHDWriter {
                 header.setBigEndian(UInt32(locator.data.count), at: entry + 8)
                 header.setBigEndian(locatorOffsets[index], at: entry + 16)
                 locatorEntryOffsets.append(512 + UInt64(entry))
-                file.replaceSubrange(Int(locatorOffsets[index])..<Int(locatorOffsets[index]) + locator.data.count,
-                                     with: locator.data)
+                file.replaceSubrange(
+                    Int(locatorOffsets[index])..<Int(locatorOffsets[index]) + locator.data.count,
+                    with: locator.data)
             }
         }
-        header.setBigEndian(header.vhdChecksum(skipping: DynamicHeader.Field.checksum), at: DynamicHeader.Field.checksum)
+        header.setBigEndian(
+            header.vhdChecksum(skipping: DynamicHeader.Field.checksum), at: DynamicHeader.Field.checksum)
         file.replaceSubrange(512..<1536, with: header)
 
         for index in 0..<entries {
@@ -163,7 +166,8 @@ public struct TestVHDWriter {
             }
         }
         try TestSupport.write(file, to: path)
-        return Layout(headerOffset: 512, tableOffset: tableOffset, locatorEntryOffsets: locatorEntryOffsets,
-                      blockOffsets: blockOffsets, footerOffset: footerOffset)
+        return Layout(
+            headerOffset: 512, tableOffset: tableOffset, locatorEntryOffsets: locatorEntryOffsets,
+            blockOffsets: blockOffsets, footerOffset: footerOffset)
     }
 }

@@ -41,7 +41,8 @@ public func run(_ executable: String, _ arguments: [String]) throws -> ProcessRe
 public func runOK(_ executable: String, _ arguments: [String]) throws -> String {
     let result = try run(executable, arguments)
     guard result.status == 0 else {
-        throw ToolFailure(message: "\(executable) \(arguments.joined(separator: " ")) exited with \(result.status): \(result.stderr)")
+        throw ToolFailure(
+            message: "\(executable) \(arguments.joined(separator: " ")) exited with \(result.status): \(result.stderr)")
     }
     return result.stdout
 }

@@ -1,7 +1,7 @@
 import Foundation
 import RelayShared
-import Testing
 import TestSupport
+import Testing
 
 /// `status`, `verify`, `abandon`, `sync --wait` and the source-changed warning, with a simulated worker
 /// applying the segments to the target page blob.
@@ -11,7 +11,9 @@ struct SyncCommandTests {
     static let size: UInt64 = 24 << 20
 
     func arguments(_ harness: SyncHarness, _ command: String, source: String? = nil, state: String? = nil) -> [String] {
-        [command] + (source.map { [$0] } ?? []) + ["--target", harness.target.description, "--store", "file:" + harness.directory.file("store")]
+        [command] + (source.map { [$0] } ?? []) + [
+            "--target", harness.target.description, "--store", "file:" + harness.directory.file("store"),
+        ]
             + (command == "sync" ? ["--state-dir", state ?? harness.stateRoot] : [])
     }
 
@@ -29,8 +31,9 @@ struct SyncCommandTests {
         let equal = try await verifier.verify(source: source)
         #expect(equal.equal && equal.differentBytes == 0 && equal.comparedBytes > 0)
         try runOK(Self.relayClient, arguments(harness, "verify", source: source))
-        try await harness.services.blob.putPages(harness.target.address, offset: 5 << 20, data: [UInt8](repeating: 0xEE, count: 1024),
-                                                 contentMD5: nil, conditions: .none)
+        try await harness.services.blob.putPages(
+            harness.target.address, offset: 5 << 20, data: [UInt8](repeating: 0xEE, count: 1024),
+            contentMD5: nil, conditions: .none)
         let damaged = try run(Self.relayClient, arguments(harness, "verify", source: source) + ["--json"])
         #expect(damaged.status == 1)
         let report = try JSONDecoder().decode(TargetVerifier.Report.self, from: Data(damaged.stdout.utf8))
@@ -38,14 +41,17 @@ struct SyncCommandTests {
         #expect(report.differences.allSatisfy { $0.offset >= 5 << 20 && $0.offset + $0.length <= (5 << 20) + 1024 })
         // Repaired with the source's bytes, the target verifies again.
         let original = try SystemFile.openForReading(source).readExactly(1024, at: 5 << 20)
-        try await harness.services.blob.putPages(harness.target.address, offset: 5 << 20, data: original, contentMD5: nil, conditions: .none)
+        try await harness.services.blob.putPages(
+            harness.target.address, offset: 5 << 20, data: original, contentMD5: nil, conditions: .none)
         #expect(try await verifier.verify(source: source).equal)
 
         // status: the generation applied, its recovery point, no lag.
         let statusText = try runOK(Self.relayClient, arguments(harness, "status") + ["--json"])
         let status = try JSONDecoder().decode(TargetStatus.self, from: Data(statusText.utf8))
         #expect(status.appliedSeq == first.lastSeq && status.lagSegments == 0 && status.lastGeneration == 1)
-        #expect(status.generations.count == 1 && status.generations[0].state == .applied && status.generations[0].snapshot != nil)
+        #expect(
+            status.generations.count == 1 && status.generations[0].state == .applied
+                && status.generations[0].snapshot != nil)
 
         // sync --wait returns when the worker marks the generation applied, with its recovery point.
         var random = SplitMix64(seed: 4)
@@ -54,18 +60,22 @@ struct SyncCommandTests {
             Self.relayClient, arguments(harness, "sync", source: source) + ["--wait", "--timeout", "60", "--json"],
             outputPath: harness.directory.file("wait.json"))
         let control = worker.control
-        while !waiting.hasExited, try await control.generationRow(2)?.state != .sent { try await Task.sleep(for: .milliseconds(100)) }
+        while !waiting.hasExited, try await control.generationRow(2)?.state != .sent {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(!waiting.hasExited, "sync --wait returned before the generation was applied")
         try await worker.run(virtualSize: Self.size)
         #expect(await waiting.waitForExit(limit: .seconds(90)) == 0)
-        let waited = try JSONDecoder().decode(SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: waiting.outputPath)))
+        let waited = try JSONDecoder().decode(
+            SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: waiting.outputPath)))
         #expect(waited.applied && waited.generation == 2)
         #expect(waited.snapshot == (try await control.generationRow(2))?.snapshot && waited.snapshot != nil)
         try runOK(Self.relayClient, arguments(harness, "verify", source: source))
 
         // --wait with nobody applying times out with its own status.
         try patch(source, at: 3 << 20, with: random.bytes(4096))
-        let timedOut = try run(Self.relayClient, arguments(harness, "sync", source: source) + ["--wait", "--timeout", "1"])
+        let timedOut = try run(
+            Self.relayClient, arguments(harness, "sync", source: source) + ["--wait", "--timeout", "1"])
         #expect(timedOut.status == 4)
         #expect(timedOut.stderr.contains("not applied yet"))
     }
@@ -95,7 +105,10 @@ struct SyncCommandTests {
         while !killed.hasExited, !((try? String(contentsOfFile: journal, encoding: .utf8)) ?? "").contains("enqueued") {
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(!killed.hasExited, "the sync ended before it could be killed: \(killed.errorOutput()) \(journal) \(FileManager.default.fileExists(atPath: journal))")
+        #expect(
+            !killed.hasExited,
+            "the sync ended before it could be killed: \(killed.errorOutput()) \(journal) \(FileManager.default.fileExists(atPath: journal))"
+        )
         killed.kill9()
         _ = await killed.waitForExit(limit: .seconds(10))
         try await worker.run(virtualSize: Self.size)
@@ -113,17 +126,21 @@ struct SyncCommandTests {
         let abandonText = try runOK(Self.relayClient, arguments(harness, "abandon") + ["--json"])
         let abandoned = try JSONDecoder().decode(GenerationAbandoner.Report.self, from: Data(abandonText.utf8))
         let cursor = try #require(try await control.cursorRow())
-        #expect(abandoned.generation == 2 && abandoned.lastSeq == cursor.appliedSeq && abandoned.lastSeq >= abandoned.firstSeq)
+        #expect(
+            abandoned.generation == 2 && abandoned.lastSeq == cursor.appliedSeq
+                && abandoned.lastSeq >= abandoned.firstSeq)
         let row = try #require(try await control.generationRow(2))
         #expect(row.state == .abandoned && row.lastSeq == abandoned.lastSeq)
         let targetRow = try #require(try await control.targetRow())
         #expect(targetRow.nextSeq == abandoned.lastSeq + 1 && targetRow.fullSyncRequired)
-        let status = try JSONDecoder().decode(TargetStatus.self, from: Data(try runOK(Self.relayClient, arguments(harness, "status") + ["--json"]).utf8))
+        let status = try JSONDecoder().decode(
+            TargetStatus.self, from: Data(try runOK(Self.relayClient, arguments(harness, "status") + ["--json"]).utf8))
         #expect(status.generations.map(\.state) == [.applied, .abandoned] && status.fullSyncRequired)
 
         // The MiB at 16 MiB becomes zero: the full sync must clear it on the target.
         try patch(source, at: 16 << 20, with: [UInt8](repeating: 0, count: 1 << 20))
-        let output = try runOK(Self.relayClient, arguments(harness, "sync", source: source, state: otherState) + ["--json"])
+        let output = try runOK(
+            Self.relayClient, arguments(harness, "sync", source: source, state: otherState) + ["--json"])
         let full = try JSONDecoder().decode(SyncSummary.self, from: Data(output.utf8))
         #expect(full.generation == 3 && full.full && full.firstSeq == abandoned.lastSeq + 1)
         #expect(full.clearedBytes >= 1 << 20)
@@ -132,7 +149,9 @@ struct SyncCommandTests {
         #expect(try await control.targetRow()?.fullSyncRequired == false)
 
         // The killed client's machine comes back: its stale journal is dropped, and it syncs fully.
-        let back = try JSONDecoder().decode(SyncSummary.self, from: Data(try runOK(Self.relayClient, arguments(harness, "sync", source: source) + ["--json"]).utf8))
+        let back = try JSONDecoder().decode(
+            SyncSummary.self,
+            from: Data(try runOK(Self.relayClient, arguments(harness, "sync", source: source) + ["--json"]).utf8))
         #expect(back.generation == 4 && back.full && !back.resumed)
         try await worker.run(virtualSize: Self.size)
         try runOK(Self.relayClient, arguments(harness, "verify", source: source))
@@ -179,19 +198,26 @@ struct SyncCommandTests {
         #expect(corrupt.stderr.split(separator: "\n").count == 1 && corrupt.stderr.contains("damaged.vhd"))
         #expect(try await TargetControl(services: harness.services, target: harness.target).blobIdentity() == nil)
 
-        let badName = try run(Self.relayClient, ["sync", source, "--target", "Disks/x.vhd", "--store", "file:" + harness.directory.file("store")])
+        let badName = try run(
+            Self.relayClient,
+            ["sync", source, "--target", "Disks/x.vhd", "--store", "file:" + harness.directory.file("store")])
         #expect(badName.status == 64 && badName.stderr.contains("container name"))
 
         // A target made from another size is refused, not merged.
         try runOK(Self.relayClient, arguments(harness, "sync", source: source))
         let bigger = harness.directory.file("bigger.img")
         try makeExt4Image(at: bigger, size: 9 << 20, in: harness.directory, seed: 62)
-        let resized = try run(Self.relayClient, arguments(harness, "sync", source: bigger, state: harness.directory.file("s2")))
+        let resized = try run(
+            Self.relayClient, arguments(harness, "sync", source: bigger, state: harness.directory.file("s2")))
         #expect(resized.status == 2 && resized.stderr.contains("new target"))
 
         // A store that cannot be reached.
-        let unreachable = try run(Self.relayClient, ["sync", source, "--target", "disks/y.vhd", "--state-dir", harness.stateRoot,
-                                                     "--connection-string", ConnectionString.development(blobPort: 9, queuePort: 9, tablePort: 9)])
+        let unreachable = try run(
+            Self.relayClient,
+            [
+                "sync", source, "--target", "disks/y.vhd", "--state-dir", harness.stateRoot,
+                "--connection-string", ConnectionString.development(blobPort: 9, queuePort: 9, tablePort: 9),
+            ])
         #expect(unreachable.status == 2)
         #expect(unreachable.stderr.split(separator: "\n").count == 1 && unreachable.stderr.contains("storage"))
     }

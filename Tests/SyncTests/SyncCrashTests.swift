@@ -1,7 +1,7 @@
 import Foundation
 import RelayShared
-import Testing
 import TestSupport
+import Testing
 
 /// Crash safety and the client lock, through the real `relay-client` executable.
 @Suite(.serialized)
@@ -18,13 +18,17 @@ struct SyncCrashTests {
         try makeExt4Image(at: source, size: 40 << 20, in: harness.directory, seed: 21)
         var random = SplitMix64(seed: 77)
         try patch(source, at: 8 << 20, with: random.bytes(24 << 20))
-        let arguments = ["sync", source, "--target", harness.target.description, "--store", "file:" + harness.directory.file("store"),
-                         "--state-dir", harness.stateRoot, "--max-bandwidth", "16Mbit", "--json"]
+        let arguments = [
+            "sync", source, "--target", harness.target.description, "--store",
+            "file:" + harness.directory.file("store"),
+            "--state-dir", harness.stateRoot, "--max-bandwidth", "16Mbit", "--json",
+        ]
         // Killed at random moments until a run gets to the end of the generation by itself.
         var kills = 0
         var completed: SyncSummary?
         for attempt in 0..<8 where completed == nil {
-            let sync = try ChildProcess(Self.relayClient, arguments, outputPath: harness.directory.file("sync-\(attempt).json"))
+            let sync = try ChildProcess(
+                Self.relayClient, arguments, outputPath: harness.directory.file("sync-\(attempt).json"))
             try await Task.sleep(for: .milliseconds(300 + Int(random.next() % 1200)))
             if !sync.hasExited {
                 sync.kill9()
@@ -32,11 +36,13 @@ struct SyncCrashTests {
                 _ = await sync.waitForExit(limit: .seconds(10))
             } else {
                 #expect(await sync.waitForExit(limit: .seconds(10)) == 0)
-                completed = try JSONDecoder().decode(SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: sync.outputPath)))
+                completed = try JSONDecoder().decode(
+                    SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: sync.outputPath)))
             }
         }
         #expect(kills >= 2, "the syncs ended before they could be killed; slow them down")
-        let summary = try completed ?? JSONDecoder().decode(SyncSummary.self, from: Data(runOK(Self.relayClient, arguments).utf8))
+        let summary =
+            try completed ?? JSONDecoder().decode(SyncSummary.self, from: Data(runOK(Self.relayClient, arguments).utf8))
         #expect(summary.generation == 1 && summary.resumed)
 
         try await harness.applyEnqueued(virtualSize: 40 << 20)
@@ -73,15 +79,21 @@ struct SyncCrashTests {
         slow.maxBandwidth = 1_000_000
         let (services, request) = (harness.services, harness.request(source, slow))
         let first = Task { try await SyncSession(services: services, request: request).run() }
-        let lockBlob = BlobAddress(container: ControlNames.defaultContainer, name: ControlNames.clientLockBlob(target: harness.target))
+        let lockBlob = BlobAddress(
+            container: ControlNames.defaultContainer, name: ControlNames.clientLockBlob(target: harness.target))
         while true {
-            if let properties = try? await harness.services.blob.blobProperties(lockBlob, snapshot: nil, conditions: .none),
-               properties.lease.state == .leased, ClientLockHolder(metadata: properties.metadata) != nil { break }
+            if let properties = try? await harness.services.blob.blobProperties(
+                lockBlob, snapshot: nil, conditions: .none),
+                properties.lease.state == .leased, ClientLockHolder(metadata: properties.metadata) != nil
+            {
+                break
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         // Another machine: its own state directory, so its own lease id.
-        let other = SyncSession.Request(source: source, target: harness.target, options: SyncOptions(threads: 1),
-                                        stateRoot: harness.directory.file("other-state"), storeFolder: harness.storeFolder)
+        let other = SyncSession.Request(
+            source: source, target: harness.target, options: SyncOptions(threads: 1),
+            stateRoot: harness.directory.file("other-state"), storeFolder: harness.storeFolder)
         do {
             _ = try await SyncSession(services: harness.services, request: other).run()
             Issue.record("the second sync ran although the first held the lock")

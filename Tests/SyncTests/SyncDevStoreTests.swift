@@ -1,7 +1,7 @@
 import Foundation
 import RelayShared
-import Testing
 import TestSupport
+import Testing
 
 /// The same generations over real HTTP, through the Azure backend, to relay-devstore: clean, and with
 /// 503s, 500s after the operation took effect, and duplicate deliveries injected.
@@ -9,13 +9,22 @@ import TestSupport
 struct SyncDevStoreTests {
     static let mib = 1 << 20
 
-    @Test(.enabled(if: DevStore.isBuilt, "relay-devstore is not built"), .timeLimit(.minutes(4)),
-          arguments: [[], ["--fault-503-rate", "0.05", "--fault-500-rate", "0.05", "--fault-duplicate-rate", "0.2", "--fault-seed", "23"]])
+    @Test(
+        .enabled(if: DevStore.isBuilt, "relay-devstore is not built"), .timeLimit(.minutes(4)),
+        arguments: [
+            [],
+            [
+                "--fault-503-rate", "0.05", "--fault-500-rate", "0.05", "--fault-duplicate-rate", "0.2", "--fault-seed",
+                "23",
+            ],
+        ])
     func generationsOverDevStore(faults: [String]) async throws {
         let directory = try TemporaryDirectory()
-        let (process, connectionString) = try await DevStore.start(directory: directory.file("devstore"), arguments: faults)
+        let (process, connectionString) = try await DevStore.start(
+            directory: directory.file("devstore"), arguments: faults)
         defer { withExtendedLifetime(process) {} }
-        let harness = try await SyncHarness(configuration: .azure(try ConnectionString(connectionString)), directory: directory)
+        let harness = try await SyncHarness(
+            configuration: .azure(try ConnectionString(connectionString)), directory: directory)
         let master = directory.file("master.img")
         try makeExt4Image(at: master, size: UInt64(24 * Self.mib), in: directory, seed: 71)
         var random = SplitMix64(seed: 72)

@@ -1,7 +1,7 @@
 import Foundation
 import RelayShared
-import Testing
 import TestSupport
+import Testing
 
 /// Generations 1 to 4 of ext4 disks as raw images and as fixed and dynamic VHDs, into the local store:
 /// after each, the segments enqueued so far, applied in seq order by the reference applier, give the
@@ -21,8 +21,11 @@ import TestSupport
         case .fixed, .dynamic:
             // `-n` writes into the existing VHD, which keeps its unique id (the target's identity).
             let subformat = format == .fixed ? "fixed" : "dynamic"
-            try runOK("qemu-img", first ? ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=\(subformat)", master, source]
-                                        : ["convert", "-n", "-f", "raw", "-O", "vpc", master, source])
+            try runOK(
+                "qemu-img",
+                first
+                    ? ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=\(subformat)", master, source]
+                    : ["convert", "-n", "-f", "raw", "-O", "vpc", master, source])
         }
     }
 
@@ -94,8 +97,9 @@ import TestSupport
         try makeExt4Image(at: source, size: UInt64(16 * Self.mib), in: harness.directory, seed: 5)
         var random = SplitMix64(seed: 6)
         try patch(source, at: UInt64(4 * Self.mib), with: random.bytes(10 * Self.mib))
-        let options = SyncOptions(blockSize: 4096, codec: .lz4, threads: 2, connections: 3, segmentPlainBytes: 4 << 20,
-                                  maxInFlightBytes: 32 << 20)
+        let options = SyncOptions(
+            blockSize: 4096, codec: .lz4, threads: 2, connections: 3, segmentPlainBytes: 4 << 20,
+            maxInFlightBytes: 32 << 20)
         let summary = try await harness.sync(source, options)
         #expect(summary.segments > 1)
         try await harness.applyEnqueued(virtualSize: 16 << 20)

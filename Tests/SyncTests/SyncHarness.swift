@@ -1,7 +1,7 @@
 import Foundation
 import RelayShared
-import Testing
 import TestSupport
+import Testing
 
 /// A local store, a state directory and the oracle of one target: syncs run through `SyncSession`,
 /// then the control messages are drained from the queue and their segments fed in seq order to the
@@ -19,7 +19,10 @@ final class SyncHarness {
     private(set) var messages: [UInt64: ControlMessage] = [:]
 
     /// The local store in the harness's directory unless `configuration` names another store.
-    init(target: String = "disks/vm1.vhd", configuration: StorageConfiguration? = nil, directory: TemporaryDirectory? = nil) async throws {
+    init(
+        target: String = "disks/vm1.vhd", configuration: StorageConfiguration? = nil,
+        directory: TemporaryDirectory? = nil
+    ) async throws {
         let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
         let configuration = configuration ?? .local(path: directory.file("store"))
@@ -30,7 +33,8 @@ final class SyncHarness {
     }
 
     func request(_ source: String, _ options: SyncOptions = SyncOptions(threads: 2)) -> SyncSession.Request {
-        SyncSession.Request(source: source, target: target, options: options, stateRoot: stateRoot, storeFolder: storeFolder)
+        SyncSession.Request(
+            source: source, target: target, options: options, stateRoot: stateRoot, storeFolder: storeFolder)
     }
 
     @discardableResult
@@ -46,7 +50,9 @@ final class SyncHarness {
         while true {
             let batch = try await services.queue.getMessages(ControlNames.defaultQueue, count: 32, visibilityTimeout: 2)
             if batch.isEmpty {
-                guard let through, ContinuousClock.now < deadline, (1...through).contains(where: { messages[$0] == nil }) else { return }
+                guard let through, ContinuousClock.now < deadline,
+                    (1...through).contains(where: { messages[$0] == nil })
+                else { return }
                 try await Task.sleep(for: .milliseconds(500))
             }
             for received in batch {
@@ -56,7 +62,8 @@ final class SyncHarness {
                 }
                 messages[message.seq] = message
                 do {
-                    try await services.queue.deleteMessage(ControlNames.defaultQueue, id: received.id, popReceipt: received.popReceipt)
+                    try await services.queue.deleteMessage(
+                        ControlNames.defaultQueue, id: received.id, popReceipt: received.popReceipt)
                 } catch let error as StorageError where error.status == 404 {
                     // Deleted by an attempt whose answer was lost.
                 }
@@ -67,15 +74,19 @@ final class SyncHarness {
     /// Drains the queue and applies every new seq, in order, to the oracle; seqs must be contiguous.
     func applyEnqueued(virtualSize: UInt64, through: UInt64? = nil) async throws {
         try await drainQueue(through: through)
-        let oracle = try oracle ?? ReferenceApplier(path: directory.file("oracle"), target: target,
-                                                      diskSize: VHDFooter.targetSize(forVirtualSize: virtualSize))
+        let oracle =
+            try oracle
+            ?? ReferenceApplier(
+                path: directory.file("oracle"), target: target,
+                diskSize: VHDFooter.targetSize(forVirtualSize: virtualSize))
         self.oracle = oracle
         let highest = messages.keys.max() ?? 0
         guard highest > oracle.appliedSeq else { return }
         for seq in (oracle.appliedSeq + 1)...highest {
             let message = try #require(messages[seq], "seq \(seq) was skipped: never enqueued")
             let segment = try await services.blob.getBlob(
-                BlobAddress(container: ControlNames.defaultContainer, name: message.blob), range: nil, snapshot: nil, conditions: .none)
+                BlobAddress(container: ControlNames.defaultContainer, name: message.blob), range: nil, snapshot: nil,
+                conditions: .none)
             #expect(segment.data.count == message.segmentBytes)
             try oracle.apply(segment.data)
         }
@@ -93,7 +104,9 @@ final class SyncHarness {
             var expected = [UInt8](repeating: 0, count: Int(length))
             let readable = offset < disk.virtualSize ? min(length, disk.virtualSize - offset) : 0
             if readable > 0 {
-                try expected.withUnsafeMutableBytes { try disk.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<Int(readable)]), at: offset) }
+                try expected.withUnsafeMutableBytes {
+                    try disk.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<Int(readable)]), at: offset)
+                }
             }
             if try oracle.read(ByteRange(offset: offset, length: length)) != expected { differing.append(offset) }
             offset += length
@@ -107,7 +120,8 @@ final class SyncHarness {
         let properties = try await services.blob.blobProperties(target.address, snapshot: nil, conditions: .none)
         #expect(properties.size == size + 512)
         #expect(properties.metadata["relayvirtualsize"] == String(virtualSize))
-        let tail = try await services.blob.getBlob(target.address, range: ByteRange(offset: size, length: 512), snapshot: nil, conditions: .none)
+        let tail = try await services.blob.getBlob(
+            target.address, range: ByteRange(offset: size, length: 512), snapshot: nil, conditions: .none)
         let footer = try VHDFooter(parsing: tail.data, path: target.description, structure: .footer, offset: size)
         #expect(footer.diskType == .fixed)
         #expect(footer.currentSize == size)

@@ -1,7 +1,7 @@
 import Foundation
 import RelayShared
-import Testing
 import TestSupport
+import Testing
 
 /// Random raw disks, random changes, many generations, random block sizes, codecs and segment sizes:
 /// after every generation the oracle fed the enqueued segments equals the disk.
@@ -16,8 +16,9 @@ import TestSupport
         var disk = [UInt8](repeating: 0, count: size)
         let blockSize = [4096, 16384, 65536][Int(random.next() % 3)]
         let codec = [Codec.zstd(level: 1), .zlib(level: 1), .lz4, .none][Int(random.next() % 4)]
-        var options = SyncOptions(blockSize: blockSize, codec: codec, threads: 2, connections: 2,
-                                  segmentPlainBytes: 4 << 20, maxInFlightBytes: 32 << 20)
+        var options = SyncOptions(
+            blockSize: blockSize, codec: codec, threads: 2, connections: 2,
+            segmentPlainBytes: 4 << 20, maxInFlightBytes: 32 << 20)
         var lastSeq: UInt64 = 0
         for generation in 1...8 as ClosedRange<UInt64> {
             // A few runs of random bytes, of one repeated byte (compressible), and of zeros.

@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// `FixedVHDConverter` never writes what the user gave as input: a source named like the converter's
 /// temporary file, an output that is the source or one of its parents (by name, symbolic link or hard
@@ -11,7 +12,8 @@ struct ConvertSafetyTests {
     static func convert(_ source: String, to output: String) throws -> FixedVHDConverter.Summary {
         let disk = try DiskImage.open(source)
         return try FixedVHDConverter().convert(
-            disk, footer: VHDFooter.fixedTarget(virtualSize: disk.virtualSize, uniqueID: disk.uniqueID ?? UUID()), to: output)
+            disk, footer: VHDFooter.fixedTarget(virtualSize: disk.virtualSize, uniqueID: disk.uniqueID ?? UUID()),
+            to: output)
     }
 
     /// A base dynamic VHD and a differencing child over it, each with some random sectors.
@@ -44,7 +46,10 @@ struct ConvertSafetyTests {
         let before = try [base, child].map(contents(of:))
         #expect(symlink(base, directory.file("link-to-base.vhd")) == 0)
         #expect(link(child, directory.file("hardlink-to-child.vhd")) == 0)
-        for output in [child, base, directory.file("link-to-base.vhd"), directory.file("hardlink-to-child.vhd"), directory.path + "/./base.vhd"] {
+        for output in [
+            child, base, directory.file("link-to-base.vhd"), directory.file("hardlink-to-child.vhd"),
+            directory.path + "/./base.vhd",
+        ] {
             #expect(throws: ConvertError.self, "\(output)") { _ = try Self.convert(child, to: output) }
         }
         #expect(try [base, child].map(contents(of:)) == before)

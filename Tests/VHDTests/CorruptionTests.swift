@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// Damaged variants of each kind of disk: each must be refused with the right code, structure and
 /// absolute byte offset, or (where the format has a spare copy) opened with a warning.
@@ -11,8 +12,10 @@ struct CorruptionTests {
         -> (path: String, layout: TestVHDWriter.Layout, writer: TestVHDWriter)
     {
         var writer = TestVHDWriter(virtualSize: 1 << 20, blockSize: 64 << 10)
-        writer.writes = [(0, seededBytes(1, 4096)), (200 << 10, seededBytes(2, 8192)),
-                         ((1 << 20) - 1024, seededBytes(3, 1024))]
+        writer.writes = [
+            (0, seededBytes(1, 4096)), (200 << 10, seededBytes(2, 8192)),
+            ((1 << 20) - 1024, seededBytes(3, 1024)),
+        ]
         let path = directory.file(name)
         return (path, try writer.write(to: path), writer)
     }
@@ -21,7 +24,8 @@ struct CorruptionTests {
     private func patchHeader(_ path: String, at field: Int, with bytes: [UInt8]) throws {
         var header = try SystemFile.openForReading(path).readExactly(DynamicHeader.size, at: 512)
         header.replaceSubrange(field..<(field + bytes.count), with: bytes)
-        header.setBigEndian(header.vhdChecksum(skipping: DynamicHeader.Field.checksum), at: DynamicHeader.Field.checksum)
+        header.setBigEndian(
+            header.vhdChecksum(skipping: DynamicHeader.Field.checksum), at: DynamicHeader.Field.checksum)
         try patch(path, at: 512, with: header)
     }
 
@@ -55,7 +59,9 @@ struct CorruptionTests {
         #expect(error?.code == .badChecksum)
         #expect(error?.structure == .footer)
         #expect(error?.offset == (1 << 20) + 64)
-        #expect(error?.description.hasPrefix("\(path): footer field 'checksum' at byte offset \((1 << 20) + 64): stored 0x") == true)
+        #expect(
+            error?.description.hasPrefix("\(path): footer field 'checksum' at byte offset \((1 << 20) + 64): stored 0x")
+                == true)
     }
 
     @Test func damagedFooterOfDynamicDiskFallsBackToTheOtherCopy() throws {
@@ -64,7 +70,9 @@ struct CorruptionTests {
         try patch(path, at: layout.footerOffset + 100, with: [1])
         let fromCopy = try DiskImage.open(path)
         #expect(fromCopy.warnings.count == 1)
-        #expect(fromCopy.warnings.first?.contains("footer field 'checksum' at byte offset \(layout.footerOffset + 64)") == true)
+        #expect(
+            fromCopy.warnings.first?.contains("footer field 'checksum' at byte offset \(layout.footerOffset + 64)")
+                == true)
         #expect(fromCopy.warnings.first?.contains("using the footer copy at byte offset 0") == true)
         #expect(try readAll(fromCopy) == writer.expected())
 
@@ -105,7 +113,9 @@ struct CorruptionTests {
         #expect(error?.code == .badChecksum)
         #expect(error?.structure == .dynamicHeader)
         #expect(error?.offset == 548)
-        #expect(error?.description.hasPrefix("\(path): dynamic header field 'checksum' at byte offset 548: stored 0x") == true)
+        #expect(
+            error?.description.hasPrefix("\(path): dynamic header field 'checksum' at byte offset 548: stored 0x")
+                == true)
         #expect(error?.description.contains(", computed 0x") == true)
     }
 
@@ -122,8 +132,9 @@ struct CorruptionTests {
     @Test func wrongFooterCookieOfFixedDiskMakesARawImage() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("fixed.vhd")
-        try write([UInt8](repeating: 7, count: 1 << 20)
-                  + VHDFooter.fixedTarget(virtualSize: 1 << 20, uniqueID: UUID()).serialized(), to: path)
+        try write(
+            [UInt8](repeating: 7, count: 1 << 20)
+                + VHDFooter.fixedTarget(virtualSize: 1 << 20, uniqueID: UUID()).serialized(), to: path)
         try patch(path, at: 1 << 20, with: Array("Conectix".utf8))
         let disk = try DiskImage.open(path)
         #expect(disk.format == .raw)
@@ -230,8 +241,9 @@ struct CorruptionTests {
     @Test func dataOffsetOutsideTheFile() throws {
         let directory = try TemporaryDirectory()
         let (path, layout, _) = try dynamicDisk(directory)
-        try patchFooters(path, footerOffset: layout.footerOffset, at: VHDFooter.Field.dataOffset,
-                         with: be(UInt64.max - 100))
+        try patchFooters(
+            path, footerOffset: layout.footerOffset, at: VHDFooter.Field.dataOffset,
+            with: be(UInt64.max - 100))
         let error = openError(path)
         #expect(error?.code == .outOfBounds)
         #expect(error?.structure == .footer)
@@ -239,7 +251,9 @@ struct CorruptionTests {
     }
 
     /// A child and its parent, for the parent-side failures.
-    private func child(_ directory: TemporaryDirectory) throws -> (child: String, parent: String, layout: TestVHDWriter.Layout) {
+    private func child(_ directory: TemporaryDirectory) throws -> (
+        child: String, parent: String, layout: TestVHDWriter.Layout
+    ) {
         let (parentPath, _, parent) = try dynamicDisk(directory, name: "parent.vhd")
         var child = TestVHDWriter(virtualSize: 1 << 20, blockSize: 64 << 10)
         child.parent = .windows(parentPath: parentPath, uniqueID: parent.uniqueID)
@@ -284,7 +298,8 @@ struct CorruptionTests {
         let directory = try TemporaryDirectory()
         let path = directory.file("old.vhd")
         let data = seededBytes(5, 1 << 20)
-        try write(data + VHDFooter.fixedTarget(virtualSize: 1 << 20, uniqueID: UUID()).serialized().dropLast(), to: path)
+        try write(
+            data + VHDFooter.fixedTarget(virtualSize: 1 << 20, uniqueID: UUID()).serialized().dropLast(), to: path)
         let disk = try DiskImage.open(path)
         #expect(disk.format == .fixed)
         #expect(disk.virtualSize == 1 << 20)

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// Writes of 1 to 40 sectors of random data (some all zeros) at random sector offsets inside `size`,
 /// each ending on a multiple of `endAlignment` sectors.
@@ -60,7 +61,8 @@ struct DifferencingTests {
         var c3 = TestVHDWriter(virtualSize: size)
         c3.parent = .windows(parentPath: directory.file("c2.vhd"), uniqueID: c2.uniqueID)
         // Zeros written over the parents' data must read as zeros, not as the parents' bytes.
-        c3.writes = randomWrites(seed: 3, size: size, count: 30, endAlignment: 8)
+        c3.writes =
+            randomWrites(seed: 3, size: size, count: 30, endAlignment: 8)
             + [(offset: 4 << 20, bytes: [UInt8](repeating: 0, count: 64 << 10))]
         try c3.write(to: directory.file("c3.vhd"))
         expected = c3.expected(over: expected)
@@ -76,13 +78,15 @@ struct DifferencingTests {
         let extents = try child.allocatedExtents()
         #expect(extentsAreNormalized(extents, within: size))
         #expect(uncoveredNonZeroBytes(expected, extents).isEmpty)
-        let chainExtents = try coalesced(base.allocatedExtents() + c1.writtenExtents + c2.writtenExtents
-                                         + c3.writtenExtents)
+        let chainExtents = try coalesced(
+            base.allocatedExtents() + c1.writtenExtents + c2.writtenExtents
+                + c3.writtenExtents)
         #expect(extents == chainExtents)
 
         let info = try DiskInfo(disk: child)
         #expect(info.parentChain.map(\.path) == [directory.file("c2.vhd"), directory.file("c1.vhd"), basePath])
-        #expect(info.parentChain.map(\.uniqueID) == [c2.uniqueID, c1.uniqueID, baseID].map { $0.uuidString.lowercased() })
+        #expect(
+            info.parentChain.map(\.uniqueID) == [c2.uniqueID, c1.uniqueID, baseID].map { $0.uuidString.lowercased() })
         #expect(info.parentChain.map(\.format) == [.differencing, .differencing, .dynamic])
 
         let vhdiinfo = try runOK("vhdiinfo", [directory.file("c3.vhd")])

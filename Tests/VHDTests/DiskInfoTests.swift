@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 struct DiskInfoTests {
     @Test func differencingDiskAsJSON() throws {
@@ -26,8 +27,11 @@ struct DiskInfoTests {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = try #require(try JSONSerialization.jsonObject(with: encoder.encode(info)) as? [String: Any])
-        #expect(Set(json.keys) == ["format", "path", "virtual_size", "target_size", "block_size", "allocated_extents",
-                                   "unique_id", "parent_chain", "warnings"])
+        #expect(
+            Set(json.keys) == [
+                "format", "path", "virtual_size", "target_size", "block_size", "allocated_extents",
+                "unique_id", "parent_chain", "warnings",
+            ])
         #expect(json["format"] as? String == "differencing")
         #expect(json["target_size"] as? Int == 4 << 20)
         let extents = try #require(json["allocated_extents"] as? [String: Any])

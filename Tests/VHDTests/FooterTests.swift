@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 struct GeometryTests {
     static let examples: [(size: UInt64, geometry: DiskGeometry)] = [
@@ -54,7 +55,9 @@ struct FooterTests {
         #expect(bytes.count == 512)
         #expect(Array(bytes[0..<8]) == Array("conectix".utf8))
         // Checksum by hand: one's complement of the sum of all bytes but the checksum field.
-        let sum = bytes.enumerated().filter { !(64..<68).contains($0.offset) }.reduce(UInt32(0)) { $0 &+ UInt32($1.element) }
+        let sum = bytes.enumerated().filter { !(64..<68).contains($0.offset) }.reduce(UInt32(0)) {
+            $0 &+ UInt32($1.element)
+        }
         #expect(bytes.bigEndian(UInt32.self, at: 64) == ~sum)
         #expect(Array(bytes[68..<84]) == withUnsafeBytes(of: id.uuid) { Array($0) })
         let parsed = try VHDFooter(parsing: bytes, path: "t.vhd", structure: .footer, offset: 0)
@@ -70,7 +73,8 @@ struct FooterTests {
         }
         #expect(checksum?.code == .badChecksum)
         #expect(checksum?.offset == 1064)
-        #expect(checksum?.description.hasPrefix("d.vhd: footer field 'checksum' at byte offset 1064: stored 0x") == true)
+        #expect(
+            checksum?.description.hasPrefix("d.vhd: footer field 'checksum' at byte offset 1064: stored 0x") == true)
 
         var version = good
         version.setBigEndian(UInt32(0x0002_0000), at: 12)

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// A dynamic VHD whose every block holds a garbage sector bitmap (alternate sectors set) and no data (a
 /// sparse file: bitmaps only): the extents stay one per block instead of one per sector run, so memory
@@ -22,8 +23,10 @@ struct HostileBitmapTests {
         let file = try SystemFile.create(path)
         try file.truncate(to: footerOffset + 512)
         let footer = VHDFooter(
-            dataOffset: 512, timestamp: 0, creatorApplication: "test", creatorVersion: 0x0001_0000, creatorHostOS: "Wi2k",
-            originalSize: virtualSize, currentSize: virtualSize, geometry: DiskGeometry(forSize: virtualSize), diskType: .dynamic,
+            dataOffset: 512, timestamp: 0, creatorApplication: "test", creatorVersion: 0x0001_0000,
+            creatorHostOS: "Wi2k",
+            originalSize: virtualSize, currentSize: virtualSize, geometry: DiskGeometry(forSize: virtualSize),
+            diskType: .dynamic,
             uniqueID: UUID()
         ).serialized()
         try footer.withUnsafeBytes { try file.write($0, at: 0) }
@@ -35,7 +38,8 @@ struct HostileBitmapTests {
         header.setBigEndian(DynamicHeader.headerVersion, at: DynamicHeader.Field.headerVersion)
         header.setBigEndian(UInt32(blocks), at: DynamicHeader.Field.maxTableEntries)
         header.setBigEndian(UInt32(blockBytes), at: DynamicHeader.Field.blockSize)
-        header.setBigEndian(header.vhdChecksum(skipping: DynamicHeader.Field.checksum), at: DynamicHeader.Field.checksum)
+        header.setBigEndian(
+            header.vhdChecksum(skipping: DynamicHeader.Field.checksum), at: DynamicHeader.Field.checksum)
         try header.withUnsafeBytes { try file.write($0, at: 512) }
         var table = [UInt8](repeating: 0, count: blocks * 4)
         let bitmap = [UInt8](repeating: 0x55, count: 512)

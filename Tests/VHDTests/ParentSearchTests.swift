@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// The parent search reads each candidate's footer id before opening it: decoys (valid differencing
 /// disks of another id) cost one footer read each, so 8 candidates on each of 8 levels open at once,
@@ -24,13 +25,20 @@ struct ParentSearchTests {
         }
         for level in 1...8 {
             // Every file of this level names the level below's decoys first, then its real parent.
-            let locators = (decoys + [real.path]).map { (code: "W2ku" as FourCharacterCode, data: TestVHDWriter.utf16LE($0)) }
+            let locators = (decoys + [real.path]).map {
+                (code: "W2ku" as FourCharacterCode, data: TestVHDWriter.utf16LE($0))
+            }
             // Decoys hold no blocks (they only have to open); the real disk writes one sector.
             func child(writing: Bool) -> TestVHDWriter {
                 var writer = TestVHDWriter(virtualSize: size)
                 writer.blockSize = 64 << 10
-                writer.parent = TestVHDWriter.ParentReference(uniqueID: real.id, unicodeName: "absent.vhd", locators: locators)
-                if writing { writer.writes = [(offset: UInt64(level) * 512, bytes: [UInt8](repeating: UInt8(level + 1), count: 512))] }
+                writer.parent = TestVHDWriter.ParentReference(
+                    uniqueID: real.id, unicodeName: "absent.vhd", locators: locators)
+                if writing {
+                    writer.writes = [
+                        (offset: UInt64(level) * 512, bytes: [UInt8](repeating: UInt8(level + 1), count: 512))
+                    ]
+                }
                 return writer
             }
             var nextDecoys: [String] = []

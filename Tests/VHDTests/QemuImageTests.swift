@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// Disks made by mkfs.ext4 and qemu-img, read through `DiskImage` and compared byte for byte with
 /// `qemu-img convert -O raw` of the same file.

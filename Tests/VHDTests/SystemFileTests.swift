@@ -1,7 +1,8 @@
 import Glibc
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 struct SystemFileTests {
     @Test func writesReadsAndGrowsSparse() throws {

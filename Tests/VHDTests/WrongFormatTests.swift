@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// Files that are not VHDs or raw disks are refused, not replicated as a raw disk: other formats by
 /// their signature, with the conversion command; odd sizes; FIFOs (which would block the open).

@@ -1,6 +1,7 @@
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 struct ZeroScanTests {
     @Test(arguments: [0, 1, 2, 511, 4096, 4 << 20])

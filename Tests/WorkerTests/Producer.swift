@@ -29,19 +29,33 @@ struct Producer {
     private(set) var generation: UInt64 = 0
 
     var diskSize: UInt64 { VHDFooter.targetSize(forVirtualSize: identity.virtualSize) }
-    var footer: [UInt8] { VHDFooter.fixedTarget(virtualSize: identity.virtualSize, uniqueID: identity.sourceID, timestamp: Date(timeIntervalSince1970: 1_700_000_000)).serialized() }
+    var footer: [UInt8] {
+        VHDFooter.fixedTarget(
+            virtualSize: identity.virtualSize, uniqueID: identity.sourceID,
+            timestamp: Date(timeIntervalSince1970: 1_700_000_000)
+        ).serialized()
+    }
 
     /// Creates the storage, the target page blob with its footer and identity, and the `target` row.
-    static func create(services: StorageServices, target: TargetName, virtualSize: UInt64, sourceID: UUID = UUID()) async throws -> Producer {
-        let producer = Producer(services: services, target: target, identity: TargetIdentity(sourceID: sourceID, virtualSize: virtualSize))
+    static func create(services: StorageServices, target: TargetName, virtualSize: UInt64, sourceID: UUID = UUID())
+        async throws -> Producer
+    {
+        let producer = Producer(
+            services: services, target: target, identity: TargetIdentity(sourceID: sourceID, virtualSize: virtualSize))
         for container in [target.container, producer.container] {
-            do { try await services.blob.createContainer(container) } catch let error as StorageError where error.status == 409 {}
+            do { try await services.blob.createContainer(container) } catch let error as StorageError
+                where error.status == 409
+            {}
         }
-        do { try await services.table.createTable(producer.table) } catch let error as StorageError where error.status == 409 {}
+        do { try await services.table.createTable(producer.table) } catch let error as StorageError
+            where error.status == 409
+        {}
         try await services.queue.createQueue(producer.queue)
-        try await services.blob.createPageBlob(target.address, size: producer.diskSize + 512, sequenceNumber: 0,
-                                               metadata: producer.identity.metadata, conditions: .none)
-        try await services.blob.putPages(target.address, offset: producer.diskSize, data: producer.footer, contentMD5: nil, conditions: .none)
+        try await services.blob.createPageBlob(
+            target.address, size: producer.diskSize + 512, sequenceNumber: 0,
+            metadata: producer.identity.metadata, conditions: .none)
+        try await services.blob.putPages(
+            target.address, offset: producer.diskSize, data: producer.footer, contentMD5: nil, conditions: .none)
         try await services.table.insert(producer.table, TargetRow(target: target, identity: producer.identity).entity)
         return producer
     }
@@ -55,8 +69,10 @@ struct Producer {
         var sent: [Sent] = []
         for (index, extents) in segments.enumerated() {
             let last = index == segments.count - 1
-            sent.append(try build(extents, generation: generation, seq: first + UInt64(index),
-                                  generationSegmentCount: last ? UInt64(segments.count) : nil, codec: codec))
+            sent.append(
+                try build(
+                    extents, generation: generation, seq: first + UInt64(index),
+                    generationSegmentCount: last ? UInt64(segments.count) : nil, codec: codec))
         }
         nextSeq = first + UInt64(segments.count)
         let row = try await services.table.get(table, partitionKey: target.key, rowKey: ControlNames.targetRow)
@@ -64,26 +80,38 @@ struct Producer {
         targetRow.nextSeq = nextSeq
         targetRow.lastGeneration = generation
         try await services.table.update(table, targetRow.entity, mode: .replace, ifMatch: .etag(row.etag!))
-        try await services.table.insert(table, GenerationRow(target: target, generation: generation, firstSeq: first, full: generation == 1,
-                                                             host: "test", startedAt: Date()).entity)
+        try await services.table.insert(
+            table,
+            GenerationRow(
+                target: target, generation: generation, firstSeq: first, full: generation == 1,
+                host: "test", startedAt: Date()
+            ).entity)
         return sent
     }
 
     /// Builds the segment of `seq` in `generation` from `extents` (disk order), with its message; a
     /// resend of a seq builds it again, with another codec for other bytes.
-    func build(_ extents: [Extent], generation: UInt64, seq: UInt64, generationSegmentCount: UInt64?,
-               codec: Codec = .zstd(level: 1)) throws -> Sent {
+    func build(
+        _ extents: [Extent], generation: UInt64, seq: UInt64, generationSegmentCount: UInt64?,
+        codec: Codec = .zstd(level: 1)
+    ) throws -> Sent {
         let writer = SegmentWriter(compressor: try FrameCompressor(codec: codec))
         for extent in extents {
             switch extent {
-            case .write(let offset, let bytes): try bytes.withUnsafeBytes { try writer.appendWrite(offset: offset, bytes: $0) }
+            case .write(let offset, let bytes):
+                try bytes.withUnsafeBytes { try writer.appendWrite(offset: offset, bytes: $0) }
             case .clear(let offset, let length): try writer.appendClear(offset: offset, length: length)
             }
         }
-        let bytes = writer.finish(header: SegmentHeader(targetID: target.segmentTargetID, generation: generation, seq: seq,
-                                                        flags: generationSegmentCount != nil ? .lastOfGeneration : []))
+        let bytes = writer.finish(
+            header: SegmentHeader(
+                targetID: target.segmentTargetID, generation: generation, seq: seq,
+                flags: generationSegmentCount != nil ? .lastOfGeneration : []))
         let reader = try SegmentReader(bytes, diskSize: diskSize)
-        let span = reader.extents.first.map { ByteRange(offset: $0.offset, length: reader.extents.last!.range.end - $0.offset) }
+        let span =
+            reader.extents.first.map {
+                ByteRange(offset: $0.offset, length: reader.extents.last!.range.end - $0.offset)
+            }
             ?? ByteRange(offset: 0, length: 0)
         let message = ControlMessage(
             target: target, generation: generation, seq: seq, segmentBytes: bytes.count, segmentDigest: reader.digest,
@@ -99,8 +127,9 @@ struct Producer {
     }
 
     func upload(_ segment: Sent) async throws {
-        try await services.blob.putBlockBlob(BlobAddress(container: container, name: segment.message.blob), data: segment.bytes,
-                                             metadata: [:], conditions: .none)
+        try await services.blob.putBlockBlob(
+            BlobAddress(container: container, name: segment.message.blob), data: segment.bytes,
+            metadata: [:], conditions: .none)
     }
 
     func enqueue(_ text: String) async throws {

@@ -27,7 +27,8 @@ import Testing
 
     @Test func appliesInOrderTakesRecoveryPointsAndCleansUp() async throws {
         let storage = try await LocalStorage()
-        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
         let segments = try await Self.threeGenerations(&producer)
         for segment in segments { try await producer.send(segment) }
         let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
@@ -38,25 +39,31 @@ import Testing
         let (data, footer) = try await producer.readTarget()
         #expect(data == (try oracle.bytes))
         #expect(footer == producer.footer)
-        let cursor = try CursorRow(entity: try await storage.table.get(producer.table, partitionKey: Self.target.key, rowKey: "cursor"))
+        let cursor = try CursorRow(
+            entity: try await storage.table.get(producer.table, partitionKey: Self.target.key, rowKey: "cursor"))
         #expect(cursor.appliedSeq == 6)
         #expect(cursor.appliedBytes == segments.reduce(0) { $0 + $1.message.plainBytes })
         for generation in 1...3 as ClosedRange<UInt64> {
-            let row = try GenerationRow(entity: try await storage.table.get(
-                producer.table, partitionKey: Self.target.key, rowKey: ControlNames.generationRow(generation)))
+            let row = try GenerationRow(
+                entity: try await storage.table.get(
+                    producer.table, partitionKey: Self.target.key, rowKey: ControlNames.generationRow(generation)))
             #expect(row.state == .applied)
             let snapshot = try #require(row.snapshot)
             // The recovery point holds exactly the disk as of the generation's last seq.
             let partial = try Oracle(target: Self.target, diskSize: producer.diskSize)
             try partial.apply(segments.filter { $0.message.generation <= generation })
-            let snapped = try await storage.blob.getBlob(Self.target.address, range: nil, snapshot: snapshot, conditions: .none).data
+            let snapped = try await storage.blob.getBlob(
+                Self.target.address, range: nil, snapshot: snapshot, conditions: .none
+            ).data
             #expect(Array(snapped[..<Int(producer.diskSize)]) == (try partial.bytes))
         }
         // Cleanup: rows below the cursor and temp blobs at or below it are gone.
-        let rows = try await storage.table.query(producer.table, partitionKey: Self.target.key, rowKeyFrom: "seg-", rowKeyTo: "seg-~",
-                                                 pageSize: 100, continuation: nil)
+        let rows = try await storage.table.query(
+            producer.table, partitionKey: Self.target.key, rowKeyFrom: "seg-", rowKeyTo: "seg-~",
+            pageSize: 100, continuation: nil)
         #expect(rows.entities.map(\.rowKey) == [ControlNames.segmentRow(6)])
-        let blobs = try await storage.blob.listBlobs(container: producer.container, prefix: Self.target.key + "/g", marker: nil, maxResults: 100)
+        let blobs = try await storage.blob.listBlobs(
+            container: producer.container, prefix: Self.target.key + "/g", marker: nil, maxResults: 100)
         #expect(blobs.items.isEmpty)
     }
 
@@ -64,11 +71,14 @@ import Testing
     /// reordering on top) give the same target as in-order delivery.
     @Test func shuffledAndDuplicatedDeliveryAppliesInSeqOrder() async throws {
         let storage = try await LocalStorage()
-        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
         let segments = try await Self.threeGenerations(&producer)
         var random = SplitMix64(seed: 42)
         for segment in segments { try await producer.upload(segment) }
-        for segment in (segments + segments).shuffled(using: &random) { try await producer.enqueue(segment.message.encoded()) }
+        for segment in (segments + segments).shuffled(using: &random) {
+            try await producer.enqueue(segment.message.encoded())
+        }
         let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
         try oracle.apply(segments)
 
@@ -82,7 +92,8 @@ import Testing
     /// Transient 503 and 500 (after the operation took effect) on every kind of operation.
     @Test func transientFailuresOnEveryOperation() async throws {
         let storage = try await LocalStorage()
-        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
         let segments = try await Self.threeGenerations(&producer)
         for segment in segments { try await producer.send(segment) }
         let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
@@ -98,7 +109,8 @@ import Testing
     /// Forged messages go to the poison queue with their reason; the target is not touched by them.
     @Test func forgedMessagesArePoisoned() async throws {
         let storage = try await LocalStorage()
-        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
         let segments = try await producer.generation([[.write(0, pattern(8192, seed: 9))]])
         try await producer.send(segments[0])
         var forged = segments[0].message
@@ -106,7 +118,8 @@ import Testing
         try await producer.enqueue(forged.encoded())
         try await producer.enqueue("{\"v\":1,\"target\":\"disks/vm1.vhd\"}")
         try await producer.enqueue("not json")
-        let unknown = try ControlMessage(parsing: segments[0].message.encoded().replacingOccurrences(of: "vm1.vhd", with: "vm2.vhd"))
+        let unknown = try ControlMessage(
+            parsing: segments[0].message.encoded().replacingOccurrences(of: "vm1.vhd", with: "vm2.vhd"))
         try await producer.enqueue(unknown.encoded())
         var giant = segments[0].message  // decodes to more than any segment may: it would be held whole
         giant.extentCount = 17
@@ -137,8 +150,11 @@ import Testing
     /// poisoned; a resend of the seq (other bytes, so another digest) repairs the target.
     @Test func tamperedTempBlobStopsTheTargetUntilResent() async throws {
         let storage = try await LocalStorage()
-        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
-        let second: [Producer.Extent] = [.write(4096, pattern(65536, seed: 21)), .write(1 << 20, pattern(4096, seed: 22))]
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        let second: [Producer.Extent] = [
+            .write(4096, pattern(65536, seed: 21)), .write(1 << 20, pattern(4096, seed: 22)),
+        ]
         var segments = try await producer.generation([
             [.write(0, pattern(65536, seed: 20))],
             second,
@@ -157,7 +173,9 @@ import Testing
         }
         #expect(waiting.count == 1 && waiting[0].contains("seq 2"))
         #expect(try await producer.readTarget().data == (try before.bytes))
-        let row = try SegmentRow(entity: try await storage.table.get(producer.table, partitionKey: Self.target.key, rowKey: ControlNames.segmentRow(2)))
+        let row = try SegmentRow(
+            entity: try await storage.table.get(
+                producer.table, partitionKey: Self.target.key, rowKey: ControlNames.segmentRow(2)))
         #expect(row.poisonReason?.contains("digest") == true)
         let poison = try await drainQueue(storage.queue, ControlNames.poisonQueue(for: producer.queue))
         #expect(poison.count == 1 && poison[0].contains("segment 2 of disks/vm1.vhd"))
@@ -166,7 +184,9 @@ import Testing
         // not re-arm the row, even with the right bytes in the temp blob now.
         try await producer.send(segments[1])
         #expect(try await drain(storage.services) == .drainedWithPoison(waiting))
-        let still = try SegmentRow(entity: try await storage.table.get(producer.table, partitionKey: Self.target.key, rowKey: ControlNames.segmentRow(2)))
+        let still = try SegmentRow(
+            entity: try await storage.table.get(
+                producer.table, partitionKey: Self.target.key, rowKey: ControlNames.segmentRow(2)))
         #expect(still.poisonReason == row.poisonReason && still.message == row.message)
         #expect(try await drainQueue(storage.queue, ControlNames.poisonQueue(for: producer.queue)).isEmpty)
         #expect(try await producer.readTarget().data == (try before.bytes))
@@ -186,12 +206,16 @@ import Testing
     /// every earlier claim's, so a stalled holder of an earlier epoch stays fenced off.
     @Test func epochNeverGoesBackWhenTheSequenceNumberDoes() async throws {
         let storage = try await LocalStorage()
-        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
         let g1 = try await producer.generation([[.write(0, pattern(8192, seed: 30))]])
         try await producer.send(g1[0])
         #expect(try await drain(storage.services) == .drained)
         func cursorEpoch() async throws -> Int64 {
-            try CursorRow(entity: try await storage.table.get(producer.table, partitionKey: Self.target.key, rowKey: ControlNames.cursorRow)).epoch
+            try CursorRow(
+                entity: try await storage.table.get(
+                    producer.table, partitionKey: Self.target.key, rowKey: ControlNames.cursorRow)
+            ).epoch
         }
         let first = try await cursorEpoch()
         #expect(first >= 1)
@@ -202,10 +226,13 @@ import Testing
         #expect(try await drain(storage.services) == .drained)
         let second = try await cursorEpoch()
         #expect(second > first)
-        #expect(try await storage.blob.blobProperties(Self.target.address, snapshot: nil, conditions: .none).sequenceNumber == second)
+        #expect(
+            try await storage.blob.blobProperties(Self.target.address, snapshot: nil, conditions: .none).sequenceNumber
+                == second)
         await #expect(throws: StorageError.self) {
-            try await storage.blob.putPages(Self.target.address, offset: 0, data: [UInt8](repeating: 7, count: 512), contentMD5: nil,
-                                            conditions: BlobConditions(ifSequenceNumberEqual: first))
+            try await storage.blob.putPages(
+                Self.target.address, offset: 0, data: [UInt8](repeating: 7, count: 512), contentMD5: nil,
+                conditions: BlobConditions(ifSequenceNumberEqual: first))
         }
         let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
         try oracle.apply(g1 + g2)
@@ -216,15 +243,20 @@ import Testing
     /// past the budget), nor poisoned: the target waits for an instance with a budget it fits in.
     @Test func aSegmentOverTheMemoryBudgetWaitsForALargerBudget() async throws {
         let storage = try await LocalStorage()
-        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
-        let segments = try await producer.generation([[.write(0, pattern(8192, seed: 40))], [.write(1 << 20, pattern(256 << 10, seed: 41))]])
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        let segments = try await producer.generation([
+            [.write(0, pattern(8192, seed: 40))], [.write(1 << 20, pattern(256 << 10, seed: 41))],
+        ])
         for segment in segments { try await producer.send(segment) }
         var small = WorkerConfiguration.forTests(drain: false)
         small.memoryBudget = 64 << 10
         let worker = Worker(services: storage.services, configuration: small, logger: testLogger())
         let running = Task { try await worker.run() }
         func cursor() async throws -> UInt64? {
-            guard let entity = try? await storage.table.get(producer.table, partitionKey: Self.target.key, rowKey: ControlNames.cursorRow)
+            guard
+                let entity = try? await storage.table.get(
+                    producer.table, partitionKey: Self.target.key, rowKey: ControlNames.cursorRow)
             else { return nil }
             return try CursorRow(entity: entity).appliedSeq
         }
@@ -234,7 +266,9 @@ import Testing
         worker.stop()
         #expect(try await running.value == .stopped)
         #expect(try await cursor() == 1)
-        let row = try SegmentRow(entity: try await storage.table.get(producer.table, partitionKey: Self.target.key, rowKey: ControlNames.segmentRow(2)))
+        let row = try SegmentRow(
+            entity: try await storage.table.get(
+                producer.table, partitionKey: Self.target.key, rowKey: ControlNames.segmentRow(2)))
         #expect(row.poisonReason == nil)
         let first = try Oracle(target: Self.target, diskSize: producer.diskSize)
         try first.apply([segments[0]])

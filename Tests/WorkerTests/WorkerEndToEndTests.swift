@@ -33,7 +33,8 @@ import Testing
             master = directory.file("master.img")
             path = directory.file("source.vhd")
             try makeExt4Image(at: master, size: (20 << 20) + 3 * 512, in: directory, seed: 5)
-            try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=\(format.rawValue)", master, path])
+            try runOK(
+                "qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=\(format.rawValue)", master, path])
         }
 
         /// Writes `bytes` into the master and the source (keeping the source's unique id).
@@ -44,8 +45,9 @@ import Testing
     }
 
     static func sync(_ source: Source, services: StorageServices) async throws -> SyncSummary {
-        let request = SyncSession.Request(source: source.path, target: target, options: SyncOptions(threads: 2),
-                                          stateRoot: source.directory.file("state"), storeFolder: "store")
+        let request = SyncSession.Request(
+            source: source.path, target: target, options: SyncOptions(threads: 2),
+            stateRoot: source.directory.file("state"), storeFolder: "store")
         return try await SyncSession(services: services, request: request).run()
     }
 
@@ -57,7 +59,8 @@ import Testing
         try runOK("qemu-img", ["compare", "-f", "vpc", "-F", "vpc", copy, source.path])
         let info = try runOK("vhdiinfo", [copy])
         #expect(info.contains("Fixed"))
-        let footer = try VHDFooter(parsing: Array(blob.suffix(512)), path: copy, structure: .footer, offset: UInt64(blob.count - 512))
+        let footer = try VHDFooter(
+            parsing: Array(blob.suffix(512)), path: copy, structure: .footer, offset: UInt64(blob.count - 512))
         #expect(footer.diskType == .fixed)
         #expect(footer.currentSize == UInt64(blob.count - 512))
     }
@@ -79,8 +82,10 @@ import Testing
             #expect(summary.generation == UInt64(generation + 1))
             #expect(try await drain(storage.services) == .drained)
             try await Self.expectTargetEqualsSource(source, services: storage.services)
-            let row = try GenerationRow(entity: try await storage.table.get(
-                ControlNames.defaultTable, partitionKey: Self.target.key, rowKey: ControlNames.generationRow(summary.generation)))
+            let row = try GenerationRow(
+                entity: try await storage.table.get(
+                    ControlNames.defaultTable, partitionKey: Self.target.key,
+                    rowKey: ControlNames.generationRow(summary.generation)))
             #expect(row.state == .applied && row.snapshot != nil)
         }
     }
@@ -116,13 +121,16 @@ import Testing
             #expect(summary.generation == UInt64(generation))
             #expect(try await drain(storage.services) == .drained)
 
-            let blob = try await storage.blob.getBlob(Self.target.address, range: nil, snapshot: nil, conditions: .none).data
+            let blob = try await storage.blob.getBlob(Self.target.address, range: nil, snapshot: nil, conditions: .none)
+                .data
             var expected = child.expected(over: parentBytes)
             expected += [UInt8](repeating: 0, count: blob.count - 512 - expected.count)
             #expect(Array(blob.dropLast(512)) == expected)
             try write(blob, to: directory.file("target.vhd"))
             try write(expected, to: directory.file("expected.raw"))
-            try runOK("qemu-img", ["compare", "-f", "vpc", "-F", "raw", directory.file("target.vhd"), directory.file("expected.raw")])
+            try runOK(
+                "qemu-img",
+                ["compare", "-f", "vpc", "-F", "raw", directory.file("target.vhd"), directory.file("expected.raw")])
             #expect(try runOK("vhdiinfo", [directory.file("target.vhd")]).contains("Fixed"))
         }
     }
@@ -134,10 +142,12 @@ import Testing
     @Test(.enabled(if: DevStore.isBuilt, "relay-devstore is not built"))
     func generationsOverAFaultyDevStoreWhileApplying() async throws {
         let directory = try TemporaryDirectory()
-        let (process, connectionString) = try await DevStore.start(directory: directory.file("devstore"), arguments: [
-            "--fault-503-rate", "0.05", "--fault-duplicate-rate", "0.2",
-            "--fault-delay-rate", "0.2", "--fault-delay-seconds", "1", "--fault-seed", "17",
-        ])
+        let (process, connectionString) = try await DevStore.start(
+            directory: directory.file("devstore"),
+            arguments: [
+                "--fault-503-rate", "0.05", "--fault-duplicate-rate", "0.2",
+                "--fault-delay-rate", "0.2", "--fault-delay-seconds", "1", "--fault-seed", "17",
+            ])
         defer { withExtendedLifetime(process) {} }
         let services = try await StorageConfiguration.azure(try ConnectionString(connectionString)).services()
         let source = try Source(format: .dynamic, in: directory)
@@ -154,8 +164,10 @@ import Testing
         #expect(try await running.value == .stopped)
         #expect(try await drain(services) == .drained)
         try await Self.expectTargetEqualsSource(source, services: services)
-        let cursor = try CursorRow(entity: try await services.table.get(ControlNames.defaultTable, partitionKey: Self.target.key,
-                                                                        rowKey: ControlNames.cursorRow))
+        let cursor = try CursorRow(
+            entity: try await services.table.get(
+                ControlNames.defaultTable, partitionKey: Self.target.key,
+                rowKey: ControlNames.cursorRow))
         #expect(cursor.appliedSeq == third.lastSeq)
     }
 }

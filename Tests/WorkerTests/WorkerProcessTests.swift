@@ -13,7 +13,8 @@ import Testing
     /// A relay-worker process on the local store at `store`, or, with `connectionString`, on that account;
     /// its output in `name.log` (logs, on standard error, in `name.log.err`) in `directory`.
     static func worker(
-        store: String? = nil, connectionString: String? = nil, directory: TemporaryDirectory, name: String, drain: Bool = false
+        store: String? = nil, connectionString: String? = nil, directory: TemporaryDirectory, name: String,
+        drain: Bool = false
     ) throws -> ChildProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["RELAY_WORKER_LEASE_SECONDS"] = "15"
@@ -21,7 +22,8 @@ import Testing
         environment["AZURE_STORAGE_CONNECTION_STRING"] = connectionString
         return try ChildProcess(
             builtProduct("relay-worker"),
-            ["run", "--metrics-port", "0", "--concurrency", "2"] + (store.map { ["--store", "file:" + $0] } ?? []) + (drain ? ["--drain"] : []),
+            ["run", "--metrics-port", "0", "--concurrency", "2"] + (store.map { ["--store", "file:" + $0] } ?? [])
+                + (drain ? ["--drain"] : []),
             environment: environment, outputPath: directory.file(name + ".log"))
     }
 
@@ -33,8 +35,10 @@ import Testing
             var generation: [[Producer.Extent]] = []
             for index in generationStart..<min(count, generationStart + 10) {
                 let scattered = UInt64(2 + index % 6) << 20
-                generation.append([.write(0, pattern(1 << 20, seed: UInt64(index))),
-                                   .write(scattered, pattern(65536, seed: UInt64(1000 + index)))])
+                generation.append([
+                    .write(0, pattern(1 << 20, seed: UInt64(index))),
+                    .write(scattered, pattern(65536, seed: UInt64(1000 + index))),
+                ])
             }
             segments += try await producer.generation(generation)
         }
@@ -43,27 +47,32 @@ import Testing
     }
 
     static func appliedSeq(_ producer: Producer) async throws -> UInt64 {
-        guard let entity = try? await producer.services.table.get(producer.table, partitionKey: target.key, rowKey: ControlNames.cursorRow)
+        guard
+            let entity = try? await producer.services.table.get(
+                producer.table, partitionKey: target.key, rowKey: ControlNames.cursorRow)
         else { return 0 }
         return try CursorRow(entity: entity).appliedSeq
     }
 
     @Test func killedAtRandomPointsAndRestarted() async throws {
         let storage = try await LocalStorage()
-        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
         let segments = try await Self.produce(&producer, count: 60)
         let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
         try oracle.apply(segments)
         var random = SplitMix64(seed: 99)
         for round in 0..<4 {
-            let worker = try Self.worker(store: storage.directory.file("store"), directory: storage.directory, name: "kill-\(round)")
+            let worker = try Self.worker(
+                store: storage.directory.file("store"), directory: storage.directory, name: "kill-\(round)")
             try await Task.sleep(for: .milliseconds(Int(random.next() % 1500) + 300))
             worker.signal(SIGKILL)
             _ = await worker.waitForExit(limit: .seconds(10))
             // The lease of a killed worker lapses after 15 s; breaking it is the same, sooner.
             _ = try? await storage.blob.lease(Self.target.address, .break(period: 0), conditions: .none)
         }
-        let final = try Self.worker(store: storage.directory.file("store"), directory: storage.directory, name: "final", drain: true)
+        let final = try Self.worker(
+            store: storage.directory.file("store"), directory: storage.directory, name: "final", drain: true)
         #expect(await final.waitForExit(limit: .seconds(180)) == 0)
         #expect(try await Self.appliedSeq(producer) == UInt64(segments.count))
         #expect(try await producer.readTarget().data == (try oracle.bytes))

@@ -33,11 +33,13 @@ import Testing
     func targetEqualsOracleWhateverTheQueueAndCrashes(seed: UInt64) async throws {
         var random = SplitMix64(seed: seed)
         let storage = try await LocalStorage()
-        var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
         var segments: [Producer.Sent] = []
         for _ in 0..<(Int(random.next() % 3) + 2) {
             let count = Int(random.next() % 6) + 1
-            segments += try await producer.generation((0..<count).map { _ in Self.randomSegment(&random, diskSize: producer.diskSize) })
+            segments += try await producer.generation(
+                (0..<count).map { _ in Self.randomSegment(&random, diskSize: producer.diskSize) })
         }
         for segment in segments { try await producer.upload(segment) }
         var deliveries = segments.map { $0.message.encoded() }

@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Glibc
 import RelayShared
 import TestSupport
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// `relay-worker run` as a service: /healthz and Prometheus /metrics on the metrics port, graceful
 /// SIGTERM (cursor saved, lease released, exit 0), and no secret accepted on the command line.
@@ -21,10 +22,14 @@ import Testing
     static func metricsPort(of worker: ChildProcess) async throws -> Int {
         let deadline = ContinuousClock.now + .seconds(60)
         while true {
-            guard ContinuousClock.now < deadline else { throw ToolFailure(message: "the worker never said its metrics port") }
+            guard ContinuousClock.now < deadline else {
+                throw ToolFailure(message: "the worker never said its metrics port")
+            }
             try await Task.sleep(for: .milliseconds(100))
             if let line = worker.errorOutput().split(separator: "\n").first(where: { $0.contains("serving /healthz") }),
-               let field = line.split(separator: " ").first(where: { $0.hasPrefix("port=") }), let port = Int(field.dropFirst("port=".count)) {
+                let field = line.split(separator: " ").first(where: { $0.hasPrefix("port=") }),
+                let port = Int(field.dropFirst("port=".count))
+            {
                 return port
             }
         }
@@ -43,17 +48,22 @@ import Testing
 
     /// The value of one sample of `metrics`, e.g. `relay_worker_storage_responses_total{status="503"}`.
     static func sample(_ metrics: String, _ name: String) -> Double? {
-        metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.dropFirst(name.count + 1)) }
+        metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
+            Double($0.dropFirst(name.count + 1))
+        }
     }
 
     @Test func healthMetricsAndGracefulStop() async throws {
         let storage = try await LocalStorage()
         var producer = try await Producer.create(services: storage.services, target: Self.target, virtualSize: 4 << 20)
-        let segments = try await producer.generation([[.write(0, pattern(1 << 20, seed: 1))], [.write(2 << 20, pattern(4096, seed: 2))]])
+        let segments = try await producer.generation([
+            [.write(0, pattern(1 << 20, seed: 1))], [.write(2 << 20, pattern(4096, seed: 2))],
+        ])
         for segment in segments { try await producer.send(segment) }
         try await producer.enqueue("forged")
 
-        let worker = try WorkerProcessTests.worker(store: storage.directory.file("store"), directory: storage.directory, name: "service")
+        let worker = try WorkerProcessTests.worker(
+            store: storage.directory.file("store"), directory: storage.directory, name: "service")
         let metricsPort = try await Self.metricsPort(of: worker)
         let (status, body) = try await Self.get(metricsPort, "/healthz")
         #expect(status == 200 && body == "ok\n")
@@ -78,16 +88,21 @@ import Testing
     @Test(.enabled(if: DevStore.isBuilt, "relay-devstore is not built"))
     func retried503sAreCounted() async throws {
         let directory = try TemporaryDirectory()
-        let (devstore, connectionString) = try await DevStore.start(directory: directory.file("devstore"), arguments: [
-            "--fault-503-rate", "0.2", "--fault-seed", "23",
-        ])
+        let (devstore, connectionString) = try await DevStore.start(
+            directory: directory.file("devstore"),
+            arguments: [
+                "--fault-503-rate", "0.2", "--fault-seed", "23",
+            ])
         defer { withExtendedLifetime(devstore) {} }
         let services = try await StorageConfiguration.azure(try ConnectionString(connectionString)).services()
         var producer = try await Producer.create(services: services, target: Self.target, virtualSize: 4 << 20)
-        let segments = try await producer.generation([[.write(0, pattern(1 << 20, seed: 3))], [.write(2 << 20, pattern(4096, seed: 4))]])
+        let segments = try await producer.generation([
+            [.write(0, pattern(1 << 20, seed: 3))], [.write(2 << 20, pattern(4096, seed: 4))],
+        ])
         for segment in segments { try await producer.send(segment) }
 
-        let worker = try WorkerProcessTests.worker(connectionString: connectionString, directory: directory, name: "busy")
+        let worker = try WorkerProcessTests.worker(
+            connectionString: connectionString, directory: directory, name: "busy")
         let metrics = try await Self.metricsAfterRecoveryPoint(try await Self.metricsPort(of: worker))
         #expect(metrics.contains("relay_worker_recovery_points_total 1"))
         let busy = Self.sample(metrics, "relay_worker_storage_responses_total{status=\"503\"}") ?? 0
@@ -101,7 +116,9 @@ import Testing
 
     @Test func refusesASecretOnTheCommandLine() throws {
         let key = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
-        let result = try run(builtProduct("relay-worker"), ["run", "--connection-string", "AccountName=acct;AccountKey=\(key)", "--drain"])
+        let result = try run(
+            builtProduct("relay-worker"),
+            ["run", "--connection-string", "AccountName=acct;AccountKey=\(key)", "--drain"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("AZURE_STORAGE_CONNECTION_STRING"))
         #expect(!result.stderr.contains(key) && !result.stdout.contains(key))

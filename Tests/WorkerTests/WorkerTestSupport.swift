@@ -24,8 +24,11 @@ struct LocalStorage {
     /// The same services behind the fault wrappers, all drawing from one seeded plan.
     func faulty(_ configuration: FaultConfiguration) -> (StorageServices, FaultPlan) {
         let plan = FaultPlan(configuration)
-        return (StorageServices(blob: FaultyBlobService(blob, plan: plan), queue: FaultyQueueService(queue, plan: plan),
-                                table: FaultyTableService(table, plan: plan)), plan)
+        return (
+            StorageServices(
+                blob: FaultyBlobService(blob, plan: plan), queue: FaultyQueueService(queue, plan: plan),
+                table: FaultyTableService(table, plan: plan)), plan
+        )
     }
 }
 
@@ -55,7 +58,9 @@ func testLogger() -> Logger {
 }
 
 /// Runs a draining worker to its end.
-func drain(_ services: StorageServices, _ configuration: WorkerConfiguration = .forTests()) async throws -> Worker.Outcome {
+func drain(_ services: StorageServices, _ configuration: WorkerConfiguration = .forTests()) async throws
+    -> Worker.Outcome
+{
     try await Worker(services: services, configuration: configuration, logger: testLogger()).run()
 }
 

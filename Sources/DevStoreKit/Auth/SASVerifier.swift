@@ -36,31 +36,41 @@ public struct SASVerifier: Sendable {
             }
         }
         if let protocols = q["spr"], !protocols.split(separator: ",").contains("http") {
-            throw StorageError(.authorizationProtocolMismatch, status: 403, "the SAS allows only \(protocols); this server speaks http")
+            throw StorageError(
+                .authorizationProtocolMismatch, status: 403, "the SAS allows only \(protocols); this server speaks http"
+            )
         }
 
         let stringToSign: String
         if q["ss"] != nil {
             stringToSign = accountStringToSign(q, version: version)
             guard field("ss").contains(kind.sasLetter) else {
-                throw StorageError(.authorizationServiceMismatch, status: 403, "the account SAS does not cover the \(kind.rawValue) service (ss=\(field("ss")))")
+                throw StorageError(
+                    .authorizationServiceMismatch, status: 403,
+                    "the account SAS does not cover the \(kind.rawValue) service (ss=\(field("ss")))")
             }
             guard field("srt").contains(route.resourceType) else {
                 throw StorageError(
                     .authorizationResourceTypeMismatch, status: 403,
-                    "\(route.name) needs resource type '\(route.resourceType)' but the account SAS allows srt=\(field("srt"))")
+                    "\(route.name) needs resource type '\(route.resourceType)' but the account SAS allows srt=\(field("srt"))"
+                )
             }
         } else {
             stringToSign = try serviceStringToSign(request, kind: kind, version: version)
         }
-        guard RequestAuthenticator.constantTimeEqual(SharedKeySigner(account: account, key: key).signature(of: stringToSign), field("sig")) else {
+        guard
+            RequestAuthenticator.constantTimeEqual(
+                SharedKeySigner(account: account, key: key).signature(of: stringToSign), field("sig"))
+        else {
             throw RequestAuthenticator.failure(
-                "Signature did not match. String to sign used was '\(stringToSign.replacingOccurrences(of: "\n", with: "\\n"))'")
+                "Signature did not match. String to sign used was '\(stringToSign.replacingOccurrences(of: "\n", with: "\\n"))'"
+            )
         }
         guard field("sp").contains(route.permission) else {
             throw StorageError(
                 .authorizationPermissionMismatch, status: 403,
-                "This request is not authorized to perform this operation using this permission: \(route.name) needs '\(route.permission)', the SAS grants sp=\(field("sp"))")
+                "This request is not authorized to perform this operation using this permission: \(route.name) needs '\(route.permission)', the SAS grants sp=\(field("sp"))"
+            )
         }
     }
 
@@ -79,7 +89,9 @@ public struct SASVerifier: Sendable {
         let tail = [field("si"), field("sip"), field("spr"), field("sv")]
         switch kind {
         case .blob:
-            guard let resource = q["sr"] else { throw RequestAuthenticator.failure("the blob SAS has no signed resource (sr)") }
+            guard let resource = q["sr"] else {
+                throw RequestAuthenticator.failure("the blob SAS has no signed resource (sr)")
+            }
             let container = request.segments.first ?? ""
             var path = "/blob/\(account)/\(container)"
             if resource != "c" { path += "/" + request.segments.dropFirst().joined(separator: "/") }
@@ -94,12 +106,16 @@ public struct SASVerifier: Sendable {
             let queue = request.segments.first ?? ""
             return (head + ["/queue/\(account)/\(queue)"] + tail).joined(separator: "\n")
         case .table:
-            guard let table = q["tn"] else { throw RequestAuthenticator.failure("the table SAS has no table name (tn)") }
+            guard let table = q["tn"] else {
+                throw RequestAuthenticator.failure("the table SAS has no table name (tn)")
+            }
             let addressed = request.segments.first.map { String($0.prefix { $0 != "(" }) } ?? ""
             guard addressed == "$batch" || addressed.lowercased() == table.lowercased() else {
-                throw StorageError(.authorizationResourceTypeMismatch, status: 403, "the SAS is for table \(table), not \(addressed)")
+                throw StorageError(
+                    .authorizationResourceTypeMismatch, status: 403, "the SAS is for table \(table), not \(addressed)")
             }
-            return (head + ["/table/\(account)/\(table.lowercased())"] + tail + ["spk", "srk", "epk", "erk"].map(field))
+            return
+                (head + ["/table/\(account)/\(table.lowercased())"] + tail + ["spk", "srk", "epk", "erk"].map(field))
                 .joined(separator: "\n")
         }
     }

@@ -28,7 +28,9 @@ struct TableSASScope: Sendable {
     /// Throws unless `table` is the SAS's table.
     func check(table name: String) throws {
         if let table, table.lowercased() != name.lowercased() {
-            throw StorageError(.authorizationFailure, status: 403, "This request is not authorized to perform this operation: the SAS is for table \(table), not \(name)")
+            throw StorageError(
+                .authorizationFailure, status: 403,
+                "This request is not authorized to perform this operation: the SAS is for table \(table), not \(name)")
         }
     }
 
@@ -38,7 +40,8 @@ struct TableSASScope: Sendable {
         guard contains(partitionKey: partitionKey, rowKey: rowKey) else {
             throw StorageError(
                 .authorizationFailure, status: 403,
-                "This request is not authorized to perform this operation: the entity's keys are outside the range the SAS grants")
+                "This request is not authorized to perform this operation: the entity's keys are outside the range the SAS grants"
+            )
         }
     }
 

@@ -20,7 +20,8 @@ struct BlobEndpoint: StorageEndpoint {
         }
         if request.segments.count == 1 {
             guard request.query["restype"] == "container" else {
-                throw StorageError(.invalidQueryParameterValue, status: 400, "a container request needs restype=container")
+                throw StorageError(
+                    .invalidQueryParameterValue, status: 400, "a container request needs restype=container")
             }
             switch (method, comp) {
             case ("PUT", nil):
@@ -28,12 +29,15 @@ struct BlobEndpoint: StorageEndpoint {
                     try await account.blob.createContainer(container)
                     // The protocol keeps no container ETag; a time-based one has Azure's form.
                     var response = StorageResponse(status: 201)
-                    response.add("etag", "\"0x\(String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 16, uppercase: true))\"")
+                    response.add(
+                        "etag",
+                        "\"0x\(String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 16, uppercase: true))\"")
                     response.add("last-modified", AzureDate.rfc1123(Date()))
                     return response
                 }
             case ("GET", nil), ("HEAD", nil):
-                return Route(name: "Get Container Properties", permission: "r", resourceType: "c", bodyLimit: 0) { _, account in
+                return Route(name: "Get Container Properties", permission: "r", resourceType: "c", bodyLimit: 0) {
+                    _, account in
                     // The protocol has no container properties; listing one blob proves the container exists.
                     _ = try await account.blob.listBlobs(container: container, prefix: "", marker: nil, maxResults: 1)
                     var response = StorageResponse(status: 200)
@@ -54,7 +58,8 @@ struct BlobEndpoint: StorageEndpoint {
         let blob = BlobAddress(container: container, name: request.segments.dropFirst().joined(separator: "/"))
         switch (method, comp) {
         case ("PUT", nil):
-            return Route(name: "Put Blob", permission: "w", resourceType: "o", bodyLimit: Self.maxBlockBlobBytes) { request, account in
+            return Route(name: "Put Blob", permission: "w", resourceType: "o", bodyLimit: Self.maxBlockBlobBytes) {
+                request, account in
                 try await Self.putBlob(request, blob: blob, account: account)
             }
         case ("GET", nil):
@@ -62,7 +67,8 @@ struct BlobEndpoint: StorageEndpoint {
                 try await Self.getBlob(request, blob: blob, account: account)
             }
         case ("HEAD", nil), ("GET", "metadata"), ("HEAD", "metadata"):
-            return Route(name: "Get Blob Properties", permission: "r", resourceType: "o", bodyLimit: 0) { request, account in
+            return Route(name: "Get Blob Properties", permission: "r", resourceType: "o", bodyLimit: 0) {
+                request, account in
                 let properties = try await Self.properties(request, blob: blob, account: account)
                 var response = StorageResponse(status: 200)
                 Self.addProperties(properties, to: &response, metadataOnly: comp == "metadata")
@@ -73,35 +79,43 @@ struct BlobEndpoint: StorageEndpoint {
             return Route(name: "Delete Blob", permission: "d", resourceType: "o", bodyLimit: 0) { request, account in
                 let deleteSnapshots = try request.header("x-ms-delete-snapshots").map { text in
                     guard let value = DeleteSnapshots(rawValue: text) else {
-                        throw StorageError(.invalidHeaderValue, status: 400, "x-ms-delete-snapshots must be include or only, not '\(text)'")
+                        throw StorageError(
+                            .invalidHeaderValue, status: 400,
+                            "x-ms-delete-snapshots must be include or only, not '\(text)'")
                     }
                     return value
                 }
                 try await Self.checkTimeConditions(request, blob: blob, account: account)
                 try await account.blob.deleteBlob(
-                    blob, snapshot: request.query["snapshot"], deleteSnapshots: deleteSnapshots, conditions: try Self.conditions(request))
+                    blob, snapshot: request.query["snapshot"], deleteSnapshots: deleteSnapshots,
+                    conditions: try Self.conditions(request))
                 var response = StorageResponse(status: 202)
                 response.add("x-ms-delete-type-permanent", "true")
                 return response
             }
         case ("PUT", "metadata"):
-            return Route(name: "Set Blob Metadata", permission: "w", resourceType: "o", bodyLimit: 0) { request, account in
+            return Route(name: "Set Blob Metadata", permission: "w", resourceType: "o", bodyLimit: 0) {
+                request, account in
                 try await Self.checkTimeConditions(request, blob: blob, account: account)
-                let result = try await account.blob.setMetadata(blob, request.metadata, conditions: try Self.conditions(request))
+                let result = try await account.blob.setMetadata(
+                    blob, request.metadata, conditions: try Self.conditions(request))
                 var response = StorageResponse(status: 200)
                 Self.addWriteResult(result, to: &response)
                 return response
             }
         case ("PUT", "page"):
-            return Route(name: "Put Page", permission: "w", resourceType: "o", bodyLimit: Self.maxPageWriteBytes) { request, account in
+            return Route(name: "Put Page", permission: "w", resourceType: "o", bodyLimit: Self.maxPageWriteBytes) {
+                request, account in
                 try await Self.putPage(request, blob: blob, account: account)
             }
         case ("GET", "pagelist"):
-            return Route(name: "Get Page Ranges", permission: "r", resourceType: "o", bodyLimit: 0) { request, account in
+            return Route(name: "Get Page Ranges", permission: "r", resourceType: "o", bodyLimit: 0) {
+                request, account in
                 try await Self.pageRanges(request, blob: blob, account: account)
             }
         case ("PUT", "properties"):
-            return Route(name: "Set Blob Properties", permission: "w", resourceType: "o", bodyLimit: 0) { request, account in
+            return Route(name: "Set Blob Properties", permission: "w", resourceType: "o", bodyLimit: 0) {
+                request, account in
                 try await Self.setProperties(request, blob: blob, account: account)
             }
         case ("PUT", "lease"):
@@ -112,7 +126,8 @@ struct BlobEndpoint: StorageEndpoint {
             return Route(name: "Snapshot Blob", permission: "w", resourceType: "o", bodyLimit: 0) { request, account in
                 try await Self.checkTimeConditions(request, blob: blob, account: account)
                 let id = try await account.blob.snapshot(
-                    blob, metadata: request.hasMetadata ? request.metadata : nil, conditions: try Self.conditions(request))
+                    blob, metadata: request.hasMetadata ? request.metadata : nil,
+                    conditions: try Self.conditions(request))
                 let properties = try await account.blob.blobProperties(blob, snapshot: id, conditions: .none)
                 var response = StorageResponse(status: 201)
                 response.add("x-ms-snapshot", id)
@@ -144,28 +159,43 @@ struct BlobEndpoint: StorageEndpoint {
         let modifiedSince = request.header("if-modified-since")
         let unmodifiedSince = request.header("if-unmodified-since")
         guard modifiedSince != nil || unmodifiedSince != nil else { return }
-        let properties = try await account.blob.blobProperties(blob, snapshot: request.query["snapshot"], conditions: .none)
+        let properties = try await account.blob.blobProperties(
+            blob, snapshot: request.query["snapshot"], conditions: .none)
         let lastModified = properties.lastModified.timeIntervalSince1970.rounded(.down)
-        let failed = StorageError(.conditionNotMet, status: 412, "The condition specified using HTTP conditional header(s) is not met.")
+        let failed = StorageError(
+            .conditionNotMet, status: 412, "The condition specified using HTTP conditional header(s) is not met.")
         if let text = modifiedSince {
-            guard let date = AzureDate.parseRFC1123(text) else { throw StorageError(.invalidHeaderValue, status: 400, "If-Modified-Since '\(text)' is not an RFC 1123 date") }
+            guard let date = AzureDate.parseRFC1123(text) else {
+                throw StorageError(
+                    .invalidHeaderValue, status: 400, "If-Modified-Since '\(text)' is not an RFC 1123 date")
+            }
             if lastModified <= date.timeIntervalSince1970 { throw failed }
         }
         if let text = unmodifiedSince {
-            guard let date = AzureDate.parseRFC1123(text) else { throw StorageError(.invalidHeaderValue, status: 400, "If-Unmodified-Since '\(text)' is not an RFC 1123 date") }
+            guard let date = AzureDate.parseRFC1123(text) else {
+                throw StorageError(
+                    .invalidHeaderValue, status: 400, "If-Unmodified-Since '\(text)' is not an RFC 1123 date")
+            }
             if lastModified > date.timeIntervalSince1970 { throw failed }
         }
     }
 
-    static func properties(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> BlobProperties {
+    static func properties(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws
+        -> BlobProperties
+    {
         try await checkTimeConditions(request, blob: blob, account: account)
-        return try await account.blob.blobProperties(blob, snapshot: request.query["snapshot"], conditions: try conditions(request))
+        return try await account.blob.blobProperties(
+            blob, snapshot: request.query["snapshot"], conditions: try conditions(request))
     }
 
-    static func addProperties(_ properties: BlobProperties, to response: inout StorageResponse, metadataOnly: Bool = false) {
+    static func addProperties(
+        _ properties: BlobProperties, to response: inout StorageResponse, metadataOnly: Bool = false
+    ) {
         response.add("etag", properties.etag)
         response.add("last-modified", AzureDate.rfc1123(properties.lastModified))
-        for (name, value) in properties.metadata.sorted(by: { $0.key < $1.key }) { response.add("x-ms-meta-\(name)", value) }
+        for (name, value) in properties.metadata.sorted(by: { $0.key < $1.key }) {
+            response.add("x-ms-meta-\(name)", value)
+        }
         guard !metadataOnly else { return }
         response.add("content-type", "application/octet-stream")
         response.add("accept-ranges", "bytes")
@@ -192,7 +222,8 @@ struct BlobEndpoint: StorageEndpoint {
     static func checkCRC64(_ request: StorageRequest) throws -> [UInt8]? {
         guard let text = request.header("x-ms-content-crc64") else { return nil }
         guard let sent = Data(base64Encoded: text), sent.count == 8 else {
-            throw StorageError(.invalidHeaderValue, status: 400, "x-ms-content-crc64 must be the Base64 of 8 bytes, not '\(text)'")
+            throw StorageError(
+                .invalidHeaderValue, status: 400, "x-ms-content-crc64 must be the Base64 of 8 bytes, not '\(text)'")
         }
         guard request.header("content-md5") == nil else {
             throw StorageError(.invalidHeaderValue, status: 400, "send Content-MD5 or x-ms-content-crc64, not both")
@@ -207,14 +238,16 @@ struct BlobEndpoint: StorageEndpoint {
     static func md5Header(_ request: StorageRequest) throws -> [UInt8]? {
         guard let text = request.header("content-md5") else { return nil }
         guard let bytes = Data(base64Encoded: text), bytes.count == 16 else {
-            throw StorageError(.invalidHeaderValue, status: 400, "Content-MD5 must be the Base64 of 16 bytes, not '\(text)'")
+            throw StorageError(
+                .invalidHeaderValue, status: 400, "Content-MD5 must be the Base64 of 16 bytes, not '\(text)'")
         }
         return [UInt8](bytes)
     }
 
     // MARK: Operations
 
-    static func putBlob(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse {
+    static func putBlob(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse
+    {
         let type = try request.requiredHeader("x-ms-blob-type")
         try await checkTimeConditions(request, blob: blob, account: account)
         var response = StorageResponse(status: 201)
@@ -225,26 +258,35 @@ struct BlobEndpoint: StorageEndpoint {
             if let sent = try md5Header(request), sent != md5 {
                 throw StorageError(.md5Mismatch, status: 400, "Put Blob: the Content-MD5 does not match the body's MD5")
             }
-            let result = try await account.blob.putBlockBlob(blob, data: request.body, metadata: request.metadata, conditions: try conditions(request))
+            let result = try await account.blob.putBlockBlob(
+                blob, data: request.body, metadata: request.metadata, conditions: try conditions(request))
             addWriteResult(result, to: &response)
             response.add("content-md5", Data(md5).base64EncodedString())
             response.add("x-ms-content-crc64", crc.map { Data($0).base64EncodedString() })
         case BlobType.pageBlob.rawValue:
             guard request.body.isEmpty else {
-                throw StorageError(.invalidHeaderValue, status: 400, "Put Blob of a page blob takes no body (Content-Length must be 0)")
+                throw StorageError(
+                    .invalidHeaderValue, status: 400, "Put Blob of a page blob takes no body (Content-Length must be 0)"
+                )
             }
             guard let size = try request.intHeader("x-ms-blob-content-length") else {
-                throw StorageError(.missingRequiredHeader, status: 400, "Put Blob of a page blob needs x-ms-blob-content-length")
+                throw StorageError(
+                    .missingRequiredHeader, status: 400, "Put Blob of a page blob needs x-ms-blob-content-length")
             }
-            guard size >= 0 else { throw StorageError(.invalidHeaderValue, status: 400, "x-ms-blob-content-length must not be negative") }
+            guard size >= 0 else {
+                throw StorageError(.invalidHeaderValue, status: 400, "x-ms-blob-content-length must not be negative")
+            }
             let sequenceNumber = try request.intHeader("x-ms-blob-sequence-number") ?? 0
             let result = try await account.blob.createPageBlob(
-                blob, size: UInt64(size), sequenceNumber: sequenceNumber, metadata: request.metadata, conditions: try conditions(request))
+                blob, size: UInt64(size), sequenceNumber: sequenceNumber, metadata: request.metadata,
+                conditions: try conditions(request))
             addWriteResult(result, to: &response)
             // Put Blob answers no sequence number; only page writes and property changes do.
             response.headers.removeAll { $0.name == "x-ms-blob-sequence-number" }
         default:
-            throw StorageError(.invalidHeaderValue, status: 400, "x-ms-blob-type '\(type)' is not supported here (BlockBlob or PageBlob)")
+            throw StorageError(
+                .invalidHeaderValue, status: 400,
+                "x-ms-blob-type '\(type)' is not supported here (BlockBlob or PageBlob)")
         }
         return response
     }
@@ -252,7 +294,8 @@ struct BlobEndpoint: StorageEndpoint {
     /// Reads larger than this are streamed in chunks of this size, so no read holds a whole blob.
     static let readChunkBytes = 4 << 20
 
-    static func getBlob(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse {
+    static func getBlob(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse
+    {
         try await checkTimeConditions(request, blob: blob, account: account)
         let requested = try request.byteRange()
         let conditions = try conditions(request)
@@ -263,17 +306,23 @@ struct BlobEndpoint: StorageEndpoint {
         let start = requested?.start ?? 0
         let end = min(requested?.end.map { $0 + 1 } ?? properties.size, properties.size)
         if start >= end || end - start <= UInt64(readChunkBytes) {
-            let range = requested.map { ByteRange(offset: $0.start, length: ($0.end.map { $0 + 1 } ?? UInt64.max) - $0.start) }
+            let range = requested.map {
+                ByteRange(offset: $0.start, length: ($0.end.map { $0 + 1 } ?? UInt64.max) - $0.start)
+            }
             let content = try await account.blob.getBlob(blob, range: range, snapshot: snapshot, conditions: conditions)
             var response = StorageResponse(status: requested == nil ? 200 : 206, body: content.data)
             addProperties(content.properties, to: &response)
-            if requested != nil { try addRangeHeaders(request, start: start, data: content.data, size: content.properties.size, to: &response) }
+            if requested != nil {
+                try addRangeHeaders(
+                    request, start: start, data: content.data, size: content.properties.size, to: &response)
+            }
             return response
         }
         // Large: stream chunk by chunk, each read pinned to the ETag the headers announce, so a blob that
         // changes meanwhile breaks the connection instead of mixing two versions.
         if request.header("x-ms-range-get-content-md5") == "true" {
-            throw StorageError(.outOfRangeInput, status: 400, "x-ms-range-get-content-md5 needs a range of at most 4 MiB")
+            throw StorageError(
+                .outOfRangeInput, status: 400, "x-ms-range-get-content-md5 needs a range of at most 4 MiB")
         }
         var response = StorageResponse(status: requested == nil ? 200 : 206)
         addProperties(properties, to: &response)
@@ -286,7 +335,9 @@ struct BlobEndpoint: StorageEndpoint {
             var offset = start
             while offset < end {
                 let length = min(UInt64(readChunkBytes), end - offset)
-                let chunk = try await service.getBlob(blob, range: ByteRange(offset: offset, length: length), snapshot: snapshot, conditions: chunkConditions)
+                let chunk = try await service.getBlob(
+                    blob, range: ByteRange(offset: offset, length: length), snapshot: snapshot,
+                    conditions: chunkConditions)
                 guard UInt64(chunk.data.count) == length else {
                     throw StorageError(.internalError, status: 500, "\(blob) shrank while it was being read")
                 }
@@ -297,24 +348,32 @@ struct BlobEndpoint: StorageEndpoint {
         return response
     }
 
-    static func addRangeHeaders(_ request: StorageRequest, start: UInt64, data: [UInt8], size: UInt64, to response: inout StorageResponse) throws {
+    static func addRangeHeaders(
+        _ request: StorageRequest, start: UInt64, data: [UInt8], size: UInt64, to response: inout StorageResponse
+    ) throws {
         let last = data.isEmpty ? start : start + UInt64(data.count) - 1
         response.add("content-range", "bytes \(start)-\(last)/\(size)")
         if request.header("x-ms-range-get-content-md5") == "true" {
             guard data.count <= maxPageWriteBytes else {
-                throw StorageError(.outOfRangeInput, status: 400, "x-ms-range-get-content-md5 needs a range of at most 4 MiB")
+                throw StorageError(
+                    .outOfRangeInput, status: 400, "x-ms-range-get-content-md5 needs a range of at most 4 MiB")
             }
             response.add("content-md5", Data(MD5.digest(data)).base64EncodedString())
         }
     }
 
-    static func putPage(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse {
+    static func putPage(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse
+    {
         let write = try request.requiredHeader("x-ms-page-write")
         guard let range = try request.byteRange() else {
-            throw StorageError(.missingRequiredHeader, status: 400, "Put Page needs x-ms-range (or Range) bytes=START-END")
+            throw StorageError(
+                .missingRequiredHeader, status: 400, "Put Page needs x-ms-range (or Range) bytes=START-END")
         }
         guard let end = range.end, range.start % 512 == 0, (end + 1) % 512 == 0 else {
-            throw StorageError(.invalidPageRange, status: 416, "The page range specified is invalid: \(range.start)-\(range.end.map(String.init) ?? "") must start and end on 512-byte page boundaries")
+            throw StorageError(
+                .invalidPageRange, status: 416,
+                "The page range specified is invalid: \(range.start)-\(range.end.map(String.init) ?? "") must start and end on 512-byte page boundaries"
+            )
         }
         let length = end - range.start + 1
         try await checkTimeConditions(request, blob: blob, account: account)
@@ -322,11 +381,14 @@ struct BlobEndpoint: StorageEndpoint {
         switch write {
         case "update":
             guard UInt64(request.body.count) == length else {
-                throw StorageError(.invalidHeaderValue, status: 400, "Put Page: Content-Length \(request.body.count) differs from the range's length \(length)")
+                throw StorageError(
+                    .invalidHeaderValue, status: 400,
+                    "Put Page: Content-Length \(request.body.count) differs from the range's length \(length)")
             }
             let crc = try checkCRC64(request)
             let md5 = try md5Header(request)
-            let result = try await account.blob.putPages(blob, offset: range.start, data: request.body, contentMD5: md5, conditions: try conditions(request))
+            let result = try await account.blob.putPages(
+                blob, offset: range.start, data: request.body, contentMD5: md5, conditions: try conditions(request))
             addWriteResult(result, to: &response)
             if let md5 { response.add("content-md5", Data(md5).base64EncodedString()) }
             // Azure also answers a CRC-64 it computes when none was sent; no client needs that one, and it
@@ -334,17 +396,23 @@ struct BlobEndpoint: StorageEndpoint {
             response.add("x-ms-content-crc64", crc.map { Data($0).base64EncodedString() })
         case "clear":
             guard request.body.isEmpty, request.header("content-md5") == nil else {
-                throw StorageError(.invalidHeaderValue, status: 400, "Put Page with x-ms-page-write: clear takes no body and no Content-MD5")
+                throw StorageError(
+                    .invalidHeaderValue, status: 400,
+                    "Put Page with x-ms-page-write: clear takes no body and no Content-MD5")
             }
-            let result = try await account.blob.clearPages(blob, range: ByteRange(offset: range.start, length: length), conditions: try conditions(request))
+            let result = try await account.blob.clearPages(
+                blob, range: ByteRange(offset: range.start, length: length), conditions: try conditions(request))
             addWriteResult(result, to: &response)
         default:
-            throw StorageError(.invalidHeaderValue, status: 400, "x-ms-page-write must be update or clear, not '\(write)'")
+            throw StorageError(
+                .invalidHeaderValue, status: 400, "x-ms-page-write must be update or clear, not '\(write)'")
         }
         return response
     }
 
-    static func pageRanges(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse {
+    static func pageRanges(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws
+        -> StorageResponse
+    {
         let range = try request.byteRange().map { requested in
             ByteRange(offset: requested.start, length: (requested.end.map { $0 + 1 } ?? UInt64.max) - requested.start)
         }
@@ -352,7 +420,8 @@ struct BlobEndpoint: StorageEndpoint {
         let marker: UInt64
         if let text = request.query["marker"], !text.isEmpty {
             guard let value = UInt64(text) else {
-                throw StorageError(.invalidQueryParameterValue, status: 400, "marker '\(text)' is not a marker this server issued")
+                throw StorageError(
+                    .invalidQueryParameterValue, status: 400, "marker '\(text)' is not a marker this server issued")
             }
             marker = value
         } else {
@@ -361,10 +430,12 @@ struct BlobEndpoint: StorageEndpoint {
         try await checkTimeConditions(request, blob: blob, account: account)
         let snapshot = request.query["snapshot"]
         let list = try await account.blob.pageRanges(
-            blob, range: range, snapshot: snapshot, previousSnapshot: request.query["prevsnapshot"], conditions: try conditions(request))
+            blob, range: range, snapshot: snapshot, previousSnapshot: request.query["prevsnapshot"],
+            conditions: try conditions(request))
         let properties = try await account.blob.blobProperties(blob, snapshot: snapshot, conditions: .none)
         // One sorted list of both kinds, paged by offset: the marker is where the next page starts.
-        let all = (list.pageRanges.map { (clear: false, range: $0) } + list.clearRanges.map { (clear: true, range: $0) })
+        let all =
+            (list.pageRanges.map { (clear: false, range: $0) } + list.clearRanges.map { (clear: true, range: $0) })
             .filter { $0.range.offset >= marker }
             .sorted { $0.range.offset < $1.range.offset }
         let page = all.prefix(min(maxResults, 10_000))
@@ -373,7 +444,11 @@ struct BlobEndpoint: StorageEndpoint {
             let element = item.clear ? "ClearRange" : "PageRange"
             xml += "<\(element)><Start>\(item.range.offset)</Start><End>\(item.range.end - 1)</End></\(element)>"
         }
-        if all.count > page.count { xml += "<NextMarker>\(all[page.count].range.offset)</NextMarker>" } else { xml += "<NextMarker />" }
+        if all.count > page.count {
+            xml += "<NextMarker>\(all[page.count].range.offset)</NextMarker>"
+        } else {
+            xml += "<NextMarker />"
+        }
         xml += "</PageList>"
         var response = StorageResponse(status: 200, body: Array(xml.utf8))
         response.add("content-type", "application/xml")
@@ -383,12 +458,16 @@ struct BlobEndpoint: StorageEndpoint {
         return response
     }
 
-    static func setProperties(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws -> StorageResponse {
+    static func setProperties(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws
+        -> StorageResponse
+    {
         try await checkTimeConditions(request, blob: blob, account: account)
         let conditions = try conditions(request)
         var result: BlobWriteResult?
         if let size = try request.intHeader("x-ms-blob-content-length") {
-            guard size >= 0 else { throw StorageError(.invalidHeaderValue, status: 400, "x-ms-blob-content-length must not be negative") }
+            guard size >= 0 else {
+                throw StorageError(.invalidHeaderValue, status: 400, "x-ms-blob-content-length must not be negative")
+            }
             result = try await account.blob.resizePageBlob(blob, size: UInt64(size), conditions: conditions)
         }
         if let actionText = request.header("x-ms-sequence-number-action") {
@@ -399,11 +478,17 @@ struct BlobEndpoint: StorageEndpoint {
             case ("update", let value?): action = .update(value)
             case ("increment", nil): action = .increment
             case ("increment", _?):
-                throw StorageError(.invalidHeaderValue, status: 400, "x-ms-blob-sequence-number is not allowed with x-ms-sequence-number-action: increment")
+                throw StorageError(
+                    .invalidHeaderValue, status: 400,
+                    "x-ms-blob-sequence-number is not allowed with x-ms-sequence-number-action: increment")
             case ("max", nil), ("update", nil):
-                throw StorageError(.missingRequiredHeader, status: 400, "x-ms-sequence-number-action: \(actionText) needs x-ms-blob-sequence-number")
+                throw StorageError(
+                    .missingRequiredHeader, status: 400,
+                    "x-ms-sequence-number-action: \(actionText) needs x-ms-blob-sequence-number")
             default:
-                throw StorageError(.invalidHeaderValue, status: 400, "x-ms-sequence-number-action must be max, update or increment, not '\(actionText)'")
+                throw StorageError(
+                    .invalidHeaderValue, status: 400,
+                    "x-ms-sequence-number-action must be max, update or increment, not '\(actionText)'")
             }
             result = try await account.blob.setSequenceNumber(blob, action, conditions: conditions)
         }
@@ -424,7 +509,10 @@ struct BlobEndpoint: StorageEndpoint {
         let actionText = try request.requiredHeader("x-ms-lease-action")
         let id = request.header("x-ms-lease-id")
         func requireID() throws -> String {
-            guard let id else { throw StorageError(.missingRequiredHeader, status: 400, "x-ms-lease-action: \(actionText) needs x-ms-lease-id") }
+            guard let id else {
+                throw StorageError(
+                    .missingRequiredHeader, status: 400, "x-ms-lease-action: \(actionText) needs x-ms-lease-id")
+            }
             return id
         }
         let action: LeaseAction
@@ -433,9 +521,12 @@ struct BlobEndpoint: StorageEndpoint {
         case "acquire":
             let duration = try request.intHeader("x-ms-lease-duration") ?? -1
             guard duration == -1 || (15...60).contains(duration) else {
-                throw StorageError(.invalidHeaderValue, status: 400, "x-ms-lease-duration must be -1 or 15…60, not \(duration)")
+                throw StorageError(
+                    .invalidHeaderValue, status: 400, "x-ms-lease-duration must be -1 or 15…60, not \(duration)")
             }
-            action = .acquire(duration == -1 ? .infinite : .seconds(Int(duration)), proposedID: request.header("x-ms-proposed-lease-id"))
+            action = .acquire(
+                duration == -1 ? .infinite : .seconds(Int(duration)),
+                proposedID: request.header("x-ms-proposed-lease-id"))
             status = 201
         case "renew": action = .renew(id: try requireID())
         case "release": action = .release(id: try requireID())
@@ -444,15 +535,19 @@ struct BlobEndpoint: StorageEndpoint {
         case "break":
             let period = try request.intHeader("x-ms-lease-break-period")
             if let period, !(0...60).contains(period) {
-                throw StorageError(.invalidHeaderValue, status: 400, "x-ms-lease-break-period must be 0…60, not \(period)")
+                throw StorageError(
+                    .invalidHeaderValue, status: 400, "x-ms-lease-break-period must be 0…60, not \(period)")
             }
             action = .break(period: period.map { Int($0) })
             status = 202
         default:
-            throw StorageError(.invalidHeaderValue, status: 400, "x-ms-lease-action must be acquire, renew, change, release or break, not '\(actionText)'")
+            throw StorageError(
+                .invalidHeaderValue, status: 400,
+                "x-ms-lease-action must be acquire, renew, change, release or break, not '\(actionText)'")
         }
         try await checkTimeConditions(request, blob: blob, account: account)
-        let result = try await account.blob.lease(blob, action, conditions: try conditions(request, includeLease: false))
+        let result = try await account.blob.lease(
+            blob, action, conditions: try conditions(request, includeLease: false))
         var response = StorageResponse(status: status)
         response.add("etag", result.etag)
         response.add("last-modified", AzureDate.rfc1123(Date()))
@@ -461,14 +556,18 @@ struct BlobEndpoint: StorageEndpoint {
         return response
     }
 
-    static func listBlobs(_ request: StorageRequest, container: String, account: Account) async throws -> StorageResponse {
+    static func listBlobs(_ request: StorageRequest, container: String, account: Account) async throws
+        -> StorageResponse
+    {
         guard request.query["delimiter"] == nil else { throw StorageError.unsupported("List Blobs with a delimiter") }
         let prefix = request.query["prefix"] ?? ""
         let marker = request.query["marker"].flatMap { $0.isEmpty ? nil : $0 }
         let maxResults = try request.intQuery("maxresults", default: 5000, range: 1...5000)
         let includeMetadata = (request.query["include"] ?? "").split(separator: ",").contains("metadata")
-        let listing = try await account.blob.listBlobs(container: container, prefix: prefix, marker: marker, maxResults: maxResults)
-        var xml = XMLText.declaration
+        let listing = try await account.blob.listBlobs(
+            container: container, prefix: prefix, marker: marker, maxResults: maxResults)
+        var xml =
+            XMLText.declaration
             + "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1/\(XMLText.escape(account.name))/\" ContainerName=\"\(XMLText.escape(container))\">"
         if !prefix.isEmpty { xml += "<Prefix>\(XMLText.escape(prefix))</Prefix>" }
         if let marker { xml += "<Marker>\(XMLText.escape(marker))</Marker>" }
@@ -477,15 +576,25 @@ struct BlobEndpoint: StorageEndpoint {
         for item in listing.items {
             let p = item.properties
             xml += "<Blob><Name>\(XMLText.escape(item.name))</Name><Properties>"
-            xml += "<Creation-Time>\(AzureDate.rfc1123(p.creationTime))</Creation-Time><Last-Modified>\(AzureDate.rfc1123(p.lastModified))</Last-Modified>"
-            xml += "<Etag>\(XMLText.escape(p.etag))</Etag><Content-Length>\(p.size)</Content-Length><Content-Type>application/octet-stream</Content-Type>"
-            if let sequenceNumber = p.sequenceNumber { xml += "<x-ms-blob-sequence-number>\(sequenceNumber)</x-ms-blob-sequence-number>" }
-            xml += "<BlobType>\(p.type.rawValue)</BlobType><LeaseStatus>\(p.lease.isLocked ? "locked" : "unlocked")</LeaseStatus>"
+            xml +=
+                "<Creation-Time>\(AzureDate.rfc1123(p.creationTime))</Creation-Time><Last-Modified>\(AzureDate.rfc1123(p.lastModified))</Last-Modified>"
+            xml +=
+                "<Etag>\(XMLText.escape(p.etag))</Etag><Content-Length>\(p.size)</Content-Length><Content-Type>application/octet-stream</Content-Type>"
+            if let sequenceNumber = p.sequenceNumber {
+                xml += "<x-ms-blob-sequence-number>\(sequenceNumber)</x-ms-blob-sequence-number>"
+            }
+            xml +=
+                "<BlobType>\(p.type.rawValue)</BlobType><LeaseStatus>\(p.lease.isLocked ? "locked" : "unlocked")</LeaseStatus>"
             xml += "<LeaseState>\(p.lease.state.rawValue)</LeaseState>"
-            if p.lease.state == .leased { xml += "<LeaseDuration>\((p.lease.duration ?? .fixed).rawValue)</LeaseDuration>" }
+            if p.lease.state == .leased {
+                xml += "<LeaseDuration>\((p.lease.duration ?? .fixed).rawValue)</LeaseDuration>"
+            }
             xml += "<ServerEncrypted>false</ServerEncrypted></Properties>"
             if includeMetadata {
-                xml += "<Metadata>" + p.metadata.sorted { $0.key < $1.key }.map { "<\($0.key)>\(XMLText.escape($0.value))</\($0.key)>" }.joined() + "</Metadata>"
+                xml +=
+                    "<Metadata>"
+                    + p.metadata.sorted { $0.key < $1.key }.map { "<\($0.key)>\(XMLText.escape($0.value))</\($0.key)>" }
+                    .joined() + "</Metadata>"
             }
             xml += "</Blob>"
         }

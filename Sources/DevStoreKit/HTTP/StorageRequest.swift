@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import RelayShared
 
 /// One REST request as the storage endpoints see it: the raw path and query exactly as sent (Shared Key
@@ -30,7 +30,9 @@ public struct StorageRequest: Sendable {
         var rawQuery: [(name: String, value: String)] = []
         var query: [String: String] = [:]
         if let queryStart {
-            for item in target[target.index(after: queryStart)...].split(separator: "&", omittingEmptySubsequences: true) {
+            for item in target[target.index(after: queryStart)...].split(
+                separator: "&", omittingEmptySubsequences: true)
+            {
                 let name: Substring
                 let value: Substring
                 if let equals = item.firstIndex(of: "=") {
@@ -98,7 +100,8 @@ public struct StorageRequest: Sendable {
     func intQuery(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text = query[name] else { return defaultValue }
         guard let value = Int(text) else {
-            throw StorageError(.invalidQueryParameterValue, status: 400, "query parameter \(name) must be an integer, not '\(text)'")
+            throw StorageError(
+                .invalidQueryParameterValue, status: 400, "query parameter \(name) must be an integer, not '\(text)'")
         }
         guard range.contains(value) else {
             throw StorageError(
@@ -121,7 +124,8 @@ public struct StorageRequest: Sendable {
         let name = header("x-ms-range") != nil ? "x-ms-range" : "range"
         guard let text = header(name) else { return nil }
         let invalid = StorageError(
-            .invalidHeaderValue, status: 400, "header \(name) must be bytes=START-END with 0 ≤ START ≤ END < 2^63, not '\(text.prefix(100))'")
+            .invalidHeaderValue, status: 400,
+            "header \(name) must be bytes=START-END with 0 ≤ START ≤ END < 2^63, not '\(text.prefix(100))'")
         guard text.hasPrefix("bytes=") else { throw invalid }
         let parts = text.dropFirst("bytes=".count).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, let start = Int64(parts[0]), start >= 0 else { throw invalid }

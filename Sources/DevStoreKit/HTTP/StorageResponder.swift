@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
 import NIOCore
 import RelayShared
@@ -30,18 +30,22 @@ struct StorageResponder: HTTPResponder {
         var response: StorageResponse
         do {
             guard let account = accounts[storageRequest.account] else {
-                throw RequestAuthenticator.failure("no account '\(storageRequest.account)' on this server (path-style URLs: /ACCOUNT/…)")
+                throw RequestAuthenticator.failure(
+                    "no account '\(storageRequest.account)' on this server (path-style URLs: /ACCOUNT/…)")
             }
             let route = try endpoint.route(storageRequest)
             operation = route.name
             try authenticator.authenticate(storageRequest, account: account, kind: endpoint.kind, route: route)
-            storageRequest.body = try await Self.collect(request, limit: route.bodyLimit, operation: route.name, channel: context.channel)
+            storageRequest.body = try await Self.collect(
+                request, limit: route.bodyLimit, operation: route.name, channel: context.channel)
             response = try await route.run(storageRequest, account)
         } catch let error as StorageError {
-            response = Self.errorResponse(error, kind: endpoint.kind, requestID: requestID, isHead: isHead, request: storageRequest)
+            response = Self.errorResponse(
+                error, kind: endpoint.kind, requestID: requestID, isHead: isHead, request: storageRequest)
         } catch {
             response = Self.errorResponse(
-                StorageError(.internalError, status: 500, "\(error)"), kind: endpoint.kind, requestID: requestID, isHead: isHead,
+                StorageError(.internalError, status: 500, "\(error)"), kind: endpoint.kind, requestID: requestID,
+                isHead: isHead,
                 request: storageRequest)
         }
         if let clientRequestID = storageRequest.header("x-ms-client-request-id") {
@@ -50,7 +54,8 @@ struct StorageResponder: HTTPResponder {
         logger.info(
             "request",
             metadata: [
-                "service": "\(endpoint.kind.rawValue)", "operation": "\(operation)", "method": "\(storageRequest.method)",
+                "service": "\(endpoint.kind.rawValue)", "operation": "\(operation)",
+                "method": "\(storageRequest.method)",
                 "path": "\(storageRequest.rawPath)", "status": "\(response.status)", "request.id": "\(requestID)",
             ])
         return response.hummingbird(requestID: requestID, version: version, head: isHead)
@@ -58,9 +63,11 @@ struct StorageResponder: HTTPResponder {
 
     /// The body, refused with `413 RequestBodyTooLarge` above `limit` before it is invited (`100 Continue`)
     /// or read whole.
-    static func collect(_ request: Request, limit: Int, operation: String, channel: any Channel) async throws -> [UInt8] {
+    static func collect(_ request: Request, limit: Int, operation: String, channel: any Channel) async throws -> [UInt8]
+    {
         let tooLarge = StorageError(
-            .requestBodyTooLarge, status: 413, "\(operation): the request body is larger than the limit of \(limit) bytes")
+            .requestBodyTooLarge, status: 413,
+            "\(operation): the request body is larger than the limit of \(limit) bytes")
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
         try await channel.triggerUserOutboundEvent(ExpectContinueHandler.SendContinue()).get()
         do {
@@ -71,11 +78,15 @@ struct StorageResponder: HTTPResponder {
         }
     }
 
-    static func errorResponse(_ error: StorageError, kind: StorageKind, requestID: String, isHead: Bool, request: StorageRequest) -> StorageResponse {
+    static func errorResponse(
+        _ error: StorageError, kind: StorageKind, requestID: String, isHead: Bool, request: StorageRequest
+    ) -> StorageResponse {
         // A failed If-None-Match on a read is 304 Not Modified, without a body (docs/azure-rest.md,
         // "Conditions and leases").
         var status = error.status == 0 ? 500 : error.status
-        if error.code == .conditionNotMet, request.method == "GET" || request.method == "HEAD", request.header("if-none-match") != nil {
+        if error.code == .conditionNotMet, request.method == "GET" || request.method == "HEAD",
+            request.header("if-none-match") != nil
+        {
             status = 304
         }
         var response = StorageResponse(status: status)
@@ -85,16 +96,20 @@ struct StorageResponder: HTTPResponder {
         switch kind {
         case .blob, .queue:
             response.add("content-type", "application/xml")
-            let xml = XMLText.declaration
+            let xml =
+                XMLText.declaration
                 + "<Error><Code>\(XMLText.escape(error.code.rawValue))</Code><Message>\(XMLText.escape(message))</Message></Error>"
             response.body = Array(xml.utf8)
         case .table:
             response.add("content-type", "application/json;odata=minimalmetadata;streaming=true;charset=utf-8")
             let json = JSONValue.object([
-                ("odata.error", .object([
-                    ("code", .string(error.code.rawValue)),
-                    ("message", .object([("lang", .string("en-US")), ("value", .string(message))])),
-                ]))
+                (
+                    "odata.error",
+                    .object([
+                        ("code", .string(error.code.rawValue)),
+                        ("message", .object([("lang", .string("en-US")), ("value", .string(message))])),
+                    ])
+                )
             ])
             response.body = Array(json.serialized().utf8)
         }

@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import RelayShared
 
 /// What an endpoint answers, before the common headers (`x-ms-request-id`, `x-ms-version`, `Date`) are
@@ -50,6 +50,7 @@ public struct StorageResponse: Sendable {
             return Response(status: .init(code: status), headers: fields, body: body)
         }
         fields[.contentLength] = String(body.count)
-        return Response(status: .init(code: status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(
+            status: .init(code: status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

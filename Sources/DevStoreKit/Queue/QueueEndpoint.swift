@@ -39,26 +39,42 @@ public struct QueueEndpoint: StorageEndpoint {
                 return response
             }
         case (2, "POST", nil) where segments[1] == "messages":
-            return Route(name: "Put Message", permission: "a", resourceType: "o", bodyLimit: Self.maxMessageBodyBytes) { request, account in
+            return Route(name: "Put Message", permission: "a", resourceType: "o", bodyLimit: Self.maxMessageBodyBytes) {
+                request, account in
                 let text = try Self.messageText(request.body)
-                guard let text else { throw StorageError(.invalidXmlDocument, status: 400, "Put Message: the body has no <MessageText>") }
+                guard let text else {
+                    throw StorageError(.invalidXmlDocument, status: 400, "Put Message: the body has no <MessageText>")
+                }
                 let timeToLive = try request.query["messagettl"].map { value -> Int in
                     guard let seconds = Int(value), seconds == -1 || seconds >= 1 else {
-                        throw StorageError(.outOfRangeQueryParameterValue, status: 400, "messagettl must be -1 or at least 1, not '\(value)'")
+                        throw StorageError(
+                            .outOfRangeQueryParameterValue, status: 400,
+                            "messagettl must be -1 or at least 1, not '\(value)'")
                     }
                     return seconds
                 }
-                var visibility = try request.intQuery("visibilitytimeout", default: 0, range: 0...QueueLimits.maxVisibilityTimeout)
+                var visibility = try request.intQuery(
+                    "visibilitytimeout", default: 0, range: 0...QueueLimits.maxVisibilityTimeout)
                 if let ttl = timeToLive ?? Optional(QueueLimits.defaultTimeToLive), ttl != -1, visibility >= ttl {
-                    throw StorageError(.invalidQueryParameterValue, status: 400, "visibilitytimeout \(visibility) must be smaller than messagettl \(ttl)")
+                    throw StorageError(
+                        .invalidQueryParameterValue, status: 400,
+                        "visibilitytimeout \(visibility) must be smaller than messagettl \(ttl)")
                 }
-                if let delay, let extra = delay.draw(), visibility + extra < (timeToLive.map { $0 == -1 ? Int.max : $0 } ?? QueueLimits.defaultTimeToLive) {
+                if let delay, let extra = delay.draw(),
+                    visibility + extra < (timeToLive.map { $0 == -1 ? Int.max : $0 } ?? QueueLimits.defaultTimeToLive)
+                {
                     visibility += extra
                 }
-                let receipt = try await account.queue.putMessage(queue, text: text, visibilityTimeout: visibility, timeToLive: timeToLive)
+                let receipt = try await account.queue.putMessage(
+                    queue, text: text, visibilityTimeout: visibility, timeToLive: timeToLive)
                 let inserted = Date()
-                let expires = timeToLive == -1 ? Self.never : inserted.addingTimeInterval(TimeInterval(timeToLive ?? QueueLimits.defaultTimeToLive))
-                let xml = XMLText.declaration + "<QueueMessagesList><QueueMessage><MessageId>\(XMLText.escape(receipt.id))</MessageId>"
+                let expires =
+                    timeToLive == -1
+                    ? Self.never
+                    : inserted.addingTimeInterval(TimeInterval(timeToLive ?? QueueLimits.defaultTimeToLive))
+                let xml =
+                    XMLText.declaration
+                    + "<QueueMessagesList><QueueMessage><MessageId>\(XMLText.escape(receipt.id))</MessageId>"
                     + "<InsertionTime>\(AzureDate.rfc1123(inserted))</InsertionTime><ExpirationTime>\(AzureDate.rfc1123(expires))</ExpirationTime>"
                     + "<PopReceipt>\(XMLText.escape(receipt.popReceipt))</PopReceipt>"
                     + "<TimeNextVisible>\(AzureDate.rfc1123(receipt.timeNextVisible))</TimeNextVisible></QueueMessage></QueueMessagesList>"
@@ -70,11 +86,13 @@ public struct QueueEndpoint: StorageEndpoint {
             guard request.query["peekonly"] != "true" else { throw StorageError.unsupported("Peek Messages") }
             return Route(name: "Get Messages", permission: "p", resourceType: "o", bodyLimit: 0) { request, account in
                 let count = try request.intQuery("numofmessages", default: 1, range: 1...QueueLimits.maxMessagesPerGet)
-                let visibility = try request.intQuery("visibilitytimeout", default: 30, range: 1...QueueLimits.maxVisibilityTimeout)
+                let visibility = try request.intQuery(
+                    "visibilitytimeout", default: 30, range: 1...QueueLimits.maxVisibilityTimeout)
                 let messages = try await account.queue.getMessages(queue, count: count, visibilityTimeout: visibility)
                 var xml = XMLText.declaration + "<QueueMessagesList>"
                 for message in messages {
-                    xml += "<QueueMessage><MessageId>\(XMLText.escape(message.id))</MessageId>"
+                    xml +=
+                        "<QueueMessage><MessageId>\(XMLText.escape(message.id))</MessageId>"
                         + "<InsertionTime>\(AzureDate.rfc1123(message.insertionTime))</InsertionTime>"
                         + "<ExpirationTime>\(AzureDate.rfc1123(message.expirationTime))</ExpirationTime>"
                         + "<PopReceipt>\(XMLText.escape(message.popReceipt))</PopReceipt>"
@@ -94,21 +112,27 @@ public struct QueueEndpoint: StorageEndpoint {
                 return StorageResponse(status: 204)
             }
         case (3, "PUT", nil) where segments[1] == "messages":
-            return Route(name: "Update Message", permission: "u", resourceType: "o", bodyLimit: Self.maxMessageBodyBytes) { request, account in
+            return Route(
+                name: "Update Message", permission: "u", resourceType: "o", bodyLimit: Self.maxMessageBodyBytes
+            ) { request, account in
                 let popReceipt = try Self.popReceipt(request)
                 guard request.query["visibilitytimeout"] != nil else {
-                    throw StorageError(.missingRequiredQueryParameter, status: 400, "Update Message needs visibilitytimeout")
+                    throw StorageError(
+                        .missingRequiredQueryParameter, status: 400, "Update Message needs visibilitytimeout")
                 }
-                let visibility = try request.intQuery("visibilitytimeout", default: 0, range: 0...QueueLimits.maxVisibilityTimeout)
+                let visibility = try request.intQuery(
+                    "visibilitytimeout", default: 0, range: 0...QueueLimits.maxVisibilityTimeout)
                 let text = request.body.isEmpty ? nil : try Self.messageText(request.body)
-                let receipt = try await account.queue.updateMessage(queue, id: segments[2], popReceipt: popReceipt, visibilityTimeout: visibility, text: text)
+                let receipt = try await account.queue.updateMessage(
+                    queue, id: segments[2], popReceipt: popReceipt, visibilityTimeout: visibility, text: text)
                 var response = StorageResponse(status: 204)
                 response.add("x-ms-popreceipt", receipt.popReceipt)
                 response.add("x-ms-time-next-visible", AzureDate.rfc1123(receipt.timeNextVisible))
                 return response
             }
         default:
-            throw StorageError.unsupported("the queue operation \(method) /\(segments.joined(separator: "/")) comp=\(comp ?? "-")")
+            throw StorageError.unsupported(
+                "the queue operation \(method) /\(segments.joined(separator: "/")) comp=\(comp ?? "-")")
         }
     }
 
@@ -117,7 +141,8 @@ public struct QueueEndpoint: StorageEndpoint {
 
     static func popReceipt(_ request: StorageRequest) throws -> String {
         guard let popReceipt = request.query["popreceipt"], !popReceipt.isEmpty else {
-            throw StorageError(.missingRequiredQueryParameter, status: 400, "the request needs the popreceipt query parameter")
+            throw StorageError(
+                .missingRequiredQueryParameter, status: 400, "the request needs the popreceipt query parameter")
         }
         return popReceipt
     }
@@ -128,7 +153,9 @@ public struct QueueEndpoint: StorageEndpoint {
         let root = try XMLTree.parseRequest(body)
         guard let element = root.child("MessageText") else { return nil }
         guard element.children.isEmpty else {
-            throw StorageError(.invalidXmlDocument, status: 400, "MessageText must hold text only, not the element <\(element.children[0].name)>")
+            throw StorageError(
+                .invalidXmlDocument, status: 400,
+                "MessageText must hold text only, not the element <\(element.children[0].name)>")
         }
         return element.text
     }

@@ -26,7 +26,8 @@ enum TableBatch {
         let changesetBoundary = try boundary(changesetHeaders["content-type"], what: "the change set")
         let requests = parts(of: changesetBody, boundary: changesetBoundary)
         guard (1...TableLimits.maxBatchOperations).contains(requests.count) else {
-            throw TableEntityJSON.invalid("a change set holds 1…\(TableLimits.maxBatchOperations) operations, found \(requests.count)")
+            throw TableEntityJSON.invalid(
+                "a change set holds 1…\(TableLimits.maxBatchOperations) operations, found \(requests.count)")
         }
 
         let responseBoundary = "batchresponse_\(UUID().uuidString.lowercased())"
@@ -44,12 +45,16 @@ enum TableBatch {
             try checkSASPermissions(request, operations)
             let table = operations[0].table
             if let index = operations.firstIndex(where: { $0.table.lowercased() != table.lowercased() }) {
-                throw StorageError(.invalidInput, status: 400, "\(index):all operations of a batch must address one table")
+                throw StorageError(
+                    .invalidInput, status: 400, "\(index):all operations of a batch must address one table")
             }
             let etags = try await account.table.transact(table, operations.map(\.operation))
             var body = ""
             for (operation, etag) in zip(operations, etags) {
-                var headers: [(String, String)] = [("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-cache"), ("DataServiceVersion", "1.0;")]
+                var headers: [(String, String)] = [
+                    ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-cache"),
+                    ("DataServiceVersion", "1.0;"),
+                ]
                 if let id = operation.contentID { headers.append(("Content-ID", id)) }
                 if let etag { headers.append(("ETag", etag)) }
                 var status = 204
@@ -59,32 +64,45 @@ enum TableBatch {
                     entity.timestamp = Date()
                     status = 201
                     var members = TableEntityJSON.members(
-                        of: entity, metadata: metadata, select: nil, baseURL: TableEndpoint.baseURL(request), table: table)
+                        of: entity, metadata: metadata, select: nil, baseURL: TableEndpoint.baseURL(request),
+                        table: table)
                     if metadata != .none {
-                        members.insert(("odata.metadata", .string("\(TableEndpoint.baseURL(request))/$metadata#\(table)/@Element")), at: 0)
+                        members.insert(
+                            (
+                                "odata.metadata",
+                                .string("\(TableEndpoint.baseURL(request))/$metadata#\(table)/@Element")
+                            ), at: 0)
                     }
                     content = JSONValue.object(members).serialized()
                     headers.append(("Content-Type", metadata.contentType))
                 }
-                body += subResponse(boundary: changesetResponseBoundary, status: status, headers: headers, content: content)
+                body += subResponse(
+                    boundary: changesetResponseBoundary, status: status, headers: headers, content: content)
             }
             return envelope(responseBoundary, changesetResponseBoundary, body)
         } catch let error as StorageError {
             // The whole change set failed: one sub-response for the failing operation, outer status 202.
             var message = error.message
-            if !(message.prefix { $0 != ":" }.allSatisfy(\.isNumber)) || !message.contains(":") { message = "0:" + message }
+            if !(message.prefix { $0 != ":" }.allSatisfy(\.isNumber)) || !message.contains(":") {
+                message = "0:" + message
+            }
             let index = Int(message.prefix { $0 != ":" }) ?? 0
             var headers: [(String, String)] = [
-                ("X-Content-Type-Options", "nosniff"), ("DataServiceVersion", "3.0;"), ("Content-Type", TableEntityJSON.Metadata.minimal.contentType),
+                ("X-Content-Type-Options", "nosniff"), ("DataServiceVersion", "3.0;"),
+                ("Content-Type", TableEntityJSON.Metadata.minimal.contentType),
             ]
             if index < operations.count, let id = operations[index].contentID { headers.append(("Content-ID", id)) }
             let json = JSONValue.object([
-                ("odata.error", .object([
-                    ("code", .string(error.code.rawValue)),
-                    ("message", .object([("lang", .string("en-US")), ("value", .string(message))])),
-                ]))
+                (
+                    "odata.error",
+                    .object([
+                        ("code", .string(error.code.rawValue)),
+                        ("message", .object([("lang", .string("en-US")), ("value", .string(message))])),
+                    ])
+                )
             ])
-            let body = subResponse(boundary: changesetResponseBoundary, status: error.status, headers: headers, content: json.serialized())
+            let body = subResponse(
+                boundary: changesetResponseBoundary, status: error.status, headers: headers, content: json.serialized())
             return envelope(responseBoundary, changesetResponseBoundary, body)
         }
     }
@@ -98,27 +116,34 @@ enum TableBatch {
         let scope = TableSASScope(request)
         for (index, operation) in operations.enumerated() {
             do {
-                try scope?.check(table: operation.table, partitionKey: operation.operation.partitionKey, rowKey: operation.operation.rowKey)
+                try scope?.check(
+                    table: operation.table, partitionKey: operation.operation.partitionKey,
+                    rowKey: operation.operation.rowKey)
             } catch var error as StorageError {
                 error.message = "\(index):\(error.message)"
                 throw error
             }
-            let needed: String = switch operation.operation {
-            case .insert: "a"
-            case .upsert: "au"
-            case .update: "u"
-            case .delete: "d"
-            }
+            let needed: String =
+                switch operation.operation {
+                case .insert: "a"
+                case .upsert: "au"
+                case .update: "u"
+                case .delete: "d"
+                }
             if let missing = needed.first(where: { !granted.contains($0) }) {
                 throw StorageError(
                     .authorizationPermissionMismatch, status: 403,
-                    "\(index):This request is not authorized to perform this operation using this permission: the operation needs '\(missing)', the SAS grants sp=\(granted)")
+                    "\(index):This request is not authorized to perform this operation using this permission: the operation needs '\(missing)', the SAS grants sp=\(granted)"
+                )
             }
         }
     }
 
-    private static func envelope(_ responseBoundary: String, _ changesetBoundary: String, _ body: String) -> StorageResponse {
-        let text = "--\(responseBoundary)\r\nContent-Type: multipart/mixed; boundary=\(changesetBoundary)\r\n\r\n"
+    private static func envelope(_ responseBoundary: String, _ changesetBoundary: String, _ body: String)
+        -> StorageResponse
+    {
+        let text =
+            "--\(responseBoundary)\r\nContent-Type: multipart/mixed; boundary=\(changesetBoundary)\r\n\r\n"
             + body + "--\(changesetBoundary)--\r\n--\(responseBoundary)--\r\n"
         var response = StorageResponse(status: 202, body: Array(text.utf8))
         response.add("content-type", "multipart/mixed; boundary=\(responseBoundary)")
@@ -126,7 +151,9 @@ enum TableBatch {
         return response
     }
 
-    private static func subResponse(boundary: String, status: Int, headers: [(String, String)], content: String) -> String {
+    private static func subResponse(boundary: String, status: Int, headers: [(String, String)], content: String)
+        -> String
+    {
         "--\(boundary)\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
             + "HTTP/1.1 \(status) \(reason(status))\r\n"
             + headers.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n" + content + "\r\n"
@@ -155,14 +182,19 @@ enum TableBatch {
         let (partHeaders, message) = split(part)
         let (requestHead, body) = splitRequest(message)
         var lines = requestHead.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !lines.isEmpty else { throw TableEntityJSON.invalid("an operation of the change set has no request line") }
+        guard !lines.isEmpty else {
+            throw TableEntityJSON.invalid("an operation of the change set has no request line")
+        }
         let requestLine = lines.removeFirst().split(separator: " ")
-        guard requestLine.count >= 2 else { throw TableEntityJSON.invalid("the request line '\(requestLine.joined(separator: " "))' is malformed") }
+        guard requestLine.count >= 2 else {
+            throw TableEntityJSON.invalid("the request line '\(requestLine.joined(separator: " "))' is malformed")
+        }
         let verb = requestLine[0].uppercased()
         var headers: [String: String] = [:]
         for line in lines where !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         let method = try TableEndpoint.method(verb, override: headers["x-http-method"])
 
@@ -181,18 +213,24 @@ enum TableBatch {
         switch (method, address.keys) {
         case ("POST", nil):
             let entity = try TableEntityJSON.entity(from: bodyBytes)
-            return Operation(operation: .insert(entity), table: address.table, contentID: contentID, returnsContent: returnsContent, entity: entity)
+            return Operation(
+                operation: .insert(entity), table: address.table, contentID: contentID, returnsContent: returnsContent,
+                entity: entity)
         case ("PUT", let keys?), ("MERGE", let keys?):
             let entity = try TableEntityJSON.entity(from: bodyBytes, keys: keys)
             let mode: TableWriteMode = method == "PUT" ? .replace : .merge
-            let op: TableOperation = try headers["if-match"].map { .update(entity, mode, ifMatch: try TableEndpoint.condition($0)) } ?? .upsert(entity, mode)
-            return Operation(operation: op, table: address.table, contentID: contentID, returnsContent: false, entity: entity)
+            let op: TableOperation =
+                try headers["if-match"].map { .update(entity, mode, ifMatch: try TableEndpoint.condition($0)) }
+                ?? .upsert(entity, mode)
+            return Operation(
+                operation: op, table: address.table, contentID: contentID, returnsContent: false, entity: entity)
         case ("DELETE", let keys?):
             guard let ifMatch = headers["if-match"] else {
                 throw StorageError(.missingRequiredHeader, status: 400, "Delete Entity in a batch needs If-Match")
             }
             return Operation(
-                operation: .delete(partitionKey: keys.partitionKey, rowKey: keys.rowKey, ifMatch: try TableEndpoint.condition(ifMatch)),
+                operation: .delete(
+                    partitionKey: keys.partitionKey, rowKey: keys.rowKey, ifMatch: try TableEndpoint.condition(ifMatch)),
                 table: address.table, contentID: contentID, returnsContent: false, entity: nil)
         default:
             throw StorageError.unsupported("\(method) inside a change set")
@@ -203,7 +241,8 @@ enum TableBatch {
 
     static func boundary(_ contentType: String?, what: String) throws -> String {
         guard let contentType, contentType.lowercased().hasPrefix("multipart/mixed"),
-              let range = contentType.range(of: "boundary=") else {
+            let range = contentType.range(of: "boundary=")
+        else {
             throw TableEntityJSON.invalid("\(what) must be multipart/mixed with a boundary")
         }
         let value = contentType[range.upperBound...].prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
@@ -252,8 +291,12 @@ enum TableBatch {
 
     /// Splits at the first empty line (CRLF or LF).
     static func splitRequest(_ text: String) -> (head: String, body: String) {
-        if let range = text.range(of: "\r\n\r\n") { return (String(text[..<range.lowerBound]), String(text[range.upperBound...])) }
-        if let range = text.range(of: "\n\n") { return (String(text[..<range.lowerBound]), String(text[range.upperBound...])) }
+        if let range = text.range(of: "\r\n\r\n") {
+            return (String(text[..<range.lowerBound]), String(text[range.upperBound...]))
+        }
+        if let range = text.range(of: "\n\n") {
+            return (String(text[..<range.lowerBound]), String(text[range.upperBound...]))
+        }
         return (text, "")
     }
 }

@@ -17,14 +17,19 @@ struct TableEndpoint: StorageEndpoint {
         }
         if first == "$batch" {
             guard method == "POST" else { throw StorageError.unsupported("\(method) $batch") }
-            return Route(name: "Entity Group Transaction", permission: "a", resourceType: "o", bodyLimit: Self.maxBodyBytes) { request, account in
+            return Route(
+                name: "Entity Group Transaction", permission: "a", resourceType: "o", bodyLimit: Self.maxBodyBytes
+            ) { request, account in
                 try await TableBatch.run(request, account: account)
             }
         }
         let address = try TableAddress(segment: first)
         if address.table == "Tables" {
-            guard address.keys == nil, method == "POST" else { throw StorageError.unsupported("\(method) on Tables (query or delete tables)") }
-            return Route(name: "Create Table", permission: "c", resourceType: "c", bodyLimit: Self.maxBodyBytes) { request, account in
+            guard address.keys == nil, method == "POST" else {
+                throw StorageError.unsupported("\(method) on Tables (query or delete tables)")
+            }
+            return Route(name: "Create Table", permission: "c", resourceType: "c", bodyLimit: Self.maxBodyBytes) {
+                request, account in
                 let metadata = try TableEntityJSON.Metadata.of(request)
                 guard let name = try JSONValue.parseRequest(request.body)["TableName"]?.stringValue else {
                     throw TableEntityJSON.invalid("the body must be {\"TableName\": \"…\"}")
@@ -32,22 +37,31 @@ struct TableEndpoint: StorageEndpoint {
                 try await account.table.createTable(name)
                 return Self.created(
                     request, metadata: metadata,
-                    members: metadata == .none ? [("TableName", .string(name))]
-                        : [("odata.metadata", .string("\(Self.baseURL(request))/$metadata#Tables/@Element")), ("TableName", .string(name))])
+                    members: metadata == .none
+                        ? [("TableName", .string(name))]
+                        : [
+                            ("odata.metadata", .string("\(Self.baseURL(request))/$metadata#Tables/@Element")),
+                            ("TableName", .string(name)),
+                        ])
             }
         }
         let table = address.table
         if let keys = address.keys {
             switch method {
             case "GET":
-                return Route(name: "Query Entity", permission: "r", resourceType: "o", bodyLimit: 0) { request, account in
-                    try TableSASScope(request)?.check(table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
+                return Route(name: "Query Entity", permission: "r", resourceType: "o", bodyLimit: 0) {
+                    request, account in
+                    try TableSASScope(request)?.check(
+                        table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     let metadata = try TableEntityJSON.Metadata.of(request)
-                    let entity = try await account.table.get(table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
+                    let entity = try await account.table.get(
+                        table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     var members = TableEntityJSON.members(
-                        of: entity, metadata: metadata, select: Self.select(request), baseURL: Self.baseURL(request), table: table)
+                        of: entity, metadata: metadata, select: Self.select(request), baseURL: Self.baseURL(request),
+                        table: table)
                     if metadata != .none {
-                        members.insert(("odata.metadata", .string("\(Self.baseURL(request))/$metadata#\(table)/@Element")), at: 0)
+                        members.insert(
+                            ("odata.metadata", .string("\(Self.baseURL(request))/$metadata#\(table)/@Element")), at: 0)
                     }
                     var response = Self.json(.object(members), metadata: metadata, status: 200)
                     response.add("etag", entity.etag)
@@ -55,12 +69,17 @@ struct TableEndpoint: StorageEndpoint {
                 }
             case "PUT", "MERGE":
                 let mode: TableWriteMode = method == "PUT" ? .replace : .merge
-                return Route(name: method == "PUT" ? "Update Entity" : "Merge Entity", permission: "u", resourceType: "o", bodyLimit: Self.maxBodyBytes) { request, account in
-                    try TableSASScope(request)?.check(table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
+                return Route(
+                    name: method == "PUT" ? "Update Entity" : "Merge Entity", permission: "u", resourceType: "o",
+                    bodyLimit: Self.maxBodyBytes
+                ) { request, account in
+                    try TableSASScope(request)?.check(
+                        table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     let entity = try TableEntityJSON.entity(from: request.body, keys: keys)
                     let etag: String
                     if let ifMatch = request.header("if-match") {
-                        etag = try await account.table.update(table, entity, mode: mode, ifMatch: try Self.condition(ifMatch))
+                        etag = try await account.table.update(
+                            table, entity, mode: mode, ifMatch: try Self.condition(ifMatch))
                     } else {
                         etag = try await account.table.upsert(table, entity, mode: mode)
                     }
@@ -70,10 +89,14 @@ struct TableEndpoint: StorageEndpoint {
                     return response
                 }
             case "DELETE":
-                return Route(name: "Delete Entity", permission: "d", resourceType: "o", bodyLimit: 0) { request, account in
-                    try TableSASScope(request)?.check(table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
+                return Route(name: "Delete Entity", permission: "d", resourceType: "o", bodyLimit: 0) {
+                    request, account in
+                    try TableSASScope(request)?.check(
+                        table: table, partitionKey: keys.partitionKey, rowKey: keys.rowKey)
                     let ifMatch = try request.requiredHeader("if-match")
-                    try await account.table.delete(table, partitionKey: keys.partitionKey, rowKey: keys.rowKey, ifMatch: try Self.condition(ifMatch))
+                    try await account.table.delete(
+                        table, partitionKey: keys.partitionKey, rowKey: keys.rowKey,
+                        ifMatch: try Self.condition(ifMatch))
                     return StorageResponse(status: 204)
                 }
             default:
@@ -82,15 +105,21 @@ struct TableEndpoint: StorageEndpoint {
         }
         switch method {
         case "POST":
-            return Route(name: "Insert Entity", permission: "a", resourceType: "o", bodyLimit: Self.maxBodyBytes) { request, account in
+            return Route(name: "Insert Entity", permission: "a", resourceType: "o", bodyLimit: Self.maxBodyBytes) {
+                request, account in
                 let metadata = try TableEntityJSON.Metadata.of(request)
                 var entity = try TableEntityJSON.entity(from: request.body)
-                try TableSASScope(request)?.check(table: table, partitionKey: entity.partitionKey, rowKey: entity.rowKey)
+                try TableSASScope(request)?.check(
+                    table: table, partitionKey: entity.partitionKey, rowKey: entity.rowKey)
                 let etag = try await account.table.insert(table, entity)
                 entity.etag = etag
                 entity.timestamp = Date()
-                var members = TableEntityJSON.members(of: entity, metadata: metadata, select: nil, baseURL: Self.baseURL(request), table: table)
-                if metadata != .none { members.insert(("odata.metadata", .string("\(Self.baseURL(request))/$metadata#\(table)/@Element")), at: 0) }
+                var members = TableEntityJSON.members(
+                    of: entity, metadata: metadata, select: nil, baseURL: Self.baseURL(request), table: table)
+                if metadata != .none {
+                    members.insert(
+                        ("odata.metadata", .string("\(Self.baseURL(request))/$metadata#\(table)/@Element")), at: 0)
+                }
                 var response = Self.created(request, metadata: metadata, members: members)
                 response.add("etag", etag)
                 return response
@@ -112,7 +141,9 @@ struct TableEndpoint: StorageEndpoint {
     static func method(_ method: String, override: String?) throws -> String {
         if let override {
             guard method == "POST", override.uppercased() == "MERGE" else {
-                throw StorageError(.unsupportedHttpVerb, status: 405, "X-HTTP-Method tunnels only MERGE through POST, not \(override.prefix(32)) through \(method)")
+                throw StorageError(
+                    .unsupportedHttpVerb, status: 405,
+                    "X-HTTP-Method tunnels only MERGE through POST, not \(override.prefix(32)) through \(method)")
             }
             return "MERGE"
         }
@@ -126,7 +157,9 @@ struct TableEndpoint: StorageEndpoint {
     static func condition(_ ifMatch: String) throws -> ETagCondition {
         if ifMatch == "*" { return .any }
         guard !ifMatch.isEmpty else {
-            throw StorageError(.updateConditionNotSatisfied, status: 412, "The update condition specified in the request was not satisfied.")
+            throw StorageError(
+                .updateConditionNotSatisfied, status: 412,
+                "The update condition specified in the request was not satisfied.")
         }
         return .etag(ifMatch)
     }
@@ -144,7 +177,9 @@ struct TableEndpoint: StorageEndpoint {
     }
 
     /// `201` with the resource, or `204` when the client asked `Prefer: return-no-content`.
-    static func created(_ request: StorageRequest, metadata: TableEntityJSON.Metadata, members: [(String, JSONValue)]) -> StorageResponse {
+    static func created(_ request: StorageRequest, metadata: TableEntityJSON.Metadata, members: [(String, JSONValue)])
+        -> StorageResponse
+    {
         if request.header("prefer")?.contains("return-no-content") == true {
             var response = StorageResponse(status: 204)
             response.add("preference-applied", "return-no-content")
@@ -152,7 +187,9 @@ struct TableEndpoint: StorageEndpoint {
             return response
         }
         var response = json(.object(members), metadata: metadata, status: 201)
-        if request.header("prefer")?.contains("return-content") == true { response.add("preference-applied", "return-content") }
+        if request.header("prefer")?.contains("return-content") == true {
+            response.add("preference-applied", "return-content")
+        }
         return response
     }
 
@@ -161,7 +198,8 @@ struct TableEndpoint: StorageEndpoint {
 
     static func untoken(_ token: String, _ name: String) throws -> String {
         guard let data = Data(base64Encoded: token), let key = String(data: data, encoding: .utf8) else {
-            throw StorageError(.invalidInput, status: 400, "\(name) '\(token)' is not a continuation this server issued")
+            throw StorageError(
+                .invalidInput, status: 400, "\(name) '\(token)' is not a continuation this server issued")
         }
         return key
     }
@@ -171,28 +209,42 @@ struct TableEndpoint: StorageEndpoint {
         let top = try request.intQuery("$top", default: TableLimits.maxPageSize, range: 1...TableLimits.maxPageSize)
         let filter = try request.query["$filter"].flatMap { $0.isEmpty ? nil : $0 }.map(TableFilter.parse)
         guard let partitionKey = filter?.partitionKey else {
-            throw StorageError.unsupported("a query without a top-level \"PartitionKey eq '…'\" condition (the storage protocol queries one partition)")
+            throw StorageError.unsupported(
+                "a query without a top-level \"PartitionKey eq '…'\" condition (the storage protocol queries one partition)"
+            )
         }
         let bounds = filter?.rowKeyBounds ?? (from: nil, to: nil, through: nil)
         var continuation: TableContinuation?
         if let next = request.query["nextpartitionkey"] {
             let nextPartition = try untoken(next, "NextPartitionKey")
-            guard nextPartition == partitionKey else { throw StorageError(.invalidInput, status: 400, "NextPartitionKey belongs to another query") }
-            continuation = TableContinuation(nextPartitionKey: nextPartition, nextRowKey: try request.query["nextrowkey"].map { try untoken($0, "NextRowKey") })
+            guard nextPartition == partitionKey else {
+                throw StorageError(.invalidInput, status: 400, "NextPartitionKey belongs to another query")
+            }
+            continuation = TableContinuation(
+                nextPartitionKey: nextPartition,
+                nextRowKey: try request.query["nextrowkey"].map { try untoken($0, "NextRowKey") })
         }
         let page = try await account.table.query(
-            table, partitionKey: partitionKey, rowKeyFrom: bounds.from, rowKeyTo: bounds.to, pageSize: top, continuation: continuation)
+            table, partitionKey: partitionKey, rowKeyFrom: bounds.from, rowKeyTo: bounds.to, pageSize: top,
+            continuation: continuation)
         let select = select(request)
         let scope = TableSASScope(request)
         try scope?.check(table: table)
         let matching = page.entities.filter { entity in
-            (filter?.matches(entity) ?? true) && (scope?.contains(partitionKey: entity.partitionKey, rowKey: entity.rowKey) ?? true)
+            (filter?.matches(entity) ?? true)
+                && (scope?.contains(partitionKey: entity.partitionKey, rowKey: entity.rowKey) ?? true)
         }
         var next = page.continuation
         // Past an inclusive upper bound nothing more can match: end the query instead of scanning on.
-        if let through = bounds.through, let rowKey = next?.nextRowKey, through.utf8.lexicographicallyPrecedes(rowKey.utf8) { next = nil }
+        if let through = bounds.through, let rowKey = next?.nextRowKey,
+            through.utf8.lexicographicallyPrecedes(rowKey.utf8)
+        {
+            next = nil
+        }
         let entities = matching.map { entity in
-            JSONValue.object(TableEntityJSON.members(of: entity, metadata: metadata, select: select, baseURL: baseURL(request), table: table))
+            JSONValue.object(
+                TableEntityJSON.members(
+                    of: entity, metadata: metadata, select: select, baseURL: baseURL(request), table: table))
         }
         var members: [(String, JSONValue)] = []
         if metadata != .none { members.append(("odata.metadata", .string("\(baseURL(request))/$metadata#\(table)"))) }

@@ -9,19 +9,24 @@ public enum TableEntityJSON {
 
         /// From `$format`, else `Accept`; `application/json` alone means minimal, as Azure treats it.
         static func of(_ request: StorageRequest) throws -> Metadata {
-            let accept = (request.query["$format"] ?? request.header("accept") ?? "application/json;odata=minimalmetadata").lowercased()
+            let accept =
+                (request.query["$format"] ?? request.header("accept") ?? "application/json;odata=minimalmetadata")
+                .lowercased()
             if accept.contains("nometadata") { return .none }
             if accept.contains("fullmetadata") { return .full }
             if accept.contains("json") || accept.contains("*/*") { return .minimal }
-            throw StorageError(.atomFormatNotSupported, status: 415, "Atom (XML) is not supported; send Accept: application/json;odata=nometadata or minimalmetadata")
+            throw StorageError(
+                .atomFormatNotSupported, status: 415,
+                "Atom (XML) is not supported; send Accept: application/json;odata=nometadata or minimalmetadata")
         }
 
         var contentType: String {
-            let level = switch self {
-            case .none: "nometadata"
-            case .minimal: "minimalmetadata"
-            case .full: "fullmetadata"
-            }
+            let level =
+                switch self {
+                case .none: "nometadata"
+                case .minimal: "minimalmetadata"
+                case .full: "fullmetadata"
+                }
             return "application/json;odata=\(level);streaming=true;charset=utf-8"
         }
     }
@@ -33,8 +38,12 @@ public enum TableEntityJSON {
     }
 
     /// The entity a request body describes; `keys` from the URL win over the body's (Update, Merge).
-    public static func entity(from body: [UInt8], keys: (partitionKey: String, rowKey: String)? = nil) throws -> TableEntity {
-        guard case .object(let members) = try JSONValue.parseRequest(body) else { throw invalid("the body must be a JSON object") }
+    public static func entity(from body: [UInt8], keys: (partitionKey: String, rowKey: String)? = nil) throws
+        -> TableEntity
+    {
+        guard case .object(let members) = try JSONValue.parseRequest(body) else {
+            throw invalid("the body must be a JSON object")
+        }
         var types: [String: String] = [:]
         for (name, value) in members where name.hasSuffix("@odata.type") {
             guard let type = value.stringValue else { throw invalid("\(name) must be a string") }
@@ -56,13 +65,17 @@ public enum TableEntityJSON {
             }
             properties[name] = try self.value(value, type: types[name], name: name)
         }
-        guard let partitionKey, let rowKey else { throw StorageError(.propertiesNeedValue, status: 400, "PartitionKey and RowKey are required") }
+        guard let partitionKey, let rowKey else {
+            throw StorageError(.propertiesNeedValue, status: 400, "PartitionKey and RowKey are required")
+        }
         return TableEntity(partitionKey: partitionKey, rowKey: rowKey, properties: properties)
     }
 
     private static func value(_ json: JSONValue, type: String?, name: String) throws -> TableValue {
         guard let value = TableValue(json: json, type: type) else {
-            throw StorageError(.invalidValueType, status: 400, "the value of property \(name) is not a valid \(type ?? "untyped value")")
+            throw StorageError(
+                .invalidValueType, status: 400,
+                "the value of property \(name) is not a valid \(type ?? "untyped value")")
         }
         return value
     }
@@ -75,13 +88,20 @@ public enum TableEntityJSON {
     ) -> [(String, JSONValue)] {
         var out: [(String, JSONValue)] = []
         if metadata == .full {
-            let id = "\(baseURL)/\(table)(PartitionKey='\(TableAddress.quote(entity.partitionKey))',RowKey='\(TableAddress.quote(entity.rowKey))')"
+            let id =
+                "\(baseURL)/\(table)(PartitionKey='\(TableAddress.quote(entity.partitionKey))',RowKey='\(TableAddress.quote(entity.rowKey))')"
             out.append(("odata.type", .string("\(baseURL.split(separator: "/").last.map(String.init) ?? "").\(table)")))
             out.append(("odata.id", .string(id)))
         }
         if metadata != .none, let etag = entity.etag { out.append(("odata.etag", .string(etag))) }
         if metadata == .full {
-            out.append(("odata.editLink", .string("\(table)(PartitionKey='\(TableAddress.quote(entity.partitionKey))',RowKey='\(TableAddress.quote(entity.rowKey))')")))
+            out.append(
+                (
+                    "odata.editLink",
+                    .string(
+                        "\(table)(PartitionKey='\(TableAddress.quote(entity.partitionKey))',RowKey='\(TableAddress.quote(entity.rowKey))')"
+                    )
+                ))
         }
         func wanted(_ name: String) -> Bool { select?.contains(name) ?? true }
         if wanted("PartitionKey") { out.append(("PartitionKey", .string(entity.partitionKey))) }
@@ -92,16 +112,17 @@ public enum TableEntityJSON {
         }
         for name in entity.properties.keys.sorted() where wanted(name) {
             let (type, json) = entity.properties[name]!.json
-            let annotate: Bool = switch metadata {
-            case .none: false
-            case .full: type != "Edm.String"
-            case .minimal:
-                switch entity.properties[name]! {
-                case .int64, .dateTime, .guid, .binary: true
-                case .double(let double): !double.isFinite
-                default: false
+            let annotate: Bool =
+                switch metadata {
+                case .none: false
+                case .full: type != "Edm.String"
+                case .minimal:
+                    switch entity.properties[name]! {
+                    case .int64, .dateTime, .guid, .binary: true
+                    case .double(let double): !double.isFinite
+                    default: false
+                    }
                 }
-            }
             if annotate { out.append(("\(name)@odata.type", .string(type))) }
             out.append((name, json))
         }
@@ -121,20 +142,26 @@ struct TableAddress: Sendable {
             return
         }
         table = String(segment[..<open])
-        guard segment.hasSuffix(")") else { throw TableEntityJSON.invalid("the resource '\(segment)' has no closing parenthesis") }
+        guard segment.hasSuffix(")") else {
+            throw TableEntityJSON.invalid("the resource '\(segment)' has no closing parenthesis")
+        }
         let inside = segment[segment.index(after: open)..<segment.index(before: segment.endIndex)]
         if inside.isEmpty { return }
         var values: [String: String] = [:]
         var rest = Substring(inside)
         while !rest.isEmpty {
-            guard let equals = rest.firstIndex(of: "=") else { throw TableEntityJSON.invalid("the key list '\(inside)' is malformed") }
+            guard let equals = rest.firstIndex(of: "=") else {
+                throw TableEntityJSON.invalid("the key list '\(inside)' is malformed")
+            }
             let name = String(rest[..<equals]).trimmingCharacters(in: .whitespaces)
             rest = rest[rest.index(after: equals)...]
             guard rest.first == "'" else { throw TableEntityJSON.invalid("the key \(name) must be quoted") }
             rest = rest.dropFirst()
             var value = ""
             while true {
-                guard let quote = rest.firstIndex(of: "'") else { throw TableEntityJSON.invalid("the key \(name) has no closing quote") }
+                guard let quote = rest.firstIndex(of: "'") else {
+                    throw TableEntityJSON.invalid("the key \(name) has no closing quote")
+                }
                 value += rest[..<quote]
                 rest = rest[rest.index(after: quote)...]
                 if rest.first == "'" {

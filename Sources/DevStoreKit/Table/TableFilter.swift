@@ -73,9 +73,13 @@ public indirect enum TableFilter: Sendable {
         case (.binary(let a), .binary(let b)): order = a == b ? 0 : (op == .eq || op == .ne ? 1 : nil)
         default:
             guard let a = number(lhs), let b = number(rhs) else { return false }
-            if case .int64(let x) = lhs, case .int64(let y) = rhs { order = x == y ? 0 : (x < y ? -1 : 1) }
-            else if a.isNaN || b.isNaN { order = nil }
-            else { order = a == b ? 0 : (a < b ? -1 : 1) }
+            if case .int64(let x) = lhs, case .int64(let y) = rhs {
+                order = x == y ? 0 : (x < y ? -1 : 1)
+            } else if a.isNaN || b.isNaN {
+                order = nil
+            } else {
+                order = a == b ? 0 : (a < b ? -1 : 1)
+            }
         }
         guard let order else { return false }
         switch op {
@@ -113,11 +117,17 @@ public indirect enum TableFilter: Sendable {
 
     /// RowKey bounds implied by the top-level chain: `from` inclusive, `to` exclusive, `through` inclusive.
     public var rowKeyBounds: (from: String?, to: String?, through: String?) {
-        var from: String?, to: String?, through: String?
-        func raise(_ key: String) { if from.map({ $0.utf8.lexicographicallyPrecedes(key.utf8) }) ?? true { from = key } }
+        var from: String?
+        var to: String?
+        var through: String?
+        func raise(_ key: String) {
+            if from.map({ $0.utf8.lexicographicallyPrecedes(key.utf8) }) ?? true { from = key }
+        }
         for case .compare("RowKey", let op, .string(let key)) in conjuncts {
             switch op {
-            case .eq: raise(key); through = key
+            case .eq:
+                raise(key)
+                through = key
             case .gt, .ge: raise(key)
             case .lt: if to.map({ key.utf8.lexicographicallyPrecedes($0.utf8) }) ?? true { to = key }
             case .le: if through.map({ key.utf8.lexicographicallyPrecedes($0.utf8) }) ?? true { through = key }
@@ -166,14 +176,30 @@ public indirect enum TableFilter: Sendable {
             }
             while index < scalars.count {
                 let c = scalars[index]
-                if c == " " || c == "\t" || c == "\n" || c == "\r" { index += 1; continue }
-                if c == "(" { tokens.append(.open); index += 1; continue }
-                if c == ")" { tokens.append(.close); index += 1; continue }
-                if c == "'" { tokens.append(.literal(TableValueBox(value: .string(try quoted())))); continue }
+                if c == " " || c == "\t" || c == "\n" || c == "\r" {
+                    index += 1
+                    continue
+                }
+                if c == "(" {
+                    tokens.append(.open)
+                    index += 1
+                    continue
+                }
+                if c == ")" {
+                    tokens.append(.close)
+                    index += 1
+                    continue
+                }
+                if c == "'" {
+                    tokens.append(.literal(TableValueBox(value: .string(try quoted()))))
+                    continue
+                }
                 if c == "-" || ("0"..."9").contains(c) {
                     let start = index
                     index += 1
-                    while index < scalars.count, ("0"..."9").contains(scalars[index]) || [".", "e", "E", "+", "-"].contains(scalars[index]) {
+                    while index < scalars.count,
+                        ("0"..."9").contains(scalars[index]) || [".", "e", "E", "+", "-"].contains(scalars[index])
+                    {
                         index += 1
                     }
                     let text = String(String.UnicodeScalarView(scalars[start..<index]))
@@ -194,7 +220,10 @@ public indirect enum TableFilter: Sendable {
                 }
                 if c.properties.isAlphabetic || c == "_" {
                     let start = index
-                    while index < scalars.count, scalars[index].properties.isAlphabetic || ("0"..."9").contains(scalars[index]) || scalars[index] == "_" {
+                    while index < scalars.count,
+                        scalars[index].properties.isAlphabetic || ("0"..."9").contains(scalars[index])
+                            || scalars[index] == "_"
+                    {
                         index += 1
                     }
                     let word = String(String.UnicodeScalarView(scalars[start..<index]))
@@ -202,13 +231,19 @@ public indirect enum TableFilter: Sendable {
                         let body = try quoted()
                         switch word.lowercased() {
                         case "datetime":
-                            guard let date = AzureDate.parseISO8601(body) else { throw Parser.error("datetime'\(body)' is not an ISO 8601 time") }
+                            guard let date = AzureDate.parseISO8601(body) else {
+                                throw Parser.error("datetime'\(body)' is not an ISO 8601 time")
+                            }
                             tokens.append(.literal(TableValueBox(value: .dateTime(date))))
                         case "guid":
-                            guard let uuid = UUID(uuidString: body) else { throw Parser.error("guid'\(body)' is not a GUID") }
+                            guard let uuid = UUID(uuidString: body) else {
+                                throw Parser.error("guid'\(body)' is not a GUID")
+                            }
                             tokens.append(.literal(TableValueBox(value: .guid(uuid))))
                         case "x", "binary":
-                            guard body.count % 2 == 0, let bytes = hexBytes(body) else { throw Parser.error("X'\(body)' is not hexadecimal bytes") }
+                            guard body.count % 2 == 0, let bytes = hexBytes(body) else {
+                                throw Parser.error("X'\(body)' is not hexadecimal bytes")
+                            }
                             tokens.append(.literal(TableValueBox(value: .binary(bytes))))
                         default:
                             throw Parser.error("unknown literal prefix \(word)'…'")
@@ -295,8 +330,10 @@ public indirect enum TableFilter: Sendable {
             let right = tokens[index + 2]
             index += 3
             switch (left, right) {
-            case (.identifier(let property), .literal(let box)): return .compare(property: property, op: op, literal: box.value)
-            case (.literal(let box), .identifier(let property)): return .compare(property: property, op: op.flipped, literal: box.value)
+            case (.identifier(let property), .literal(let box)):
+                return .compare(property: property, op: op, literal: box.value)
+            case (.literal(let box), .identifier(let property)):
+                return .compare(property: property, op: op.flipped, literal: box.value)
             default: throw Self.error("a comparison needs a property name and a literal")
             }
         }

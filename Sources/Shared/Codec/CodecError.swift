@@ -28,13 +28,15 @@ public struct CodecError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     public var description: String {
-        let advice = switch code {
-        case .invalidLevel: "choose a level in the documented range"
-        case .contextCreation: "the process is out of memory"
-        case .inputTooLarge, .outputTooSmall: "this is a caller bug: size buffers with maxCompressedSize and keep frames ≤ 4 MiB"
-        case .malformedFrame, .sizeMismatch: "the frame is corrupt or forged; do not use its bytes"
-        case .internalFailure: "report this as a bug"
-        }
+        let advice =
+            switch code {
+            case .invalidLevel: "choose a level in the documented range"
+            case .contextCreation: "the process is out of memory"
+            case .inputTooLarge, .outputTooSmall:
+                "this is a caller bug: size buffers with maxCompressedSize and keep frames ≤ 4 MiB"
+            case .malformedFrame, .sizeMismatch: "the frame is corrupt or forged; do not use its bytes"
+            case .internalFailure: "report this as a bug"
+            }
         return "\(codec.frameName) frame: \(detail) (\(advice))"
     }
 }

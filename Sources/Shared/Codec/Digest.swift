@@ -25,10 +25,13 @@ public struct XXH128: Hashable, Sendable, CustomStringConvertible {
 
 /// One-shot XXH3 hashes (seed 0), as `xxhsum -H3` (64-bit) and `-H2` (128-bit) compute them.
 public enum Digest {
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    // Named after the algorithm, as xxHash names it.
     public static func xxh3_64(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         XXH3_64bits(bytes.baseAddress, bytes.count)
     }
 
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     public static func xxh3_128(_ bytes: UnsafeRawBufferPointer) -> XXH128 {
         XXH128(XXH3_128bits(bytes.baseAddress, bytes.count))
     }

@@ -92,7 +92,9 @@ public final class FrameCompressor {
             throw CodecError(.inputTooLarge, codec: codec, "\(input.count) plain bytes exceed what one frame can hold")
         }
         guard output.count >= bound else {
-            throw CodecError(.outputTooSmall, codec: codec, "output capacity \(output.count) is below the bound \(bound) for \(input.count) bytes")
+            throw CodecError(
+                .outputTooSmall, codec: codec,
+                "output capacity \(output.count) is below the bound \(bound) for \(input.count) bytes")
         }
         let source = input.baseAddress ?? UnsafeRawPointer(placeholder)
         let destination = output.baseAddress ?? placeholder
@@ -108,7 +110,9 @@ public final class FrameCompressor {
             stream.pointee.avail_out = uInt(min(output.count, Int(UInt32.max)))
             let status = deflate(stream, Z_FINISH)
             guard status == Z_STREAM_END else {
-                throw CodecError(.internalFailure, codec: codec, "deflate returned \(status) with \(stream.pointee.avail_out) bytes of room left")
+                throw CodecError(
+                    .internalFailure, codec: codec,
+                    "deflate returned \(status) with \(stream.pointee.avail_out) bytes of room left")
             }
             return Int(stream.pointee.total_out)
         case .zstd(let cctx):

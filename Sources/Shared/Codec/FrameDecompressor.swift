@@ -28,7 +28,8 @@ public final class FrameDecompressor {
             stream.deallocate()
             ZSTD_freeDCtx(dctx)
             placeholder.deallocate()
-            throw CodecError(.contextCreation, codec: .zlib(level: Codec.defaultZlibLevel), "inflateInit2 returned \(status)")
+            throw CodecError(
+                .contextCreation, codec: .zlib(level: Codec.defaultZlibLevel), "inflateInit2 returned \(status)")
         }
         self.dctx = dctx
         self.inflater = stream
@@ -51,7 +52,8 @@ public final class FrameDecompressor {
         switch codec {
         case .none:
             guard input.count == output.count else {
-                throw CodecError(.sizeMismatch, codec: codec, "frame holds \(input.count) bytes, \(output.count) declared")
+                throw CodecError(
+                    .sizeMismatch, codec: codec, "frame holds \(input.count) bytes, \(output.count) declared")
             }
             destination.copyMemory(from: source, byteCount: input.count)
         case .zlib:
@@ -60,7 +62,9 @@ public final class FrameDecompressor {
             try decompressZstd(source, count: input.count, into: destination, count: output.count, codec: codec)
         case .lz4:
             guard input.count <= Int(Int32.max), output.count <= Int(Int32.max) else {
-                throw CodecError(.sizeMismatch, codec: codec, "frame of \(input.count) bytes or declared size \(output.count) exceeds the LZ4 limit")
+                throw CodecError(
+                    .sizeMismatch, codec: codec,
+                    "frame of \(input.count) bytes or declared size \(output.count) exceeds the LZ4 limit")
             }
             // LZ4_decompress_safe never writes past the capacity; the block format has no size of its own,
             // so "more than declared" shows up as an error and "fewer" as a short result.
@@ -68,10 +72,13 @@ public final class FrameDecompressor {
                 source.assumingMemoryBound(to: CChar.self), destination.assumingMemoryBound(to: CChar.self),
                 Int32(input.count), Int32(output.count))
             guard produced >= 0 else {
-                throw CodecError(.malformedFrame, codec: codec, "corrupt block, or it expands beyond the declared \(output.count) bytes")
+                throw CodecError(
+                    .malformedFrame, codec: codec,
+                    "corrupt block, or it expands beyond the declared \(output.count) bytes")
             }
             guard Int(produced) == output.count else {
-                throw CodecError(.sizeMismatch, codec: codec, "block expands to \(produced) bytes, \(output.count) declared")
+                throw CodecError(
+                    .sizeMismatch, codec: codec, "block expands to \(produced) bytes, \(output.count) declared")
             }
         }
     }
@@ -86,7 +93,8 @@ public final class FrameDecompressor {
             throw CodecError(.malformedFrame, codec: codec, "no readable frame header with a content size")
         }
         guard declared == UInt64(outputCount) else {
-            throw CodecError(.sizeMismatch, codec: codec, "frame declares \(declared) bytes, \(outputCount) declared by the segment")
+            throw CodecError(
+                .sizeMismatch, codec: codec, "frame declares \(declared) bytes, \(outputCount) declared by the segment")
         }
         // Exactly one frame: zstd would otherwise go on to decode concatenated or skippable frames.
         let frameLength = ZSTD_findFrameCompressedSize(source, inputCount)
@@ -110,7 +118,9 @@ public final class FrameDecompressor {
         into destination: UnsafeMutableRawPointer, count outputCount: Int, codec: Codec
     ) throws(CodecError) {
         guard inputCount <= Int(UInt32.max), outputCount <= Int(UInt32.max) else {
-            throw CodecError(.sizeMismatch, codec: codec, "frame of \(inputCount) bytes or declared size \(outputCount) exceeds 4 GiB")
+            throw CodecError(
+                .sizeMismatch, codec: codec,
+                "frame of \(inputCount) bytes or declared size \(outputCount) exceeds 4 GiB")
         }
         inflateReset(inflater)
         inflater.pointee.next_in = UnsafeMutablePointer(mutating: source.assumingMemoryBound(to: Bytef.self))
@@ -123,7 +133,8 @@ public final class FrameDecompressor {
         switch status {
         case Z_STREAM_END:
             guard produced == outputCount else {
-                throw CodecError(.sizeMismatch, codec: codec, "stream ends after \(produced) bytes, \(outputCount) declared")
+                throw CodecError(
+                    .sizeMismatch, codec: codec, "stream ends after \(produced) bytes, \(outputCount) declared")
             }
             guard unread == 0 else {
                 throw CodecError(.malformedFrame, codec: codec, "\(unread) bytes follow the end of the deflate stream")
@@ -134,7 +145,8 @@ public final class FrameDecompressor {
             throw CodecError(.malformedFrame, codec: codec, "stream is truncated after \(inputCount - unread) bytes")
         default:
             let message = inflater.pointee.msg.map { String(cString: $0) } ?? "status \(status)"
-            throw CodecError(.malformedFrame, codec: codec, "inflate failed at input byte \(inputCount - unread): \(message)")
+            throw CodecError(
+                .malformedFrame, codec: codec, "inflate failed at input byte \(inputCount - unread): \(message)")
         }
     }
 }

@@ -14,14 +14,19 @@ public struct ClientLockHolder: Hashable, Sendable {
     }
 
     public var metadata: [String: String] {
-        ["relayhost": host, "relaypid": String(processID), "relaystarted": String(Int64(startedAt.timeIntervalSince1970))]
+        [
+            "relayhost": host, "relaypid": String(processID),
+            "relaystarted": String(Int64(startedAt.timeIntervalSince1970)),
+        ]
     }
 
     /// nil when the metadata does not name a holder (an older or foreign blob).
     public init?(metadata: [String: String]) {
         guard let host = metadata["relayhost"], let pid = metadata["relaypid"].flatMap(Int32.init),
-              let started = metadata["relaystarted"].flatMap(Int64.init)
+            let started = metadata["relaystarted"].flatMap(Int64.init)
         else { return nil }
-        self.init(host: TargetName.printable(host), processID: pid, startedAt: Date(timeIntervalSince1970: TimeInterval(started)))
+        self.init(
+            host: TargetName.printable(host), processID: pid,
+            startedAt: Date(timeIntervalSince1970: TimeInterval(started)))
     }
 }

@@ -22,7 +22,9 @@ struct ControlEntityReader {
         return value
     }
 
-    func optionalUInt64(_ name: String, in range: ClosedRange<UInt64> = 0...UInt64(Int64.max)) throws(ControlError) -> UInt64? {
+    func optionalUInt64(_ name: String, in range: ClosedRange<UInt64> = 0...UInt64(Int64.max)) throws(ControlError)
+        -> UInt64?
+    {
         let number: Int64
         switch entity.properties[name] {
         case nil: return nil
@@ -31,13 +33,16 @@ struct ControlEntityReader {
         default: throw ControlError(.wrongType, field: field(name), "expected an Edm.Int64")
         }
         guard number >= 0, range.contains(UInt64(number)) else {
-            throw ControlError(.outOfRange, field: field(name), "\(number) is outside \(range.lowerBound)...\(range.upperBound)")
+            throw ControlError(
+                .outOfRange, field: field(name), "\(number) is outside \(range.lowerBound)...\(range.upperBound)")
         }
         return UInt64(number)
     }
 
     func string(_ name: String) throws(ControlError) -> String {
-        guard let value = try optionalString(name) else { throw ControlError(.missingField, field: field(name), "required") }
+        guard let value = try optionalString(name) else {
+            throw ControlError(.missingField, field: field(name), "required")
+        }
         return value
     }
 
@@ -66,7 +71,9 @@ struct ControlEntityReader {
     }
 
     func date(_ name: String) throws(ControlError) -> Date {
-        guard let value = try optionalDate(name) else { throw ControlError(.missingField, field: field(name), "required") }
+        guard let value = try optionalDate(name) else {
+            throw ControlError(.missingField, field: field(name), "required")
+        }
         return value
     }
 

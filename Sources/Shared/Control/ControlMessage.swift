@@ -20,7 +20,9 @@ public struct ControlMessage: Hashable, Sendable {
     public var generation: UInt64
     public var seq: UInt64
     /// The temp blob in the segments container: always `ControlNames.segmentBlob(...)` of the fields below.
-    public var blob: String { ControlNames.segmentBlob(target: target, generation: generation, seq: seq, digest: segmentDigest) }
+    public var blob: String {
+        ControlNames.segmentBlob(target: target, generation: generation, seq: seq, digest: segmentDigest)
+    }
     /// The segment's size in bytes, trailer included.
     public var segmentBytes: Int
     /// The segment's trailer digest (XXH3-128 of every byte before the trailer).
@@ -55,8 +57,10 @@ public struct ControlMessage: Hashable, Sendable {
         ControlMessage(
             target: target, generation: ControlNames.maxGeneration, seq: ControlNames.maxSeq,
             segmentBytes: SegmentFormat.maxSegmentSize, segmentDigest: XXH128(high: .max, low: .max),
-            plainBytes: UInt64(SegmentFormat.maxExtents * SegmentFormat.maxExtentLength), extentCount: SegmentFormat.maxExtents,
-            span: ByteRange(offset: 10_000_000_000_000_000_000, length: 1 << 40), generationSegmentCount: ControlNames.maxSeq)
+            plainBytes: UInt64(SegmentFormat.maxExtents * SegmentFormat.maxExtentLength),
+            extentCount: SegmentFormat.maxExtents,
+            span: ByteRange(offset: 10_000_000_000_000_000_000, length: 1 << 40),
+            generationSegmentCount: ControlNames.maxSeq)
     }
 
     /// Whether this is its generation's last segment.
@@ -92,7 +96,9 @@ public struct ControlMessage: Hashable, Sendable {
     public init(parsing text: String) throws(ControlError) {
         let bytes = Array(text.utf8)
         guard bytes.count <= Self.maxEncodedBytes else {
-            throw ControlError(.tooLarge, field: "message", "\(bytes.count) bytes; a control message has at most \(Self.maxEncodedBytes)")
+            throw ControlError(
+                .tooLarge, field: "message",
+                "\(bytes.count) bytes; a control message has at most \(Self.maxEncodedBytes)")
         }
         let document: JSONValue
         do {
@@ -107,7 +113,9 @@ public struct ControlMessage: Hashable, Sendable {
 
         let version = try fields.integer("v", in: 0...UInt64(Int.max))
         guard version == UInt64(Self.version) else {
-            throw ControlError(.unsupportedVersion, field: "message.v", "version \(version); this program reads version \(Self.version)")
+            throw ControlError(
+                .unsupportedVersion, field: "message.v",
+                "version \(version); this program reads version \(Self.version)")
         }
         let targetText = try fields.string("target")
         do {
@@ -119,7 +127,8 @@ public struct ControlMessage: Hashable, Sendable {
         seq = try fields.integer("seq", in: 1...ControlNames.maxSeq)
         let blobName = try fields.string("blob")
         let minimumSegment = SegmentFormat.headerSize + SegmentFormat.trailerSize
-        segmentBytes = Int(try fields.integer("bytes", in: UInt64(minimumSegment)...UInt64(SegmentFormat.maxSegmentSize)))
+        segmentBytes = Int(
+            try fields.integer("bytes", in: UInt64(minimumSegment)...UInt64(SegmentFormat.maxSegmentSize)))
         segmentDigest = try fields.digest("digest")
         extentCount = Int(try fields.integer("extents", in: 0...UInt64(SegmentFormat.maxExtents)))
         plainBytes = try fields.integer("plain", in: 0...UInt64(extentCount * SegmentFormat.maxExtentLength))
@@ -130,20 +139,27 @@ public struct ControlMessage: Hashable, Sendable {
             throw ControlError(.outOfRange, field: "message.lo", "the span [\(low), \(high)) is not 512-aligned")
         }
         guard extentCount > 0 || high == 0 else {
-            throw ControlError(.inconsistent, field: "message.hi", "a segment without extents has the empty span [0, 0)")
+            throw ControlError(
+                .inconsistent, field: "message.hi", "a segment without extents has the empty span [0, 0)")
         }
         guard plainBytes <= high - low else {
-            throw ControlError(.inconsistent, field: "message.plain", "\(plainBytes) plain bytes do not fit in the span [\(low), \(high))")
+            throw ControlError(
+                .inconsistent, field: "message.plain",
+                "\(plainBytes) plain bytes do not fit in the span [\(low), \(high))")
         }
         span = ByteRange(offset: low, length: high - low)
         generationSegmentCount = try fields.optionalInteger("segments", in: 1...seq)
         guard blobName == blob else {
-            throw ControlError(.inconsistent, field: "message.blob",
-                               "'\(TargetName.printable(blobName))' is not the temp blob of this target, generation, seq and digest ('\(blob)')")
+            throw ControlError(
+                .inconsistent, field: "message.blob",
+                "'\(TargetName.printable(blobName))' is not the temp blob of this target, generation, seq and digest ('\(blob)')"
+            )
         }
     }
 
-    static let fieldNames: Set<String> = ["v", "target", "gen", "seq", "blob", "bytes", "digest", "plain", "extents", "lo", "hi", "segments"]
+    static let fieldNames: Set<String> = [
+        "v", "target", "gen", "seq", "blob", "bytes", "digest", "plain", "extents", "lo", "hi", "segments",
+    ]
 }
 
 /// A JSON object's members taken one by one by name, refusing duplicates and names not in `known`.
@@ -155,7 +171,9 @@ struct ControlFields {
         self.owner = owner
         for (name, value) in list {
             guard known.contains(name) else {
-                throw ControlError(.unknownField, field: "\(owner).\(TargetName.printable(name))", "this version defines no such field")
+                throw ControlError(
+                    .unknownField, field: "\(owner).\(TargetName.printable(name))", "this version defines no such field"
+                )
             }
             guard members.updateValue(value, forKey: name) == nil else {
                 throw ControlError(.unknownField, field: "\(owner).\(name)", "given twice")
@@ -180,13 +198,15 @@ struct ControlFields {
     func optionalInteger(_ name: String, in range: ClosedRange<UInt64>) throws(ControlError) -> UInt64? {
         guard let value = members[name] else { return nil }
         guard case .number(let text) = value, let digits = text.first, digits.isASCII, digits.isNumber,
-              text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
-              text == "0" || !text.hasPrefix("0")
+            text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+            text == "0" || !text.hasPrefix("0")
         else {
             throw ControlError(.wrongType, field: "\(owner).\(name)", "expected a non-negative integer")
         }
         guard let number = UInt64(text), range.contains(number) else {
-            throw ControlError(.outOfRange, field: "\(owner).\(name)", "\(text.prefix(40)) is outside \(range.lowerBound)...\(range.upperBound)")
+            throw ControlError(
+                .outOfRange, field: "\(owner).\(name)",
+                "\(text.prefix(40)) is outside \(range.lowerBound)...\(range.upperBound)")
         }
         return number
     }
@@ -210,8 +230,8 @@ extension XXH128 {
     public init?(hex: String) {
         let bytes = Array(hex.utf8)
         guard bytes.count == 32, bytes.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
-              let high = UInt64(String(decoding: bytes[..<16], as: UTF8.self), radix: 16),
-              let low = UInt64(String(decoding: bytes[16...], as: UTF8.self), radix: 16)
+            let high = UInt64(String(decoding: bytes[..<16], as: UTF8.self), radix: 16),
+            let low = UInt64(String(decoding: bytes[16...], as: UTF8.self), radix: 16)
         else { return nil }
         self.init(high: high, low: low)
     }

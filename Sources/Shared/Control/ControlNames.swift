@@ -70,7 +70,9 @@ public enum ControlNames {
     private static func number(_ text: String, prefix: String, digits: Int) -> UInt64? {
         guard text.hasPrefix(prefix) else { return nil }
         let body = text.utf8.dropFirst(prefix.utf8.count)
-        guard body.count == digits, body.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        guard body.count == digits, body.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            return nil
+        }
         return UInt64(String(decoding: body, as: UTF8.self))
     }
 }

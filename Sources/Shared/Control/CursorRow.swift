@@ -13,8 +13,10 @@ public struct CursorRow: Hashable, Sendable {
     public var updatedAt: Date
     public var etag: String?
 
-    public init(target: TargetName, appliedSeq: UInt64 = 0, epoch: Int64 = 0, appliedBytes: UInt64 = 0,
-                updatedAt: Date, etag: String? = nil) {
+    public init(
+        target: TargetName, appliedSeq: UInt64 = 0, epoch: Int64 = 0, appliedBytes: UInt64 = 0,
+        updatedAt: Date, etag: String? = nil
+    ) {
         self.target = target
         self.appliedSeq = appliedSeq
         self.epoch = epoch
@@ -24,13 +26,15 @@ public struct CursorRow: Hashable, Sendable {
     }
 
     public var entity: TableEntity {
-        TableEntity(partitionKey: target.key, rowKey: ControlNames.cursorRow, properties: [
-            "target": .string(target.description),
-            "appliedSeq": .count(appliedSeq),
-            "epoch": .int64(epoch),
-            "appliedBytes": .count(appliedBytes),
-            "updatedAt": .dateTime(updatedAt),
-        ])
+        TableEntity(
+            partitionKey: target.key, rowKey: ControlNames.cursorRow,
+            properties: [
+                "target": .string(target.description),
+                "appliedSeq": .count(appliedSeq),
+                "epoch": .int64(epoch),
+                "appliedBytes": .count(appliedBytes),
+                "updatedAt": .dateTime(updatedAt),
+            ])
     }
 
     public init(entity: TableEntity) throws(ControlError) {

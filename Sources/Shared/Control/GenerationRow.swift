@@ -37,10 +37,12 @@ public struct GenerationRow: Hashable, Sendable {
     public var snapshot: String?
     public var etag: String?
 
-    public init(target: TargetName, generation: UInt64, state: State = .sending, firstSeq: UInt64, lastSeq: UInt64? = nil,
-                full: Bool, sourceChanged: Bool = false, host: String, startedAt: Date, sentAt: Date? = nil,
-                appliedAt: Date? = nil, plainBytes: UInt64 = 0, storedBytes: UInt64 = 0, snapshot: String? = nil,
-                etag: String? = nil) {
+    public init(
+        target: TargetName, generation: UInt64, state: State = .sending, firstSeq: UInt64, lastSeq: UInt64? = nil,
+        full: Bool, sourceChanged: Bool = false, host: String, startedAt: Date, sentAt: Date? = nil,
+        appliedAt: Date? = nil, plainBytes: UInt64 = 0, storedBytes: UInt64 = 0, snapshot: String? = nil,
+        etag: String? = nil
+    ) {
         self.target = target
         self.generation = generation
         self.state = state
@@ -75,7 +77,8 @@ public struct GenerationRow: Hashable, Sendable {
         if let sentAt { properties["sentAt"] = .dateTime(sentAt) }
         if let appliedAt { properties["appliedAt"] = .dateTime(appliedAt) }
         if let snapshot { properties["snapshot"] = .string(snapshot) }
-        return TableEntity(partitionKey: target.key, rowKey: ControlNames.generationRow(generation), properties: properties)
+        return TableEntity(
+            partitionKey: target.key, rowKey: ControlNames.generationRow(generation), properties: properties)
     }
 
     public init(entity: TableEntity) throws(ControlError) {
@@ -87,7 +90,8 @@ public struct GenerationRow: Hashable, Sendable {
         }
         let stateText = try reader.string("state")
         guard let state = State(rawValue: stateText) else {
-            throw reader.fail(.outOfRange, "state", "'\(TargetName.printable(stateText))' is not sending, sent, applied or abandoned")
+            throw reader.fail(
+                .outOfRange, "state", "'\(TargetName.printable(stateText))' is not sending, sent, applied or abandoned")
         }
         self.state = state
         firstSeq = try reader.uint64("firstSeq", in: 1...ControlNames.maxSeq)

@@ -29,14 +29,18 @@ public final class ReferenceApplier {
         let reader = try SegmentReader(segment, diskSize: diskSize)
         let header = reader.header
         guard header.targetID == target.segmentTargetID else {
-            throw ControlError(.outOfOrder, field: "segment.targetID", "the segment belongs to another target than \(target)")
+            throw ControlError(
+                .outOfOrder, field: "segment.targetID", "the segment belongs to another target than \(target)")
         }
         guard header.seq == appliedSeq + 1 else {
-            throw ControlError(.outOfOrder, field: "segment.seq", "seq \(header.seq) given after \(appliedSeq); expected \(appliedSeq + 1)")
+            throw ControlError(
+                .outOfOrder, field: "segment.seq",
+                "seq \(header.seq) given after \(appliedSeq); expected \(appliedSeq + 1)")
         }
         guard header.generation >= appliedGeneration else {
-            throw ControlError(.outOfOrder, field: "segment.generation",
-                               "generation \(header.generation) after generation \(appliedGeneration)")
+            throw ControlError(
+                .outOfOrder, field: "segment.generation",
+                "generation \(header.generation) after generation \(appliedGeneration)")
         }
         var decoded: [[UInt8]] = []
         for (index, extent) in reader.extents.enumerated() {

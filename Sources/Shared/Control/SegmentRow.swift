@@ -29,7 +29,8 @@ public struct SegmentRow: Hashable, Sendable {
         ]
         if let count = message.generationSegmentCount { properties["segments"] = .count(count) }
         if let poisonReason { properties["poisonReason"] = .string(poisonReason) }
-        return TableEntity(partitionKey: message.target.key, rowKey: ControlNames.segmentRow(message.seq), properties: properties)
+        return TableEntity(
+            partitionKey: message.target.key, rowKey: ControlNames.segmentRow(message.seq), properties: properties)
     }
 
     /// Reads a row back through the same checks as a queued message: the table is input too.

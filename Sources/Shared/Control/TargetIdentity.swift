@@ -23,18 +23,23 @@ public struct TargetIdentity: Hashable, Sendable {
 
     /// The page blob's metadata (names are C# identifiers, as Azure requires).
     public var metadata: [String: String] {
-        [Self.sourceIDKey: sourceID.uuidString.lowercased(), Self.virtualSizeKey: String(virtualSize), Self.creatorKey: creator]
+        [
+            Self.sourceIDKey: sourceID.uuidString.lowercased(), Self.virtualSizeKey: String(virtualSize),
+            Self.creatorKey: creator,
+        ]
     }
 
     /// Reads an identity from a blob's metadata; a blob without it was not created by vhd-relay.
     public init(metadata: [String: String], blob: String) throws(ControlError) {
         guard let id = metadata[Self.sourceIDKey], let size = metadata[Self.virtualSizeKey] else {
-            throw ControlError(.identityMismatch, field: "\(blob) metadata",
-                               "the blob exists but was not created by vhd-relay (no \(Self.sourceIDKey)/\(Self.virtualSizeKey)); "
-                               + "choose another target or delete the blob")
+            throw ControlError(
+                .identityMismatch, field: "\(blob) metadata",
+                "the blob exists but was not created by vhd-relay (no \(Self.sourceIDKey)/\(Self.virtualSizeKey)); "
+                    + "choose another target or delete the blob")
         }
         guard let sourceID = UUID(uuidString: id), let virtualSize = UInt64(size) else {
-            throw ControlError(.wrongType, field: "\(blob) metadata", "\(Self.sourceIDKey) or \(Self.virtualSizeKey) is malformed")
+            throw ControlError(
+                .wrongType, field: "\(blob) metadata", "\(Self.sourceIDKey) or \(Self.virtualSizeKey) is malformed")
         }
         self.init(sourceID: sourceID, virtualSize: virtualSize, creator: metadata[Self.creatorKey] ?? "unknown")
     }
@@ -42,14 +47,17 @@ public struct TargetIdentity: Hashable, Sendable {
     /// Throws unless `self` (the target's) describes the same source and size as `source`.
     public func check(matches source: TargetIdentity, target: TargetName) throws(ControlError) {
         guard sourceID == source.sourceID else {
-            throw ControlError(.identityMismatch, field: "\(target) metadata.\(Self.sourceIDKey)",
-                               "the target was created from source \(sourceID.uuidString.lowercased()), this source is "
-                               + "\(source.sourceID.uuidString.lowercased()); use another target, or delete this one to start over")
+            throw ControlError(
+                .identityMismatch, field: "\(target) metadata.\(Self.sourceIDKey)",
+                "the target was created from source \(sourceID.uuidString.lowercased()), this source is "
+                    + "\(source.sourceID.uuidString.lowercased()); use another target, or delete this one to start over"
+            )
         }
         guard virtualSize == source.virtualSize else {
-            throw ControlError(.identityMismatch, field: "\(target) metadata.\(Self.virtualSizeKey)",
-                               "the target holds a disk of \(virtualSize) bytes, the source has \(source.virtualSize); "
-                               + "a resized disk needs a new target")
+            throw ControlError(
+                .identityMismatch, field: "\(target) metadata.\(Self.virtualSizeKey)",
+                "the target holds a disk of \(virtualSize) bytes, the source has \(source.virtualSize); "
+                    + "a resized disk needs a new target")
         }
     }
 }

@@ -12,8 +12,9 @@ public struct TargetName: Hashable, Sendable, CustomStringConvertible {
     /// Parses `container/blob`: the container is everything before the first `/`.
     public init(_ text: String) throws(ControlError) {
         guard let slash = text.firstIndex(of: "/") else {
-            throw ControlError(.invalidTargetName, field: "target",
-                               "'\(Self.printable(text))' is not CONTAINER/BLOB (e.g. disks/vm1.vhd)")
+            throw ControlError(
+                .invalidTargetName, field: "target",
+                "'\(Self.printable(text))' is not CONTAINER/BLOB (e.g. disks/vm1.vhd)")
         }
         try self.init(container: String(text[..<slash]), blob: String(text[text.index(after: slash)...]))
     }
@@ -25,9 +26,10 @@ public struct TargetName: Hashable, Sendable, CustomStringConvertible {
         self.blob = blob
         let longest = ControlMessage.longest(for: self).encoded().utf8.count
         guard longest <= ControlMessage.maxEncodedBytes else {
-            throw ControlError(.invalidTargetName, field: "target.blob",
-                               "the name is too long once encoded: a control message naming it would take \(longest) bytes "
-                               + "of the \(ControlMessage.maxEncodedBytes) allowed; use a shorter blob name")
+            throw ControlError(
+                .invalidTargetName, field: "target.blob",
+                "the name is too long once encoded: a control message naming it would take \(longest) bytes "
+                    + "of the \(ControlMessage.maxEncodedBytes) allowed; use a shorter blob name")
         }
     }
 
@@ -59,9 +61,10 @@ public struct TargetName: Hashable, Sendable, CustomStringConvertible {
     /// Azure's container rule (`ResourceName`).
     private static func checkContainer(_ name: String) throws(ControlError) {
         guard ResourceName.isContainerOrQueueName(name) else {
-            throw ControlError(.invalidTargetName, field: "target.container",
-                               "'\(printable(name))' is not a container name Azure accepts: use 3-63 of a-z, 0-9 and "
-                               + "single dashes, starting and ending with a letter or digit")
+            throw ControlError(
+                .invalidTargetName, field: "target.container",
+                "'\(printable(name))' is not a container name Azure accepts: use 3-63 of a-z, 0-9 and "
+                    + "single dashes, starting and ending with a letter or digit")
         }
     }
 
@@ -71,12 +74,14 @@ public struct TargetName: Hashable, Sendable, CustomStringConvertible {
     private static func checkBlob(_ name: String) throws(ControlError) {
         let field = "target.blob"
         guard (1...maxBlobNameBytes).contains(name.utf8.count) else {
-            throw ControlError(.invalidTargetName, field: field,
-                               "the blob name is \(name.utf8.count) bytes long; use 1-\(maxBlobNameBytes)")
+            throw ControlError(
+                .invalidTargetName, field: field,
+                "the blob name is \(name.utf8.count) bytes long; use 1-\(maxBlobNameBytes)")
         }
         if let control = name.unicodeScalars.first(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
-            throw ControlError(.invalidTargetName, field: field,
-                               "the blob name holds the control character U+\(String(control.value, radix: 16, uppercase: true))")
+            throw ControlError(
+                .invalidTargetName, field: field,
+                "the blob name holds the control character U+\(String(control.value, radix: 16, uppercase: true))")
         }
         guard !name.hasSuffix("."), !name.hasSuffix("/") else {
             throw ControlError(.invalidTargetName, field: field, "'\(name)' ends with '.' or '/', which Azure drops")
@@ -91,7 +96,8 @@ public struct TargetName: Hashable, Sendable, CustomStringConvertible {
     static func printable(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars.prefix(100) {
-            out += scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+            out +=
+                scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
                 ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
         }
         return out

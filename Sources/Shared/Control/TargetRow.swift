@@ -12,8 +12,10 @@ public struct TargetRow: Hashable, Sendable {
     /// The ETag read with the row, for guarded updates; nil for a row not yet stored.
     public var etag: String?
 
-    public init(target: TargetName, identity: TargetIdentity, nextSeq: UInt64 = 1, lastGeneration: UInt64 = 0,
-                fullSyncRequired: Bool = false, etag: String? = nil) {
+    public init(
+        target: TargetName, identity: TargetIdentity, nextSeq: UInt64 = 1, lastGeneration: UInt64 = 0,
+        fullSyncRequired: Bool = false, etag: String? = nil
+    ) {
         self.target = target
         self.identity = identity
         self.nextSeq = nextSeq
@@ -23,23 +25,26 @@ public struct TargetRow: Hashable, Sendable {
     }
 
     public var entity: TableEntity {
-        TableEntity(partitionKey: target.key, rowKey: ControlNames.targetRow, properties: [
-            "target": .string(target.description),
-            "sourceId": .string(identity.sourceID.uuidString.lowercased()),
-            "virtualSize": .count(identity.virtualSize),
-            "targetSize": .count(VHDFooter.targetSize(forVirtualSize: identity.virtualSize)),
-            "creator": .string(identity.creator),
-            "nextSeq": .count(nextSeq),
-            "lastGeneration": .count(lastGeneration),
-            "fullSyncRequired": .bool(fullSyncRequired),
-        ])
+        TableEntity(
+            partitionKey: target.key, rowKey: ControlNames.targetRow,
+            properties: [
+                "target": .string(target.description),
+                "sourceId": .string(identity.sourceID.uuidString.lowercased()),
+                "virtualSize": .count(identity.virtualSize),
+                "targetSize": .count(VHDFooter.targetSize(forVirtualSize: identity.virtualSize)),
+                "creator": .string(identity.creator),
+                "nextSeq": .count(nextSeq),
+                "lastGeneration": .count(lastGeneration),
+                "fullSyncRequired": .bool(fullSyncRequired),
+            ])
     }
 
     public init(entity: TableEntity) throws(ControlError) {
         let reader = ControlEntityReader(entity)
         target = try TargetRow.target(of: reader)
-        identity = TargetIdentity(sourceID: try reader.uuid("sourceId"), virtualSize: try reader.uint64("virtualSize"),
-                                  creator: try reader.optionalString("creator") ?? "unknown")
+        identity = TargetIdentity(
+            sourceID: try reader.uuid("sourceId"), virtualSize: try reader.uint64("virtualSize"),
+            creator: try reader.optionalString("creator") ?? "unknown")
         nextSeq = try reader.uint64("nextSeq", in: 1...ControlNames.maxSeq)
         lastGeneration = try reader.uint64("lastGeneration", in: 0...ControlNames.maxGeneration)
         fullSyncRequired = try reader.bool("fullSyncRequired")
@@ -56,7 +61,9 @@ public struct TargetRow: Hashable, Sendable {
             throw reader.fail(.invalidTargetName, "target", error.detail)
         }
         guard target.key == reader.entity.partitionKey else {
-            throw reader.fail(.inconsistent, "target", "'\(target)' is not the target of partition '\(TargetName.printable(reader.entity.partitionKey))'")
+            throw reader.fail(
+                .inconsistent, "target",
+                "'\(target)' is not the target of partition '\(TargetName.printable(reader.entity.partitionKey))'")
         }
         return target
     }

@@ -14,10 +14,14 @@ public struct ConvertError: Error, CustomStringConvertible, Sendable, Equatable 
     static func outputIsInput(_ output: String, input: String) -> ConvertError {
         ConvertError(
             code: .outputIsInput, output: output,
-            description: "\(output): the output is the input \(input) (same file); it would be overwritten. Choose another output path.")
+            description:
+                "\(output): the output is the input \(input) (same file); it would be overwritten. Choose another output path."
+        )
     }
 
     static func outputIsDirectory(_ output: String) -> ConvertError {
-        ConvertError(code: .outputIsDirectory, output: output, description: "\(output): the output is a directory; give a file path.")
+        ConvertError(
+            code: .outputIsDirectory, output: output,
+            description: "\(output): the output is a directory; give a file path.")
     }
 }

@@ -142,7 +142,8 @@ public struct FixedVHDConverter: Sendable {
         var position = 0
         while position <= chunk.count {
             let blockEnd = min(position + step, chunk.count)
-            let isData = position < chunk.count
+            let isData =
+                position < chunk.count
                 && !UnsafeRawBufferPointer(rebasing: chunk[position..<blockEnd]).isAllZero
             if isData, runStart == nil { runStart = position }
             if !isData, let start = runStart {

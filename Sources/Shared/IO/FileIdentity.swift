@@ -16,6 +16,7 @@ public struct FileIdentity: Hashable, Sendable {
     private static func identity(_ path: String, follow: Bool) -> FileIdentity? {
         var info = stat()
         guard (follow ? stat(path, &info) : lstat(path, &info)) == 0 else { return nil }
-        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), isDirectory: info.st_mode & S_IFMT == S_IFDIR)
+        return FileIdentity(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), isDirectory: info.st_mode & S_IFMT == S_IFDIR)
     }
 }

@@ -58,7 +58,8 @@ public final class SystemFile: @unchecked Sendable {
     /// Creates `path`, which must not exist, not even as a symbolic link (`O_EXCL | O_NOFOLLOW`): a
     /// file planted under the name is never opened, let alone truncated.
     public static func createNew(_ path: String, mode: mode_t = 0o644) throws -> SystemFile {
-        try open(path, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode, operation: "create (new file)")
+        try open(
+            path, flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: mode, operation: "create (new file)")
     }
 
     /// Removes a file; a missing one is fine (a crash may have removed it already).
@@ -127,7 +128,8 @@ public final class SystemFile: @unchecked Sendable {
         // Uninitialized: every byte is read over, so zero-filling a 4 MiB buffer first would be waste.
         try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             guard try read(into: UnsafeMutableRawBufferPointer(buffer), at: offset) == count else {
-                throw FileError(path: path, operation: "read of \(count) bytes (file ends early)", offset: offset, errno: EIO)
+                throw FileError(
+                    path: path, operation: "read of \(count) bytes (file ends early)", offset: offset, errno: EIO)
             }
             initialized = count
         }
@@ -202,7 +204,9 @@ public final class SystemFile: @unchecked Sendable {
                     if copied < 0, errno == EINTR { continue }
                     // Not supported here (an old kernel, another file system, a file that ended early): copy by hand.
                     guard copied < 0, [ENOSYS, EXDEV, EOPNOTSUPP, EINVAL].contains(errno) else {
-                        throw FileError(path: path, operation: "copy_file_range of \(count) bytes", offset: position, errno: copied == 0 ? EIO : errno)
+                        throw FileError(
+                            path: path, operation: "copy_file_range of \(count) bytes", offset: position,
+                            errno: copied == 0 ? EIO : errno)
                     }
                     inKernel = false
                 }

@@ -54,14 +54,15 @@ public struct SegmentError: Error, CustomStringConvertible, Sendable, Equatable 
 
     public var description: String {
         let at = offset.map { " at byte offset \($0)" } ?? ""
-        let advice = switch code {
-        case .segmentFull: "finish this segment and start another"
-        case .compressionFailed, .invalidArgument: "this is a bug in the caller"
-        default:
-            offset == nil
-                ? "the extent is invalid; this is a bug in the caller"
-                : "the segment is corrupt or forged; do not apply it (poison its message)"
-        }
+        let advice =
+            switch code {
+            case .segmentFull: "finish this segment and start another"
+            case .compressionFailed, .invalidArgument: "this is a bug in the caller"
+            default:
+                offset == nil
+                    ? "the extent is invalid; this is a bug in the caller"
+                    : "the segment is corrupt or forged; do not apply it (poison its message)"
+            }
         return "segment \(field)\(at): \(detail) (\(advice))"
     }
 }

@@ -15,7 +15,8 @@ public final class SegmentWriter {
 
     public init(compressor: FrameCompressor) {
         self.compressor = compressor
-        let bound = FrameCompressor.maxCompressedSize(codec: compressor.codec, plainCount: SegmentFormat.maxExtentLength)
+        let bound = FrameCompressor.maxCompressedSize(
+            codec: compressor.codec, plainCount: SegmentFormat.maxExtentLength)
         scratch = .allocate(byteCount: bound, alignment: 16)
         entries.reserveCapacity(SegmentFormat.maxExtents)
     }
@@ -55,9 +56,10 @@ public final class SegmentWriter {
                 codec = .none
             }
         }
-        entries.append(SegmentExtent(
-            offset: offset, length: bytes.count, operation: .write, codec: codec,
-            storedLength: stored.count, frameOffset: frames.count, digest: Digest.xxh3_128(bytes)))
+        entries.append(
+            SegmentExtent(
+                offset: offset, length: bytes.count, operation: .write, codec: codec,
+                storedLength: stored.count, frameOffset: frames.count, digest: Digest.xxh3_128(bytes)))
         frames.append(contentsOf: stored)
         plainBytes += UInt64(bytes.count)
         nextOffset = offset + UInt64(bytes.count)
@@ -68,9 +70,10 @@ public final class SegmentWriter {
         let field = "extent[\(entries.count)]"
         try checkExtent(offset: offset, length: length, field: field)
         try checkRoom(length: 0, field: field)
-        entries.append(SegmentExtent(
-            offset: offset, length: length, operation: .clear, codec: .none,
-            storedLength: 0, frameOffset: frames.count, digest: XXH128(high: 0, low: 0)))
+        entries.append(
+            SegmentExtent(
+                offset: offset, length: length, operation: .clear, codec: .none,
+                storedLength: 0, frameOffset: frames.count, digest: XXH128(high: 0, low: 0)))
         nextOffset = offset + UInt64(length)
     }
 
@@ -130,25 +133,31 @@ public final class SegmentWriter {
     private func checkExtent(offset: UInt64, length: Int, field: String) throws(SegmentError) {
         let sector = UInt64(SegmentFormat.sectorSize)
         guard offset % sector == 0 else {
-            throw SegmentError(.misaligned, field: field + ".offset", offset: nil, "disk offset \(offset) is not a multiple of \(sector)")
+            throw SegmentError(
+                .misaligned, field: field + ".offset", offset: nil,
+                "disk offset \(offset) is not a multiple of \(sector)")
         }
         guard length > 0, length <= SegmentFormat.maxExtentLength, length % SegmentFormat.sectorSize == 0 else {
-            throw SegmentError(.lengthOutOfRange, field: field + ".length", offset: nil,
-                               "length \(length) is not a multiple of \(sector) in 512...\(SegmentFormat.maxExtentLength)")
+            throw SegmentError(
+                .lengthOutOfRange, field: field + ".length", offset: nil,
+                "length \(length) is not a multiple of \(sector) in 512...\(SegmentFormat.maxExtentLength)")
         }
         guard offset <= UInt64.max - UInt64(length) else {
-            throw SegmentError(.offsetOverflow, field: field + ".offset", offset: nil, "offset \(offset) + length \(length) overflows")
+            throw SegmentError(
+                .offsetOverflow, field: field + ".offset", offset: nil, "offset \(offset) + length \(length) overflows")
         }
         guard offset >= nextOffset else {
-            throw SegmentError(.overlap, field: field + ".offset", offset: nil,
-                               "disk offset \(offset) is before the end \(nextOffset) of the previous extent")
+            throw SegmentError(
+                .overlap, field: field + ".offset", offset: nil,
+                "disk offset \(offset) is before the end \(nextOffset) of the previous extent")
         }
     }
 
     private func checkRoom(length: Int, field: String) throws(SegmentError) {
         guard canAppend(length: length) else {
-            throw SegmentError(.segmentFull, field: field, offset: nil,
-                               "\(entries.count) extents and \(encodedSize) bytes leave no room for \(length) more bytes")
+            throw SegmentError(
+                .segmentFull, field: field, offset: nil,
+                "\(entries.count) extents and \(encodedSize) bytes leave no room for \(length) more bytes")
         }
     }
 }

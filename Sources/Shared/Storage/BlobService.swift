@@ -10,35 +10,44 @@ public protocol BlobService: Sendable {
 
     /// Put Blob (block blob): creates or replaces the blob with `data`.
     @discardableResult
-    func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult
+    func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions)
+        async throws -> BlobWriteResult
 
     /// Get Blob, whole or `range` (clipped to the blob's end; a start at or past the end is `416 InvalidRange`).
-    func getBlob(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, conditions: BlobConditions) async throws -> BlobContent
+    func getBlob(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, conditions: BlobConditions) async throws
+        -> BlobContent
 
     /// Get Blob Properties (HEAD).
-    func blobProperties(_ blob: BlobAddress, snapshot: String?, conditions: BlobConditions) async throws -> BlobProperties
+    func blobProperties(_ blob: BlobAddress, snapshot: String?, conditions: BlobConditions) async throws
+        -> BlobProperties
 
     /// Delete Blob, or one snapshot of it. A blob with snapshots needs `deleteSnapshots`
     /// (`409 SnapshotsPresent` otherwise).
-    func deleteBlob(_ blob: BlobAddress, snapshot: String?, deleteSnapshots: DeleteSnapshots?, conditions: BlobConditions) async throws
+    func deleteBlob(
+        _ blob: BlobAddress, snapshot: String?, deleteSnapshots: DeleteSnapshots?, conditions: BlobConditions)
+        async throws
 
     /// List Blobs whose names start with `prefix`, one page at a time (`marker` from the previous page).
     func listBlobs(container: String, prefix: String, marker: String?, maxResults: Int) async throws -> BlobListing
 
     /// Set Blob Metadata: replaces the whole set.
     @discardableResult
-    func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult
+    func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws
+        -> BlobWriteResult
 
     // MARK: Page blobs
 
     /// Put Blob (page blob): creates or resets a page blob of `size` bytes (a multiple of 512), all pages clear.
     @discardableResult
-    func createPageBlob(_ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult
+    func createPageBlob(
+        _ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions
+    ) async throws -> BlobWriteResult
 
     /// Put Page (update): writes `data` (≤ 4 MiB, a multiple of 512) at `offset` (512-aligned).
     /// `contentMD5`, when given, is checked by the service (`400 Md5Mismatch`).
     @discardableResult
-    func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions) async throws -> BlobWriteResult
+    func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions)
+        async throws -> BlobWriteResult
 
     /// Put Page (clear): releases `range` (512-aligned); it reads as zeros and leaves the page ranges.
     @discardableResult
@@ -46,7 +55,9 @@ public protocol BlobService: Sendable {
 
     /// Get Page Ranges of the blob (or of `snapshot`), within `range` if given; with `previousSnapshot`,
     /// only what changed since it, cleared pages reported as clear ranges. Continuation is followed inside.
-    func pageRanges(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, previousSnapshot: String?, conditions: BlobConditions) async throws -> PageRangeList
+    func pageRanges(
+        _ blob: BlobAddress, range: ByteRange?, snapshot: String?, previousSnapshot: String?, conditions: BlobConditions
+    ) async throws -> PageRangeList
 
     /// Set Blob Properties with `x-ms-blob-content-length`: grows or shrinks a page blob.
     @discardableResult
@@ -54,7 +65,8 @@ public protocol BlobService: Sendable {
 
     /// Set Blob Properties with `x-ms-sequence-number-action`; returns the new sequence number in the result.
     @discardableResult
-    func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions) async throws -> BlobWriteResult
+    func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions) async throws
+        -> BlobWriteResult
 
     // MARK: Leases and snapshots
 

@@ -9,7 +9,8 @@ public protocol QueueService: Sendable {
     /// Put Message. `text` ≤ 64 KiB of UTF-8; invisible for `visibilityTimeout` seconds (0…604800);
     /// `timeToLive` seconds ≥ 1, or -1 for never; nil is Azure's 7 days.
     @discardableResult
-    func putMessage(_ queue: String, text: String, visibilityTimeout: Int, timeToLive: Int?) async throws -> QueueMessageReceipt
+    func putMessage(_ queue: String, text: String, visibilityTimeout: Int, timeToLive: Int?) async throws
+        -> QueueMessageReceipt
 
     /// Get Messages: up to `count` (1–32) visible messages, each made invisible for `visibilityTimeout`
     /// seconds (1…604800) with a new pop receipt and its dequeue count incremented.
@@ -19,7 +20,8 @@ public protocol QueueService: Sendable {
     func deleteMessage(_ queue: String, id: String, popReceipt: String) async throws
 
     /// Update Message: new visibility (0…604800 s) and optionally new text; returns the new pop receipt.
-    func updateMessage(_ queue: String, id: String, popReceipt: String, visibilityTimeout: Int, text: String?) async throws -> QueueMessageReceipt
+    func updateMessage(_ queue: String, id: String, popReceipt: String, visibilityTimeout: Int, text: String?)
+        async throws -> QueueMessageReceipt
 
     /// `x-ms-approximate-messages-count`: never lower than the true count.
     func approximateMessageCount(_ queue: String) async throws -> Int

@@ -5,7 +5,8 @@ enum ResourceName {
     static func isContainerOrQueueName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         func allowed(_ byte: UInt8) -> Bool {
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                 || byte == UInt8(ascii: "-")
         }
         return (3...63).contains(bytes.count) && bytes.allSatisfy(allowed) && bytes.first != UInt8(ascii: "-")

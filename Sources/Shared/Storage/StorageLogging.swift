@@ -9,8 +9,10 @@ extension Logger {
             ("lt", conditions.ifSequenceNumberLessThan), ("le", conditions.ifSequenceNumberLessThanOrEqual),
             ("eq", conditions.ifSequenceNumberEqual),
         ].compactMap { name, value in value.map { "\(name) \($0)" } }.joined(separator: ", ")
-        notice("page write fenced off by the blob's sequence number", metadata: [
-            "blob.name": "\(blob)", "blob.sequence_number_condition": "\(condition)",
-        ])
+        notice(
+            "page write fenced off by the blob's sequence number",
+            metadata: [
+                "blob.name": "\(blob)", "blob.sequence_number_condition": "\(condition)",
+            ])
     }
 }

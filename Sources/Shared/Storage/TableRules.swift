@@ -12,9 +12,12 @@ enum TableRules {
     /// `^[A-Za-z][A-Za-z0-9]{2,62}$`; names are case-insensitive, so the store keys them lowercased.
     static func tableKey(_ name: String) throws -> String {
         let bytes = Array(name.utf8)
-        func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+        func isLetter(_ byte: UInt8) -> Bool {
+            (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+        }
         func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
-        guard (3...63).contains(bytes.count), isLetter(bytes[0]), bytes.allSatisfy({ isLetter($0) || isDigit($0) }) else {
+        guard (3...63).contains(bytes.count), isLetter(bytes[0]), bytes.allSatisfy({ isLetter($0) || isDigit($0) })
+        else {
             throw StorageError.badRequest(
                 .invalidResourceName,
                 "table name \"\(name)\" is invalid: use 3-63 letters and digits, starting with a letter")
@@ -30,10 +33,13 @@ enum TableRules {
         if let forbidden {
             throw StorageError.badRequest(
                 .outOfRangeInput,
-                "\(field) \"\(key.prefix(64))\" holds the forbidden character U+\(String(forbidden.value, radix: 16, uppercase: true)); keys cannot contain / \\ # ? or control characters")
+                "\(field) \"\(key.prefix(64))\" holds the forbidden character U+\(String(forbidden.value, radix: 16, uppercase: true)); keys cannot contain / \\ # ? or control characters"
+            )
         }
         guard key.utf16.count <= maxKeyCharacters else {
-            throw StorageError.badRequest(.outOfRangeInput, "\(field) is \(key.utf16.count) characters long, over the limit of \(maxKeyCharacters)")
+            throw StorageError.badRequest(
+                .outOfRangeInput,
+                "\(field) is \(key.utf16.count) characters long, over the limit of \(maxKeyCharacters)")
         }
     }
 
@@ -42,29 +48,46 @@ enum TableRules {
     static func check(_ entity: TableEntity) throws {
         try checkKey(entity.partitionKey, "PartitionKey")
         try checkKey(entity.rowKey, "RowKey")
-        let place = "entity (PartitionKey \"\(entity.partitionKey.prefix(64))\", RowKey \"\(entity.rowKey.prefix(64))\")"
+        let place =
+            "entity (PartitionKey \"\(entity.partitionKey.prefix(64))\", RowKey \"\(entity.rowKey.prefix(64))\")"
         guard entity.properties.count <= maxCustomProperties else {
-            throw StorageError.badRequest(.tooManyProperties, "\(place) has \(entity.properties.count) properties, over the limit of \(maxCustomProperties)")
+            throw StorageError.badRequest(
+                .tooManyProperties,
+                "\(place) has \(entity.properties.count) properties, over the limit of \(maxCustomProperties)")
         }
         var size = 4 + 2 * (entity.partitionKey.utf16.count + entity.rowKey.utf16.count)
         for (name, value) in entity.properties {
             guard !name.isEmpty, !reservedNames.contains(name) else {
-                throw StorageError.badRequest(.invalidInput, "\(place): property name \"\(name)\" is empty or reserved (PartitionKey, RowKey, Timestamp are set through the entity)")
+                throw StorageError.badRequest(
+                    .invalidInput,
+                    "\(place): property name \"\(name)\" is empty or reserved (PartitionKey, RowKey, Timestamp are set through the entity)"
+                )
             }
             guard name.utf16.count <= maxPropertyNameCharacters else {
-                throw StorageError.badRequest(.propertyNameTooLong, "\(place): property name \"\(name.prefix(64))…\" is over \(maxPropertyNameCharacters) characters")
+                throw StorageError.badRequest(
+                    .propertyNameTooLong,
+                    "\(place): property name \"\(name.prefix(64))…\" is over \(maxPropertyNameCharacters) characters")
             }
             let valueSize = valueBytes(value)
             if case .string = value, valueSize - 4 > maxPropertyValueBytes {
-                throw StorageError.badRequest(.propertyValueTooLarge, "\(place): string property \(name) is \(valueSize - 4) bytes as UTF-16, over the limit of \(maxPropertyValueBytes)")
+                throw StorageError.badRequest(
+                    .propertyValueTooLarge,
+                    "\(place): string property \(name) is \(valueSize - 4) bytes as UTF-16, over the limit of \(maxPropertyValueBytes)"
+                )
             }
             if case .binary(let bytes) = value, bytes.count > maxPropertyValueBytes {
-                throw StorageError.badRequest(.propertyValueTooLarge, "\(place): binary property \(name) is \(bytes.count) bytes, over the limit of \(maxPropertyValueBytes)")
+                throw StorageError.badRequest(
+                    .propertyValueTooLarge,
+                    "\(place): binary property \(name) is \(bytes.count) bytes, over the limit of \(maxPropertyValueBytes)"
+                )
             }
             size += 8 + 2 * name.utf16.count + valueSize
         }
         guard size <= TableLimits.maxEntityBytes else {
-            throw StorageError.badRequest(.entityTooLarge, "\(place) is \(size) bytes as Azure counts them, over the limit of \(TableLimits.maxEntityBytes); store large data in a blob")
+            throw StorageError.badRequest(
+                .entityTooLarge,
+                "\(place) is \(size) bytes as Azure counts them, over the limit of \(TableLimits.maxEntityBytes); store large data in a blob"
+            )
         }
     }
 
@@ -88,5 +111,7 @@ enum TableVersion {
 
     static func timestamp(_ ticks: Int64) -> Date { AzureDate.date(ticks: ticks) }
 
-    static func etag(_ ticks: Int64) -> String { "W/\"datetime'\(AzureDate.iso8601(ticks: ticks, timeSeparator: "%3A"))'\"" }
+    static func etag(_ ticks: Int64) -> String {
+        "W/\"datetime'\(AzureDate.iso8601(ticks: ticks, timeSeparator: "%3A"))'\""
+    }
 }

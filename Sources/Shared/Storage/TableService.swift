@@ -16,7 +16,8 @@ public protocol TableService: Sendable {
 
     /// Update Entity (replace) or Merge Entity, if the stored ETag matches (`412 UpdateConditionNotSatisfied`).
     @discardableResult
-    func update(_ table: String, _ entity: TableEntity, mode: TableWriteMode, ifMatch: ETagCondition) async throws -> String
+    func update(_ table: String, _ entity: TableEntity, mode: TableWriteMode, ifMatch: ETagCondition) async throws
+        -> String
 
     /// Delete Entity, if the stored ETag matches.
     func delete(_ table: String, partitionKey: String, rowKey: String, ifMatch: ETagCondition) async throws
@@ -26,7 +27,10 @@ public protocol TableService: Sendable {
 
     /// Query Entities of one partition with `rowKeyFrom <= RowKey < rowKeyTo` (nil bounds are open), in
     /// RowKey order, at most `pageSize` (≤ 1000) per page; pass the returned continuation back for the next.
-    func query(_ table: String, partitionKey: String, rowKeyFrom: String?, rowKeyTo: String?, pageSize: Int, continuation: TableContinuation?) async throws -> TableQueryPage
+    func query(
+        _ table: String, partitionKey: String, rowKeyFrom: String?, rowKeyTo: String?, pageSize: Int,
+        continuation: TableContinuation?
+    ) async throws -> TableQueryPage
 
     /// Entity Group Transaction: ≤ 100 operations on distinct rows of one partition, all or nothing.
     /// Returns each operation's new ETag (nil for deletes). A failure names the failing operation's index.
@@ -66,7 +70,10 @@ public struct TableEntity: Hashable, Sendable {
     public var etag: String?
     public var timestamp: Date?
 
-    public init(partitionKey: String, rowKey: String, properties: [String: TableValue] = [:], etag: String? = nil, timestamp: Date? = nil) {
+    public init(
+        partitionKey: String, rowKey: String, properties: [String: TableValue] = [:], etag: String? = nil,
+        timestamp: Date? = nil
+    ) {
         self.partitionKey = partitionKey
         self.rowKey = rowKey
         self.properties = properties

@@ -12,9 +12,13 @@ extension TableValue {
         case .int32(let int): ("Edm.Int32", .number(String(int)))
         case .int64(let int): ("Edm.Int64", .string(String(int)))
         case .double(let double):
-            if double.isNaN { ("Edm.Double", .string("NaN")) }
-            else if double.isInfinite { ("Edm.Double", .string(double > 0 ? "Infinity" : "-Infinity")) }
-            else { ("Edm.Double", .number("\(double)")) }
+            if double.isNaN {
+                ("Edm.Double", .string("NaN"))
+            } else if double.isInfinite {
+                ("Edm.Double", .string(double > 0 ? "Infinity" : "-Infinity"))
+            } else {
+                ("Edm.Double", .number("\(double)"))
+            }
         case .bool(let flag): ("Edm.Boolean", .bool(flag))
         case .dateTime(let date): ("Edm.DateTime", .string(AzureDate.iso8601(date)))
         case .guid(let uuid): ("Edm.Guid", .string(uuid.uuidString.lowercased()))

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// A parsed XML element: enough of a tree to read Azure's bodies by element names, ignoring whatever
@@ -36,7 +37,8 @@ public struct XMLTree: Sendable, Equatable {
         var data = bytes
         if data.starts(with: [0xEF, 0xBB, 0xBF]) { data.removeFirst(3) }
         if let offset = firstOffset(of: Array("<!DOCTYPE".utf8), in: data) {
-            throw SyntaxError(reason: "a document type declaration (at byte \(offset)) is not accepted", line: 0, column: 0)
+            throw SyntaxError(
+                reason: "a document type declaration (at byte \(offset)) is not accepted", line: 0, column: 0)
         }
         let builder = TreeBuilder()
         let parser = XMLParser(data: Data(data))
@@ -52,7 +54,9 @@ public struct XMLTree: Sendable, Equatable {
 
     private static func firstOffset(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
         guard haystack.count >= needle.count else { return nil }
-        return (0...(haystack.count - needle.count)).first { haystack[$0] == needle[0] && Array(haystack[$0..<$0 + needle.count]) == needle }
+        return (0...(haystack.count - needle.count)).first {
+            haystack[$0] == needle[0] && Array(haystack[$0..<$0 + needle.count]) == needle
+        }
     }
 }
 
@@ -67,9 +71,14 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
         parser.abortParsing()
     }
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         guard root == nil else { return fail(parser, "a second root element <\(name)>") }
-        guard stack.count < XMLTree.maximumDepth else { return fail(parser, "elements nested deeper than \(XMLTree.maximumDepth)") }
+        guard stack.count < XMLTree.maximumDepth else {
+            return fail(parser, "elements nested deeper than \(XMLTree.maximumDepth)")
+        }
         stack.append(XMLTree(name: name, text: "", children: []))
     }
 
@@ -79,7 +88,9 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
     }
 
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        guard let element = stack.popLast(), element.name == name else { return fail(parser, "the end tag </\(name)> closes another element") }
+        guard let element = stack.popLast(), element.name == name else {
+            return fail(parser, "the end tag </\(name)> closes another element")
+        }
         if stack.isEmpty { root = element } else { stack[stack.count - 1].children.append(element) }
     }
 

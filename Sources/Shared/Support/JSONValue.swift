@@ -18,7 +18,8 @@ public enum JSONValue: Sendable, Equatable {
         case (.number(let a), .number(let b)): a == b
         case (.string(let a), .string(let b)): a == b
         case (.array(let a), .array(let b)): a == b
-        case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.object(let a), .object(let b)):
+            a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: false
         }
     }
@@ -120,7 +121,9 @@ public enum JSONValue: Sendable, Equatable {
         }
 
         mutating func value(depth: Int) throws -> JSONValue {
-            guard depth < JSONValue.maximumDepth else { throw error("nested deeper than \(JSONValue.maximumDepth) levels") }
+            guard depth < JSONValue.maximumDepth else {
+                throw error("nested deeper than \(JSONValue.maximumDepth) levels")
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end") }
             switch bytes[index] {
@@ -128,10 +131,15 @@ public enum JSONValue: Sendable, Equatable {
                 index += 1
                 var members: [(String, JSONValue)] = []
                 skipWhitespace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return .object(members)
+                }
                 while true {
                     skipWhitespace()
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                        throw error("expected a member name")
+                    }
                     let name = try string()
                     skipWhitespace()
                     guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
@@ -139,7 +147,10 @@ public enum JSONValue: Sendable, Equatable {
                     members.append((name, try value(depth: depth + 1)))
                     skipWhitespace()
                     guard index < bytes.count else { throw error("unexpected end in an object") }
-                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
                     guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
                     index += 1
                     return .object(members)
@@ -148,25 +159,42 @@ public enum JSONValue: Sendable, Equatable {
                 index += 1
                 var items: [JSONValue] = []
                 skipWhitespace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(items)
+                }
                 while true {
                     items.append(try value(depth: depth + 1))
                     skipWhitespace()
                     guard index < bytes.count else { throw error("unexpected end in an array") }
-                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
                     guard bytes[index] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
                     index += 1
                     return .array(items)
                 }
             case UInt8(ascii: "\""):
                 return .string(try string())
-            case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-            case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-            case UInt8(ascii: "n"): try literal("null"); return .null
+            case UInt8(ascii: "t"):
+                try literal("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return .null
             default:
                 let start = index
                 while index < bytes.count, let character = Optional(bytes[index]),
-                      (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(character) || [UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(character) {
+                    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(character)
+                        || [
+                            UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"),
+                            UInt8(ascii: "E"),
+                        ].contains(character)
+                {
                     index += 1
                 }
                 let text = String(decoding: bytes[start..<index], as: UTF8.self)
@@ -218,8 +246,10 @@ public enum JSONValue: Sendable, Equatable {
                     case UInt8(ascii: "t"): scalars.append("\t")
                     case UInt8(ascii: "u"):
                         var code = try hex4()
-                        if (0xD800..<0xDC00).contains(code), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                           bytes[index + 1] == UInt8(ascii: "u") {
+                        if (0xD800..<0xDC00).contains(code), index + 1 < bytes.count,
+                            bytes[index] == UInt8(ascii: "\\"),
+                            bytes[index + 1] == UInt8(ascii: "u")
+                        {
                             index += 2
                             let low = try hex4()
                             guard (0xDC00..<0xE000).contains(low) else { throw error("unpaired surrogate") }
@@ -238,7 +268,9 @@ public enum JSONValue: Sendable, Equatable {
         }
 
         mutating func hex4() throws -> UInt32 {
-            guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
+            guard index + 4 <= bytes.count,
+                let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+            else {
                 throw error("expected 4 hex digits")
             }
             index += 4

@@ -100,8 +100,10 @@ public final class ChangeScanner: @unchecked Sendable {
     static let readWindow = 4 << 20
     static let digestWindow = 1 << 16
 
-    public init(disk: any VirtualDisk, allocated: [ByteRange], baseline: SyncBaseline, next: Manifest, startBlock: Int,
-                startIndex: UInt64, segmentPlainBytes: Int, counters: SyncCounters) {
+    public init(
+        disk: any VirtualDisk, allocated: [ByteRange], baseline: SyncBaseline, next: Manifest, startBlock: Int,
+        startIndex: UInt64, segmentPlainBytes: Int, counters: SyncCounters
+    ) {
         self.disk = disk
         blockSize = next.header.blockSize
         blockCount = next.header.blockCount
@@ -164,7 +166,8 @@ public final class ChangeScanner: @unchecked Sendable {
         newDigests.append(digest)
         if newDigests.count >= Self.digestWindow { try flushDigests() }
 
-        if let current = run, operation != current.operation || current.length + length > SegmentFormat.maxExtentLength {
+        if let current = run, operation != current.operation || current.length + length > SegmentFormat.maxExtentLength
+        {
             try closeRun()
         }
         guard let operation else { return }
@@ -188,8 +191,10 @@ public final class ChangeScanner: @unchecked Sendable {
             emitted = batch
             batch = SyncBatch(index: batch.index + 1)
         }
-        batch.extents.append(PlannedExtent(offset: current.offset, length: current.length, operation: current.operation,
-                                           dataOffset: batch.data.count))
+        batch.extents.append(
+            PlannedExtent(
+                offset: current.offset, length: current.length, operation: current.operation,
+                dataOffset: batch.data.count))
         if current.operation == .write { batch.data.append(contentsOf: runData) }
         runData.removeAll(keepingCapacity: true)
     }
@@ -212,7 +217,8 @@ public final class ChangeScanner: @unchecked Sendable {
             let readable = Int(min(UInt64(windowLength), disk.virtualSize - offset))
             try disk.read(into: UnsafeMutableRawBufferPointer(rebasing: window[..<readable]), at: offset)
             if readable < windowLength {
-                UnsafeMutableRawBufferPointer(rebasing: window[readable..<windowLength]).initializeMemory(as: UInt8.self, repeating: 0)
+                UnsafeMutableRawBufferPointer(rebasing: window[readable..<windowLength]).initializeMemory(
+                    as: UInt8.self, repeating: 0)
             }
         }
         let start = Int(offset - windowStart)

@@ -22,15 +22,18 @@ public final class ClientLock: Sendable {
     }
 
     /// Takes the lock, creating the lock blob if needed, and starts renewing it.
-    public static func acquire(service: any BlobService, container: String, target: TargetName, leaseID: String,
-                               holder: ClientLockHolder) async throws -> ClientLock {
+    public static func acquire(
+        service: any BlobService, container: String, target: TargetName, leaseID: String,
+        holder: ClientLockHolder
+    ) async throws -> ClientLock {
         let blob = BlobAddress(container: container, name: ControlNames.clientLockBlob(target: target))
         let lock = ClientLock(service: service, blob: blob, leaseID: leaseID)
         do {
             try await lock.takeLease()
         } catch let error as StorageError where error.code == .blobNotFound {
             do {
-                try await service.putBlockBlob(blob, data: [], metadata: [:], conditions: BlobConditions(ifNoneMatch: "*"))
+                try await service.putBlockBlob(
+                    blob, data: [], metadata: [:], conditions: BlobConditions(ifNoneMatch: "*"))
             } catch let error as StorageError where error.status == 409 || error.status == 412 {
                 // Another client created it first: fine, the lease decides.
             }
@@ -43,14 +46,22 @@ public final class ClientLock: Sendable {
 
     private func takeLease() async throws {
         do {
-            _ = try await service.lease(blob, .acquire(.seconds(Self.leaseSeconds), proposedID: leaseID), conditions: .none)
-        } catch let error as StorageError where error.code == .leaseAlreadyPresent || error.code == .leaseIsBreakingAndCannotBeAcquired {
+            _ = try await service.lease(
+                blob, .acquire(.seconds(Self.leaseSeconds), proposedID: leaseID), conditions: .none)
+        } catch let error as StorageError
+            where error.code == .leaseAlreadyPresent || error.code == .leaseIsBreakingAndCannotBeAcquired
+        {
             let properties = try? await service.blobProperties(blob, snapshot: nil, conditions: .none)
             let holder = properties.flatMap { ClientLockHolder(metadata: $0.metadata) }
-            let who = holder.map { "host \($0.host) (pid \($0.processID)), started \(ISO8601DateFormatter().string(from: $0.startedAt))" }
+            let who =
+                holder.map {
+                    "host \($0.host) (pid \($0.processID)), started \(ISO8601DateFormatter().string(from: $0.startedAt))"
+                }
                 ?? "another client"
-            throw SyncError(.locked, "target is locked by \(who): another sync of it is running; wait for it to end "
-                            + "(a lock whose client died frees itself within \(Self.leaseSeconds) s)")
+            throw SyncError(
+                .locked,
+                "target is locked by \(who): another sync of it is running; wait for it to end "
+                    + "(a lock whose client died frees itself within \(Self.leaseSeconds) s)")
         }
     }
 

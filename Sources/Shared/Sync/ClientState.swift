@@ -40,16 +40,21 @@ public final class ClientState: @unchecked Sendable {
     /// Opens (creating) the state of `target` in `store` under `root`.
     public static func open(root: String, store: String, target: TargetName) throws -> ClientState {
         let directory = root + "/" + store + "/" + sanitized(target.description) + "-" + hashed(target.description)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         let lockPath = directory + "/lock"
         let descriptor = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw FileError(path: lockPath, operation: "open", offset: nil, errno: errno) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let holder = (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            let holder =
+                (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmingCharacters(
+                    in: .whitespacesAndNewlines) ?? "?"
             Glibc.close(descriptor)
-            throw SyncError(.locked, "another relay-client on this machine (pid \(holder)) is using the state of \(target) "
-                            + "in \(directory); wait for it to finish")
+            throw SyncError(
+                .locked,
+                "another relay-client on this machine (pid \(holder)) is using the state of \(target) "
+                    + "in \(directory); wait for it to finish")
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(descriptor, 0)
@@ -82,7 +87,9 @@ public final class ClientState: @unchecked Sendable {
     public func rawSourceID(adopting existing: UUID?) throws -> UUID {
         let text = try stored("raw-source-id") { (existing ?? UUID()).uuidString.lowercased() }
         guard let id = UUID(uuidString: text) else {
-            throw SyncError(.badState, "\(directory)/raw-source-id does not hold a UUID; restore it from a backup of the state directory")
+            throw SyncError(
+                .badState,
+                "\(directory)/raw-source-id does not hold a UUID; restore it from a backup of the state directory")
         }
         return id
     }
@@ -109,7 +116,9 @@ public final class ClientState: @unchecked Sendable {
     }
 
     func rename(_ from: String, to: String) throws {
-        guard Glibc.rename(from, to) == 0 else { throw FileError(path: from, operation: "rename to \(to)", offset: nil, errno: errno) }
+        guard Glibc.rename(from, to) == 0 else {
+            throw FileError(path: from, operation: "rename to \(to)", offset: nil, errno: errno)
+        }
     }
 
     func remove(_ path: String) {
@@ -125,9 +134,10 @@ public final class ClientState: @unchecked Sendable {
 
     /// Letters, digits, `.`, `-` and `_` kept, the rest `_`, at most 60 characters.
     static func sanitized(_ text: String) -> String {
-        String(text.unicodeScalars.prefix(60).map { scalar in
-            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar))
-                ? Character(scalar) : "_"
-        })
+        String(
+            text.unicodeScalars.prefix(60).map { scalar in
+                scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar))
+                    ? Character(scalar) : "_"
+            })
     }
 }

@@ -53,9 +53,11 @@ public struct GenerationAbandoner: Sendable {
         let leaseID = UUID().uuidString.lowercased()
         while true {
             do {
-                return try await ClientLock.acquire(service: control.services.blob, container: control.segmentsContainer,
-                                                    target: control.target, leaseID: leaseID, holder: holder)
-            } catch let error as SyncError where error.code == .locked && ContinuousClock.now + pollInterval < deadline {
+                return try await ClientLock.acquire(
+                    service: control.services.blob, container: control.segmentsContainer,
+                    target: control.target, leaseID: leaseID, holder: holder)
+            } catch let error as SyncError where error.code == .locked && ContinuousClock.now + pollInterval < deadline
+            {
                 try await Task.sleep(for: pollInterval)
             }
         }
@@ -67,7 +69,8 @@ public struct GenerationAbandoner: Sendable {
             throw SyncError(.nothingToDo, "\(target): no such target in table \(control.table)")
         }
         guard targetRow.lastGeneration > 0, let generation = try await control.generationRow(targetRow.lastGeneration),
-              generation.state == .sending else {
+            generation.state == .sending
+        else {
             throw SyncError(.nothingToDo, "\(target): no unfinished generation to abandon")
         }
         try await waitForDrainedQueue()
@@ -80,8 +83,9 @@ public struct GenerationAbandoner: Sendable {
         let dropped = rows.filter { $0.message.seq > lastSeq }
         for chunk in stride(from: 0, to: dropped.count, by: 100) {
             let operations = dropped[chunk..<min(dropped.count, chunk + 100)].map {
-                TableOperation.delete(partitionKey: target.key, rowKey: ControlNames.segmentRow($0.message.seq),
-                                      ifMatch: $0.etag.map(ETagCondition.etag) ?? .any)
+                TableOperation.delete(
+                    partitionKey: target.key, rowKey: ControlNames.segmentRow($0.message.seq),
+                    ifMatch: $0.etag.map(ETagCondition.etag) ?? .any)
             }
             try await control.services.table.transact(control.table, operations)
         }
@@ -92,15 +96,19 @@ public struct GenerationAbandoner: Sendable {
         row.nextSeq = lastSeq + 1
         row.fullSyncRequired = true
         do {
-            try await control.services.table.transact(control.table, [
-                .update(closed.entity, .merge, ifMatch: generation.etag.map(ETagCondition.etag) ?? .any),
-                .update(row.entity, .replace, ifMatch: targetRow.etag.map(ETagCondition.etag) ?? .any),
-            ])
+            try await control.services.table.transact(
+                control.table,
+                [
+                    .update(closed.entity, .merge, ifMatch: generation.etag.map(ETagCondition.etag) ?? .any),
+                    .update(row.entity, .replace, ifMatch: targetRow.etag.map(ETagCondition.etag) ?? .any),
+                ])
         } catch let error as StorageError where error.status == 412 {
-            throw SyncError(.lockLost, "\(target): the control rows changed while abandoning (\(error)); run abandon again")
+            throw SyncError(
+                .lockLost, "\(target): the control rows changed while abandoning (\(error)); run abandon again")
         }
-        return Report(target: target.description, generation: generation.generation, firstSeq: generation.firstSeq,
-                      lastSeq: lastSeq, droppedSegments: dropped.count)
+        return Report(
+            target: target.description, generation: generation.generation, firstSeq: generation.firstSeq,
+            lastSeq: lastSeq, droppedSegments: dropped.count)
     }
 
     /// Waits until the control queue is empty: a message still in it could name a seq above the end
@@ -111,8 +119,10 @@ public struct GenerationAbandoner: Sendable {
             let count = try await control.services.queue.approximateMessageCount(control.queue)
             if count == 0 { return }
             guard ContinuousClock.now + pollInterval <= deadline else {
-                throw SyncError(.generationInProgress, "the control queue \(control.queue) still holds about \(count) messages; "
-                                + "run abandon again once the workers have taken them in")
+                throw SyncError(
+                    .generationInProgress,
+                    "the control queue \(control.queue) still holds about \(count) messages; "
+                        + "run abandon again once the workers have taken them in")
             }
             try await Task.sleep(for: pollInterval)
         }

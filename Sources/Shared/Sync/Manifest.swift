@@ -106,7 +106,9 @@ public final class Manifest: @unchecked Sendable {
             out.storeLittleEndian(UInt32(header.blockSize), at: 12)
             out.storeLittleEndian(header.virtualSize, at: 16)
             out.storeLittleEndian(header.generation, at: 24)
-            withUnsafeBytes(of: header.sourceID.uuid) { UnsafeMutableRawBufferPointer(rebasing: out[32..<48]).copyMemory(from: $0) }
+            withUnsafeBytes(of: header.sourceID.uuid) {
+                UnsafeMutableRawBufferPointer(rebasing: out[32..<48]).copyMemory(from: $0)
+            }
             out.storeLittleEndian(header.targetID, at: 48)
             out.storeLittleEndian(Digest.xxh3_64(UnsafeRawBufferPointer(rebasing: out[0..<56])), at: 56)
         }
@@ -130,9 +132,12 @@ public final class Manifest: @unchecked Sendable {
             var uuid = UUID().uuid
             withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[32..<48])) }
             let virtualSize = load(16, UInt64.self)
-            guard virtualSize <= SyncOptions.maxVirtualSize else { throw bad(path, "virtual size \(virtualSize) is too large") }
-            return Header(blockSize: blockSize, virtualSize: virtualSize, generation: load(24, UInt64.self),
-                          sourceID: UUID(uuid: uuid), targetID: load(48, UInt64.self))
+            guard virtualSize <= SyncOptions.maxVirtualSize else {
+                throw bad(path, "virtual size \(virtualSize) is too large")
+            }
+            return Header(
+                blockSize: blockSize, virtualSize: virtualSize, generation: load(24, UInt64.self),
+                sourceID: UUID(uuid: uuid), targetID: load(48, UInt64.self))
         }
     }
 

@@ -8,20 +8,28 @@ public struct BuiltSegment: Sendable {
 extension SegmentWriter {
     /// Compresses `batch` into the segment of `seq` (blocking, CPU-bound: run it on a compression thread).
     /// `firstSeq` is the generation's first seq, from which the last segment's count follows.
-    func build(_ batch: SyncBatch, target: TargetName, generation: UInt64, seq: UInt64, firstSeq: UInt64) throws -> BuiltSegment {
+    func build(_ batch: SyncBatch, target: TargetName, generation: UInt64, seq: UInt64, firstSeq: UInt64) throws
+        -> BuiltSegment
+    {
         do {
             try append(batch)
         } catch {
             reset()
             throw error
         }
-        let header = SegmentHeader(targetID: target.segmentTargetID, generation: generation, seq: seq,
-                                   flags: batch.isLast ? .lastOfGeneration : [])
+        let header = SegmentHeader(
+            targetID: target.segmentTargetID, generation: generation, seq: seq,
+            flags: batch.isLast ? .lastOfGeneration : [])
         let bytes = finish(header: header)
-        let span = batch.extents.last.map { last in
-            ByteRange(offset: batch.extents[0].offset, length: last.offset + UInt64(last.length) - batch.extents[0].offset)
-        } ?? ByteRange(offset: 0, length: 0)
-        guard let digest = SegmentFormat.trailerDigest(of: bytes) else { preconditionFailure("a finished segment has a trailer") }
+        let span =
+            batch.extents.last.map { last in
+                ByteRange(
+                    offset: batch.extents[0].offset, length: last.offset + UInt64(last.length) - batch.extents[0].offset
+                )
+            } ?? ByteRange(offset: 0, length: 0)
+        guard let digest = SegmentFormat.trailerDigest(of: bytes) else {
+            preconditionFailure("a finished segment has a trailer")
+        }
         let message = ControlMessage(
             target: target, generation: generation, seq: seq, segmentBytes: bytes.count, segmentDigest: digest,
             plainBytes: UInt64(batch.plainBytes), extentCount: batch.extents.count, span: span,
@@ -34,8 +42,10 @@ extension SegmentWriter {
             for extent in batch.extents {
                 switch extent.operation {
                 case .write:
-                    try appendWrite(offset: extent.offset,
-                                    bytes: UnsafeRawBufferPointer(rebasing: data[extent.dataOffset..<(extent.dataOffset + extent.length)]))
+                    try appendWrite(
+                        offset: extent.offset,
+                        bytes: UnsafeRawBufferPointer(
+                            rebasing: data[extent.dataOffset..<(extent.dataOffset + extent.length)]))
                 case .clear:
                     try appendClear(offset: extent.offset, length: extent.length)
                 }

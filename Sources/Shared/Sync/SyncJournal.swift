@@ -86,7 +86,8 @@ public struct SyncJournal: Sendable {
     }
 
     private static func bad(_ path: String, _ detail: String) -> SyncError {
-        SyncError(.badState, "\(path): damaged journal (\(detail)); run `relay-client abandon` for the target and sync again")
+        SyncError(
+            .badState, "\(path): damaged journal (\(detail)); run `relay-client abandon` for the target and sync again")
     }
 }
 

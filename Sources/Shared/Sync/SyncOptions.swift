@@ -28,10 +28,13 @@ public struct SyncOptions: Sendable {
     public var table: String
     public var segmentsContainer: String
 
-    public init(blockSize: Int = 64 << 10, codec: Codec = .zstd(level: 1), threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount),
-                connections: Int = 4, segmentPlainBytes: Int = 8 << 20, maxInFlightBytes: Int = 256 << 20,
-                maxBandwidth: Double? = nil, full: Bool = false, queue: String = ControlNames.defaultQueue,
-                table: String = ControlNames.defaultTable, segmentsContainer: String = ControlNames.defaultContainer) {
+    public init(
+        blockSize: Int = 64 << 10, codec: Codec = .zstd(level: 1),
+        threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount),
+        connections: Int = 4, segmentPlainBytes: Int = 8 << 20, maxInFlightBytes: Int = 256 << 20,
+        maxBandwidth: Double? = nil, full: Bool = false, queue: String = ControlNames.defaultQueue,
+        table: String = ControlNames.defaultTable, segmentsContainer: String = ControlNames.defaultContainer
+    ) {
         self.blockSize = blockSize
         self.codec = codec
         self.threads = threads
@@ -51,12 +54,17 @@ public struct SyncOptions: Sendable {
             throw SyncError(.invalidArgument, "--block-size \(blockSize): use a power of two from 4K to 4M")
         }
         guard (1...256).contains(threads) else { throw SyncError(.invalidArgument, "--threads \(threads): use 1-256") }
-        guard (1...64).contains(connections) else { throw SyncError(.invalidArgument, "--connections \(connections): use 1-64") }
-        guard segmentPlainBytes >= SegmentFormat.maxExtentLength, segmentPlainBytes <= SegmentFormat.maxSegmentSize / 2 else {
+        guard (1...64).contains(connections) else {
+            throw SyncError(.invalidArgument, "--connections \(connections): use 1-64")
+        }
+        guard segmentPlainBytes >= SegmentFormat.maxExtentLength, segmentPlainBytes <= SegmentFormat.maxSegmentSize / 2
+        else {
             throw SyncError(.invalidArgument, "segment size \(segmentPlainBytes): use 4-32 MiB")
         }
         guard maxInFlightBytes >= 4 * segmentPlainBytes else {
-            throw SyncError(.invalidArgument, "in-flight bound \(maxInFlightBytes) is below four segments of \(segmentPlainBytes) bytes")
+            throw SyncError(
+                .invalidArgument,
+                "in-flight bound \(maxInFlightBytes) is below four segments of \(segmentPlainBytes) bytes")
         }
         if let maxBandwidth, !(maxBandwidth >= 1000) {
             throw SyncError(.invalidArgument, "--max-bandwidth: give at least 8Kbit")

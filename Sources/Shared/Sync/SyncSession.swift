@@ -37,8 +37,9 @@ public final class SyncSession: Sendable {
 
     public init(services: StorageServices, request: Request, note: @escaping @Sendable (String) -> Void = { _ in }) {
         self.request = request
-        control = TargetControl(services: services, target: request.target, table: request.options.table,
-                                queue: request.options.queue, segmentsContainer: request.options.segmentsContainer)
+        control = TargetControl(
+            services: services, target: request.target, table: request.options.table,
+            queue: request.options.queue, segmentsContainer: request.options.segmentsContainer)
         self.note = note
     }
 
@@ -54,8 +55,10 @@ public final class SyncSession: Sendable {
         }
         for warning in disk.warnings { note("warning: \(warning)") }
         guard disk.virtualSize > 0, disk.virtualSize <= SyncOptions.maxVirtualSize else {
-            throw SyncError(.invalidArgument, "\(request.source): a virtual size of \(disk.virtualSize) bytes cannot be a page blob "
-                            + "(1 byte to 8 TiB)")
+            throw SyncError(
+                .invalidArgument,
+                "\(request.source): a virtual size of \(disk.virtualSize) bytes cannot be a page blob "
+                    + "(1 byte to 8 TiB)")
         }
         let state = try await statePool.run { _ in
             try ClientState.open(root: request.stateRoot, store: request.storeFolder, target: request.target)
@@ -72,11 +75,13 @@ public final class SyncSession: Sendable {
         let identity = TargetIdentity(sourceID: sourceID, virtualSize: disk.virtualSize)
         let leaseID = try await statePool.run { _ in try state.leaseID() }
         let holder = ClientLockHolder(host: ProcessInfo.processInfo.hostName, processID: getpid(), startedAt: Date())
-        let lock = try await ClientLock.acquire(service: control.services.blob, container: request.options.segmentsContainer,
-                                                target: request.target, leaseID: leaseID, holder: holder)
+        let lock = try await ClientLock.acquire(
+            service: control.services.blob, container: request.options.segmentsContainer,
+            target: request.target, leaseID: leaseID, holder: holder)
         do {
-            var summary = try await runLocked(disk: disk, stamp: stamp, identity: identity, state: state, statePool: statePool,
-                                              lock: lock, host: holder.host)
+            var summary = try await runLocked(
+                disk: disk, stamp: stamp, identity: identity, state: state, statePool: statePool,
+                lock: lock, host: holder.host)
             await lock.release()
             summary.seconds = (ContinuousClock.now - started).seconds
             return summary
@@ -95,13 +100,17 @@ public final class SyncSession: Sendable {
         if let existing = try await control.blobIdentity() {
             try existing.identity.check(matches: identity, target: target)
             guard existing.size == expectedSize else {
-                throw SyncError(.targetMismatch, "\(target): the page blob is \(existing.size) bytes, a target of this source is "
-                                + "\(expectedSize); it was resized by someone else: use another target")
+                throw SyncError(
+                    .targetMismatch,
+                    "\(target): the page blob is \(existing.size) bytes, a target of this source is "
+                        + "\(expectedSize); it was resized by someone else: use another target")
             }
         } else {
             if try await control.targetRow() != nil {
-                throw SyncError(.targetMismatch, "\(target): the control table knows this target but its page blob is gone; "
-                                + "use another target (or delete the target's rows in table \(control.table))")
+                throw SyncError(
+                    .targetMismatch,
+                    "\(target): the control table knows this target but its page blob is gone; "
+                        + "use another target (or delete the target's rows in table \(control.table))")
             }
             try await control.createBlob(identity: identity)
         }
@@ -125,8 +134,10 @@ public final class SyncSession: Sendable {
     }
 
     /// Why the next generation must be full, or nil when the manifest allows an incremental one.
-    private func fullSyncReason(row: TargetRow, lastRow: GenerationRow?, manifest: Result<Manifest?, any Error>,
-                                identity: TargetIdentity) -> String? {
+    private func fullSyncReason(
+        row: TargetRow, lastRow: GenerationRow?, manifest: Result<Manifest?, any Error>,
+        identity: TargetIdentity
+    ) -> String? {
         if row.lastGeneration == 0 { return "first generation" }
         if request.options.full { return "--full was given" }
         if row.fullSyncRequired || lastRow?.state == .abandoned { return "the last generation was abandoned" }
@@ -136,10 +147,12 @@ public final class SyncSession: Sendable {
         case .success(let manifest?):
             let header = manifest.header
             if header.generation != row.lastGeneration {
-                return "the local manifest describes generation \(header.generation), the target is at generation \(row.lastGeneration)"
+                return
+                    "the local manifest describes generation \(header.generation), the target is at generation \(row.lastGeneration)"
             }
             if header.sourceID != identity.sourceID || header.virtualSize != identity.virtualSize
-                || header.targetID != request.target.segmentTargetID {
+                || header.targetID != request.target.segmentTargetID
+            {
                 return "the local manifest describes another source or target"
             }
             if header.blockSize != request.options.blockSize {
@@ -164,8 +177,10 @@ public final class SyncSession: Sendable {
         var baselineManifest: Manifest?
     }
 
-    private func runLocked(disk: any VirtualDisk, stamp: SourceStamp, identity: TargetIdentity, state: ClientState,
-                           statePool: BlockingPool<Void>, lock: ClientLock, host: String) async throws -> SyncSummary {
+    private func runLocked(
+        disk: any VirtualDisk, stamp: SourceStamp, identity: TargetIdentity, state: ClientState,
+        statePool: BlockingPool<Void>, lock: ClientLock, host: String
+    ) async throws -> SyncSummary {
         let options = request.options
         let target = request.target
         var targetRow = try await prepareTarget(identity: identity)
@@ -177,22 +192,29 @@ public final class SyncSession: Sendable {
 
         var plan: Plan
         if let journal = journal ?? nil, let lastRow, journal.begin.generation == lastGeneration,
-           journal.begin.firstSeq == lastRow.firstSeq, lastRow.state != .abandoned {
+            journal.begin.firstSeq == lastRow.firstSeq, lastRow.state != .abandoned
+        {
             plan = try await statePool.run { _ in
-                let next = journal.planned.last?.last == true && !FileManager.default.fileExists(atPath: state.nextManifestPath)
+                let next =
+                    journal.planned.last?.last == true
+                        && !FileManager.default.fileExists(atPath: state.nextManifestPath)
                     ? nil : try? Manifest.open(state.nextManifestPath)
-                return Plan(generation: journal.begin.generation, firstSeq: journal.begin.firstSeq, full: journal.begin.full,
-                            fullReason: journal.begin.full ? "resumed full generation" : nil, resumed: true, journal: journal,
-                            writer: try JournalWriter(path: state.journalPath, truncate: false), nextManifest: next,
-                            baselineManifest: try? manifest.get())
+                return Plan(
+                    generation: journal.begin.generation, firstSeq: journal.begin.firstSeq, full: journal.begin.full,
+                    fullReason: journal.begin.full ? "resumed full generation" : nil, resumed: true, journal: journal,
+                    writer: try JournalWriter(path: state.journalPath, truncate: false), nextManifest: next,
+                    baselineManifest: try? manifest.get())
             }
-            note("resuming generation \(plan.generation) of \(target) from seq \(plan.firstSeq + UInt64(journal.planned.count))")
+            note(
+                "resuming generation \(plan.generation) of \(target) from seq \(plan.firstSeq + UInt64(journal.planned.count))"
+            )
         } else {
             if let lastRow, lastRow.state == .sending {
-                throw SyncError(.generationInProgress,
-                                "\(target): generation \(lastGeneration) was started by host \(lastRow.host) at "
-                                + "\(ISO8601DateFormatter().string(from: lastRow.startedAt)) and never finished; run sync there again "
-                                + "with the same state directory to resume it, or `relay-client abandon --target \(target)`")
+                throw SyncError(
+                    .generationInProgress,
+                    "\(target): generation \(lastGeneration) was started by host \(lastRow.host) at "
+                        + "\(ISO8601DateFormatter().string(from: lastRow.startedAt)) and never finished; run sync there again "
+                        + "with the same state directory to resume it, or `relay-client abandon --target \(target)`")
             }
             guard lastGeneration < ControlNames.maxGeneration else {
                 throw SyncError(.targetMismatch, "\(target): the target has used every generation number")
@@ -205,10 +227,12 @@ public final class SyncSession: Sendable {
                     && header.virtualSize == identity.virtualSize && header.targetID == target.segmentTargetID
                     && lastRow?.state != .abandoned && !targetRow.fullSyncRequired ? candidate : nil
             }
-            let begin = SyncJournal.Begin(generation: lastGeneration + 1, firstSeq: targetRow.nextSeq, full: reason != nil,
-                                          blockSize: options.blockSize, sourceSize: stamp.size, sourceModified: stamp.modified)
-            let header = Manifest.Header(blockSize: options.blockSize, virtualSize: identity.virtualSize, generation: begin.generation,
-                                         sourceID: identity.sourceID, targetID: target.segmentTargetID)
+            let begin = SyncJournal.Begin(
+                generation: lastGeneration + 1, firstSeq: targetRow.nextSeq, full: reason != nil,
+                blockSize: options.blockSize, sourceSize: stamp.size, sourceModified: stamp.modified)
+            let header = Manifest.Header(
+                blockSize: options.blockSize, virtualSize: identity.virtualSize, generation: begin.generation,
+                sourceID: identity.sourceID, targetID: target.segmentTargetID)
             let (writer, next) = try await statePool.run { _ in
                 let writer = try JournalWriter(path: state.journalPath, truncate: true)
                 try writer.append(SyncJournal.line(begin: begin), sync: true)
@@ -216,33 +240,43 @@ public final class SyncSession: Sendable {
             }
             var row = targetRow
             row.lastGeneration = begin.generation
-            let generationRow = GenerationRow(target: target, generation: begin.generation, firstSeq: begin.firstSeq,
-                                              full: begin.full, host: host, startedAt: Date())
+            let generationRow = GenerationRow(
+                target: target, generation: begin.generation, firstSeq: begin.firstSeq,
+                full: begin.full, host: host, startedAt: Date())
             let expected = row
             row.etag = try await retryingTransient {
                 do {
-                    let etags = try await control.services.table.transact(control.table, [
-                        .update(expected.entity, .replace, ifMatch: targetRow.etag.map(ETagCondition.etag) ?? .any),
-                        .insert(generationRow.entity),
-                    ])
+                    let etags = try await control.services.table.transact(
+                        control.table,
+                        [
+                            .update(expected.entity, .replace, ifMatch: targetRow.etag.map(ETagCondition.etag) ?? .any),
+                            .insert(generationRow.entity),
+                        ])
                     return etags.first ?? nil
-                } catch let error as StorageError where error.status == 412 || error.status == 409 || error.isRetryable {
+                } catch let error as StorageError where error.status == 412 || error.status == 409 || error.isRetryable
+                {
                     // Landed already if both rows read back as written (an attempt whose answer was lost).
                     let stored = try await control.targetRow()
                     let storedGeneration = try await control.generationRow(begin.generation)
-                    if let stored, stored.entity.properties == expected.entity.properties, storedGeneration?.firstSeq == begin.firstSeq,
-                       storedGeneration?.host == host, storedGeneration?.state == .sending {
+                    if let stored, stored.entity.properties == expected.entity.properties,
+                        storedGeneration?.firstSeq == begin.firstSeq,
+                        storedGeneration?.host == host, storedGeneration?.state == .sending
+                    {
                         return stored.etag
                     }
                     if error.isRetryable { throw error }
-                    throw SyncError(.lockLost, "\(target): the control rows changed while this client held the lock (\(error)); sync again")
+                    throw SyncError(
+                        .lockLost,
+                        "\(target): the control rows changed while this client held the lock (\(error)); sync again")
                 }
             }
             targetRow = row
             if let reason { note("full sync of \(target): \(reason)") }
-            plan = Plan(generation: begin.generation, firstSeq: begin.firstSeq, full: begin.full, fullReason: reason, resumed: false,
-                        journal: SyncJournal(begin: begin), writer: writer, nextManifest: next,
-                        baselineManifest: usableManifest)
+            plan = Plan(
+                generation: begin.generation, firstSeq: begin.firstSeq, full: begin.full, fullReason: reason,
+                resumed: false,
+                journal: SyncJournal(begin: begin), writer: writer, nextManifest: next,
+                baselineManifest: usableManifest)
         }
 
         var pipeline = Pipeline(session: self, plan: plan, targetRow: targetRow, statePool: statePool, lock: lock)
@@ -253,10 +287,14 @@ public final class SyncSession: Sendable {
         return try await finish(pipeline: pipeline, state: state, statePool: statePool, stamp: stamp)
     }
 
-    private func finish(pipeline: Pipeline, state: ClientState, statePool: BlockingPool<Void>, stamp: SourceStamp) async throws -> SyncSummary {
+    private func finish(pipeline: Pipeline, state: ClientState, statePool: BlockingPool<Void>, stamp: SourceStamp)
+        async throws -> SyncSummary
+    {
         let plan = pipeline.plan
         let journal = pipeline.plan.journal
-        guard let last = journal.planned.last, last.last else { preconditionFailure("a sent generation ends with its last segment") }
+        guard let last = journal.planned.last, last.last else {
+            preconditionFailure("a sent generation ends with its last segment")
+        }
         let lastSeq = last.seq
         // The manifest moves forward only now that every segment of the generation is enqueued.
         let next = plan.nextManifest
@@ -284,8 +322,9 @@ public final class SyncSession: Sendable {
         let begin = journal.begin
         let sourceChanged = now != stamp || now.size != begin.sourceSize || now.modified != begin.sourceModified
         if sourceChanged {
-            note("warning: \(request.source) changed while it was read (size or modification time moved): generation "
-                 + "\(begin.generation) is only crash-consistent; sync again from a quiesced disk or a snapshot")
+            note(
+                "warning: \(request.source) changed while it was read (size or modification time moved): generation "
+                    + "\(begin.generation) is only crash-consistent; sync again from a quiesced disk or a snapshot")
         }
         let (plain, stored) = (plainBytes, storedBytes)
         try await control.updateGeneration(begin.generation) { row in
@@ -299,7 +338,8 @@ public final class SyncSession: Sendable {
         try await statePool.run { _ in state.remove(state.journalPath) }
         let counts = counters.snapshot
         return SyncSummary(
-            target: request.target.description, generation: begin.generation, firstSeq: begin.firstSeq, lastSeq: lastSeq,
+            target: request.target.description, generation: begin.generation, firstSeq: begin.firstSeq,
+            lastSeq: lastSeq,
             segments: lastSeq - begin.firstSeq + 1, full: plan.full, fullReason: plan.fullReason, resumed: plan.resumed,
             sourceChanged: sourceChanged, scannedBytes: counts.scannedBytes, changedBytes: counts.changedBytes,
             clearedBytes: counts.clearedBytes, plainBytes: plainBytes, sentBytes: storedBytes, seconds: 0,
@@ -316,14 +356,6 @@ public final class SyncSession: Sendable {
         var targetRow: TargetRow
         let statePool: BlockingPool<Void>
         let lock: ClientLock
-
-        init(session: SyncSession, plan: Plan, targetRow: TargetRow, statePool: BlockingPool<Void>, lock: ClientLock) {
-            self.session = session
-            self.plan = plan
-            self.targetRow = targetRow
-            self.statePool = statePool
-            self.lock = lock
-        }
 
         struct Uploaded: Sendable {
             var message: ControlMessage
@@ -346,9 +378,10 @@ public final class SyncSession: Sendable {
             let plan = plan
             let startIndex = UInt64(plan.journal.planned.count)
             var startBlock = plan.journal.planned.last?.scanEnd ?? 0
-            let header = Manifest.Header(blockSize: plan.journal.begin.blockSize, virtualSize: disk.virtualSize,
-                                         generation: plan.generation, sourceID: targetRow.identity.sourceID,
-                                         targetID: control.target.segmentTargetID)
+            let header = Manifest.Header(
+                blockSize: plan.journal.begin.blockSize, virtualSize: disk.virtualSize,
+                generation: plan.generation, sourceID: targetRow.identity.sourceID,
+                targetID: control.target.segmentTargetID)
             var next = plan.nextManifest
             if next?.header != header {
                 // The next manifest is missing or foreign (state damaged mid-generation): hash every block again.
@@ -358,7 +391,8 @@ public final class SyncSession: Sendable {
             self.plan.nextManifest = next
             let baseline: SyncBaseline
             let manifest = plan.baselineManifest.flatMap { manifest in
-                manifest.header.blockSize == header.blockSize && manifest.header.generation == plan.generation - 1 ? manifest : nil
+                manifest.header.blockSize == header.blockSize && manifest.header.generation == plan.generation - 1
+                    ? manifest : nil
             }
             if !plan.full, let manifest {
                 baseline = .manifest(manifest)
@@ -368,12 +402,14 @@ public final class SyncSession: Sendable {
                     // every earlier seq is applied to it.
                     try await control.waitForCursor(atLeast: plan.firstSeq - 1, note: session.note)
                 }
-                baseline = .full(pages: try await control.dataPageRanges(virtualSize: disk.virtualSize), manifest: manifest)
+                baseline = .full(
+                    pages: try await control.dataPageRanges(virtualSize: disk.virtualSize), manifest: manifest)
             }
             let allocated = try await statePool.run { _ in try disk.allocatedExtents() }
             counters.update { $0.totalBytes = allocated.reduce(0) { $0 + $1.length } }
-            let scanner = ChangeScanner(disk: disk, allocated: allocated, baseline: baseline, next: next!, startBlock: startBlock,
-                                        startIndex: startIndex, segmentPlainBytes: options.segmentPlainBytes, counters: counters)
+            let scanner = ChangeScanner(
+                disk: disk, allocated: allocated, baseline: baseline, next: next!, startBlock: startBlock,
+                startIndex: startIndex, segmentPlainBytes: options.segmentPlainBytes, counters: counters)
             let readerPool = try BlockingPool<Void>(name: "relay-sync-read", threads: 1) { () }
             defer { readerPool.shutdown() }
             let codec = options.codec
@@ -405,15 +441,17 @@ public final class SyncSession: Sendable {
                     let seq = plan.firstSeq + batch.index
                     group.addTask {
                         let built = try await compressPool.run { writer in
-                            try writer.build(batch, target: target, generation: plan.generation, seq: seq, firstSeq: plan.firstSeq)
+                            try writer.build(
+                                batch, target: target, generation: plan.generation, seq: seq, firstSeq: plan.firstSeq)
                         }
                         // The upload span starts where the first segment's bytes start being paid for.
                         let start = ContinuousClock.now
                         counters.update { $0.firstUpload = min($0.firstUpload ?? start, start) }
                         if let bucket { try await bucket.take(built.bytes.count) }
                         try await limiter.run {
-                            try await blob.putBlockBlob(BlobAddress(container: segments, name: built.message.blob), data: built.bytes,
-                                                        metadata: [:], conditions: .none)
+                            try await blob.putBlockBlob(
+                                BlobAddress(container: segments, name: built.message.blob), data: built.bytes,
+                                metadata: [:], conditions: .none)
                         }
                         let end = ContinuousClock.now
                         counters.update {
@@ -433,7 +471,8 @@ public final class SyncSession: Sendable {
         private mutating func enqueue(_ uploaded: Uploaded) async throws {
             let seq = uploaded.message.seq
             if seq >= targetRow.nextSeq { try await reserve(through: seq) }
-            let planned = SyncJournal.Planned(seq: seq, scanEnd: uploaded.scanEnd, message: uploaded.message.encoded(), last: uploaded.last)
+            let planned = SyncJournal.Planned(
+                seq: seq, scanEnd: uploaded.scanEnd, message: uploaded.message.encoded(), last: uploaded.last)
             let writer = plan.writer
             let next = plan.nextManifest
             try await statePool.run { _ in
@@ -451,7 +490,9 @@ public final class SyncSession: Sendable {
             let queue = session.control.services.queue
             let name = session.control.queue
             // A repeated message is harmless: the worker keeps one row per seq.
-            _ = try await retryingTransient { try await queue.putMessage(name, text: text, visibilityTimeout: 0, timeToLive: -1) }
+            _ = try await retryingTransient {
+                try await queue.putMessage(name, text: text, visibilityTimeout: 0, timeToLive: -1)
+            }
             let writer = plan.writer
             try await statePool.run { _ in try writer.append(SyncJournal.line(enqueued: seq), sync: false) }
             plan.journal.enqueued.insert(seq)

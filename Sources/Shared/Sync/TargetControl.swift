@@ -9,8 +9,10 @@ public struct TargetControl: Sendable {
     public let queue: String
     public let segmentsContainer: String
 
-    public init(services: StorageServices, target: TargetName, table: String = ControlNames.defaultTable,
-                queue: String = ControlNames.defaultQueue, segmentsContainer: String = ControlNames.defaultContainer) {
+    public init(
+        services: StorageServices, target: TargetName, table: String = ControlNames.defaultTable,
+        queue: String = ControlNames.defaultQueue, segmentsContainer: String = ControlNames.defaultContainer
+    ) {
         self.services = services
         self.target = target
         self.table = table
@@ -21,10 +23,16 @@ public struct TargetControl: Sendable {
     /// Creates the target's container, the segments container, the queue and the table when missing.
     public func ensureResources() async throws {
         for container in [target.container, segmentsContainer] {
-            do { try await services.blob.createContainer(container) } catch let error as StorageError where error.code == .containerAlreadyExists {}
+            do { try await services.blob.createContainer(container) } catch let error as StorageError
+                where error.code == .containerAlreadyExists
+            {}
         }
-        do { try await services.queue.createQueue(queue) } catch let error as StorageError where error.code == .queueAlreadyExists {}
-        do { try await services.table.createTable(table) } catch let error as StorageError where error.code == .tableAlreadyExists {}
+        do { try await services.queue.createQueue(queue) } catch let error as StorageError
+            where error.code == .queueAlreadyExists
+        {}
+        do { try await services.table.createTable(table) } catch let error as StorageError
+            where error.code == .tableAlreadyExists
+        {}
     }
 
     // MARK: Rows
@@ -46,20 +54,25 @@ public struct TargetControl: Sendable {
 
     /// Every `gen-` row, oldest first.
     public func generationRows() async throws -> [GenerationRow] {
-        try await rows(from: ControlNames.generationRowPrefix, to: ControlNames.generationRowPrefix + "~").map { try GenerationRow(entity: $0) }
+        try await rows(from: ControlNames.generationRowPrefix, to: ControlNames.generationRowPrefix + "~").map {
+            try GenerationRow(entity: $0)
+        }
     }
 
     /// Every `seg-` row, lowest seq first.
     public func segmentRows() async throws -> [SegmentRow] {
-        try await rows(from: ControlNames.segmentRowPrefix, to: ControlNames.segmentRowPrefix + "~").map { try SegmentRow(entity: $0) }
+        try await rows(from: ControlNames.segmentRowPrefix, to: ControlNames.segmentRowPrefix + "~").map {
+            try SegmentRow(entity: $0)
+        }
     }
 
     private func rows(from: String, to: String) async throws -> [TableEntity] {
         var entities: [TableEntity] = []
         var continuation: TableContinuation?
         repeat {
-            let page = try await services.table.query(table, partitionKey: target.key, rowKeyFrom: from, rowKeyTo: to,
-                                                      pageSize: 1000, continuation: continuation)
+            let page = try await services.table.query(
+                table, partitionKey: target.key, rowKeyFrom: from, rowKeyTo: to,
+                pageSize: 1000, continuation: continuation)
             entities += page.entities
             continuation = page.continuation
         } while continuation != nil
@@ -77,15 +90,19 @@ public struct TargetControl: Sendable {
     /// Applies `change` to the `gen-` row and merges it, re-reading on a lost ETag race (the worker
     /// updates the same row), so neither side's fields are overwritten with stale values.
     @discardableResult
-    public func updateGeneration(_ generation: UInt64, _ change: @Sendable (inout GenerationRow) -> Void) async throws -> GenerationRow {
+    public func updateGeneration(_ generation: UInt64, _ change: @Sendable (inout GenerationRow) -> Void) async throws
+        -> GenerationRow
+    {
         while true {
             guard var row = try await generationRow(generation) else {
-                throw SyncError(.badState, "\(target): the row of generation \(generation) is missing from table \(table)")
+                throw SyncError(
+                    .badState, "\(target): the row of generation \(generation) is missing from table \(table)")
             }
             let etag = row.etag
             change(&row)
             do {
-                row.etag = try await services.table.update(table, row.entity, mode: .merge, ifMatch: etag.map(ETagCondition.etag) ?? .any)
+                row.etag = try await services.table.update(
+                    table, row.entity, mode: .merge, ifMatch: etag.map(ETagCondition.etag) ?? .any)
                 return row
             } catch let error as StorageError where error.status == 412 {
                 continue
@@ -104,7 +121,8 @@ public struct TargetControl: Sendable {
             return nil
         }
         guard properties.type == .pageBlob else {
-            throw ControlError(.identityMismatch, field: "\(target)", "the blob exists but is not a page blob; choose another target")
+            throw ControlError(
+                .identityMismatch, field: "\(target)", "the blob exists but is not a page blob; choose another target")
         }
         return (try TargetIdentity(metadata: properties.metadata, blob: target.description), properties.size)
     }
@@ -114,8 +132,9 @@ public struct TargetControl: Sendable {
     public func createBlob(identity: TargetIdentity) async throws {
         let size = VHDFooter.targetSize(forVirtualSize: identity.virtualSize)
         do {
-            try await services.blob.createPageBlob(target.address, size: size + UInt64(VHDFooter.size), sequenceNumber: 0,
-                                                   metadata: identity.metadata, conditions: BlobConditions(ifNoneMatch: "*"))
+            try await services.blob.createPageBlob(
+                target.address, size: size + UInt64(VHDFooter.size), sequenceNumber: 0,
+                metadata: identity.metadata, conditions: BlobConditions(ifNoneMatch: "*"))
         } catch let error as StorageError where error.status == 409 || error.status == 412 {
             guard let existing = try await blobIdentity() else { throw error }
             try existing.identity.check(matches: identity, target: target)
@@ -126,7 +145,8 @@ public struct TargetControl: Sendable {
     public func writeFooter(identity: TargetIdentity) async throws {
         let size = VHDFooter.targetSize(forVirtualSize: identity.virtualSize)
         let footer = VHDFooter.fixedTarget(virtualSize: identity.virtualSize, uniqueID: identity.sourceID)
-        try await services.blob.putPages(target.address, offset: size, data: footer.serialized(), contentMD5: nil, conditions: .none)
+        try await services.blob.putPages(
+            target.address, offset: size, data: footer.serialized(), contentMD5: nil, conditions: .none)
     }
 
     /// Writes `row` over the stored `target` row if its ETag still matches; when the answer says it
@@ -134,11 +154,16 @@ public struct TargetControl: Sendable {
     /// its answer was lost (a retried request). Returns the new ETag.
     public func replaceTargetRow(_ row: TargetRow, ifMatch etag: String?) async throws -> String {
         do {
-            return try await services.table.update(table, row.entity, mode: .replace, ifMatch: etag.map(ETagCondition.etag) ?? .any)
+            return try await services.table.update(
+                table, row.entity, mode: .replace, ifMatch: etag.map(ETagCondition.etag) ?? .any)
         } catch let error as StorageError where error.status == 412 {
-            guard let stored = try await targetRow(), stored.entity.properties == row.entity.properties, let etag = stored.etag else {
-                throw SyncError(.lockLost, "\(target): the target row changed while this client held the lock (another client, "
-                                + "or abandon); sync again")
+            guard let stored = try await targetRow(), stored.entity.properties == row.entity.properties,
+                let etag = stored.etag
+            else {
+                throw SyncError(
+                    .lockLost,
+                    "\(target): the target row changed while this client held the lock (another client, "
+                        + "or abandon); sync again")
             }
             return etag
         }
@@ -147,19 +172,24 @@ public struct TargetControl: Sendable {
     /// The page ranges of the target's data area (the footer excluded).
     public func dataPageRanges(virtualSize: UInt64) async throws -> [ByteRange] {
         let size = VHDFooter.targetSize(forVirtualSize: virtualSize)
-        return try await services.blob.pageRanges(target.address, range: ByteRange(offset: 0, length: size), snapshot: nil,
-                                                  previousSnapshot: nil, conditions: .none).pageRanges
+        return try await services.blob.pageRanges(
+            target.address, range: ByteRange(offset: 0, length: size), snapshot: nil,
+            previousSnapshot: nil, conditions: .none
+        ).pageRanges
     }
 }
 
 extension TargetControl {
     /// Waits until the worker has applied every seq up to `seq` (the cursor row), saying so every 30 s.
-    public func waitForCursor(atLeast seq: UInt64, note: @Sendable (String) -> Void, pollInterval: Duration = .seconds(2)) async throws {
+    public func waitForCursor(
+        atLeast seq: UInt64, note: @Sendable (String) -> Void, pollInterval: Duration = .seconds(2)
+    ) async throws {
         var lastNote: ContinuousClock.Instant?
         while (try await cursorRow()?.appliedSeq ?? 0) < seq {
             if lastNote.map({ ContinuousClock.now - $0 >= .seconds(30) }) ?? true {
-                note("\(target): a full sync without the last manifest waits for the worker to apply every seq up to \(seq) "
-                     + "(`relay-client status` shows how far it is)")
+                note(
+                    "\(target): a full sync without the last manifest waits for the worker to apply every seq up to \(seq) "
+                        + "(`relay-client status` shows how far it is)")
                 lastNote = .now
             }
             try await Task.sleep(for: pollInterval)
@@ -168,7 +198,9 @@ extension TargetControl {
 
     /// Polls the generation's row until the worker marks it applied (`relay-client sync --wait`);
     /// throws `SyncError.timedOut` after `timeout`, and `.badState` if it was abandoned meanwhile.
-    public func waitUntilApplied(_ generation: UInt64, timeout: Duration?, pollInterval: Duration = .seconds(2)) async throws -> GenerationRow {
+    public func waitUntilApplied(_ generation: UInt64, timeout: Duration?, pollInterval: Duration = .seconds(2))
+        async throws -> GenerationRow
+    {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         while true {
             guard let row = try await generationRow(generation) else {
@@ -176,12 +208,15 @@ extension TargetControl {
             }
             switch row.state {
             case .applied: return row
-            case .abandoned: throw SyncError(.badState, "\(target): generation \(generation) was abandoned while waiting for it")
+            case .abandoned:
+                throw SyncError(.badState, "\(target): generation \(generation) was abandoned while waiting for it")
             case .sending, .sent: break
             }
             if let deadline, ContinuousClock.now + pollInterval > deadline {
-                throw SyncError(.timedOut, "\(target): generation \(generation) is enqueued but not applied yet; "
-                                + "`relay-client status --target \(target)` shows the worker's progress")
+                throw SyncError(
+                    .timedOut,
+                    "\(target): generation \(generation) is enqueued but not applied yet; "
+                        + "`relay-client status --target \(target)` shows the worker's progress")
             }
             try await Task.sleep(for: pollInterval)
         }

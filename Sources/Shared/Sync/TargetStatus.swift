@@ -77,14 +77,20 @@ public struct TargetStatus: Codable, Sendable {
         let lastSeq = row.nextSeq - 1
         return TargetStatus(
             target: control.target.description, sourceID: row.identity.sourceID.uuidString.lowercased(),
-            virtualSize: row.identity.virtualSize, lastGeneration: row.lastGeneration, lastSeq: lastSeq, appliedSeq: appliedSeq,
+            virtualSize: row.identity.virtualSize, lastGeneration: row.lastGeneration, lastSeq: lastSeq,
+            appliedSeq: appliedSeq,
             lagSegments: lastSeq > appliedSeq ? lastSeq - appliedSeq : 0, fullSyncRequired: row.fullSyncRequired,
             pendingSegments: segments.filter { $0.message.seq > appliedSeq }.count,
             generations: generations.map {
-                Generation(generation: $0.generation, state: $0.state, firstSeq: $0.firstSeq, lastSeq: $0.lastSeq, full: $0.full,
-                           sourceChanged: $0.sourceChanged, host: $0.host, startedAt: $0.startedAt, sentAt: $0.sentAt,
-                           appliedAt: $0.appliedAt, plainBytes: $0.plainBytes, storedBytes: $0.storedBytes, snapshot: $0.snapshot)
+                Generation(
+                    generation: $0.generation, state: $0.state, firstSeq: $0.firstSeq, lastSeq: $0.lastSeq,
+                    full: $0.full,
+                    sourceChanged: $0.sourceChanged, host: $0.host, startedAt: $0.startedAt, sentAt: $0.sentAt,
+                    appliedAt: $0.appliedAt, plainBytes: $0.plainBytes, storedBytes: $0.storedBytes,
+                    snapshot: $0.snapshot)
             },
-            poisoned: segments.compactMap { segment in segment.poisonReason.map { Poisoned(seq: segment.message.seq, reason: $0) } })
+            poisoned: segments.compactMap { segment in
+                segment.poisonReason.map { Poisoned(seq: segment.message.seq, reason: $0) }
+            })
     }
 }

@@ -45,12 +45,15 @@ public struct TargetVerifier: Sendable {
         }
         let dataSize = VHDFooter.targetSize(forVirtualSize: existing.identity.virtualSize)
         guard existing.identity.virtualSize == disk.virtualSize else {
-            throw SyncError(.targetMismatch, "\(control.target) holds a disk of \(existing.identity.virtualSize) bytes, "
-                            + "\(source) has \(disk.virtualSize)")
+            throw SyncError(
+                .targetMismatch,
+                "\(control.target) holds a disk of \(existing.identity.virtualSize) bytes, "
+                    + "\(source) has \(disk.virtualSize)")
         }
         let pages = try await control.dataPageRanges(virtualSize: disk.virtualSize)
-        var report = Report(target: control.target.description, source: source, equal: true, comparedBytes: 0, differences: [],
-                            differentBytes: 0)
+        var report = Report(
+            target: control.target.description, source: source, equal: true, comparedBytes: 0, differences: [],
+            differentBytes: 0)
         for range in Self.union(pages, allocated, limit: dataSize) {
             var offset = range.offset
             while offset < range.end {
@@ -60,14 +63,19 @@ public struct TargetVerifier: Sendable {
                     var bytes = [UInt8](repeating: 0, count: length)
                     let readable = here < disk.virtualSize ? Int(min(UInt64(length), disk.virtualSize - here)) : 0
                     if readable > 0 {
-                        try bytes.withUnsafeMutableBytes { try disk.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<readable]), at: here) }
+                        try bytes.withUnsafeMutableBytes {
+                            try disk.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<readable]), at: here)
+                        }
                     }
                     return bytes
                 }
-                let actual = try await control.services.blob.getBlob(control.target.address, range: ByteRange(offset: here, length: UInt64(length)),
-                                                                     snapshot: nil, conditions: .none).data
+                let actual = try await control.services.blob.getBlob(
+                    control.target.address, range: ByteRange(offset: here, length: UInt64(length)),
+                    snapshot: nil, conditions: .none
+                ).data
                 guard actual.count == length else {
-                    throw SyncError(.badState, "\(control.target): a read of \(length) bytes at \(here) returned \(actual.count)")
+                    throw SyncError(
+                        .badState, "\(control.target): a read of \(length) bytes at \(here) returned \(actual.count)")
                 }
                 report.record(expected: expected, actual: actual, at: here)
                 report.comparedBytes += UInt64(length)

@@ -65,13 +65,13 @@ public enum AzureDate {
     public static func parseRFC1123(_ text: String) -> Date? {
         guard var scanner = DateScanner(text, maximumLength: maximumLength) else { return nil }
         guard scanner.letters(3) != nil, scanner.take(","), scanner.take(" "),
-              let day = scanner.number(digits: 1...2), scanner.take(" "),
-              let monthName = scanner.letters(3), let month = months.firstIndex(of: monthName), scanner.take(" "),
-              let year = scanner.number(digits: 4...4), scanner.take(" "),
-              let hour = scanner.number(digits: 2...2), scanner.take(":"),
-              let minute = scanner.number(digits: 2...2), scanner.take(":"),
-              let second = scanner.number(digits: 2...2), scanner.take(" "),
-              scanner.letters(3) == "GMT", scanner.atEnd
+            let day = scanner.number(digits: 1...2), scanner.take(" "),
+            let monthName = scanner.letters(3), let month = months.firstIndex(of: monthName), scanner.take(" "),
+            let year = scanner.number(digits: 4...4), scanner.take(" "),
+            let hour = scanner.number(digits: 2...2), scanner.take(":"),
+            let minute = scanner.number(digits: 2...2), scanner.take(":"),
+            let second = scanner.number(digits: 2...2), scanner.take(" "),
+            scanner.letters(3) == "GMT", scanner.atEnd
         else { return nil }
         return CivilTime(year: year, month: month + 1, day: day, hour: hour, minute: minute, second: second, ticks: 0)
             .map { date(ticks: $0.ticksSince1970) }
@@ -86,13 +86,17 @@ public enum AzureDate {
     public static func parseISO8601Ticks(_ text: String) -> Int64? {
         guard var scanner = DateScanner(text, maximumLength: maximumLength) else { return nil }
         guard let year = scanner.number(digits: 4...4), scanner.take("-"),
-              let month = scanner.number(digits: 2...2), scanner.take("-"),
-              let day = scanner.number(digits: 2...2)
+            let month = scanner.number(digits: 2...2), scanner.take("-"),
+            let day = scanner.number(digits: 2...2)
         else { return nil }
-        var hour = 0, minute = 0, second = 0, fraction = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
+        var fraction = 0
         if !scanner.atEnd {
             guard scanner.take("T"), let h = scanner.number(digits: 2...2), scanner.take(":"),
-                  let m = scanner.number(digits: 2...2) else { return nil }
+                let m = scanner.number(digits: 2...2)
+            else { return nil }
             hour = h
             minute = m
             if scanner.take(":") {
@@ -106,7 +110,10 @@ public enum AzureDate {
             }
             guard scanner.take("Z"), scanner.atEnd else { return nil }
         }
-        guard let civil = CivilTime(year: year, month: month, day: day, hour: hour, minute: minute, second: second, ticks: 0) else {
+        guard
+            let civil = CivilTime(
+                year: year, month: month, day: day, hour: hour, minute: minute, second: second, ticks: 0)
+        else {
             return nil
         }
         // The rounding of nine digits may carry into the next second: 9999-12-31T23:59:59.99999999Z.

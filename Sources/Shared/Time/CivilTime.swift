@@ -31,8 +31,10 @@ struct CivilTime {
 
     /// Nil unless every field is in its range: months of their length, no leap second, years 1…9999.
     init?(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, ticks: Int) {
-        guard (1...9999).contains(year), (1...12).contains(month), (1...Self.length(ofMonth: month, year: year)).contains(day),
-              (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second), (0..<10_000_000).contains(ticks)
+        guard (1...9999).contains(year), (1...12).contains(month),
+            (1...Self.length(ofMonth: month, year: year)).contains(day),
+            (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second),
+            (0..<10_000_000).contains(ticks)
         else { return nil }
         self.year = year
         self.month = month
@@ -45,7 +47,8 @@ struct CivilTime {
     }
 
     var ticksSince1970: Int64 {
-        let seconds = Int64(Self.days(year: year, month: month, day: day)) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        let seconds =
+            Int64(Self.days(year: year, month: month, day: day)) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
         return seconds * AzureDate.ticksPerSecond + Int64(ticks)
     }
 

@@ -49,65 +49,80 @@ public enum DiskImage {
         var endFooter: Result<VHDFooter, any Error>?
         if size >= UInt64(VHDFooter.size) {
             footerOffset = size - UInt64(VHDFooter.size)
-            endFooter = parseIfCookie(try file.readExactly(VHDFooter.size, at: footerOffset), path: path,
-                                          structure: .footer, offset: footerOffset)
+            endFooter = parseIfCookie(
+                try file.readExactly(VHDFooter.size, at: footerOffset), path: path,
+                structure: .footer, offset: footerOffset)
         }
         if endFooter == nil, size >= UInt64(VHDFooter.size - 1) {
             let offset = size - UInt64(VHDFooter.size - 1)
-            endFooter = parseIfCookie(try file.readExactly(VHDFooter.size - 1, at: offset) + [0], path: path,
-                                          structure: .footer, offset: offset)
+            endFooter = parseIfCookie(
+                try file.readExactly(VHDFooter.size - 1, at: offset) + [0], path: path,
+                structure: .footer, offset: offset)
             if endFooter != nil {
                 footerOffset = offset
-                warnings.append("\(path): the footer at byte offset \(offset) is 511 bytes long (written by an "
-                                + "old Virtual PC); read as a 512-byte footer whose last, reserved byte is zero")
+                warnings.append(
+                    "\(path): the footer at byte offset \(offset) is 511 bytes long (written by an "
+                        + "old Virtual PC); read as a 512-byte footer whose last, reserved byte is zero")
             }
         }
 
         func copyFooter() throws -> Result<VHDFooter, any Error>? {
             guard size >= UInt64(VHDFooter.size) else { return nil }
-            return parseIfCookie(try file.readExactly(VHDFooter.size, at: 0), path: path,
-                                     structure: .footerCopy, offset: 0)
+            return parseIfCookie(
+                try file.readExactly(VHDFooter.size, at: 0), path: path,
+                structure: .footerCopy, offset: 0)
         }
         func sparse(_ footer: VHDFooter, readAt offset: UInt64, dataLimit: UInt64) throws -> any VirtualDisk {
-            try SparseDisk(file: file, footer: footer, footerOffset: offset, dataLimit: dataLimit,
-                           warnings: warnings) { header, locatorData in
-                try openParent(of: path, header: header, locatorData: locatorData,
-                               descendants: descendants + [canonicalPath(path)])
+            try SparseDisk(
+                file: file, footer: footer, footerOffset: offset, dataLimit: dataLimit,
+                warnings: warnings
+            ) { header, locatorData in
+                try openParent(
+                    of: path, header: header, locatorData: locatorData,
+                    descendants: descendants + [canonicalPath(path)])
             }
         }
 
         switch endFooter {
         case .success(let footer) where footer.diskType == .fixed:
             guard footer.currentSize <= footerOffset else {
-                throw VHDError(.outOfBounds, path: path, structure: .footer, field: "current size",
-                               offset: footerOffset + UInt64(VHDFooter.Field.currentSize),
-                               "the fixed disk's \(footer.currentSize) bytes do not fit before the footer at byte "
-                               + "\(footerOffset) (truncated file?)")
+                throw VHDError(
+                    .outOfBounds, path: path, structure: .footer, field: "current size",
+                    offset: footerOffset + UInt64(VHDFooter.Field.currentSize),
+                    "the fixed disk's \(footer.currentSize) bytes do not fit before the footer at byte "
+                        + "\(footerOffset) (truncated file?)")
             }
             if footer.currentSize < footerOffset {
-                warnings.append("\(path): \(footerOffset - footer.currentSize) bytes between the fixed disk's "
-                                + "data (current size \(footer.currentSize)) and its footer are ignored")
+                warnings.append(
+                    "\(path): \(footerOffset - footer.currentSize) bytes between the fixed disk's "
+                        + "data (current size \(footer.currentSize)) and its footer are ignored")
             }
-            return FlatDisk(file: file, format: .fixed, virtualSize: footer.currentSize, footer: footer,
-                            warnings: warnings)
+            return FlatDisk(
+                file: file, format: .fixed, virtualSize: footer.currentSize, footer: footer,
+                warnings: warnings)
         case .success(let footer):
             // The copy is expected here, so a copy without its cookie is reported as damaged, not absent.
-            let copy = size >= UInt64(2 * VHDFooter.size) ? Result {
-                try VHDFooter(parsing: try file.readExactly(VHDFooter.size, at: 0), path: path,
-                              structure: .footerCopy, offset: 0)
-            } : nil
+            let copy =
+                size >= UInt64(2 * VHDFooter.size)
+                ? Result {
+                    try VHDFooter(
+                        parsing: try file.readExactly(VHDFooter.size, at: 0), path: path,
+                        structure: .footerCopy, offset: 0)
+                } : nil
             switch copy {
             case .success(let copy) where copy != footer:
-                throw VHDError(.footerMismatch, path: path, structure: .footerCopy, offset: 0,
-                               "the footer copy differs from the footer at byte offset \(footerOffset) although "
-                               + "both checksums are right; the file was modified inconsistently")
+                throw VHDError(
+                    .footerMismatch, path: path, structure: .footerCopy, offset: 0,
+                    "the footer copy differs from the footer at byte offset \(footerOffset) although "
+                        + "both checksums are right; the file was modified inconsistently")
             case .success:
                 break
             case .failure(let error):
                 warnings.append("\(error); using the footer at byte offset \(footerOffset)")
             case nil:
-                warnings.append("\(path): footer copy at byte offset 0 is missing; using the footer at byte "
-                                + "offset \(footerOffset)")
+                warnings.append(
+                    "\(path): footer copy at byte offset 0 is missing; using the footer at byte "
+                        + "offset \(footerOffset)")
             }
             return try sparse(footer, readAt: footerOffset, dataLimit: footerOffset)
         case .failure(let error):
@@ -119,8 +134,9 @@ public enum DiskImage {
         case nil:
             switch try copyFooter() {
             case .success(let copy) where copy.diskType != .fixed:
-                warnings.append("\(path): no footer at the end of the file (truncated?); using the footer copy "
-                                + "at byte offset 0")
+                warnings.append(
+                    "\(path): no footer at the end of the file (truncated?); using the footer copy "
+                        + "at byte offset 0")
                 return try sparse(copy, readAt: 0, dataLimit: size)
             case .failure(let error):
                 throw error
@@ -140,20 +156,23 @@ public enum DiskImage {
         if head.starts(with: [0x51, 0x46, 0x49, 0xFB]) { return "qcow2" }  // "QFI\xfb", qcow and qcow2
         if starts("vhdxfile") { return "VHDX" }
         if starts("KDMV") || starts("COWD") || starts("# Disk DescriptorFile") { return "VMDK" }
-        if head.count >= 68, Array(head[64..<68]) == [0x7F, 0x10, 0xDA, 0xBE] { return "VDI" }  // 0xbeda107f, little-endian
+        // VDI's signature 0xbeda107f, little-endian.
+        if head.count >= 68, Array(head[64..<68]) == [0x7F, 0x10, 0xDA, 0xBE] { return "VDI" }
         return nil
     }
 
     /// A file taken as a raw image must not be another format's container, and must hold whole sectors.
     private static func checkRaw(_ file: SystemFile, size: UInt64, path: String) throws {
         if let format = foreignFormat(try file.readExactly(Int(min(size, 512)), at: 0)) {
-            throw VHDError(.unsupportedFormat, path: path, structure: .virtualDisk,
-                           "this is a \(format) image, which relay-client does not read; convert it to a VHD first: "
-                           + "qemu-img convert -O vpc -o subformat=dynamic \(path) OUT.vhd")
+            throw VHDError(
+                .unsupportedFormat, path: path, structure: .virtualDisk,
+                "this is a \(format) image, which relay-client does not read; convert it to a VHD first: "
+                    + "qemu-img convert -O vpc -o subformat=dynamic \(path) OUT.vhd")
         }
         guard size % 512 == 0 else {
-            throw VHDError(.notADisk, path: path, structure: .virtualDisk,
-                           "\(size) bytes is not a whole number of 512-byte sectors, so this is not a raw disk image")
+            throw VHDError(
+                .notADisk, path: path, structure: .virtualDisk,
+                "\(size) bytes is not a whole number of 512-byte sectors, so this is not a raw disk image")
         }
     }
 
@@ -171,8 +190,9 @@ public enum DiskImage {
         descendants: [String]
     ) throws -> any VirtualDisk {
         guard descendants.count < maximumChainDepth else {
-            throw VHDError(.chainTooDeep, path: path, structure: .parentChain,
-                           "the chain under \(descendants[0]) has more than \(maximumChainDepth) files")
+            throw VHDError(
+                .chainTooDeep, path: path, structure: .parentChain,
+                "the chain under \(descendants[0]) has more than \(maximumChainDepth) files")
         }
         let childDirectory = path.lastIndex(of: "/").map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
         var candidates: [(path: String, source: String)] = []
@@ -196,33 +216,39 @@ public enum DiskImage {
             guard stat(candidate, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
             let canonical = canonicalPath(candidate)
             if descendants.contains(canonical) {
-                throw VHDError(.chainCycle, path: path, structure: .parentChain,
-                               "the parent \(candidate) (from the \(source)) is already in the chain "
-                               + (descendants.joined(separator: " → ")))
+                throw VHDError(
+                    .chainCycle, path: path, structure: .parentChain,
+                    "the parent \(candidate) (from the \(source)) is already in the chain "
+                        + (descendants.joined(separator: " → ")))
             }
             // The candidate's id from its footer first: only the one that matches is opened with its
             // own chain, so decoys cost one footer read each, not a recursive open (linear, not exponential).
             let candidateID = footerUniqueID(candidate)
             guard candidateID == header.parentUniqueID else {
-                mismatches.append("\(candidate) (from the \(source)) has unique id "
-                                  + (candidateID?.uuidString ?? "none (a raw image)"))
+                mismatches.append(
+                    "\(candidate) (from the \(source)) has unique id "
+                        + (candidateID?.uuidString ?? "none (a raw image)"))
                 continue
             }
             return try open(candidate, descendants: descendants)
         }
         if !mismatches.isEmpty {
-            throw VHDError(.parentMismatch, path: path, structure: .dynamicHeader, field: "parent unique id",
-                           offset: header.offset + UInt64(DynamicHeader.Field.parentUniqueID),
-                           "expected parent \(header.parentUniqueID.uuidString), but "
-                           + mismatches.joined(separator: "; ")
-                           + "; the parent was replaced or recreated, so this child no longer applies to it")
+            throw VHDError(
+                .parentMismatch, path: path, structure: .dynamicHeader, field: "parent unique id",
+                offset: header.offset + UInt64(DynamicHeader.Field.parentUniqueID),
+                "expected parent \(header.parentUniqueID.uuidString), but "
+                    + mismatches.joined(separator: "; ")
+                    + "; the parent was replaced or recreated, so this child no longer applies to it")
         }
-        throw VHDError(.parentMissing, path: path, structure: .parentLocator,
-                       offset: header.parentLocators.first?.entryOffset
-                           ?? header.offset + UInt64(DynamicHeader.Field.parentLocators),
-                       "no parent file found; tried " + (tried.isEmpty ? "nothing (no usable locator)"
-                           : tried.joined(separator: ", "))
-                       + "; put the parent \(header.parentUniqueID.uuidString) at one of these paths")
+        throw VHDError(
+            .parentMissing, path: path, structure: .parentLocator,
+            offset: header.parentLocators.first?.entryOffset
+                ?? header.offset + UInt64(DynamicHeader.Field.parentLocators),
+            "no parent file found; tried "
+                + (tried.isEmpty
+                    ? "nothing (no usable locator)"
+                    : tried.joined(separator: ", "))
+                + "; put the parent \(header.parentUniqueID.uuidString) at one of these paths")
     }
 
     /// The unique id of the first valid footer of `path` (at the end, a 511-byte one, or the copy at 0),
@@ -236,7 +262,9 @@ public enum DiskImage {
         for (offset, length) in places {
             guard var bytes = try? file.readExactly(length, at: offset) else { continue }
             bytes += [UInt8](repeating: 0, count: VHDFooter.size - length)
-            if case .success(let footer)? = parseIfCookie(bytes, path: path, structure: .footer, offset: offset) { return footer.uniqueID }
+            if case .success(let footer)? = parseIfCookie(bytes, path: path, structure: .footer, offset: offset) {
+                return footer.uniqueID
+            }
         }
         return nil
     }

@@ -62,7 +62,9 @@ public struct DiskInfo: Codable, Sendable, Equatable {
         allocatedExtents = Extents(count: extents.count, bytes: extents.reduce(0) { $0 + $1.length })
         uniqueID = disk.uniqueID?.uuidString.lowercased()
         parentChain = sequence(first: disk.parent) { $0?.parent }.prefix { $0 != nil }.compactMap { $0 }.map {
-            Ancestor(path: $0.path, format: $0.format, uniqueID: $0.uniqueID?.uuidString.lowercased(), virtualSize: $0.virtualSize)
+            Ancestor(
+                path: $0.path, format: $0.format, uniqueID: $0.uniqueID?.uuidString.lowercased(),
+                virtualSize: $0.virtualSize)
         }
         warnings = disk.warnings
     }

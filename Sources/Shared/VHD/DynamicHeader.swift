@@ -42,29 +42,34 @@ public struct DynamicHeader: Sendable {
     init(parsing bytes: [UInt8], path: String, offset: UInt64) throws {
         precondition(bytes.count == Self.size, "a dynamic header is \(Self.size) bytes")
         func fail(_ code: VHDError.Code, _ field: String, at fieldOffset: Int, _ detail: String) -> VHDError {
-            VHDError(code, path: path, structure: .dynamicHeader, field: field,
-                     offset: offset + UInt64(fieldOffset), detail)
+            VHDError(
+                code, path: path, structure: .dynamicHeader, field: field,
+                offset: offset + UInt64(fieldOffset), detail)
         }
         guard Array(bytes[0..<8]) == Self.cookie else {
-            throw fail(.badCookie, "cookie", at: Field.cookie,
-                       "expected 'cxsparse', found \(String(decoding: bytes[0..<8], as: UTF8.self).debugDescription); "
-                       + "the footer's data offset does not point at a dynamic header")
+            throw fail(
+                .badCookie, "cookie", at: Field.cookie,
+                "expected 'cxsparse', found \(String(decoding: bytes[0..<8], as: UTF8.self).debugDescription); "
+                    + "the footer's data offset does not point at a dynamic header")
         }
         let stored = bytes.bigEndian(UInt32.self, at: Field.checksum)
         let computed = bytes.vhdChecksum(skipping: Field.checksum)
         guard stored == computed else {
-            throw fail(.badChecksum, "checksum", at: Field.checksum,
-                       "stored \(hex(stored)), computed \(hex(computed)); the header is damaged")
+            throw fail(
+                .badChecksum, "checksum", at: Field.checksum,
+                "stored \(hex(stored)), computed \(hex(computed)); the header is damaged")
         }
         let version = bytes.bigEndian(UInt32.self, at: Field.headerVersion)
         guard version == Self.headerVersion else {
-            throw fail(.unsupportedVersion, "header version", at: Field.headerVersion,
-                       "\(hex(version)) is not the supported version \(hex(Self.headerVersion))")
+            throw fail(
+                .unsupportedVersion, "header version", at: Field.headerVersion,
+                "\(hex(version)) is not the supported version \(hex(Self.headerVersion))")
         }
         let blockSize = bytes.bigEndian(UInt32.self, at: Field.blockSize)
         guard blockSize >= 512, blockSize <= Self.maximumBlockSize, blockSize.nonzeroBitCount == 1 else {
-            throw fail(.badBlockSize, "block size", at: Field.blockSize,
-                       "\(blockSize) is not a power of two between 512 bytes and 256 MiB")
+            throw fail(
+                .badBlockSize, "block size", at: Field.blockSize,
+                "\(blockSize) is not a power of two between 512 bytes and 256 MiB")
         }
         self.offset = offset
         self.blockSize = blockSize

@@ -36,8 +36,9 @@ public final class FlatDisk: VirtualDisk {
 /// Refuses a read that the protocol forbids, naming the disk, instead of reading past the virtual size.
 func checkReadRange(path: String, virtualSize: UInt64, offset: UInt64, count: Int) throws {
     guard fits(offset, UInt64(count), within: virtualSize) else {
-        throw VHDError(.readOutOfRange, path: path, structure: .virtualDisk, offset: offset,
-                       "a read of \(count) bytes at \(offset) passes the virtual size \(virtualSize)")
+        throw VHDError(
+            .readOutOfRange, path: path, structure: .virtualDisk, offset: offset,
+            "a read of \(count) bytes at \(offset) passes the virtual size \(virtualSize)")
     }
 }
 
@@ -48,7 +49,8 @@ func readFully(
 ) throws {
     let count = try file.read(into: buffer, at: offset)
     guard count == buffer.count else {
-        throw VHDError(.fileChanged, path: file.path, structure: structure, offset: offset + UInt64(count),
-                       "the file ends early (it shrank after it was opened); reopen it")
+        throw VHDError(
+            .fileChanged, path: file.path, structure: structure, offset: offset + UInt64(count),
+            "the file ends early (it shrank after it was opened); reopen it")
     }
 }

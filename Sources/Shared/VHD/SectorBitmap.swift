@@ -23,7 +23,8 @@ struct SectorBitmap {
             while sector <= lastSector {
                 // Whole bytes of equal bits are the common case (fully written or untouched blocks).
                 if sector % 8 == 0, sector + 8 <= lastSector + 1,
-                   bytes[Int(sector / 8)] == (present ? 0xFF : 0x00) {
+                    bytes[Int(sector / 8)] == (present ? 0xFF : 0x00)
+                {
                     sector += 8
                 } else if isSet(sector) == present {
                     sector += 1

@@ -35,12 +35,13 @@ public final class SparseDisk: VirtualDisk {
         let path = file.path
         let fileSize = try file.size()
         guard footer.dataOffset >= UInt64(VHDFooter.size),
-              fits(footer.dataOffset, UInt64(DynamicHeader.size), within: dataLimit)
+            fits(footer.dataOffset, UInt64(DynamicHeader.size), within: dataLimit)
         else {
-            throw VHDError(.outOfBounds, path: path, structure: .footer, field: "data offset",
-                           offset: footerOffset + UInt64(VHDFooter.Field.dataOffset),
-                           "\(hex(footer.dataOffset)) does not leave room for the 1024-byte dynamic header "
-                           + "between the footer copy and byte \(dataLimit)")
+            throw VHDError(
+                .outOfBounds, path: path, structure: .footer, field: "data offset",
+                offset: footerOffset + UInt64(VHDFooter.Field.dataOffset),
+                "\(hex(footer.dataOffset)) does not leave room for the 1024-byte dynamic header "
+                    + "between the footer copy and byte \(dataLimit)")
         }
         let header = try DynamicHeader(
             parsing: try file.readExactly(DynamicHeader.size, at: footer.dataOffset), path: path,
@@ -49,25 +50,28 @@ public final class SparseDisk: VirtualDisk {
         let blocksNeeded = footer.currentSize / blockBytes + (footer.currentSize % blockBytes == 0 ? 0 : 1)
         let entriesField = header.offset + UInt64(DynamicHeader.Field.maxTableEntries)
         guard UInt64(header.maxTableEntries) >= blocksNeeded else {
-            throw VHDError(.tooFewTableEntries, path: path, structure: .dynamicHeader, field: "max table entries",
-                           offset: entriesField,
-                           "\(header.maxTableEntries) entries of \(blockBytes) bytes cannot hold the current "
-                           + "size \(footer.currentSize), which needs \(blocksNeeded)")
+            throw VHDError(
+                .tooFewTableEntries, path: path, structure: .dynamicHeader, field: "max table entries",
+                offset: entriesField,
+                "\(header.maxTableEntries) entries of \(blockBytes) bytes cannot hold the current "
+                    + "size \(footer.currentSize), which needs \(blocksNeeded)")
         }
         // The BAT's length is checked against the file size before anything is allocated for it.
         let tableLength = (UInt64(header.maxTableEntries) * 4 + 511) / 512 * 512
         guard tableLength <= fileSize else {
-            throw VHDError(.tableTooLarge, path: path, structure: .dynamicHeader, field: "max table entries",
-                           offset: entriesField,
-                           "\(header.maxTableEntries) entries make a \(tableLength)-byte BAT, larger than the "
-                           + "whole \(fileSize)-byte file")
+            throw VHDError(
+                .tableTooLarge, path: path, structure: .dynamicHeader, field: "max table entries",
+                offset: entriesField,
+                "\(header.maxTableEntries) entries make a \(tableLength)-byte BAT, larger than the "
+                    + "whole \(fileSize)-byte file")
         }
         let tableField = header.offset + UInt64(DynamicHeader.Field.tableOffset)
         guard fits(header.tableOffset, tableLength, within: dataLimit) else {
-            throw VHDError(.outOfBounds, path: path, structure: .dynamicHeader, field: "table offset",
-                           offset: tableField,
-                           "the \(tableLength)-byte BAT at \(header.tableOffset) passes byte \(dataLimit), "
-                           + "where the file's data ends (truncated file?)")
+            throw VHDError(
+                .outOfBounds, path: path, structure: .dynamicHeader, field: "table offset",
+                offset: tableField,
+                "the \(tableLength)-byte BAT at \(header.tableOffset) passes byte \(dataLimit), "
+                    + "where the file's data ends (truncated file?)")
         }
         let metadata: [(name: String, range: ByteRange)] = [
             ("footer copy", ByteRange(offset: 0, length: UInt64(VHDFooter.size))),
@@ -75,8 +79,9 @@ public final class SparseDisk: VirtualDisk {
             ("BAT", ByteRange(offset: header.tableOffset, length: tableLength)),
         ]
         for (name, range) in metadata.prefix(2) where overlaps(metadata[2].range, range) {
-            throw VHDError(.overlappingStructures, path: path, structure: .dynamicHeader, field: "table offset",
-                           offset: tableField, "the BAT at \(metadata[2].range) overlaps the \(name) at \(range)")
+            throw VHDError(
+                .overlappingStructures, path: path, structure: .dynamicHeader, field: "table offset",
+                offset: tableField, "the BAT at \(metadata[2].range) overlaps the \(name) at \(range)")
         }
 
         let tableBytes = try file.readExactly(Int(blocksNeeded) * 4, at: header.tableOffset)
@@ -87,36 +92,40 @@ public final class SparseDisk: VirtualDisk {
             let dataLength = min(blockBytes, footer.currentSize - UInt64(index) * blockBytes)
             let block = ByteRange(offset: UInt64(entry) * 512, length: header.bitmapSize + dataLength)
             guard fits(block.offset, block.length, within: dataLimit) else {
-                throw VHDError(.outOfBounds, path: path, structure: .bat, field: "entry \(index)",
-                               offset: entryOffset,
-                               "block \(index) at \(block) passes byte \(dataLimit), where the file's data ends "
-                               + "(truncated file?)")
+                throw VHDError(
+                    .outOfBounds, path: path, structure: .bat, field: "entry \(index)",
+                    offset: entryOffset,
+                    "block \(index) at \(block) passes byte \(dataLimit), where the file's data ends "
+                        + "(truncated file?)")
             }
             for (name, range) in metadata where overlaps(block, range) {
-                throw VHDError(.overlappingStructures, path: path, structure: .bat, field: "entry \(index)",
-                               offset: entryOffset, "block \(index) at \(block) overlaps the \(name) at \(range)")
+                throw VHDError(
+                    .overlappingStructures, path: path, structure: .bat, field: "entry \(index)",
+                    offset: entryOffset, "block \(index) at \(block) overlaps the \(name) at \(range)")
             }
             blocks.append((block, index))
         }
         blocks.sort { $0.range.offset < $1.range.offset }
         for (previous, next) in zip(blocks, blocks.dropFirst()) where overlaps(previous.range, next.range) {
-            throw VHDError(.overlappingStructures, path: path, structure: .bat, field: "entry \(next.index)",
-                           offset: header.tableOffset + 4 * UInt64(next.index),
-                           "block \(next.index) at \(next.range) overlaps block \(previous.index) at "
-                           + "\(previous.range)")
+            throw VHDError(
+                .overlappingStructures, path: path, structure: .bat, field: "entry \(next.index)",
+                offset: header.tableOffset + 4 * UInt64(next.index),
+                "block \(next.index) at \(next.range) overlaps block \(previous.index) at "
+                    + "\(previous.range)")
         }
 
         let parent: (any VirtualDisk)?
         if footer.diskType == .differencing {
             for locator in header.parentLocators where ParentLocator.preference.contains(locator.platformCode) {
                 guard locator.dataLength <= ParentLocator.maximumDataLength,
-                      fits(locator.dataOffset, UInt64(locator.dataLength), within: fileSize)
+                    fits(locator.dataOffset, UInt64(locator.dataLength), within: fileSize)
                 else {
-                    throw VHDError(.badParentLocator, path: path, structure: .parentLocator,
-                                   field: "entry \(locator.index) (\(locator.platformCode))",
-                                   offset: locator.entryOffset,
-                                   "\(locator.dataLength) bytes of path data at \(locator.dataOffset) do not lie "
-                                   + "inside the \(fileSize)-byte file")
+                    throw VHDError(
+                        .badParentLocator, path: path, structure: .parentLocator,
+                        field: "entry \(locator.index) (\(locator.platformCode))",
+                        offset: locator.entryOffset,
+                        "\(locator.dataLength) bytes of path data at \(locator.dataOffset) do not lie "
+                            + "inside the \(fileSize)-byte file")
                 }
             }
             parent = try openParent(header) { try file.readExactly(Int($0.dataLength), at: $0.dataOffset) }
@@ -180,7 +189,10 @@ public final class SparseDisk: VirtualDisk {
             // extents may cover zeros (readers skip those), but their number stays bounded by the BAT,
             // not by what a hostile bitmap holds.
             if runs.count > Self.maximumRunsPerBlock, let first = runs.first, let last = runs.last {
-                extents.append(ByteRange(offset: blockStart + first.range.lowerBound, length: last.range.upperBound - first.range.lowerBound))
+                extents.append(
+                    ByteRange(
+                        offset: blockStart + first.range.lowerBound,
+                        length: last.range.upperBound - first.range.lowerBound))
                 continue
             }
             for run in runs {

@@ -69,24 +69,28 @@ public struct VHDFooter: Hashable, Sendable {
             VHDError(code, path: path, structure: structure, field: field, offset: offset + UInt64(fieldOffset), detail)
         }
         guard Array(bytes[0..<8]) == Self.cookie else {
-            throw fail(.badCookie, "cookie", at: Field.cookie,
-                       "expected 'conectix', found \(String(decoding: bytes[0..<8], as: UTF8.self).debugDescription)")
+            throw fail(
+                .badCookie, "cookie", at: Field.cookie,
+                "expected 'conectix', found \(String(decoding: bytes[0..<8], as: UTF8.self).debugDescription)")
         }
         let stored = bytes.bigEndian(UInt32.self, at: Field.checksum)
         let computed = bytes.vhdChecksum(skipping: Field.checksum)
         guard stored == computed else {
-            throw fail(.badChecksum, "checksum", at: Field.checksum,
-                       "stored \(hex(stored)), computed \(hex(computed)); the footer is damaged")
+            throw fail(
+                .badChecksum, "checksum", at: Field.checksum,
+                "stored \(hex(stored)), computed \(hex(computed)); the footer is damaged")
         }
         let version = bytes.bigEndian(UInt32.self, at: Field.formatVersion)
         guard version == Self.formatVersion else {
-            throw fail(.unsupportedVersion, "file format version", at: Field.formatVersion,
-                       "\(hex(version)) is not the supported version \(hex(Self.formatVersion))")
+            throw fail(
+                .unsupportedVersion, "file format version", at: Field.formatVersion,
+                "\(hex(version)) is not the supported version \(hex(Self.formatVersion))")
         }
         let typeValue = bytes.bigEndian(UInt32.self, at: Field.diskType)
         guard let type = VHDDiskType(rawValue: typeValue) else {
-            throw fail(.unsupportedDiskType, "disk type", at: Field.diskType,
-                       "\(typeValue) is not fixed (2), dynamic (3) or differencing (4)")
+            throw fail(
+                .unsupportedDiskType, "disk type", at: Field.diskType,
+                "\(typeValue) is not fixed (2), dynamic (3) or differencing (4)")
         }
         features = bytes.bigEndian(UInt32.self, at: 8)
         dataOffset = bytes.bigEndian(UInt64.self, at: Field.dataOffset)

@@ -60,4 +60,3 @@ extension VirtualDisk {
     public var parent: (any VirtualDisk)? { nil }
     public var warnings: [String] { [] }
 }
-

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import RelayShared
 import TestSupport
+import Testing
+
+@testable import RelayShared
 
 /// Every byte of `disk`, read in 4 MiB pieces as the client reads.
 func readAll(_ disk: any VirtualDisk) throws -> [UInt8] {

@@ -7,7 +7,8 @@ struct AzureBlobPropertyNames: Sendable {
 
     static let headers = AzureBlobPropertyNames(
         size: "content-length", etag: "etag", lastModified: "last-modified", creationTime: "x-ms-creation-time",
-        sequenceNumber: "x-ms-blob-sequence-number", leaseState: "x-ms-lease-state", leaseDuration: "x-ms-lease-duration")
+        sequenceNumber: "x-ms-blob-sequence-number", leaseState: "x-ms-lease-state",
+        leaseDuration: "x-ms-lease-duration")
 
     static let listing = AzureBlobPropertyNames(
         size: "Content-Length", etag: "Etag", lastModified: "Last-Modified", creationTime: "Creation-Time",
@@ -25,7 +26,8 @@ struct AzureBlobPropertyNames: Sendable {
             sequenceNumber: value(sequenceNumber).flatMap { Int64($0) },
             lease: LeaseInfo(
                 state: leaseState,
-                duration: leaseState == .leased ? value(leaseDuration).flatMap(LeaseInfo.Duration.init(rawValue:)) : nil),
+                duration: leaseState == .leased ? value(leaseDuration).flatMap(LeaseInfo.Duration.init(rawValue:)) : nil
+            ),
             metadata: metadata)
     }
 }

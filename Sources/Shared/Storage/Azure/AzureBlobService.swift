@@ -12,7 +12,9 @@ public struct AzureBlobService: BlobService {
         /// Put Page calls in flight to one page blob at most, before any `503 ServerBusy` narrows it.
         public var maxPageWritesPerBlob: Int
 
-        public init(retryPolicy: RetryPolicy = .init(), maxDownloadBytes: Int = 256 << 20, maxPageWritesPerBlob: Int = 64) {
+        public init(
+            retryPolicy: RetryPolicy = .init(), maxDownloadBytes: Int = 256 << 20, maxPageWritesPerBlob: Int = 64
+        ) {
             self.retryPolicy = retryPolicy
             self.maxDownloadBytes = maxDownloadBytes
             self.maxPageWritesPerBlob = maxPageWritesPerBlob
@@ -33,93 +35,131 @@ public struct AzureBlobService: BlobService {
         guard let endpoint = connectionString.blobEndpoint else {
             throw ConnectionStringError("no blob endpoint: give AccountName or BlobEndpoint")
         }
-        client = AzureClient(endpoint: endpoint, credential: connectionString.credential, service: .blobOrQueue,
-                             transport: transport, retryPolicy: configuration.retryPolicy, logger: logger, observer: observer)
+        client = AzureClient(
+            endpoint: endpoint, credential: connectionString.credential, service: .blobOrQueue,
+            transport: transport, retryPolicy: configuration.retryPolicy, logger: logger, observer: observer)
         self.configuration = configuration
         self.logger = logger
         pacers = PagePacers(maxWindow: configuration.maxPageWritesPerBlob, logger: logger)
     }
 
     public func createContainer(_ container: String) async throws {
-        _ = try await client.send(AzureRequest("PUT", "/" + AzurePath.encode(container), query: [("restype", "container")],
-                                               safety: .idempotent, successAfterUnknownOutcome: [.containerAlreadyExists], subject: "container \(container)"))
+        _ = try await client.send(
+            AzureRequest(
+                "PUT", "/" + AzurePath.encode(container), query: [("restype", "container")],
+                safety: .idempotent, successAfterUnknownOutcome: [.containerAlreadyExists],
+                subject: "container \(container)"))
     }
 
     // MARK: Block blobs
 
     @discardableResult
-    public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
+    public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions)
+        async throws -> BlobWriteResult
+    {
         let headers = [("x-ms-blob-type", "BlockBlob")] + Self.headers(metadata) + Self.headers(conditions)
-        let response = try await client.send(AzureRequest(
-            "PUT", AzurePath.blob(blob), headers: headers, body: data, contentType: "application/octet-stream",
-            safety: conditions.ifNoneMatch == nil && conditions.ifMatch == nil ? .idempotent : .unsafe, subject: "blob \(blob)"))
+        let response = try await client.send(
+            AzureRequest(
+                "PUT", AzurePath.blob(blob), headers: headers, body: data, contentType: "application/octet-stream",
+                safety: conditions.ifNoneMatch == nil && conditions.ifMatch == nil ? .idempotent : .unsafe,
+                subject: "blob \(blob)"))
         return try Self.writeResult(response, blob)
     }
 
-    public func getBlob(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, conditions: BlobConditions) async throws -> BlobContent {
+    public func getBlob(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, conditions: BlobConditions)
+        async throws -> BlobContent
+    {
         var headers = Self.headers(conditions)
         var limit = configuration.maxDownloadBytes
         if let range {
             guard range.length > 0 else {
-                throw StorageError.badRequest(.invalidRange, "Get Blob of \(blob): the range \(range) is empty; ask for at least one byte")
+                throw StorageError.badRequest(
+                    .invalidRange, "Get Blob of \(blob): the range \(range) is empty; ask for at least one byte")
             }
             headers.append(("x-ms-range", "bytes=\(range.offset)-\(range.end - 1)"))
             // Room for an error body (416 InvalidRange) even when the range is tiny.
             limit = Int(min(UInt64(limit), max(range.length, 64 << 10)))
         }
-        let response = try await client.send(AzureRequest(
-            "GET", AzurePath.blob(blob), query: snapshot.map { [("snapshot", $0)] } ?? [], headers: headers,
-            maxResponseBytes: limit, safety: .idempotent, subject: "blob \(blob)"))
+        let response = try await client.send(
+            AzureRequest(
+                "GET", AzurePath.blob(blob), query: snapshot.map { [("snapshot", $0)] } ?? [], headers: headers,
+                maxResponseBytes: limit, safety: .idempotent, subject: "blob \(blob)"))
         var properties = try Self.properties(response, blob)
         // A ranged answer's Content-Length is the range's; the blob's size is after the '/' of Content-Range.
-        if let contentRange = response.header("content-range"), let total = contentRange.split(separator: "/").last.flatMap({ UInt64($0) }) {
+        if let contentRange = response.header("content-range"),
+            let total = contentRange.split(separator: "/").last.flatMap({ UInt64($0) })
+        {
             properties.size = total
         }
         return BlobContent(data: response.body, properties: properties)
     }
 
-    public func blobProperties(_ blob: BlobAddress, snapshot: String?, conditions: BlobConditions) async throws -> BlobProperties {
-        let response = try await client.send(AzureRequest(
-            "HEAD", AzurePath.blob(blob), query: snapshot.map { [("snapshot", $0)] } ?? [], headers: Self.headers(conditions),
-            safety: .idempotent, subject: "blob \(blob)"))
+    public func blobProperties(_ blob: BlobAddress, snapshot: String?, conditions: BlobConditions) async throws
+        -> BlobProperties
+    {
+        let response = try await client.send(
+            AzureRequest(
+                "HEAD", AzurePath.blob(blob), query: snapshot.map { [("snapshot", $0)] } ?? [],
+                headers: Self.headers(conditions),
+                safety: .idempotent, subject: "blob \(blob)"))
         return try Self.properties(response, blob)
     }
 
-    public func deleteBlob(_ blob: BlobAddress, snapshot: String?, deleteSnapshots: DeleteSnapshots?, conditions: BlobConditions) async throws {
+    public func deleteBlob(
+        _ blob: BlobAddress, snapshot: String?, deleteSnapshots: DeleteSnapshots?, conditions: BlobConditions
+    ) async throws {
         var headers = Self.headers(conditions)
         if let deleteSnapshots { headers.append(("x-ms-delete-snapshots", deleteSnapshots.rawValue)) }
-        _ = try await client.send(AzureRequest(
-            "DELETE", AzurePath.blob(blob), query: snapshot.map { [("snapshot", $0)] } ?? [], headers: headers,
-            safety: .idempotent, successAfterUnknownOutcome: [.blobNotFound], subject: "blob \(blob)"))
+        _ = try await client.send(
+            AzureRequest(
+                "DELETE", AzurePath.blob(blob), query: snapshot.map { [("snapshot", $0)] } ?? [], headers: headers,
+                safety: .idempotent, successAfterUnknownOutcome: [.blobNotFound], subject: "blob \(blob)"))
     }
 
-    public func listBlobs(container: String, prefix: String, marker: String?, maxResults: Int) async throws -> BlobListing {
-        var query = [("restype", "container"), ("comp", "list"), ("include", "metadata"), ("maxresults", String(maxResults))]
+    public func listBlobs(container: String, prefix: String, marker: String?, maxResults: Int) async throws
+        -> BlobListing
+    {
+        var query = [
+            ("restype", "container"), ("comp", "list"), ("include", "metadata"), ("maxresults", String(maxResults)),
+        ]
         if !prefix.isEmpty { query.append(("prefix", prefix)) }
         if let marker, !marker.isEmpty { query.append(("marker", marker)) }
-        let response = try await client.send(AzureRequest(
-            "GET", "/" + AzurePath.encode(container), query: query, maxResponseBytes: 64 << 20,
-            safety: .idempotent, subject: "container \(container)"))
+        let response = try await client.send(
+            AzureRequest(
+                "GET", "/" + AzurePath.encode(container), query: query, maxResponseBytes: 64 << 20,
+                safety: .idempotent, subject: "container \(container)"))
         return try AzureBlobXML.listing(response.body, container: container)
     }
 
     @discardableResult
-    public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
-        let response = try await client.send(AzureRequest(
-            "PUT", AzurePath.blob(blob), query: [("comp", "metadata")], headers: Self.headers(metadata) + Self.headers(conditions),
-            safety: .idempotent, subject: "blob \(blob)"))
+    public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws
+        -> BlobWriteResult
+    {
+        let response = try await client.send(
+            AzureRequest(
+                "PUT", AzurePath.blob(blob), query: [("comp", "metadata")],
+                headers: Self.headers(metadata) + Self.headers(conditions),
+                safety: .idempotent, subject: "blob \(blob)"))
         return try Self.writeResult(response, blob)
     }
 
     // MARK: Page blobs
 
     @discardableResult
-    public func createPageBlob(_ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
-        let headers = [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", String(size)), ("x-ms-blob-sequence-number", String(sequenceNumber))]
+    public func createPageBlob(
+        _ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions
+    ) async throws -> BlobWriteResult {
+        let headers =
+            [
+                ("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", String(size)),
+                ("x-ms-blob-sequence-number", String(sequenceNumber)),
+            ]
             + Self.headers(metadata) + Self.headers(conditions)
-        let response = try await client.send(AzureRequest(
-            "PUT", AzurePath.blob(blob), headers: headers,
-            safety: conditions.ifNoneMatch == nil && conditions.ifMatch == nil ? .idempotent : .unsafe, subject: "blob \(blob)"))
+        let response = try await client.send(
+            AzureRequest(
+                "PUT", AzurePath.blob(blob), headers: headers,
+                safety: conditions.ifNoneMatch == nil && conditions.ifMatch == nil ? .idempotent : .unsafe,
+                subject: "blob \(blob)"))
         var result = try Self.writeResult(response, blob)
         // Put Blob does not echo the sequence number; the new blob has the one it was created with.
         result.sequenceNumber = result.sequenceNumber ?? sequenceNumber
@@ -127,17 +167,24 @@ public struct AzureBlobService: BlobService {
     }
 
     @discardableResult
-    public func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions) async throws -> BlobWriteResult {
+    public func putPages(
+        _ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions
+    ) async throws -> BlobWriteResult {
         guard !data.isEmpty else {
-            throw StorageError(.invalidPageRange, status: 416, "Put Page to \(blob) at \(offset): no data; write 512 bytes to 4 MiB")
+            throw StorageError(
+                .invalidPageRange, status: 416, "Put Page to \(blob) at \(offset): no data; write 512 bytes to 4 MiB")
         }
-        var headers = [("x-ms-page-write", "update"), ("x-ms-range", "bytes=\(offset)-\(offset + UInt64(data.count) - 1)")]
+        var headers = [
+            ("x-ms-page-write", "update"), ("x-ms-range", "bytes=\(offset)-\(offset + UInt64(data.count) - 1)"),
+        ]
         if let contentMD5 { headers.append(("Content-MD5", Data(contentMD5).base64EncodedString())) }
         return try await fencedPageWrite(blob, headers: headers, body: data, conditions: conditions)
     }
 
     @discardableResult
-    public func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws -> BlobWriteResult {
+    public func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws
+        -> BlobWriteResult
+    {
         guard range.length > 0 else {
             throw StorageError(.invalidPageRange, status: 416, "Clear Pages of \(blob): the range \(range) is empty")
         }
@@ -154,7 +201,9 @@ public struct AzureBlobService: BlobService {
     /// the same bytes under the same epoch land the same, and a writer of a later epoch makes every copy
     /// fail. Without either condition the unknown outcome is thrown to the caller. Throttled (503/429) or
     /// unsent attempts are retried inside `AzureClient` as usual.
-    private func fencedPageWrite(_ blob: BlobAddress, headers: [(String, String)], body: [UInt8], conditions: BlobConditions) async throws -> BlobWriteResult {
+    private func fencedPageWrite(
+        _ blob: BlobAddress, headers: [(String, String)], body: [UInt8], conditions: BlobConditions
+    ) async throws -> BlobWriteResult {
         let pacer = pacers.pacer(for: blob)
         var conditions = conditions
         var fences = 0
@@ -162,30 +211,39 @@ public struct AzureBlobService: BlobService {
         while true {
             let request = AzureRequest(
                 "PUT", AzurePath.blob(blob), query: [("comp", "page")], headers: headers + Self.headers(conditions),
-                body: body, contentType: body.isEmpty ? nil : "application/octet-stream", safety: safety, subject: "blob \(blob)")
+                body: body, contentType: body.isEmpty ? nil : "application/octet-stream", safety: safety,
+                subject: "blob \(blob)")
             do {
                 return try Self.writeResult(try await client.send(request, pacer: pacer), blob)
             } catch let error as StorageError where error.code == .sequenceNumberConditionNotMet {
                 logger.pageWriteFenced(blob, conditions)
                 throw error
             } catch let error as StorageError where RetryDecision.needsIdempotence(AttemptFailure(error)) {
-                guard let fence = conditions.ifSequenceNumberLessThan, fence < Int64.max, fences < configuration.retryPolicy.maxRetries else { throw error }
+                guard let fence = conditions.ifSequenceNumberLessThan, fence < Int64.max,
+                    fences < configuration.retryPolicy.maxRetries
+                else { throw error }
                 fences += 1
-                logger.info("raising the blob's sequence number before repeating a page write of unknown outcome", metadata: [
-                    "blob.name": "\(blob)", "blob.sequence_number": "\(fence)", "storage.status": "\(error.status)",
-                    "storage.error_code": "\(error.code.rawValue)", "fence.attempt": "\(fences)",
-                ])
-                _ = try await setSequenceNumber(blob, .max(fence), conditions: BlobConditions(leaseID: conditions.leaseID))
+                logger.info(
+                    "raising the blob's sequence number before repeating a page write of unknown outcome",
+                    metadata: [
+                        "blob.name": "\(blob)", "blob.sequence_number": "\(fence)", "storage.status": "\(error.status)",
+                        "storage.error_code": "\(error.code.rawValue)", "fence.attempt": "\(fences)",
+                    ])
+                _ = try await setSequenceNumber(
+                    blob, .max(fence), conditions: BlobConditions(leaseID: conditions.leaseID))
                 conditions.ifSequenceNumberLessThan = fence + 1
             }
         }
     }
 
-    public func pageRanges(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, previousSnapshot: String?, conditions: BlobConditions) async throws -> PageRangeList {
+    public func pageRanges(
+        _ blob: BlobAddress, range: ByteRange?, snapshot: String?, previousSnapshot: String?, conditions: BlobConditions
+    ) async throws -> PageRangeList {
         var headers = Self.headers(conditions)
         if let range {
             guard range.length > 0 else {
-                throw StorageError(.invalidPageRange, status: 416, "Get Page Ranges of \(blob): the range \(range) is empty")
+                throw StorageError(
+                    .invalidPageRange, status: 416, "Get Page Ranges of \(blob): the range \(range) is empty")
             }
             headers.append(("x-ms-range", "bytes=\(range.offset)-\(range.end - 1)"))
         }
@@ -196,9 +254,10 @@ public struct AzureBlobService: BlobService {
             if let snapshot { query.append(("snapshot", snapshot)) }
             if let previousSnapshot { query.append(("prevsnapshot", previousSnapshot)) }
             if let marker { query.append(("marker", marker)) }
-            let response = try await client.send(AzureRequest(
-                "GET", AzurePath.blob(blob), query: query, headers: headers, maxResponseBytes: 32 << 20,
-                safety: .idempotent, subject: "blob \(blob)"))
+            let response = try await client.send(
+                AzureRequest(
+                    "GET", AzurePath.blob(blob), query: query, headers: headers, maxResponseBytes: 32 << 20,
+                    safety: .idempotent, subject: "blob \(blob)"))
             let page = try AzureBlobXML.pageList(response.body, blob: blob)
             result.pageRanges += page.list.pageRanges
             result.clearRanges += page.list.clearRanges
@@ -208,40 +267,64 @@ public struct AzureBlobService: BlobService {
     }
 
     @discardableResult
-    public func resizePageBlob(_ blob: BlobAddress, size: UInt64, conditions: BlobConditions) async throws -> BlobWriteResult {
-        let response = try await client.send(AzureRequest(
-            "PUT", AzurePath.blob(blob), query: [("comp", "properties")],
-            headers: [("x-ms-blob-content-length", String(size))] + Self.headers(conditions), safety: .idempotent, subject: "blob \(blob)"))
+    public func resizePageBlob(_ blob: BlobAddress, size: UInt64, conditions: BlobConditions) async throws
+        -> BlobWriteResult
+    {
+        let response = try await client.send(
+            AzureRequest(
+                "PUT", AzurePath.blob(blob), query: [("comp", "properties")],
+                headers: [("x-ms-blob-content-length", String(size))] + Self.headers(conditions), safety: .idempotent,
+                subject: "blob \(blob)"))
         return try Self.writeResult(response, blob)
     }
 
     @discardableResult
-    public func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions) async throws -> BlobWriteResult {
+    public func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions)
+        async throws -> BlobWriteResult
+    {
         var headers: [(String, String)]
         let safety: RetrySafety
         switch action {
-        case .max(let value): headers = [("x-ms-sequence-number-action", "max"), ("x-ms-blob-sequence-number", String(value))]; safety = .idempotent
-        case .update(let value): headers = [("x-ms-sequence-number-action", "update"), ("x-ms-blob-sequence-number", String(value))]; safety = .idempotent
-        case .increment: headers = [("x-ms-sequence-number-action", "increment")]; safety = .unsafe
+        case .max(let value):
+            headers = [("x-ms-sequence-number-action", "max"), ("x-ms-blob-sequence-number", String(value))]
+            safety = .idempotent
+        case .update(let value):
+            headers = [("x-ms-sequence-number-action", "update"), ("x-ms-blob-sequence-number", String(value))]
+            safety = .idempotent
+        case .increment:
+            headers = [("x-ms-sequence-number-action", "increment")]
+            safety = .unsafe
         }
         headers += Self.headers(conditions)
-        let response = try await client.send(AzureRequest(
-            "PUT", AzurePath.blob(blob), query: [("comp", "properties")], headers: headers, safety: safety, subject: "blob \(blob)"))
+        let response = try await client.send(
+            AzureRequest(
+                "PUT", AzurePath.blob(blob), query: [("comp", "properties")], headers: headers, safety: safety,
+                subject: "blob \(blob)"))
         return try Self.writeResult(response, blob)
     }
 
     // MARK: Leases and snapshots
 
-    public func lease(_ blob: BlobAddress, _ action: LeaseAction, conditions: BlobConditions) async throws -> LeaseResult {
+    public func lease(_ blob: BlobAddress, _ action: LeaseAction, conditions: BlobConditions) async throws
+        -> LeaseResult
+    {
         var headers: [(String, String)]
         var tolerated: Set<StorageError.Code> = []
         switch action {
         case .acquire(let duration, let proposedID):
-            let seconds = switch duration { case .seconds(let seconds): seconds; case .infinite: -1 }
+            let seconds =
+                switch duration {
+                case .seconds(let seconds): seconds
+                case .infinite: -1
+                }
             // A proposed id of our own makes a retried acquire succeed instead of 409 LeaseAlreadyPresent.
-            headers = [("x-ms-lease-action", "acquire"), ("x-ms-lease-duration", String(seconds)), ("x-ms-proposed-lease-id", proposedID ?? UUID().uuidString.lowercased())]
+            headers = [
+                ("x-ms-lease-action", "acquire"), ("x-ms-lease-duration", String(seconds)),
+                ("x-ms-proposed-lease-id", proposedID ?? UUID().uuidString.lowercased()),
+            ]
         case .renew(let id): headers = [("x-ms-lease-action", "renew"), ("x-ms-lease-id", id)]
-        case .change(let id, let proposedID): headers = [("x-ms-lease-action", "change"), ("x-ms-lease-id", id), ("x-ms-proposed-lease-id", proposedID)]
+        case .change(let id, let proposedID):
+            headers = [("x-ms-lease-action", "change"), ("x-ms-lease-id", id), ("x-ms-proposed-lease-id", proposedID)]
         case .release(let id):
             headers = [("x-ms-lease-action", "release"), ("x-ms-lease-id", id)]
             tolerated = [.leaseNotPresentWithLeaseOperation]
@@ -251,19 +334,28 @@ public struct AzureBlobService: BlobService {
         }
         var conditionHeaders = Self.headers(conditions)
         conditionHeaders.removeAll { $0.0 == "x-ms-lease-id" }
-        let response = try await client.send(AzureRequest(
-            "PUT", AzurePath.blob(blob), query: [("comp", "lease")], headers: headers + conditionHeaders,
-            safety: .idempotent, successAfterUnknownOutcome: tolerated, subject: "blob \(blob)"))
-        return LeaseResult(leaseID: response.header("x-ms-lease-id"), leaseTime: response.header("x-ms-lease-time").flatMap { Int($0) },
-                           etag: response.header("etag") ?? "")
+        let response = try await client.send(
+            AzureRequest(
+                "PUT", AzurePath.blob(blob), query: [("comp", "lease")], headers: headers + conditionHeaders,
+                safety: .idempotent, successAfterUnknownOutcome: tolerated, subject: "blob \(blob)"))
+        return LeaseResult(
+            leaseID: response.header("x-ms-lease-id"),
+            leaseTime: response.header("x-ms-lease-time").flatMap { Int($0) },
+            etag: response.header("etag") ?? "")
     }
 
-    public func snapshot(_ blob: BlobAddress, metadata: [String: String]?, conditions: BlobConditions) async throws -> String {
-        let response = try await client.send(AzureRequest(
-            "PUT", AzurePath.blob(blob), query: [("comp", "snapshot")], headers: Self.headers(metadata ?? [:]) + Self.headers(conditions),
-            safety: .unsafe, subject: "blob \(blob)"))
+    public func snapshot(_ blob: BlobAddress, metadata: [String: String]?, conditions: BlobConditions) async throws
+        -> String
+    {
+        let response = try await client.send(
+            AzureRequest(
+                "PUT", AzurePath.blob(blob), query: [("comp", "snapshot")],
+                headers: Self.headers(metadata ?? [:]) + Self.headers(conditions),
+                safety: .unsafe, subject: "blob \(blob)"))
         guard let snapshot = response.header("x-ms-snapshot") else {
-            throw StorageError(.invalidHeaderValue, status: response.status, "Snapshot Blob of \(blob): the response has no x-ms-snapshot header")
+            throw StorageError(
+                .invalidHeaderValue, status: response.status,
+                "Snapshot Blob of \(blob): the response has no x-ms-snapshot header")
         }
         return snapshot
     }
@@ -279,21 +371,31 @@ public struct AzureBlobService: BlobService {
         if let value = conditions.leaseID { headers.append(("x-ms-lease-id", value)) }
         if let value = conditions.ifMatch { headers.append(("If-Match", value)) }
         if let value = conditions.ifNoneMatch { headers.append(("If-None-Match", value)) }
-        if let value = conditions.ifSequenceNumberLessThanOrEqual { headers.append(("x-ms-if-sequence-number-le", String(value))) }
-        if let value = conditions.ifSequenceNumberLessThan { headers.append(("x-ms-if-sequence-number-lt", String(value))) }
-        if let value = conditions.ifSequenceNumberEqual { headers.append(("x-ms-if-sequence-number-eq", String(value))) }
+        if let value = conditions.ifSequenceNumberLessThanOrEqual {
+            headers.append(("x-ms-if-sequence-number-le", String(value)))
+        }
+        if let value = conditions.ifSequenceNumberLessThan {
+            headers.append(("x-ms-if-sequence-number-lt", String(value)))
+        }
+        if let value = conditions.ifSequenceNumberEqual {
+            headers.append(("x-ms-if-sequence-number-eq", String(value)))
+        }
         return headers
     }
 
     static func writeResult(_ response: HTTPResponse, _ blob: BlobAddress) throws -> BlobWriteResult {
-        BlobWriteResult(etag: response.header("etag") ?? "",
-                        lastModified: response.header("last-modified").flatMap(AzureDate.parseRFC1123) ?? Date(timeIntervalSince1970: 0),
-                        sequenceNumber: response.header("x-ms-blob-sequence-number").flatMap { Int64($0) })
+        BlobWriteResult(
+            etag: response.header("etag") ?? "",
+            lastModified: response.header("last-modified").flatMap(AzureDate.parseRFC1123)
+                ?? Date(timeIntervalSince1970: 0),
+            sequenceNumber: response.header("x-ms-blob-sequence-number").flatMap { Int64($0) })
     }
 
     static func properties(_ response: HTTPResponse, _ blob: BlobAddress) throws -> BlobProperties {
         guard let type = response.header("x-ms-blob-type").flatMap(BlobType.init(rawValue:)) else {
-            throw StorageError(.invalidHeaderValue, status: response.status, "properties of \(blob): missing or unknown x-ms-blob-type")
+            throw StorageError(
+                .invalidHeaderValue, status: response.status, "properties of \(blob): missing or unknown x-ms-blob-type"
+            )
         }
         var metadata: [String: String] = [:]
         for header in response.headers where header.name.hasPrefix("x-ms-meta-") {

@@ -5,14 +5,19 @@ enum AzureBlobXML {
     static func pageList(_ body: [UInt8], blob: BlobAddress) throws -> (list: PageRangeList, nextMarker: String?) {
         let root = try XMLTree.parseResponse(body, what: "Get Page Ranges of \(blob)")
         guard root.name == "PageList" else {
-            throw StorageError(.invalidXML, status: 0, "Get Page Ranges of \(blob): the root element is <\(root.name)>, not <PageList>")
+            throw StorageError(
+                .invalidXML, status: 0, "Get Page Ranges of \(blob): the root element is <\(root.name)>, not <PageList>"
+            )
         }
         var list = PageRangeList(pageRanges: [], clearRanges: [])
         for element in root.children where element.name == "PageRange" || element.name == "ClearRange" {
             guard let start = element.value("Start").flatMap({ UInt64($0.trimmingCharacters(in: .whitespaces)) }),
-                  let end = element.value("End").flatMap({ UInt64($0.trimmingCharacters(in: .whitespaces)) }), end >= start, end < UInt64.max
+                let end = element.value("End").flatMap({ UInt64($0.trimmingCharacters(in: .whitespaces)) }),
+                end >= start, end < UInt64.max
             else {
-                throw StorageError(.invalidXML, status: 0, "Get Page Ranges of \(blob): a <\(element.name)> lacks a valid <Start>/<End>")
+                throw StorageError(
+                    .invalidXML, status: 0,
+                    "Get Page Ranges of \(blob): a <\(element.name)> lacks a valid <Start>/<End>")
             }
             let range = ByteRange(offset: start, length: end - start + 1)
             if element.name == "PageRange" { list.pageRanges.append(range) } else { list.clearRanges.append(range) }
@@ -26,14 +31,18 @@ enum AzureBlobXML {
         var items: [BlobListing.Item] = []
         for blob in root.child("Blobs")?.children("Blob") ?? [] {
             guard let name = blob.value("Name"), let properties = blob.child("Properties") else {
-                throw StorageError(.invalidXML, status: 0, "List Blobs of \(container): a <Blob> lacks <Name> or <Properties>")
+                throw StorageError(
+                    .invalidXML, status: 0, "List Blobs of \(container): a <Blob> lacks <Name> or <Properties>")
             }
             var metadata: [String: String] = [:]
             for entry in blob.child("Metadata")?.children ?? [] { metadata[entry.name] = entry.text }
             let type = properties.value("BlobType").flatMap(BlobType.init(rawValue:)) ?? .blockBlob
-            items.append(BlobListing.Item(
-                name: name,
-                properties: AzureBlobPropertyNames.listing.properties(type: type, metadata: metadata) { properties.value($0) }))
+            items.append(
+                BlobListing.Item(
+                    name: name,
+                    properties: AzureBlobPropertyNames.listing.properties(type: type, metadata: metadata) {
+                        properties.value($0)
+                    }))
         }
         let marker = root.value("NextMarker")?.trimmingCharacters(in: .whitespacesAndNewlines)
         return BlobListing(items: items, nextMarker: marker?.isEmpty == false ? marker : nil)

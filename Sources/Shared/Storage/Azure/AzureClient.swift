@@ -14,9 +14,12 @@ struct AzureClient: Sendable {
     /// The time signed into `x-ms-date`; replaced in tests.
     let now: @Sendable () -> Date
 
-    init(endpoint: URL, credential: ConnectionString.Credential, service: SharedKeySigner.Service, transport: any HTTPTransport,
-         retryPolicy: RetryPolicy, logger: Logger, observer: StorageAttemptObserver? = nil,
-         now: @escaping @Sendable () -> Date = Date.init) {
+    init(
+        endpoint: URL, credential: ConnectionString.Credential, service: SharedKeySigner.Service,
+        transport: any HTTPTransport,
+        retryPolicy: RetryPolicy, logger: Logger, observer: StorageAttemptObserver? = nil,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
         builder = AzureRequestBuilder(endpoint: endpoint, credential: credential, service: service)
         self.transport = transport
         self.retryPolicy = retryPolicy
@@ -52,10 +55,12 @@ struct AzureClient: Sendable {
                 }
                 failure = error
                 retryAfter = RetryPolicy.parseRetryAfter(response.header("retry-after"), now: now())
-                decision = RetryDecision(.status(response.status), safety: request.safety, outcomeUnknown: outcomeUnknown)
+                decision = RetryDecision(
+                    .status(response.status), safety: request.safety, outcomeUnknown: outcomeUnknown)
             } catch let error as TransportError {
                 pacer?.release(.other)
-                failure = StorageError(.networkError, status: 0, "\(request.method) \(request.subject): \(error.message)")
+                failure = StorageError(
+                    .networkError, status: 0, "\(request.method) \(request.subject): \(error.message)")
                 retryAfter = nil
                 decision = RetryDecision(.transport(error.kind), safety: request.safety, outcomeUnknown: outcomeUnknown)
             } catch {
@@ -69,14 +74,16 @@ struct AzureClient: Sendable {
                 throw failure
             }
             observe(request, status: failure.status, willRetry: true)
-            logger.info("retrying a storage request", metadata: [
-                "storage.request": "\(request.method) \(request.subject)",
-                "storage.status": "\(failure.status)",
-                "storage.error_code": "\(failure.code.rawValue)",
-                "retry.attempt": "\(retry)",
-                "retry.delay_ms": "\(Int(delay.seconds * 1000))",
-                "retry.outcome_unknown": "\(outcomeUnknown)",
-            ])
+            logger.info(
+                "retrying a storage request",
+                metadata: [
+                    "storage.request": "\(request.method) \(request.subject)",
+                    "storage.status": "\(failure.status)",
+                    "storage.error_code": "\(failure.code.rawValue)",
+                    "retry.attempt": "\(retry)",
+                    "retry.delay_ms": "\(Int(delay.seconds * 1000))",
+                    "retry.outcome_unknown": "\(outcomeUnknown)",
+                ])
             try await Task.sleep(for: delay)
         }
     }
@@ -92,12 +99,13 @@ struct AzureClient: Sendable {
     static func error(from response: HTTPResponse, request: AzureRequest) -> StorageError {
         let (bodyCode, summary) = details(response)
         let code = response.header("x-ms-error-code") ?? bodyCode
-        let fallback: StorageError.Code = switch response.status {
-        case 404: .resourceNotFound
-        case 503: .serverBusy
-        case 500: .internalError
-        default: StorageError.Code(rawValue: "HTTP\(response.status)")
-        }
+        let fallback: StorageError.Code =
+            switch response.status {
+            case 404: .resourceNotFound
+            case 503: .serverBusy
+            case 500: .internalError
+            default: StorageError.Code(rawValue: "HTTP\(response.status)")
+            }
         let text = "\(request.method) \(request.subject)" + (summary.map { ": \($0)" } ?? "")
         return StorageError(code.map { StorageError.Code(rawValue: $0) } ?? fallback, status: response.status, text)
     }

@@ -53,7 +53,8 @@ enum AzurePath {
             if unreserved.contains(byte) || (keepingSlashes && byte == UInt8(ascii: "/")) {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
-                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
+                out +=
+                    "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
             }
         }
         return out
@@ -83,7 +84,9 @@ struct AzureRequestBuilder: Sendable {
     func build(_ request: AzureRequest, date: Date) -> HTTPRequest {
         let endpointPath = endpoint.path(percentEncoded: true)
         let path = (endpointPath.hasSuffix("/") ? String(endpointPath.dropLast()) : endpointPath) + request.path
-        let query = request.query.map { (name: AzurePath.encode($0.0).replacingOccurrences(of: "%24", with: "$"), value: AzurePath.encode($0.1)) }
+        let query = request.query.map {
+            (name: AzurePath.encode($0.0).replacingOccurrences(of: "%24", with: "$"), value: AzurePath.encode($0.1))
+        }
         var headers = request.headers.map { (name: $0.0, value: $0.1) }
         if let contentType = request.contentType { headers.append((name: "Content-Type", value: contentType)) }
         headers.append((name: "x-ms-date", value: Self.httpDate(date)))
@@ -105,7 +108,9 @@ struct AzureRequestBuilder: Sendable {
         if let port = endpoint.port { url += ":\(port)" }
         url += path
         if !queryString.isEmpty { url += "?" + queryString }
-        return HTTPRequest(method: request.method, url: url, headers: headers, body: request.body, maxResponseBytes: request.maxResponseBytes)
+        return HTTPRequest(
+            method: request.method, url: url, headers: headers, body: request.body,
+            maxResponseBytes: request.maxResponseBytes)
     }
 
     static func httpDate(_ date: Date) -> String { AzureDate.rfc1123(date) }

@@ -12,10 +12,13 @@ struct AzureTableBatch {
     var contentType: String { "multipart/mixed; boundary=\(batchBoundary)" }
 
     func body() throws -> [UInt8] {
-        let base = endpoint.absoluteString.hasSuffix("/") ? String(endpoint.absoluteString.dropLast()) : endpoint.absoluteString
+        let base =
+            endpoint.absoluteString.hasSuffix("/")
+            ? String(endpoint.absoluteString.dropLast()) : endpoint.absoluteString
         var text = "--\(batchBoundary)\r\nContent-Type: multipart/mixed; boundary=\(changesetBoundary)\r\n\r\n"
         for (index, operation) in operations.enumerated() {
-            let entityURL = base + AzurePath.entity(table: table, partitionKey: operation.partitionKey, rowKey: operation.rowKey)
+            let entityURL =
+                base + AzurePath.entity(table: table, partitionKey: operation.partitionKey, rowKey: operation.rowKey)
             var method: String
             var url = entityURL
             var headers = ["Accept: application/json;odata=minimalmetadata", "DataServiceVersion: 3.0;NetFx"]
@@ -39,7 +42,8 @@ struct AzureTableBatch {
             }
             let content = try entity.map { String(decoding: try AzureTableJSON.encode($0), as: UTF8.self) } ?? ""
             if entity != nil { headers.append("Content-Type: application/json") }
-            text += "--\(changesetBoundary)\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: \(index)\r\n\r\n"
+            text +=
+                "--\(changesetBoundary)\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: \(index)\r\n\r\n"
             text += "\(method) \(url) HTTP/1.1\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n" + content + "\r\n"
         }
         text += "--\(changesetBoundary)--\r\n--\(batchBoundary)--\r\n"
@@ -51,14 +55,20 @@ struct AzureTableBatch {
         let parts = Self.subResponses(String(decoding: response.body, as: UTF8.self))
         if let failed = parts.first(where: { $0.status >= 300 }) {
             let answer = HTTPResponse(status: failed.status, headers: failed.headers, body: Array(failed.body.utf8))
-            var error = AzureClient.error(from: answer, request: AzureRequest("POST", "/$batch", safety: .unsafe, subject: "batch on table \(table)"))
+            var error = AzureClient.error(
+                from: answer,
+                request: AzureRequest("POST", "/$batch", safety: .unsafe, subject: "batch on table \(table)"))
             // The service's message starts with the failing operation's index ("2:..."): keep it first.
-            if let message = AzureClient.serviceMessage(answer) { error.message = "\(message) (batch on table \(table))" }
+            if let message = AzureClient.serviceMessage(answer) {
+                error.message = "\(message) (batch on table \(table))"
+            }
             throw error
         }
         guard parts.count == operations.count else {
-            throw StorageError(.invalidInput, status: response.status,
-                               "batch on table \(table): \(operations.count) operations but \(parts.count) answers in the multipart response")
+            throw StorageError(
+                .invalidInput, status: response.status,
+                "batch on table \(table): \(operations.count) operations but \(parts.count) answers in the multipart response"
+            )
         }
         return zip(operations, parts).map { operation, part in
             if case .delete = operation { return nil }
@@ -92,9 +102,16 @@ struct AzureTableBatch {
                 inHeaders = false
             } else if current != nil {
                 if inHeaders {
-                    if line.isEmpty { inHeaders = false; continue }
+                    if line.isEmpty {
+                        inHeaders = false
+                        continue
+                    }
                     if let colon = line.firstIndex(of: ":") {
-                        current!.headers.append((name: line[..<colon].lowercased(), value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                        current!.headers.append(
+                            (
+                                name: line[..<colon].lowercased(),
+                                value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                            ))
                     }
                 } else {
                     current!.body += (current!.body.isEmpty ? "" : "\n") + line

@@ -8,15 +8,22 @@ enum AzureTableJSON {
     /// which would be a second `PartitionKey` member) with the service's `400 InvalidInput`.
     static func encode(_ entity: TableEntity) throws -> [UInt8] {
         if let name = entity.properties.keys.first(where: { $0.isEmpty || TableRules.reservedNames.contains($0) }) {
-            throw StorageError.badRequest(.invalidInput, "property name \"\(name)\" is empty or reserved (PartitionKey, RowKey, Timestamp are set through the entity)")
+            throw StorageError.badRequest(
+                .invalidInput,
+                "property name \"\(name)\" is empty or reserved (PartitionKey, RowKey, Timestamp are set through the entity)"
+            )
         }
-        var members = ["\"PartitionKey\":\(JSONValue.quote(entity.partitionKey))", "\"RowKey\":\(JSONValue.quote(entity.rowKey))"]
+        var members = [
+            "\"PartitionKey\":\(JSONValue.quote(entity.partitionKey))", "\"RowKey\":\(JSONValue.quote(entity.rowKey))",
+        ]
         for (name, value) in entity.properties.sorted(by: { $0.key < $1.key }) {
             let key = JSONValue.quote(name)
             let annotation = JSONValue.quote(name + "@odata.type")
             let (type, json) = value.json
             // Strings, Int32 and Booleans are inferred from their JSON form; every other type is annotated.
-            if type != "Edm.String", type != "Edm.Int32", type != "Edm.Boolean" { members.append("\(annotation):\(JSONValue.quote(type))") }
+            if type != "Edm.String", type != "Edm.Int32", type != "Edm.Boolean" {
+                members.append("\(annotation):\(JSONValue.quote(type))")
+            }
             members.append("\(key):\(json.serialized())")
         }
         return Array(("{" + members.joined(separator: ",") + "}").utf8)
@@ -38,7 +45,10 @@ enum AzureTableJSON {
             case "Timestamp": entity.timestamp = value.stringValue.flatMap(AzureDate.parseISO8601)
             default:
                 guard let typed = TableValue(json: value, type: types[key]) else {
-                    throw StorageError(.invalidJSON, status: 0, "property \(key) of an entity of table \(table): cannot read \(value) as \(types[key] ?? "an untyped value")")
+                    throw StorageError(
+                        .invalidJSON, status: 0,
+                        "property \(key) of an entity of table \(table): cannot read \(value) as \(types[key] ?? "an untyped value")"
+                    )
                 }
                 entity.properties[key] = typed
             }

@@ -63,8 +63,8 @@ public struct ConnectionString: Sendable, Hashable, CustomStringConvertible {
         func endpoint(_ key: String, service: String) throws -> URL? {
             if let explicit = pairs[key] {
                 guard let url = URL(string: explicit.hasSuffix("/") ? String(explicit.dropLast()) : explicit),
-                      let urlScheme = url.scheme?.lowercased(), urlScheme == "http" || urlScheme == "https",
-                      url.host != nil
+                    let urlScheme = url.scheme?.lowercased(), urlScheme == "http" || urlScheme == "https",
+                    url.host != nil
                 else { throw ConnectionStringError("\(key) is not an http(s) URL") }
                 return url
             }
@@ -75,7 +75,8 @@ public struct ConnectionString: Sendable, Hashable, CustomStringConvertible {
         queueEndpoint = try endpoint("queueendpoint", service: "queue")
         tableEndpoint = try endpoint("tableendpoint", service: "table")
         guard blobEndpoint != nil || queueEndpoint != nil || tableEndpoint != nil else {
-            throw ConnectionStringError("no endpoint: give AccountName or explicit BlobEndpoint/QueueEndpoint/TableEndpoint")
+            throw ConnectionStringError(
+                "no endpoint: give AccountName or explicit BlobEndpoint/QueueEndpoint/TableEndpoint")
         }
     }
 

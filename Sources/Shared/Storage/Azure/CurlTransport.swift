@@ -18,7 +18,10 @@ public final class CurlTransport: HTTPTransport {
         /// Connections opened to one host at most; further requests wait inside libcurl for a free one.
         public var maxConnectionsPerHost: Int
 
-        public init(connectTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(120), maxConnectionsPerHost: Int = 64) {
+        public init(
+            connectTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(120),
+            maxConnectionsPerHost: Int = 64
+        ) {
             self.connectTimeout = connectTimeout
             self.requestTimeout = requestTimeout
             self.maxConnectionsPerHost = maxConnectionsPerHost
@@ -146,7 +149,10 @@ final class CurlMultiLoop: @unchecked Sendable {
     func run() {
         while true {
             let (submissions, cancellations, stopping) = inbox.withLock { inbox in
-                defer { inbox.submissions = []; inbox.cancellations = [] }
+                defer {
+                    inbox.submissions = []
+                    inbox.cancellations = []
+                }
                 return (inbox.submissions, inbox.cancellations, inbox.stopping)
             }
             for transfer in submissions { start(transfer) }
@@ -167,7 +173,9 @@ final class CurlMultiLoop: @unchecked Sendable {
 
     private func start(_ transfer: CurlTransfer) {
         guard let easy = idleHandles.popLast() ?? curl_easy_init() else {
-            transfer.finish(.failure(TransportError(kind: .notSent, curlCode: 0, message: "curl_easy_init failed (out of memory?)")))
+            transfer.finish(
+                .failure(TransportError(kind: .notSent, curlCode: 0, message: "curl_easy_init failed (out of memory?)"))
+            )
             return
         }
         curl_easy_reset(easy)
@@ -175,7 +183,13 @@ final class CurlMultiLoop: @unchecked Sendable {
         let code = configure(easy, for: transfer)
         guard code == CURLE_OK, curl_multi_add_handle(multi, easy) == CURLM_OK else {
             idleHandles.append(easy)
-            transfer.finish(.failure(TransportError(kind: .notSent, curlCode: Int(code.rawValue), message: "cannot set up the request to \(transfer.request.urlWithoutQuery): \(Self.describe(code))")))
+            transfer.finish(
+                .failure(
+                    TransportError(
+                        kind: .notSent, curlCode: Int(code.rawValue),
+                        message:
+                            "cannot set up the request to \(transfer.request.urlWithoutQuery): \(Self.describe(code))"))
+            )
             return
         }
         transfers[transfer.id] = transfer
@@ -187,7 +201,8 @@ final class CurlMultiLoop: @unchecked Sendable {
         var codes: [CURLcode] = []
         codes.append(CCurl_setopt_string(easy, CURLOPT_URL, request.url))
         codes.append(CCurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
-        codes.append(CCurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout)))
+        codes.append(
+            CCurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout)))
         codes.append(CCurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, Self.milliseconds(configuration.requestTimeout)))
         codes.append(CCurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1))
         codes.append(CCurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2))
@@ -239,14 +254,16 @@ final class CurlMultiLoop: @unchecked Sendable {
         var queued: Int32 = 0
         while let message = curl_multi_info_read(multi, &queued) {
             guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
-                  let id = idByHandle[easy], let transfer = transfers[id]
+                let id = idByHandle[easy], let transfer = transfers[id]
             else { continue }
             let result = CCurl_msg_result(message)
             detach(transfer)
             if result == CURLE_OK {
                 var status = 0
                 _ = CCurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-                transfer.finish(.success(HTTPResponse(status: status, headers: transfer.responseHeaders, body: transfer.responseBody)))
+                transfer.finish(
+                    .success(
+                        HTTPResponse(status: status, headers: transfer.responseHeaders, body: transfer.responseBody)))
             } else {
                 transfer.finish(.failure(Self.error(result, transfer: transfer)))
             }
@@ -271,16 +288,22 @@ final class CurlMultiLoop: @unchecked Sendable {
     private static func error(_ code: CURLcode, transfer: CurlTransfer) -> TransportError {
         let url = transfer.request.urlWithoutQuery
         if transfer.responseTooLarge {
-            return TransportError(kind: .responseTooLarge, curlCode: Int(code.rawValue),
-                                  message: "\(transfer.request.method) \(url): the response body is larger than the \(transfer.request.maxResponseBytes) bytes allowed")
+            return TransportError(
+                kind: .responseTooLarge, curlCode: Int(code.rawValue),
+                message:
+                    "\(transfer.request.method) \(url): the response body is larger than the \(transfer.request.maxResponseBytes) bytes allowed"
+            )
         }
-        let kind: TransportError.Kind = switch code {
-        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT, CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
-            .notSent
-        default:
-            .outcomeUnknown
-        }
-        return TransportError(kind: kind, curlCode: Int(code.rawValue), message: "\(transfer.request.method) \(url): \(describe(code))")
+        let kind: TransportError.Kind =
+            switch code {
+            case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT,
+                CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
+                .notSent
+            default:
+                .outcomeUnknown
+            }
+        return TransportError(
+            kind: kind, curlCode: Int(code.rawValue), message: "\(transfer.request.method) \(url): \(describe(code))")
     }
 
     static func describe(_ code: CURLcode) -> String {
@@ -297,7 +320,9 @@ final class CurlMultiLoop: @unchecked Sendable {
 private let curlGlobalInit: Void = { _ = curl_global_init(Int(CURL_GLOBAL_ALL)) }()
 
 /// CURLOPT_WRITEFUNCTION: appends to the transfer's body, refusing (which fails the transfer) past its bound.
-private func curlWriteBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+private func curlWriteBody(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
     guard let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
@@ -312,7 +337,9 @@ private func curlWriteBody(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ 
 }
 
 /// CURLOPT_HEADERFUNCTION: one header line per call; a status line starts a new response (100 Continue).
-private func curlWriteHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+private func curlWriteHeader(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
     guard let context, let data else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count

@@ -14,7 +14,9 @@ public struct HTTPRequest: Sendable {
         url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? url
     }
 
-    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8] = [], maxResponseBytes: Int) {
+    public init(
+        method: String, url: String, headers: [(name: String, value: String)], body: [UInt8] = [], maxResponseBytes: Int
+    ) {
         self.method = method
         self.url = url
         self.headers = headers

@@ -51,7 +51,9 @@ public final class PagePacer: Sendable {
             }
         } onCancel: {
             let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-                if let index = state.waiters.firstIndex(where: { $0.id == id }) { return state.waiters.remove(at: index).continuation }
+                if let index = state.waiters.firstIndex(where: { $0.id == id }) {
+                    return state.waiters.remove(at: index).continuation
+                }
                 state.cancelled.insert(id)
                 return nil
             }
@@ -69,7 +71,8 @@ public final class PagePacer: Sendable {
 
     /// Ends a request started by `acquire`, adjusting the window by its outcome.
     public func release(_ outcome: Outcome) {
-        let (ready, change) = state.withLock { state -> ([CheckedContinuation<Void, any Error>], (from: Int, to: Int)?) in
+        let (ready, change) = state.withLock {
+            state -> ([CheckedContinuation<Void, any Error>], (from: Int, to: Int)?) in
             state.inFlight -= 1
             let before = state.window
             switch outcome {

@@ -22,7 +22,10 @@ public struct SharedKeySigner: Sendable {
         /// Header names in any case.
         public var headers: [(name: String, value: String)]
 
-        public init(method: String, path: String, query: [(name: String, value: String)], headers: [(name: String, value: String)]) {
+        public init(
+            method: String, path: String, query: [(name: String, value: String)],
+            headers: [(name: String, value: String)]
+        ) {
             self.method = method
             self.path = path
             self.query = query
@@ -71,8 +74,11 @@ public struct SharedKeySigner: Sendable {
                 + canonicalizedHeaders(request.headers)
                 + canonicalizedResource(path: request.path, query: request.query)
         case .table:
-            let resource = "/\(account)\(request.path)"
-                + (request.query.first { Self.decode($0.name).lowercased() == "comp" }.map { "?comp=\(Self.decode($0.value))" } ?? "")
+            let resource =
+                "/\(account)\(request.path)"
+                + (request.query.first { Self.decode($0.name).lowercased() == "comp" }.map {
+                    "?comp=\(Self.decode($0.value))"
+                } ?? "")
             return [
                 request.method.uppercased(),
                 request.header("content-md5") ?? "",
@@ -84,7 +90,8 @@ public struct SharedKeySigner: Sendable {
     }
 
     public func signature(of stringToSign: String) -> String {
-        Data(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: SymmetricKey(data: key))).base64EncodedString()
+        Data(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: SymmetricKey(data: key)))
+            .base64EncodedString()
     }
 
     /// `x-ms-*` headers, lowercased, sorted by name, whitespace runs folded, one `name:value\n` each.
@@ -104,9 +111,10 @@ public struct SharedKeySigner: Sendable {
         for item in query {
             values[Self.decode(item.name).lowercased(), default: []].append(Self.decode(item.value))
         }
-        return "/\(account)\(path)" + values.keys.sorted().map { name in
-            "\n\(name):\(values[name]!.sorted().joined(separator: ","))"
-        }.joined()
+        return "/\(account)\(path)"
+            + values.keys.sorted().map { name in
+                "\n\(name):\(values[name]!.sorted().joined(separator: ","))"
+            }.joined()
     }
 
     private static func decode(_ text: String) -> String {

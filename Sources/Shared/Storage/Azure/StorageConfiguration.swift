@@ -10,8 +10,10 @@ public enum StorageConfiguration: Sendable, Hashable, CustomStringConvertible {
     public static let environmentVariable = "AZURE_STORAGE_CONNECTION_STRING"
     public static let defaultStore = "file:./relay-store"
 
-    public static func resolve(connectionString: String?, store: String?,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> StorageConfiguration {
+    public static func resolve(
+        connectionString: String?, store: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> StorageConfiguration {
         if let connectionString { return .azure(try ConnectionString(connectionString)) }
         if let store { return try local(store) }
         if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty {
@@ -22,7 +24,8 @@ public enum StorageConfiguration: Sendable, Hashable, CustomStringConvertible {
 
     private static func local(_ store: String) throws -> StorageConfiguration {
         guard store.hasPrefix("file:"), store.count > "file:".count else {
-            throw ConnectionStringError("the store '\(store)' is not a file: URL; give --store file:PATH or a connection string")
+            throw ConnectionStringError(
+                "the store '\(store)' is not a file: URL; give --store file:PATH or a connection string")
         }
         return .local(path: String(store.dropFirst("file:".count)))
     }
@@ -36,20 +39,26 @@ public enum StorageConfiguration: Sendable, Hashable, CustomStringConvertible {
 
     /// The three services of this configuration; the Azure ones share one transport (one curl thread and
     /// its connection cache), retry transient failures themselves and tell `observer` about every attempt.
-    public func services(transport: @autoclosure () throws -> any HTTPTransport = try CurlTransport(),
-                         observer: StorageAttemptObserver? = nil) async throws -> StorageServices {
+    public func services(
+        transport: @autoclosure () throws -> any HTTPTransport = try CurlTransport(),
+        observer: StorageAttemptObserver? = nil
+    ) async throws -> StorageServices {
         switch self {
         case .azure(let connectionString):
             let transport = try transport()
             return StorageServices(
-                blob: try AzureBlobService(connectionString: connectionString, transport: transport, observer: observer),
-                queue: try AzureQueueService(connectionString: connectionString, transport: transport, observer: observer),
-                table: try AzureTableService(connectionString: connectionString, transport: transport, observer: observer),
+                blob: try AzureBlobService(
+                    connectionString: connectionString, transport: transport, observer: observer),
+                queue: try AzureQueueService(
+                    connectionString: connectionString, transport: transport, observer: observer),
+                table: try AzureTableService(
+                    connectionString: connectionString, transport: transport, observer: observer),
                 isRemote: true)
         case .local(let path):
             let store = try LocalStore(path: path)
-            return StorageServices(blob: try await LocalBlobService(store: store), queue: try await LocalQueueService(store: store),
-                                   table: try await LocalTableService(store: store))
+            return StorageServices(
+                blob: try await LocalBlobService(store: store), queue: try await LocalQueueService(store: store),
+                table: try await LocalTableService(store: store))
         }
     }
 }

@@ -25,7 +25,8 @@ public struct FaultConfiguration: Hashable, Sendable {
     public var shuffle: Bool
 
     public init(
-        seed: UInt64, serverBusyRate: Double = 0, timeoutRate: Double = 0, latency: ClosedRange<Duration> = .zero ... .zero,
+        seed: UInt64, serverBusyRate: Double = 0, timeoutRate: Double = 0,
+        latency: ClosedRange<Duration> = .zero ... .zero,
         duplicateRate: Double = 0, reappearRate: Double = 0, reappearDelay: Int = 1, shuffle: Bool = false
     ) {
         self.seed = seed
@@ -113,13 +114,15 @@ public final class FaultPlan: Sendable {
         let faults = nextOperation()
         if faults.latency > .zero { try await Task.sleep(for: faults.latency) }
         if faults.serverBusy {
-            throw StorageError(.serverBusy, status: 503, "\(operation): injected fault: the server is busy; retry with backoff")
+            throw StorageError(
+                .serverBusy, status: 503, "\(operation): injected fault: the server is busy; retry with backoff")
         }
         let result = try await body()
         if faults.timedOut {
             throw StorageError(
                 .operationTimedOut, status: 500,
-                "\(operation): injected fault: the operation could not be completed within the permitted time (it may have taken effect)")
+                "\(operation): injected fault: the operation could not be completed within the permitted time (it may have taken effect)"
+            )
         }
         return result
     }

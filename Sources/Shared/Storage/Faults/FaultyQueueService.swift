@@ -21,7 +21,9 @@ public struct FaultyQueueService<Base: QueueService>: QueueService {
     }
 
     @discardableResult
-    public func putMessage(_ queue: String, text: String, visibilityTimeout: Int, timeToLive: Int?) async throws -> QueueMessageReceipt {
+    public func putMessage(_ queue: String, text: String, visibilityTimeout: Int, timeToLive: Int?) async throws
+        -> QueueMessageReceipt
+    {
         try await plan.inject("Put Message") {
             try await base.putMessage(queue, text: text, visibilityTimeout: visibilityTimeout, timeToLive: timeToLive)
         }
@@ -35,8 +37,11 @@ public struct FaultyQueueService<Base: QueueService>: QueueService {
                 let faults = plan.nextDelivery()
                 // Shortening the visibility goes through the base, so the message really is visible again
                 // for every getter; if that fails the message keeps its normal timeout.
-                if faults.reappear, let receipt = try? await base.updateMessage(
-                    queue, id: message.id, popReceipt: message.popReceipt, visibilityTimeout: plan.configuration.reappearDelay, text: nil) {
+                if faults.reappear,
+                    let receipt = try? await base.updateMessage(
+                        queue, id: message.id, popReceipt: message.popReceipt,
+                        visibilityTimeout: plan.configuration.reappearDelay, text: nil)
+                {
                     message.popReceipt = receipt.popReceipt
                     message.timeNextVisible = receipt.timeNextVisible
                 }
@@ -54,9 +59,12 @@ public struct FaultyQueueService<Base: QueueService>: QueueService {
         try await plan.inject("Delete Message") { try await base.deleteMessage(queue, id: id, popReceipt: popReceipt) }
     }
 
-    public func updateMessage(_ queue: String, id: String, popReceipt: String, visibilityTimeout: Int, text: String?) async throws -> QueueMessageReceipt {
+    public func updateMessage(_ queue: String, id: String, popReceipt: String, visibilityTimeout: Int, text: String?)
+        async throws -> QueueMessageReceipt
+    {
         try await plan.inject("Update Message") {
-            try await base.updateMessage(queue, id: id, popReceipt: popReceipt, visibilityTimeout: visibilityTimeout, text: text)
+            try await base.updateMessage(
+                queue, id: id, popReceipt: popReceipt, visibilityTimeout: visibilityTimeout, text: text)
         }
     }
 

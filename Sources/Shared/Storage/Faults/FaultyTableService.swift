@@ -22,18 +22,24 @@ public struct FaultyTableService<Base: TableService>: TableService {
 
     @discardableResult
     public func upsert(_ table: String, _ entity: TableEntity, mode: TableWriteMode) async throws -> String {
-        try await plan.inject("Insert Or \(mode == .replace ? "Replace" : "Merge") Entity") { try await base.upsert(table, entity, mode: mode) }
+        try await plan.inject("Insert Or \(mode == .replace ? "Replace" : "Merge") Entity") {
+            try await base.upsert(table, entity, mode: mode)
+        }
     }
 
     @discardableResult
-    public func update(_ table: String, _ entity: TableEntity, mode: TableWriteMode, ifMatch: ETagCondition) async throws -> String {
+    public func update(_ table: String, _ entity: TableEntity, mode: TableWriteMode, ifMatch: ETagCondition)
+        async throws -> String
+    {
         try await plan.inject(mode == .replace ? "Update Entity" : "Merge Entity") {
             try await base.update(table, entity, mode: mode, ifMatch: ifMatch)
         }
     }
 
     public func delete(_ table: String, partitionKey: String, rowKey: String, ifMatch: ETagCondition) async throws {
-        try await plan.inject("Delete Entity") { try await base.delete(table, partitionKey: partitionKey, rowKey: rowKey, ifMatch: ifMatch) }
+        try await plan.inject("Delete Entity") {
+            try await base.delete(table, partitionKey: partitionKey, rowKey: rowKey, ifMatch: ifMatch)
+        }
     }
 
     public func get(_ table: String, partitionKey: String, rowKey: String) async throws -> TableEntity {
@@ -41,10 +47,13 @@ public struct FaultyTableService<Base: TableService>: TableService {
     }
 
     public func query(
-        _ table: String, partitionKey: String, rowKeyFrom: String?, rowKeyTo: String?, pageSize: Int, continuation: TableContinuation?
+        _ table: String, partitionKey: String, rowKeyFrom: String?, rowKeyTo: String?, pageSize: Int,
+        continuation: TableContinuation?
     ) async throws -> TableQueryPage {
         try await plan.inject("Query Entities") {
-            try await base.query(table, partitionKey: partitionKey, rowKeyFrom: rowKeyFrom, rowKeyTo: rowKeyTo, pageSize: pageSize, continuation: continuation)
+            try await base.query(
+                table, partitionKey: partitionKey, rowKeyFrom: rowKeyFrom, rowKeyTo: rowKeyTo, pageSize: pageSize,
+                continuation: continuation)
         }
     }
 

@@ -40,15 +40,18 @@ struct LocalBlobLease: Hashable, Sendable {
     func checkWrite(leaseID: String?, at now: Double, blob: BlobAddress) throws {
         if isActive(at: now) {
             guard let leaseID else {
-                throw StorageError.preconditionFailed(.leaseIdMissing,
+                throw StorageError.preconditionFailed(
+                    .leaseIdMissing,
                     "\(blob) has an active lease and the request gave no lease id; pass the lease id")
             }
             guard Self.same(leaseID, id) else {
-                throw StorageError.preconditionFailed(.leaseIdMismatchWithBlobOperation,
+                throw StorageError.preconditionFailed(
+                    .leaseIdMismatchWithBlobOperation,
                     "the lease id given does not match the active lease of \(blob)")
             }
         } else if leaseID != nil {
-            throw StorageError.preconditionFailed(.leaseNotPresentWithBlobOperation,
+            throw StorageError.preconditionFailed(
+                .leaseNotPresentWithBlobOperation,
                 "a lease id was given but \(blob) has no active lease (expired, broken or never taken)")
         }
     }
@@ -61,17 +64,21 @@ struct LocalBlobLease: Hashable, Sendable {
 
     /// Applies a lease operation at `now`; returns the lease id (acquire, renew, change) or the
     /// seconds until broken (break). Errors are Azure's 409 lease-operation codes.
-    mutating func apply(_ action: LeaseAction, at now: Double, blob: BlobAddress) throws -> (id: String?, breakSeconds: Int?) {
+    mutating func apply(_ action: LeaseAction, at now: Double, blob: BlobAddress) throws -> (
+        id: String?, breakSeconds: Int?
+    ) {
         let state = state(at: now)
         switch action {
         case .acquire(let requested, let proposedID):
             let newID = proposedID ?? UUID().uuidString.lowercased()
             switch state {
             case .leased where !Self.same(newID, id):
-                throw StorageError.conflict(.leaseAlreadyPresent,
+                throw StorageError.conflict(
+                    .leaseAlreadyPresent,
                     "\(blob) is leased under another id; wait for it to expire or break it")
             case .breaking:
-                throw StorageError.conflict(.leaseIsBreakingAndCannotBeAcquired,
+                throw StorageError.conflict(
+                    .leaseIsBreakingAndCannotBeAcquired,
                     "the lease of \(blob) is breaking; acquire once it is broken")
             default:
                 // Available, expired, broken, or re-acquiring one's own lease: a new lease period.
@@ -83,7 +90,8 @@ struct LocalBlobLease: Hashable, Sendable {
             try requirePresent(state, blob: blob)
             try requireMatch(givenID, blob: blob)
             if state == .breaking || state == .broken {
-                throw StorageError.conflict(.leaseIsBrokenAndCannotBeRenewed,
+                throw StorageError.conflict(
+                    .leaseIsBrokenAndCannotBeRenewed,
                     "the lease of \(blob) was broken; acquire a new one")
             }
             // Leased or expired (and not re-leased since, or the id would differ): restart the period.
@@ -96,7 +104,8 @@ struct LocalBlobLease: Hashable, Sendable {
             // already has the new one: Azure accepts it.
             guard Self.same(givenID, id) || Self.same(proposedID, id) else { throw Self.mismatch(blob) }
             if state == .breaking {
-                throw StorageError.conflict(.leaseIsBreakingAndCannotBeChanged,
+                throw StorageError.conflict(
+                    .leaseIsBreakingAndCannotBeChanged,
                     "the lease of \(blob) is breaking and cannot be changed")
             }
             id = proposedID
@@ -121,7 +130,7 @@ struct LocalBlobLease: Hashable, Sendable {
                 let untilBroken = (breakTime ?? now) - now
                 remaining = min(period.map(Double.init) ?? untilBroken, untilBroken)
             default:
-                remaining = 0 // expired or broken: broken at once
+                remaining = 0  // expired or broken: broken at once
             }
             let seconds = max(0, Int(remaining.rounded(.up)))
             stored = seconds == 0 ? .broken : .breaking

@@ -37,8 +37,9 @@ struct LocalBlobRangeTable: Sendable {
 
     /// The pages of base blob `blob` changed during `epochs`, from the `changes` table.
     static func changes(of blob: Int64, epochs: Range<Int64>, in db: SQLiteDatabase) throws -> PageRangeSet {
-        let rows = try db.query("SELECT start, end FROM blob_changes WHERE blob = ? AND epoch >= ? AND epoch < ?",
-                                [.integer(blob), .integer(epochs.lowerBound), .integer(epochs.upperBound)])
+        let rows = try db.query(
+            "SELECT start, end FROM blob_changes WHERE blob = ? AND epoch >= ? AND epoch < ?",
+            [.integer(blob), .integer(epochs.lowerBound), .integer(epochs.upperBound)])
         return PageRangeSet(try rows.map(range))
     }
 
@@ -46,8 +47,9 @@ struct LocalBlobRangeTable: Sendable {
     func copy(key: [SQLiteValue], to newKey: [SQLiteValue], in db: SQLiteDatabase) throws {
         let columns = keyColumns.joined(separator: ", ")
         let placeholders = keyColumns.map { _ in "?" }.joined(separator: ", ")
-        try db.query("INSERT INTO \(table) (\(columns), start, end) SELECT \(placeholders), start, end FROM \(table) WHERE \(keyFilter)",
-                     newKey + key)
+        try db.query(
+            "INSERT INTO \(table) (\(columns), start, end) SELECT \(placeholders), start, end FROM \(table) WHERE \(keyFilter)",
+            newKey + key)
     }
 
     func removeAll(key: [SQLiteValue], in db: SQLiteDatabase) throws {
@@ -55,8 +57,10 @@ struct LocalBlobRangeTable: Sendable {
     }
 
     /// Loads the ranges that overlap or touch `range`, changes them with `change`, and writes them back.
-    private func update(around range: ByteRange, key: [SQLiteValue], in db: SQLiteDatabase,
-                        _ change: (inout PageRangeSet) -> Void) throws {
+    private func update(
+        around range: ByteRange, key: [SQLiteValue], in db: SQLiteDatabase,
+        _ change: (inout PageRangeSet) -> Void
+    ) throws {
         let before = try neighbourhood(of: range, key: key, in: db)
         var after = before
         change(&after)
@@ -65,8 +69,9 @@ struct LocalBlobRangeTable: Sendable {
             try db.query("DELETE FROM \(table) WHERE \(keyFilter) AND start = ?", key + [.integer(Int64(old.offset))])
         }
         for new in after.ranges {
-            try db.query("INSERT INTO \(table) (\(keyColumns.joined(separator: ", ")), start, end) VALUES (\(keyColumns.map { _ in "?" }.joined(separator: ", ")), ?, ?)",
-                         key + [.integer(Int64(new.offset)), .integer(Int64(new.end))])
+            try db.query(
+                "INSERT INTO \(table) (\(keyColumns.joined(separator: ", ")), start, end) VALUES (\(keyColumns.map { _ in "?" }.joined(separator: ", ")), ?, ?)",
+                key + [.integer(Int64(new.offset)), .integer(Int64(new.end))])
         }
     }
 
@@ -85,7 +90,8 @@ struct LocalBlobRangeTable: Sendable {
 
     private static func range(_ row: [SQLiteValue]) throws -> ByteRange {
         guard row.count == 2, let start = row[0].int64, let end = row[1].int64, start >= 0, end > start else {
-            throw StorageError(.internalError, status: 500, "a page range row is invalid; the local store was modified from outside")
+            throw StorageError(
+                .internalError, status: 500, "a page range row is invalid; the local store was modified from outside")
         }
         return ByteRange(offset: UInt64(start), length: UInt64(end - start))
     }

@@ -94,28 +94,32 @@ struct LocalBlobRecord: Sendable {
     /// changed from outside, reported as such.
     init(row: [SQLiteValue], databasePath: String) throws {
         func damaged(_ field: String) -> StorageError {
-            StorageError(.internalError, status: 500,
+            StorageError(
+                .internalError, status: 500,
                 "\(databasePath): blobs row has an invalid \(field); the local store was modified from outside")
         }
         guard row.count == 18,
-              let id = row[0].int64, let container = row[1].string, let name = row[2].string,
-              let snapshot = row[3].string
+            let id = row[0].int64, let container = row[1].string, let name = row[2].string,
+            let snapshot = row[3].string
         else { throw damaged("key") }
         guard let type = row[4].string.flatMap(BlobType.init(rawValue:)) else { throw damaged("type") }
         guard let size = row[5].int64, size >= 0, let file = row[6].string,
-              let etagTicks = row[7].int64, let lastModified = row[8].int64, let created = row[9].int64
+            let etagTicks = row[7].int64, let lastModified = row[8].int64, let created = row[9].int64
         else { throw damaged("size, file or time") }
         guard let metadataText = row[11].string,
-              let metadata = try? JSONDecoder().decode([String: String].self, from: Data(metadataText.utf8))
+            let metadata = try? JSONDecoder().decode([String: String].self, from: Data(metadataText.utf8))
         else { throw damaged("metadata") }
-        guard let leaseState = row[12].string.flatMap(LeaseInfo.State.init(rawValue:)) else { throw damaged("lease_state") }
+        guard let leaseState = row[12].string.flatMap(LeaseInfo.State.init(rawValue:)) else {
+            throw damaged("lease_state")
+        }
         guard let epoch = row[17].int64 else { throw damaged("epoch") }
         self.init(
             id: id, address: BlobAddress(container: container, name: name), snapshot: snapshot, type: type,
             size: UInt64(size), file: file, etagTicks: etagTicks, lastModified: lastModified, created: created,
             sequenceNumber: row[10].int64, metadata: metadata,
-            lease: LocalBlobLease(stored: leaseState, id: row[13].string, duration: row[14].int64.map { Int($0) },
-                                  expiry: row[15].double, breakTime: row[16].double),
+            lease: LocalBlobLease(
+                stored: leaseState, id: row[13].string, duration: row[14].int64.map { Int($0) },
+                expiry: row[15].double, breakTime: row[16].double),
             epoch: epoch)
     }
 
@@ -146,8 +150,9 @@ struct LocalBlobRecord: Sendable {
     }
 
     var writeResult: BlobWriteResult {
-        BlobWriteResult(etag: etag, lastModified: Date(timeIntervalSince1970: Double(lastModified)),
-                        sequenceNumber: type == .pageBlob ? sequenceNumber : nil)
+        BlobWriteResult(
+            etag: etag, lastModified: Date(timeIntervalSince1970: Double(lastModified)),
+            sequenceNumber: type == .pageBlob ? sequenceNumber : nil)
     }
 
     /// Marks a write at `now`: a new ETag (strictly greater than the last) and Last-Modified in whole

@@ -2,16 +2,21 @@ import Foundation
 
 /// Lease Blob: Azure's lease state machine (`LocalBlobLease`) applied in one transaction.
 extension LocalBlobService {
-    public func lease(_ blob: BlobAddress, _ action: LeaseAction, conditions: BlobConditions) async throws -> LeaseResult {
+    public func lease(_ blob: BlobAddress, _ action: LeaseAction, conditions: BlobConditions) async throws
+        -> LeaseResult
+    {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         if conditions.leaseID != nil {
-            throw StorageError.badRequest(.invalidHeaderValue, "a lease operation on \(blob) takes its lease id in the action, not in the conditions")
+            throw StorageError.badRequest(
+                .invalidHeaderValue,
+                "a lease operation on \(blob) takes its lease id in the action, not in the conditions")
         }
         switch action {
         case .acquire(let duration, let proposedID):
             if case .seconds(let seconds) = duration, !(15...60).contains(seconds) {
-                throw StorageError.badRequest(.invalidHeaderValue, "lease duration \(seconds) s for \(blob) is outside 15…60 s (or infinite)")
+                throw StorageError.badRequest(
+                    .invalidHeaderValue, "lease duration \(seconds) s for \(blob) is outside 15…60 s (or infinite)")
             }
             if let proposedID { try LocalBlobValidation.leaseID(proposedID, "x-ms-proposed-lease-id") }
         case .renew(let id), .release(let id):
@@ -21,7 +26,8 @@ extension LocalBlobService {
             try LocalBlobValidation.leaseID(proposedID, "x-ms-proposed-lease-id")
         case .break(let period):
             if let period, !(0...60).contains(period) {
-                throw StorageError.badRequest(.invalidHeaderValue, "lease break period \(period) s for \(blob) is outside 0…60 s")
+                throw StorageError.badRequest(
+                    .invalidHeaderValue, "lease break period \(period) s for \(blob) is outside 0…60 s")
             }
         }
         return try await write { db, now, _ in

@@ -6,37 +6,47 @@ import Logging
 /// pages are holes.
 extension LocalBlobService {
     @discardableResult
-    public func createPageBlob(_ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
+    public func createPageBlob(
+        _ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions
+    ) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.pageBlobSize(size, blob)
         try LocalBlobValidation.sequenceNumber(sequenceNumber, blob)
         try LocalBlobValidation.metadata(metadata)
         try LocalBlobValidation.conditions(conditions)
         return try await write { db, now, files in
-            try replaceBlob(blob, type: .pageBlob, size: size, sequenceNumber: sequenceNumber, metadata: metadata,
-                            conditions: conditions, now: now, files: files, in: db) { file in
+            try replaceBlob(
+                blob, type: .pageBlob, size: size, sequenceNumber: sequenceNumber, metadata: metadata,
+                conditions: conditions, now: now, files: files, in: db
+            ) { file in
                 try file.truncate(to: size)
             }
         }
     }
 
     @discardableResult
-    public func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions) async throws -> BlobWriteResult {
+    public func putPages(
+        _ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions
+    ) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         let range = ByteRange(offset: offset, length: UInt64(data.count))
         try LocalBlobValidation.pageRange(range, blob)
         guard data.count <= LocalBlobValidation.maxPutPageBytes else {
-            throw StorageError(.requestBodyTooLarge, status: 413,
+            throw StorageError(
+                .requestBodyTooLarge, status: 413,
                 "Put Page of \(data.count) bytes to \(blob) is over the 4 MiB limit; split it")
         }
         if let contentMD5 {
             guard contentMD5.count == 16 else {
-                throw StorageError.badRequest(.invalidHeaderValue, "Content-MD5 of \(contentMD5.count) bytes for \(blob); an MD5 has 16")
+                throw StorageError.badRequest(
+                    .invalidHeaderValue, "Content-MD5 of \(contentMD5.count) bytes for \(blob); an MD5 has 16")
             }
             guard MD5.digest(data) == contentMD5 else {
-                throw StorageError.badRequest(.md5Mismatch,
-                    "the MD5 of the \(data.count) bytes for \(blob) at offset \(offset) does not match Content-MD5; the data was damaged, send it again")
+                throw StorageError.badRequest(
+                    .md5Mismatch,
+                    "the MD5 of the \(data.count) bytes for \(blob) at offset \(offset) does not match Content-MD5; the data was damaged, send it again"
+                )
             }
         }
         let (directory, logger) = (store.blobDirectory, store.logger)
@@ -54,7 +64,9 @@ extension LocalBlobService {
     }
 
     @discardableResult
-    public func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws -> BlobWriteResult {
+    public func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws
+        -> BlobWriteResult
+    {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         try LocalBlobValidation.pageRange(range, blob)
@@ -72,7 +84,9 @@ extension LocalBlobService {
         }
     }
 
-    public func pageRanges(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, previousSnapshot: String?, conditions: BlobConditions) async throws -> PageRangeList {
+    public func pageRanges(
+        _ blob: BlobAddress, range: ByteRange?, snapshot: String?, previousSnapshot: String?, conditions: BlobConditions
+    ) async throws -> PageRangeList {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         if let range { try LocalBlobValidation.pageRange(range, blob) }
@@ -88,25 +102,32 @@ extension LocalBlobService {
             let pages = try LocalBlobRangeTable.pages.ranges(key: [.integer(target.id)], within: bounds, in: db)
             guard let previousSnapshot else { return PageRangeList(pageRanges: pages.ranges) }
 
-            guard !previousSnapshot.isEmpty, let previous = try Self.record(blob, snapshot: previousSnapshot, in: db) else {
-                throw StorageError.conflict(.previousSnapshotNotFound, "previous snapshot \(previousSnapshot) of \(blob) does not exist")
+            guard !previousSnapshot.isEmpty, let previous = try Self.record(blob, snapshot: previousSnapshot, in: db)
+            else {
+                throw StorageError.conflict(
+                    .previousSnapshotNotFound, "previous snapshot \(previousSnapshot) of \(blob) does not exist")
             }
             // Changes are logged on the base blob per epoch; the target (the base, or a snapshot that
             // ended its epoch) saw every epoch before its own.
             let base = target.snapshot.isEmpty ? target : try Self.requireRecord(blob, snapshot: nil, in: db)
             let endEpoch = target.snapshot.isEmpty ? Int64.max : target.epoch
             guard previous.epoch <= endEpoch else {
-                throw StorageError.badRequest(.previousSnapshotCannotBeNewer,
+                throw StorageError.badRequest(
+                    .previousSnapshotCannotBeNewer,
                     "previous snapshot \(previousSnapshot) is newer than snapshot \(target.snapshot) of \(blob)")
             }
-            let changed = try LocalBlobRangeTable.changes(of: base.id, epochs: previous.epoch..<endEpoch, in: db).clipped(to: bounds)
+            let changed = try LocalBlobRangeTable.changes(of: base.id, epochs: previous.epoch..<endEpoch, in: db)
+                .clipped(to: bounds)
             // A changed page that now holds data was written since; one that does not was cleared.
-            return PageRangeList(pageRanges: changed.intersection(pages).ranges, clearRanges: changed.subtracting(pages).ranges)
+            return PageRangeList(
+                pageRanges: changed.intersection(pages).ranges, clearRanges: changed.subtracting(pages).ranges)
         }
     }
 
     @discardableResult
-    public func resizePageBlob(_ blob: BlobAddress, size: UInt64, conditions: BlobConditions) async throws -> BlobWriteResult {
+    public func resizePageBlob(_ blob: BlobAddress, size: UInt64, conditions: BlobConditions) async throws
+        -> BlobWriteResult
+    {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.pageBlobSize(size, blob)
         try LocalBlobValidation.conditions(conditions)
@@ -129,7 +150,9 @@ extension LocalBlobService {
     }
 
     @discardableResult
-    public func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions) async throws -> BlobWriteResult {
+    public func setSequenceNumber(_ blob: BlobAddress, _ action: SequenceNumberAction, conditions: BlobConditions)
+        async throws -> BlobWriteResult
+    {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         switch action {
@@ -145,7 +168,8 @@ extension LocalBlobService {
             case .update(let value): record.sequenceNumber = value
             case .increment:
                 guard current < Int64.max else {
-                    throw StorageError.conflict(.sequenceNumberIncrementTooLarge,
+                    throw StorageError.conflict(
+                        .sequenceNumberIncrementTooLarge,
                         "the sequence number of \(blob) is at its maximum and cannot be incremented")
                 }
                 record.sequenceNumber = current + 1
@@ -166,25 +190,31 @@ extension LocalBlobService {
 
     private static func requirePageType(_ record: LocalBlobRecord) throws {
         guard record.type == .pageBlob else {
-            throw StorageError.conflict(.invalidBlobType, "\(record.address) is a block blob; this operation needs a page blob")
+            throw StorageError.conflict(
+                .invalidBlobType, "\(record.address) is a block blob; this operation needs a page blob")
         }
     }
 
     /// A Put Page's conditions: lease and ETag as for any write, then the sequence-number conditions, which
     /// Azure honours on Put Page only (docs/azure-rest.md, "Conditions and leases"); a write they refuse is
     /// logged as fenced.
-    private static func checkPageWrite(_ conditions: BlobConditions, on record: LocalBlobRecord, at now: Double, logger: Logger) throws {
+    private static func checkPageWrite(
+        _ conditions: BlobConditions, on record: LocalBlobRecord, at now: Double, logger: Logger
+    ) throws {
         try check(conditions, on: record, access: .write, at: now)
         let current = record.sequenceNumber ?? 0
         let failed: String? =
-            if let limit = conditions.ifSequenceNumberLessThanOrEqual, !(current <= limit) { "≤ \(limit)" }
-            else if let limit = conditions.ifSequenceNumberLessThan, !(current < limit) { "< \(limit)" }
-            else if let limit = conditions.ifSequenceNumberEqual, current != limit { "= \(limit)" }
-            else { nil }
+            if let limit = conditions.ifSequenceNumberLessThanOrEqual, !(current <= limit) {
+                "≤ \(limit)"
+            } else if let limit = conditions.ifSequenceNumberLessThan, !(current < limit) {
+                "< \(limit)"
+            } else if let limit = conditions.ifSequenceNumberEqual, current != limit { "= \(limit)" } else { nil }
         if let failed {
             logger.pageWriteFenced(record.address, conditions)
-            throw StorageError.preconditionFailed(.sequenceNumberConditionNotMet,
-                "the sequence number of \(record.address) is \(current), not \(failed); another writer may have taken over")
+            throw StorageError.preconditionFailed(
+                .sequenceNumberConditionNotMet,
+                "the sequence number of \(record.address) is \(current), not \(failed); another writer may have taken over"
+            )
         }
     }
 }

@@ -2,7 +2,9 @@ import Foundation
 
 /// Snapshot Blob: a read-only copy of a blob's data, properties and page ranges at one moment.
 extension LocalBlobService {
-    public func snapshot(_ blob: BlobAddress, metadata: [String: String]?, conditions: BlobConditions) async throws -> String {
+    public func snapshot(_ blob: BlobAddress, metadata: [String: String]?, conditions: BlobConditions) async throws
+        -> String
+    {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         if let metadata { try LocalBlobValidation.metadata(metadata) }
@@ -10,7 +12,9 @@ extension LocalBlobService {
         return try await write { db, now, files in
             var base = try Self.requireRecord(blob, snapshot: nil, in: db)
             try Self.check(conditions, on: base, access: .snapshot, at: now)
-            let latest = try Self.snapshots(of: blob, in: db).last.flatMap { LocalBlobSnapshotID.ticks(of: $0.snapshot) }
+            let latest = try Self.snapshots(of: blob, in: db).last.flatMap {
+                LocalBlobSnapshotID.ticks(of: $0.snapshot)
+            }
             let ticks = Swift.max(AzureDate.ticks(Date(timeIntervalSince1970: now)), (latest ?? 0) + 1)
             let fileName = UUID().uuidString.lowercased()
             files.created.append(fileName)

@@ -36,11 +36,14 @@ public struct LocalBlobService: BlobService {
             guard try db.query("SELECT 1 FROM blob_containers WHERE name = ?", [.text(container)]).isEmpty else {
                 throw StorageError.conflict(.containerAlreadyExists, "container \(container) already exists")
             }
-            try db.query("INSERT INTO blob_containers (name, created) VALUES (?, ?)", [.text(container), .integer(Int64(now))])
+            try db.query(
+                "INSERT INTO blob_containers (name, created) VALUES (?, ?)", [.text(container), .integer(Int64(now))])
         }
     }
 
-    public func listBlobs(container: String, prefix: String, marker: String?, maxResults: Int) async throws -> BlobListing {
+    public func listBlobs(container: String, prefix: String, marker: String?, maxResults: Int) async throws
+        -> BlobListing
+    {
         try LocalBlobValidation.containerName(container)
         guard (1...5000).contains(maxResults) else {
             throw StorageError.badRequest(.outOfRangeQueryParameterValue, "maxresults \(maxResults) is outside 1…5000")
@@ -68,23 +71,30 @@ public struct LocalBlobService: BlobService {
     // MARK: Block blobs and common blob operations
 
     @discardableResult
-    public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
+    public func putBlockBlob(_ blob: BlobAddress, data: [UInt8], metadata: [String: String], conditions: BlobConditions)
+        async throws -> BlobWriteResult
+    {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.metadata(metadata)
         try LocalBlobValidation.conditions(conditions)
         guard data.count <= LocalBlobValidation.maxBlockBlobSize else {
-            throw StorageError(.requestBodyTooLarge, status: 413,
+            throw StorageError(
+                .requestBodyTooLarge, status: 413,
                 "block blob \(blob) of \(data.count) bytes is over Put Blob's 5000 MiB limit")
         }
         return try await write { db, now, files in
-            try replaceBlob(blob, type: .blockBlob, size: UInt64(data.count), sequenceNumber: nil, metadata: metadata,
-                            conditions: conditions, now: now, files: files, in: db) { file in
+            try replaceBlob(
+                blob, type: .blockBlob, size: UInt64(data.count), sequenceNumber: nil, metadata: metadata,
+                conditions: conditions, now: now, files: files, in: db
+            ) { file in
                 try file.write(data, at: 0)
             }
         }
     }
 
-    public func getBlob(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, conditions: BlobConditions) async throws -> BlobContent {
+    public func getBlob(_ blob: BlobAddress, range: ByteRange?, snapshot: String?, conditions: BlobConditions)
+        async throws -> BlobContent
+    {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         let directory = store.blobDirectory
@@ -94,21 +104,27 @@ public struct LocalBlobService: BlobService {
             var bytes = ByteRange(offset: 0, length: record.size)
             if let range {
                 guard range.length > 0, range.offset < record.size else {
-                    throw StorageError(.invalidRange, status: 416,
+                    throw StorageError(
+                        .invalidRange, status: 416,
                         "range \(range) starts at or past the end of \(blob) (\(record.size) bytes)")
                 }
                 bytes = ByteRange(offset: range.offset, length: min(range.length, record.size - range.offset))
             }
             guard bytes.length <= LocalBlobValidation.maxReadBytes else {
-                throw StorageError.badRequest(.outOfRangeInput,
-                    "a read of \(bytes.length) bytes of \(blob) is over the 1 GiB a single Get Blob returns; read it in ranges")
+                throw StorageError.badRequest(
+                    .outOfRangeInput,
+                    "a read of \(bytes.length) bytes of \(blob) is over the 1 GiB a single Get Blob returns; read it in ranges"
+                )
             }
             let file = try SystemFile.openForReading(directory + "/" + record.file)
-            return BlobContent(data: try file.readExactly(Int(bytes.length), at: bytes.offset), properties: record.properties(at: now))
+            return BlobContent(
+                data: try file.readExactly(Int(bytes.length), at: bytes.offset), properties: record.properties(at: now))
         }
     }
 
-    public func blobProperties(_ blob: BlobAddress, snapshot: String?, conditions: BlobConditions) async throws -> BlobProperties {
+    public func blobProperties(_ blob: BlobAddress, snapshot: String?, conditions: BlobConditions) async throws
+        -> BlobProperties
+    {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         return try await read { db, now in
@@ -118,11 +134,14 @@ public struct LocalBlobService: BlobService {
         }
     }
 
-    public func deleteBlob(_ blob: BlobAddress, snapshot: String?, deleteSnapshots: DeleteSnapshots?, conditions: BlobConditions) async throws {
+    public func deleteBlob(
+        _ blob: BlobAddress, snapshot: String?, deleteSnapshots: DeleteSnapshots?, conditions: BlobConditions
+    ) async throws {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
         if snapshot != nil, deleteSnapshots != nil {
-            throw StorageError.badRequest(.invalidQueryParameterValue,
+            throw StorageError.badRequest(
+                .invalidQueryParameterValue,
                 "deleting one snapshot of \(blob) takes no delete-snapshots option; drop it")
         }
         try await write { db, now, files in
@@ -135,7 +154,8 @@ public struct LocalBlobService: BlobService {
             }
             let snapshots = try Self.snapshots(of: blob, in: db)
             if !snapshots.isEmpty, deleteSnapshots == nil {
-                throw StorageError.conflict(.snapshotsPresent,
+                throw StorageError.conflict(
+                    .snapshotsPresent,
                     "\(blob) has \(snapshots.count) snapshots; delete them with it (include) or alone (only)")
             }
             for snapshot in snapshots { try Self.delete(snapshot, files: files, in: db) }
@@ -148,7 +168,9 @@ public struct LocalBlobService: BlobService {
     }
 
     @discardableResult
-    public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws -> BlobWriteResult {
+    public func setMetadata(_ blob: BlobAddress, _ metadata: [String: String], conditions: BlobConditions) async throws
+        -> BlobWriteResult
+    {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.metadata(metadata)
         try LocalBlobValidation.conditions(conditions)
@@ -174,16 +196,20 @@ public struct LocalBlobService: BlobService {
         let existing = try Self.record(blob, snapshot: nil, in: db)
         if existing != nil, conditions.ifNoneMatch == "*" {
             // Create-only Put Blob: Azure answers 409 rather than the 412 of other failed conditions.
-            throw StorageError.conflict(.blobAlreadyExists, "blob \(blob) already exists and If-None-Match: * asked to create it only")
+            throw StorageError.conflict(
+                .blobAlreadyExists, "blob \(blob) already exists and If-None-Match: * asked to create it only")
         }
         try Self.check(conditions, on: existing, blob: blob, access: .write, at: now)
         let fileName = UUID().uuidString.lowercased()
         files.created.append(fileName)
         try fill(try SystemFile.createNew(store.blobDirectory + "/" + fileName))
         let seconds = Int64(now.rounded(.down))
-        var record = existing ?? LocalBlobRecord(
-            id: 0, address: blob, snapshot: "", type: type, size: 0, file: fileName, etagTicks: 0,
-            lastModified: seconds, created: seconds, sequenceNumber: nil, metadata: [:], lease: LocalBlobLease(), epoch: 0)
+        var record =
+            existing
+            ?? LocalBlobRecord(
+                id: 0, address: blob, snapshot: "", type: type, size: 0, file: fileName, etagTicks: 0,
+                lastModified: seconds, created: seconds, sequenceNumber: nil, metadata: [:], lease: LocalBlobLease(),
+                epoch: 0)
         record.type = type
         record.size = size
         record.file = fileName
@@ -207,7 +233,9 @@ public struct LocalBlobService: BlobService {
 
     /// Runs a write in one IMMEDIATE transaction on a store thread, with the time it runs at and a
     /// record of the files it creates (removed if it fails) and makes obsolete (removed after commit).
-    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase, Double, LocalBlobFileChanges) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase, Double, LocalBlobFileChanges) throws -> T)
+        async throws -> T
+    {
         let gate = gate
         let directory = store.blobDirectory
         return try await store.runMappingErrors("blob write") { db in
@@ -280,20 +308,26 @@ public struct LocalBlobService: BlobService {
     /// Inserts a new row; returns its id.
     @discardableResult
     static func insert(_ record: LocalBlobRecord, in db: SQLiteDatabase) throws -> Int64 {
-        let columns = LocalBlobRecord.columns.split(separator: ",").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
+        let columns = LocalBlobRecord.columns.split(separator: ",").dropFirst().map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         let rows = try db.query(
             "INSERT INTO blobs (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", "))) RETURNING id",
             record.values)
         guard let id = rows.first?.first?.int64 else {
-            throw StorageError(.internalError, status: 500, "\(db.path): inserting \(record.address) returned no row id")
+            throw StorageError(
+                .internalError, status: 500, "\(db.path): inserting \(record.address) returned no row id")
         }
         return id
     }
 
     static func save(_ record: LocalBlobRecord, in db: SQLiteDatabase) throws {
-        let columns = LocalBlobRecord.columns.split(separator: ",").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
-        try db.query("UPDATE blobs SET \(columns.map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?",
-                     record.values + [.integer(record.id)])
+        let columns = LocalBlobRecord.columns.split(separator: ",").dropFirst().map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        try db.query(
+            "UPDATE blobs SET \(columns.map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?",
+            record.values + [.integer(record.id)])
     }
 
     private static func delete(_ record: LocalBlobRecord, files: LocalBlobFileChanges, in db: SQLiteDatabase) throws {
@@ -320,7 +354,9 @@ public struct LocalBlobService: BlobService {
 
     /// Lease, then If-Match / If-None-Match (docs/azure-rest.md, "Conditions and leases"). `record` is nil
     /// when a Put Blob creates the blob.
-    static func check(_ conditions: BlobConditions, on record: LocalBlobRecord?, blob: BlobAddress, access: Access, at now: Double) throws {
+    static func check(
+        _ conditions: BlobConditions, on record: LocalBlobRecord?, blob: BlobAddress, access: Access, at now: Double
+    ) throws {
         let lease = record?.lease ?? LocalBlobLease()
         switch access {
         case .write: try lease.checkWrite(leaseID: conditions.leaseID, at: now, blob: blob)
@@ -328,11 +364,13 @@ public struct LocalBlobService: BlobService {
         case .lease: break
         }
         if let ifMatch = conditions.ifMatch, record == nil || (ifMatch != "*" && ifMatch != record?.etag) {
-            throw StorageError.preconditionFailed(.conditionNotMet,
+            throw StorageError.preconditionFailed(
+                .conditionNotMet,
                 "If-Match \(ifMatch) does not match \(blob) (ETag \(record?.etag ?? "none: it does not exist"))")
         }
         if let ifNoneMatch = conditions.ifNoneMatch, let record, ifNoneMatch == "*" || ifNoneMatch == record.etag {
-            throw StorageError(.conditionNotMet, status: access == .read ? 304 : 412,
+            throw StorageError(
+                .conditionNotMet, status: access == .read ? 304 : 412,
                 "If-None-Match \(ifNoneMatch) matches \(blob) (ETag \(record.etag))")
         }
     }
@@ -342,9 +380,11 @@ public struct LocalBlobService: BlobService {
     /// Notes that `range` of a base blob was written or cleared, for diffs against its snapshots; kept
     /// only while a snapshot exists, since without one no diff can ask for it.
     static func recordChange(_ range: ByteRange, of record: LocalBlobRecord, in db: SQLiteDatabase) throws {
-        guard range.length > 0, try !db.query(
-            "SELECT 1 FROM blobs WHERE container = ? AND name = ? AND snapshot != '' LIMIT 1",
-            [.text(record.address.container), .text(record.address.name)]).isEmpty
+        guard range.length > 0,
+            try !db.query(
+                "SELECT 1 FROM blobs WHERE container = ? AND name = ? AND snapshot != '' LIMIT 1",
+                [.text(record.address.container), .text(record.address.name)]
+            ).isEmpty
         else { return }
         try LocalBlobRangeTable.changes.insert(range, key: [.integer(record.id), .integer(record.epoch)], in: db)
     }
@@ -354,8 +394,10 @@ public struct LocalBlobService: BlobService {
     static func compactChanges(of base: LocalBlobRecord, in db: SQLiteDatabase) throws {
         let oldest = try db.query(
             "SELECT min(epoch) FROM blobs WHERE container = ? AND name = ? AND snapshot != ''",
-            [.text(base.address.container), .text(base.address.name)]).first?.first?.int64
-        try db.query("DELETE FROM blob_changes WHERE blob = ? AND epoch < ?", [.integer(base.id), .integer(oldest ?? Int64.max)])
+            [.text(base.address.container), .text(base.address.name)]
+        ).first?.first?.int64
+        try db.query(
+            "DELETE FROM blob_changes WHERE blob = ? AND epoch < ?", [.integer(base.id), .integer(oldest ?? Int64.max)])
     }
 }
 

@@ -7,7 +7,8 @@ enum QueueName {
         guard ResourceName.isContainerOrQueueName(name) else {
             throw StorageError.badRequest(
                 .invalidResourceName,
-                "queue name \"\(name)\" is invalid: use 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit")
+                "queue name \"\(name)\" is invalid: use 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit"
+            )
         }
     }
 }

@@ -43,7 +43,9 @@ public struct LocalQueueService: QueueService {
     }
 
     @discardableResult
-    public func putMessage(_ queue: String, text: String, visibilityTimeout: Int, timeToLive: Int?) async throws -> QueueMessageReceipt {
+    public func putMessage(_ queue: String, text: String, visibilityTimeout: Int, timeToLive: Int?) async throws
+        -> QueueMessageReceipt
+    {
         try QueueName.validate(queue)
         try Self.checkSize(text)
         try QueueParameter.check("visibilitytimeout", visibilityTimeout, in: 0...QueueLimits.maxVisibilityTimeout)
@@ -53,7 +55,8 @@ public struct LocalQueueService: QueueService {
             guard visibilityTimeout < timeToLive else {
                 throw StorageError.badRequest(
                     .invalidQueryParameterValue,
-                    "Put Message \(queue): visibilitytimeout \(visibilityTimeout) must be smaller than messagettl \(timeToLive)")
+                    "Put Message \(queue): visibilitytimeout \(visibilityTimeout) must be smaller than messagettl \(timeToLive)"
+                )
             }
         }
         let now = QueueClock.nowMilliseconds()
@@ -68,7 +71,10 @@ public struct LocalQueueService: QueueService {
                 INSERT INTO queue_messages (queue, id, text, inserted_ms, expires_ms, visible_ms, dequeue_count, pop_receipt)
                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, 0, ?7 WHERE EXISTS (SELECT 1 FROM queues WHERE name = ?1)
                 """,
-                [.text(queue), .text(id), .blob(Array(text.utf8)), .integer(now), .integer(expires), .integer(visible), .text(receipt)])
+                [
+                    .text(queue), .text(id), .blob(Array(text.utf8)), .integer(now), .integer(expires),
+                    .integer(visible), .text(receipt),
+                ])
             return db.changes == 1
         }
         guard inserted else { throw Self.queueNotFound(queue, "Put Message") }
@@ -83,7 +89,8 @@ public struct LocalQueueService: QueueService {
             try db.transaction {
                 guard try Self.exists(queue, db) else { return nil }
                 let now = QueueClock.nowMilliseconds()
-                try db.query("DELETE FROM queue_messages WHERE queue = ? AND expires_ms <= ?", [.text(queue), .integer(now)])
+                try db.query(
+                    "DELETE FROM queue_messages WHERE queue = ? AND expires_ms <= ?", [.text(queue), .integer(now)])
                 let rows = try db.query(
                     """
                     SELECT seq, id, text, inserted_ms, expires_ms, dequeue_count FROM queue_messages
@@ -115,7 +122,9 @@ public struct LocalQueueService: QueueService {
         try outcome.check(queue: queue, id: id, operation: "Delete Message")
     }
 
-    public func updateMessage(_ queue: String, id: String, popReceipt: String, visibilityTimeout: Int, text: String?) async throws -> QueueMessageReceipt {
+    public func updateMessage(_ queue: String, id: String, popReceipt: String, visibilityTimeout: Int, text: String?)
+        async throws -> QueueMessageReceipt
+    {
         try QueueName.validate(queue)
         try QueueParameter.check("visibilitytimeout", visibilityTimeout, in: 0...QueueLimits.maxVisibilityTimeout)
         if let text { try Self.checkSize(text) }
@@ -129,7 +138,8 @@ public struct LocalQueueService: QueueService {
                 WHERE queue = ? AND id = ? AND pop_receipt = ?
                 """,
                 [.integer(visible), .text(receipt), newText, .text(queue), .text(id), .text(popReceipt)])
-            let outcome: MessageOutcome = db.changes == 1 ? .done : try Self.exists(queue, db) ? .messageNotFound : .queueNotFound
+            let outcome: MessageOutcome =
+                db.changes == 1 ? .done : try Self.exists(queue, db) ? .messageNotFound : .queueNotFound
             return (outcome, visible)
         }
         try result.0.check(queue: queue, id: id, operation: "Update Message")
@@ -162,7 +172,8 @@ public struct LocalQueueService: QueueService {
             case .messageNotFound:
                 throw StorageError.notFound(
                     .messageNotFound,
-                    "\(operation) \(queue)/\(id): no message with this id and pop receipt (deleted, expired, or received again since); get the message again")
+                    "\(operation) \(queue)/\(id): no message with this id and pop receipt (deleted, expired, or received again since); get the message again"
+                )
             }
         }
     }
@@ -180,18 +191,24 @@ public struct LocalQueueService: QueueService {
         guard bytes <= QueueLimits.maxMessageBytes else {
             throw StorageError.badRequest(
                 .messageTooLarge,
-                "message text is \(bytes) bytes of UTF-8, over the limit of \(QueueLimits.maxMessageBytes); put large payloads in a blob")
+                "message text is \(bytes) bytes of UTF-8, over the limit of \(QueueLimits.maxMessageBytes); put large payloads in a blob"
+            )
         }
     }
 
-    private static func message(_ row: [SQLiteValue], popReceipt: String, timeNextVisible: Int64, queue: String) throws -> QueueMessage {
+    private static func message(_ row: [SQLiteValue], popReceipt: String, timeNextVisible: Int64, queue: String) throws
+        -> QueueMessage
+    {
         guard let id = row[1].string, let text = row[2].bytes, let inserted = row[3].int64,
-              let expires = row[4].int64, let dequeues = row[5].int64
+            let expires = row[4].int64, let dequeues = row[5].int64
         else {
-            throw StorageError(.internalError, status: 500, "queue \(queue): a message row of queue_messages has unexpected column types: \(row)")
+            throw StorageError(
+                .internalError, status: 500,
+                "queue \(queue): a message row of queue_messages has unexpected column types: \(row)")
         }
         return QueueMessage(
-            id: id, popReceipt: popReceipt, text: String(decoding: text, as: UTF8.self), dequeueCount: Int(dequeues) + 1,
+            id: id, popReceipt: popReceipt, text: String(decoding: text, as: UTF8.self),
+            dequeueCount: Int(dequeues) + 1,
             insertionTime: QueueClock.date(inserted), expirationTime: QueueClock.date(expires),
             timeNextVisible: QueueClock.date(timeNextVisible))
     }

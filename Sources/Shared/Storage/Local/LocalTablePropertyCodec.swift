@@ -10,7 +10,14 @@ enum TablePropertyCodec {
     private static let version: UInt8 = 1
 
     private enum Tag: UInt8 {
-        case string = 1, int32, int64, double, bool, dateTime, guid, binary
+        case string = 1
+        case int32 = 2
+        case int64 = 3
+        case double = 4
+        case bool = 5
+        case dateTime = 6
+        case guid = 7
+        case binary = 8
     }
 
     static func encode(_ properties: [String: TableValue]) -> [UInt8] {
@@ -59,7 +66,8 @@ enum TablePropertyCodec {
         guard let properties = reader.properties() else {
             throw StorageError(
                 .internalError, status: 500,
-                "\(location()): the stored properties are corrupt at byte \(reader.offset) of \(bytes.count); restore the store from a backup or rewrite the entity")
+                "\(location()): the stored properties are corrupt at byte \(reader.offset) of \(bytes.count); restore the store from a backup or rewrite the entity"
+            )
         }
         return properties
     }
@@ -77,8 +85,9 @@ enum TablePropertyCodec {
             guard take(1)?.first == TablePropertyCodec.version, let count = integer(UInt16.self) else { return nil }
             var properties: [String: TableValue] = [:]
             for _ in 0..<count {
-                guard let nameLength = integer(UInt16.self), let name = take(Int(nameLength)).flatMap({ String(validating: $0, as: UTF8.self) }),
-                      let tag = take(1)?.first.flatMap(Tag.init(rawValue:)), let value = value(tag)
+                guard let nameLength = integer(UInt16.self),
+                    let name = take(Int(nameLength)).flatMap({ String(validating: $0, as: UTF8.self) }),
+                    let tag = take(1)?.first.flatMap(Tag.init(rawValue:)), let value = value(tag)
                 else { return nil }
                 properties[name] = value
             }
@@ -88,7 +97,9 @@ enum TablePropertyCodec {
         private mutating func value(_ tag: Tag) -> TableValue? {
             switch tag {
             case .string:
-                guard let length = integer(UInt32.self), let text = take(Int(length)).flatMap({ String(validating: $0, as: UTF8.self) }) else { return nil }
+                guard let length = integer(UInt32.self),
+                    let text = take(Int(length)).flatMap({ String(validating: $0, as: UTF8.self) })
+                else { return nil }
                 return .string(text)
             case .int32: return integer(UInt32.self).map { .int32(Int32(bitPattern: $0)) }
             case .int64: return integer(UInt64.self).map { .int64(Int64(bitPattern: $0)) }
@@ -96,7 +107,10 @@ enum TablePropertyCodec {
             case .bool:
                 guard let byte = take(1)?.first, byte <= 1 else { return nil }
                 return .bool(byte == 1)
-            case .dateTime: return integer(UInt64.self).map { .dateTime(Date(timeIntervalSinceReferenceDate: Double(bitPattern: $0))) }
+            case .dateTime:
+                return integer(UInt64.self).map {
+                    .dateTime(Date(timeIntervalSinceReferenceDate: Double(bitPattern: $0)))
+                }
             case .guid:
                 guard let raw = take(16) else { return nil }
                 var uuid = UUID().uuid

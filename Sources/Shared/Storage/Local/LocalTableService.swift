@@ -35,7 +35,9 @@ public struct LocalTableService: TableService {
             try db.query("INSERT OR IGNORE INTO tables (key, name) VALUES (?, ?)", [.text(key), .text(table)])
             return db.changes == 1
         }
-        guard created else { throw StorageError.conflict(.tableAlreadyExists, "Create Table: table \(table) already exists") }
+        guard created else {
+            throw StorageError.conflict(.tableAlreadyExists, "Create Table: table \(table) already exists")
+        }
     }
 
     @discardableResult
@@ -51,7 +53,9 @@ public struct LocalTableService: TableService {
     }
 
     @discardableResult
-    public func update(_ table: String, _ entity: TableEntity, mode: TableWriteMode, ifMatch: ETagCondition) async throws -> String {
+    public func update(_ table: String, _ entity: TableEntity, mode: TableWriteMode, ifMatch: ETagCondition)
+        async throws -> String
+    {
         try await write(table, mode == .replace ? "Update Entity" : "Merge Entity") {
             try $0.update(entity, mode, ifMatch)
         }
@@ -71,26 +75,35 @@ public struct LocalTableService: TableService {
             return try TableWriter(db: db, table: table, tableKey: key).stored(partitionKey, rowKey)
         }
         guard let entity else {
-            throw StorageError.notFound(.resourceNotFound, "Query Entity \(table): no entity with PartitionKey \"\(partitionKey)\" and RowKey \"\(rowKey)\"")
+            throw StorageError.notFound(
+                .resourceNotFound,
+                "Query Entity \(table): no entity with PartitionKey \"\(partitionKey)\" and RowKey \"\(rowKey)\"")
         }
         return entity
     }
 
     public func query(
-        _ table: String, partitionKey: String, rowKeyFrom: String?, rowKeyTo: String?, pageSize: Int, continuation: TableContinuation?
+        _ table: String, partitionKey: String, rowKeyFrom: String?, rowKeyTo: String?, pageSize: Int,
+        continuation: TableContinuation?
     ) async throws -> TableQueryPage {
         let key = try TableRules.tableKey(table)
         guard (1...TableLimits.maxPageSize).contains(pageSize) else {
-            throw StorageError.badRequest(.outOfRangeQueryParameterValue, "Query Entities \(table): $top is \(pageSize), outside 1...\(TableLimits.maxPageSize)")
+            throw StorageError.badRequest(
+                .outOfRangeQueryParameterValue,
+                "Query Entities \(table): $top is \(pageSize), outside 1...\(TableLimits.maxPageSize)")
         }
         if let continuation, continuation.nextPartitionKey != partitionKey {
             throw StorageError.badRequest(
                 .invalidInput,
-                "Query Entities \(table): the continuation belongs to partition \"\(continuation.nextPartitionKey)\", not \"\(partitionKey)\"; pass back the one this query returned")
+                "Query Entities \(table): the continuation belongs to partition \"\(continuation.nextPartitionKey)\", not \"\(partitionKey)\"; pass back the one this query returned"
+            )
         }
         // Both lower bounds go to SQLite, which compares them in its own (bytewise) order.
-        var sql = "SELECT row_key, properties, ticks FROM table_entities WHERE table_key = ? AND partition_key = ? AND row_key >= ? AND row_key >= ?"
-        var values: [SQLiteValue] = [.text(key), .text(partitionKey), .text(rowKeyFrom ?? ""), .text(continuation?.nextRowKey ?? "")]
+        var sql =
+            "SELECT row_key, properties, ticks FROM table_entities WHERE table_key = ? AND partition_key = ? AND row_key >= ? AND row_key >= ?"
+        var values: [SQLiteValue] = [
+            .text(key), .text(partitionKey), .text(rowKeyFrom ?? ""), .text(continuation?.nextRowKey ?? ""),
+        ]
         if let rowKeyTo {
             sql += " AND row_key < ?"
             values.append(.text(rowKeyTo))
@@ -114,19 +127,24 @@ public struct LocalTableService: TableService {
     @discardableResult
     public func transact(_ table: String, _ operations: [TableOperation]) async throws -> [String?] {
         guard (1...TableLimits.maxBatchOperations).contains(operations.count) else {
-            throw StorageError.badRequest(.invalidInput, "Entity Group Transaction on \(table): \(operations.count) operations; a batch holds 1...\(TableLimits.maxBatchOperations)")
+            throw StorageError.badRequest(
+                .invalidInput,
+                "Entity Group Transaction on \(table): \(operations.count) operations; a batch holds 1...\(TableLimits.maxBatchOperations)"
+            )
         }
         let partition = operations[0].partitionKey
         if let index = operations.firstIndex(where: { $0.partitionKey != partition }) {
             throw StorageError.badRequest(
                 .commandsInBatchActOnDifferentPartitions,
-                "\(index):operation \(index) has PartitionKey \"\(operations[index].partitionKey)\" but operation 0 has \"\(partition)\"; a batch acts on one partition")
+                "\(index):operation \(index) has PartitionKey \"\(operations[index].partitionKey)\" but operation 0 has \"\(partition)\"; a batch acts on one partition"
+            )
         }
         var seen: Set<String> = []
         if let index = operations.firstIndex(where: { !seen.insert($0.rowKey).inserted }) {
             throw StorageError.badRequest(
                 .invalidDuplicateRow,
-                "\(index):operation \(index) acts again on RowKey \"\(operations[index].rowKey)\"; a batch may touch each entity once")
+                "\(index):operation \(index) acts again on RowKey \"\(operations[index].rowKey)\"; a batch may touch each entity once"
+            )
         }
         return try await write(table, "Entity Group Transaction") { writer in
             try operations.enumerated().map { index, operation in
@@ -144,7 +162,9 @@ public struct LocalTableService: TableService {
     // MARK: Helpers
 
     /// Runs `body` in one write transaction on an existing table: all of it commits, or none.
-    private func write<T: Sendable>(_ table: String, _ operation: String, _ body: @escaping @Sendable (TableWriter) throws -> T) async throws -> T {
+    private func write<T: Sendable>(
+        _ table: String, _ operation: String, _ body: @escaping @Sendable (TableWriter) throws -> T
+    ) async throws -> T {
         let key = try TableRules.tableKey(table)
         return try await store.runMappingErrors("\(operation) \(table)") { db in
             try db.transaction {

@@ -22,7 +22,9 @@ struct TableWriter {
     func insert(_ entity: TableEntity) throws -> String {
         try checkKeys(entity.partitionKey, entity.rowKey)
         if try stored(entity.partitionKey, entity.rowKey) != nil {
-            throw StorageError.conflict(.entityAlreadyExists, "Insert Entity \(table): \(describe(entity.partitionKey, entity.rowKey)) already exists")
+            throw StorageError.conflict(
+                .entityAlreadyExists,
+                "Insert Entity \(table): \(describe(entity.partitionKey, entity.rowKey)) already exists")
         }
         return try write(entity, properties: entity.properties)
     }
@@ -58,34 +60,44 @@ struct TableWriter {
     /// Decodes a `row_key, properties, ticks` row.
     static func entity(_ row: [SQLiteValue], partitionKey: String, table: String) throws -> TableEntity {
         guard row.count == 3, let rowKey = row[0].string, let bytes = row[1].bytes, let ticks = row[2].int64 else {
-            throw StorageError(.internalError, status: 500, "table \(table), partition \"\(partitionKey)\": an entity row has unexpected column types: \(row)")
+            throw StorageError(
+                .internalError, status: 500,
+                "table \(table), partition \"\(partitionKey)\": an entity row has unexpected column types: \(row)")
         }
-        let properties = try TablePropertyCodec.decode(bytes, where: "table \(table), entity (PartitionKey \"\(partitionKey)\", RowKey \"\(rowKey)\")")
+        let properties = try TablePropertyCodec.decode(
+            bytes, where: "table \(table), entity (PartitionKey \"\(partitionKey)\", RowKey \"\(rowKey)\")")
         return TableEntity(
             partitionKey: partitionKey, rowKey: rowKey, properties: properties,
             etag: TableVersion.etag(ticks), timestamp: TableVersion.timestamp(ticks))
     }
 
-    private func existingMatching(_ partitionKey: String, _ rowKey: String, _ condition: ETagCondition, _ operation: String) throws -> TableEntity {
+    private func existingMatching(
+        _ partitionKey: String, _ rowKey: String, _ condition: ETagCondition, _ operation: String
+    ) throws -> TableEntity {
         guard let existing = try stored(partitionKey, rowKey) else {
-            throw StorageError.notFound(.resourceNotFound, "\(operation) \(table): \(describe(partitionKey, rowKey)) does not exist")
+            throw StorageError.notFound(
+                .resourceNotFound, "\(operation) \(table): \(describe(partitionKey, rowKey)) does not exist")
         }
         if case .etag(let etag) = condition, etag != existing.etag {
             throw StorageError.preconditionFailed(
                 .updateConditionNotSatisfied,
-                "\(operation) \(table): \(describe(partitionKey, rowKey)) has ETag \(existing.etag ?? "?"), not \(etag); it changed since it was read, so read it again")
+                "\(operation) \(table): \(describe(partitionKey, rowKey)) has ETag \(existing.etag ?? "?"), not \(etag); it changed since it was read, so read it again"
+            )
         }
         return existing
     }
 
-    private func merged(_ entity: TableEntity, over existing: TableEntity?, _ mode: TableWriteMode) -> [String: TableValue] {
+    private func merged(_ entity: TableEntity, over existing: TableEntity?, _ mode: TableWriteMode) -> [String:
+        TableValue]
+    {
         guard mode == .merge, let existing else { return entity.properties }
         return existing.properties.merging(entity.properties) { _, new in new }
     }
 
     /// Checks the entity as it will be stored, takes the next version and writes it.
     private func write(_ entity: TableEntity, properties: [String: TableValue]) throws -> String {
-        try TableRules.check(TableEntity(partitionKey: entity.partitionKey, rowKey: entity.rowKey, properties: properties))
+        try TableRules.check(
+            TableEntity(partitionKey: entity.partitionKey, rowKey: entity.rowKey, properties: properties))
         let clock = try db.query(
             "UPDATE table_clock SET ticks = max(ticks + 1, ?) WHERE id = 0 RETURNING ticks",
             [.integer(TableVersion.nowTicks())])
@@ -97,7 +109,10 @@ struct TableWriter {
             INSERT INTO table_entities (table_key, partition_key, row_key, properties, ticks) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (table_key, partition_key, row_key) DO UPDATE SET properties = excluded.properties, ticks = excluded.ticks
             """,
-            [.text(tableKey), .text(entity.partitionKey), .text(entity.rowKey), .blob(TablePropertyCodec.encode(properties)), .integer(ticks)])
+            [
+                .text(tableKey), .text(entity.partitionKey), .text(entity.rowKey),
+                .blob(TablePropertyCodec.encode(properties)), .integer(ticks),
+            ])
         return TableVersion.etag(ticks)
     }
 

@@ -79,7 +79,10 @@ final class SQLiteDatabase: @unchecked Sendable {
     @discardableResult
     func query(_ sql: String, _ values: [SQLiteValue] = []) throws -> [[SQLiteValue]] {
         let statement = try prepared(sql)
-        defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
         for (index, value) in values.enumerated() {
             try bind(value, at: Int32(index + 1), in: statement)
         }
@@ -87,7 +90,10 @@ final class SQLiteDatabase: @unchecked Sendable {
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { try check(rc); break }
+            guard rc == SQLITE_ROW else {
+                try check(rc)
+                break
+            }
             rows.append((0..<sqlite3_column_count(statement)).map { column(statement, $0) })
         }
         return rows
@@ -114,7 +120,9 @@ final class SQLiteDatabase: @unchecked Sendable {
         if let statement = statements[sql] { return statement }
         var statement: OpaquePointer?
         try check(sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil))
-        guard let statement else { throw SQLiteError(code: SQLITE_MISUSE, message: "empty statement: \(sql)", path: path) }
+        guard let statement else {
+            throw SQLiteError(code: SQLITE_MISUSE, message: "empty statement: \(sql)", path: path)
+        }
         statements[sql] = statement
         return statement
     }
@@ -130,10 +138,14 @@ final class SQLiteDatabase: @unchecked Sendable {
             // The terminating zero gives an empty text an address (a NULL pointer would bind SQL NULL).
             let bytes = Array(text.utf8) + [0]
             rc = bytes.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { CSQLite_bind_text(statement, index, $0.baseAddress, Int32(buffer.count - 1)) }
+                buffer.withMemoryRebound(to: CChar.self) {
+                    CSQLite_bind_text(statement, index, $0.baseAddress, Int32(buffer.count - 1))
+                }
             }
         case .blob(let bytes):
-            rc = bytes.withUnsafeBytes { CSQLite_bind_blob(statement, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count)) }
+            rc = bytes.withUnsafeBytes {
+                CSQLite_bind_blob(statement, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count))
+            }
         }
         try check(rc)
     }
