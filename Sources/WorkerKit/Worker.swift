@@ -16,17 +16,30 @@ public final class Worker: Sendable {
     /// Bytes of segments held, and requests in flight, over all targets of this instance.
     let memory: WeightedSemaphore
     let requests: WeightedSemaphore
+    let instances: Instances
     private let state = Mutex(State())
 
     private struct State {
         var stopping = false
         /// When the main loop last went round: `/healthz` fails when it stalls.
         var heartbeat = ContinuousClock.now
-        /// Targets seen in messages or in the segments container, by key.
+        /// Targets seen in messages or in the `targets` list, by key.
         var known: [String: TargetName] = [:]
         var claimed: Set<TargetName> = []
         /// When a claim of a target may be tried again.
         var nextAttempt: [TargetName: ContinuousClock.Instant] = [:]
+        /// The last heartbeat's census, and when it was taken.
+        var census: InstanceCensus?
+        var lastCensus: ContinuousClock.Instant?
+        /// Since when this instance has held more than its share.
+        var overShareSince: ContinuousClock.Instant?
+        /// Claimed targets being given back to bring this instance down to its share.
+        var handingBack: Set<TargetName> = []
+        /// Free targets left for instances below their share, and since when.
+        var deferredSince: [TargetName: ContinuousClock.Instant] = [:]
+        /// Targets taken after no other instance took them for a lease (another instance may not know
+        /// them): never given back, so that they do not go back and forth.
+        var keptForGood: Set<TargetName> = []
     }
 
     /// How `run()` ended.
@@ -49,6 +62,9 @@ public final class Worker: Sendable {
         control = ControlTable(table: services.table, name: configuration.table, calls: calls)
         memory = WeightedSemaphore(capacity: max(configuration.memoryBudget, 1))
         requests = WeightedSemaphore(capacity: max(configuration.concurrency, 1))
+        instances = Instances(
+            id: UUID().uuidString.lowercased(), table: configuration.table, control: control, services: services,
+            calls: calls, staleAfter: .seconds(configuration.leaseSeconds))
     }
 
     /// The services of `storage` as the worker uses them: a backend that retries reports every attempt
@@ -62,6 +78,9 @@ public final class Worker: Sendable {
     public func stop() { state.withLock { $0.stopping = true } }
 
     var isStopping: Bool { state.withLock { $0.stopping } }
+
+    /// The targets this instance holds a claim on now.
+    public var claimedTargets: Set<TargetName> { state.withLock { $0.claimed } }
 
     /// Whether the main loop went round recently (a round waits at most for one Get Messages and the
     /// claims it tries, each bounded by the storage retries).
@@ -94,6 +113,9 @@ public final class Worker: Sendable {
                     await discover()
                     lastDiscovery = .now
                 }
+                if state.withLock({ $0.lastCensus.map { ContinuousClock.now - $0 >= censusInterval } ?? true }) {
+                    await takeCensus()
+                }
                 for claim in await claimAvailableTargets() {
                     group.addTask { await self.hold(claim) }
                 }
@@ -105,6 +127,7 @@ public final class Worker: Sendable {
             }
             stop()
             try await group.waitForAll()
+            await instances.leave()
             return outcome
         }
     }
@@ -126,35 +149,67 @@ public final class Worker: Sendable {
         }
     }
 
-    /// Finds targets with temp blobs in the segments container (their key is the name's first segment),
-    /// so that rows stored by an instance that died are applied by another.
+    /// Learns the targets listed in the control table's `targets` partition (the client lists each one
+    /// it syncs), so that every instance knows every target, whichever instance took its messages in.
     private func discover() async {
         do {
-            var keys: Set<String> = []
-            var marker: String?
-            repeat {
-                let page = try await calls("List Blobs") {
-                    try await services.blob.listBlobs(
-                        container: configuration.container, prefix: "", marker: marker, maxResults: 5000)
+            let rows = try await control.query(KnownTargetRow.partition, from: nil, to: nil)
+            var found: [TargetName] = []
+            for entity in rows {
+                do {
+                    found.append(try KnownTargetRow(entity: entity).target)
+                } catch {
+                    logger.warning("ignoring an invalid row of the targets list", metadata: ["error": "\(error)"])
                 }
-                for item in page.items {
-                    if let slash = item.name.firstIndex(of: "/") { keys.insert(String(item.name[..<slash])) }
-                }
-                marker = page.nextMarker
-            } while marker != nil
-            let unknown = keys.subtracting(state.withLock { Set($0.known.keys) })
-            for key in unknown {
-                guard let row = try? await control.targetRow(key), row.target.key == key,
-                    configuration.accepts(row.target)
-                else { continue }
-                state.withLock { $0.known[key] = row.target }
+            }
+            state.withLock { state in
+                for target in found where configuration.accepts(target) { state.known[target.key] = target }
             }
         } catch {
-            logger.warning("listing the segments container failed", metadata: ["error": "\(error)"])
+            logger.warning("reading the targets list failed", metadata: ["error": "\(error)"])
         }
     }
 
-    /// Tries to claim every known target that nobody here holds and whose retry time has come.
+    /// A heartbeat every third of a lease; an instance silent for a whole lease is no longer counted.
+    private var censusInterval: Duration { .seconds(configuration.leaseSeconds) / 3 }
+
+    /// Writes this instance's heartbeat, takes the census, and when this instance has held more than its
+    /// share for a whole heartbeat, marks the surplus to be given back (after the batch in flight).
+    private func takeCensus() async {
+        let (claimed, known) = state.withLock { ($0.claimed.count, $0.known.count) }
+        let census: InstanceCensus?
+        do {
+            census = try await instances.beat(claimed: claimed, known: known)
+        } catch {
+            // Without a census every target is claimed as before spreading: nothing waits for it.
+            logger.warning("the heartbeat failed", metadata: ["error": "\(error)"])
+            census = nil
+        }
+        let now = ContinuousClock.now
+        state.withLock { state in
+            state.census = census
+            state.lastCensus = now
+            guard let census, state.claimed.count > census.share else {
+                state.overShareSince = nil
+                return
+            }
+            guard let since = state.overShareSince else {
+                state.overShareSince = now
+                return
+            }
+            let surplus = state.claimed.count - census.share - state.handingBack.count
+            guard now - since >= censusInterval, surplus > 0 else { return }
+            let givable = state.claimed.subtracting(state.handingBack).subtracting(state.keptForGood)
+            state.handingBack.formUnion(givable.sorted { $0.description < $1.description }.suffix(surplus))
+        }
+        if let census { WorkerMetrics.census(census, claimed: claimed) }
+    }
+
+    private func isHandingBack(_ target: TargetName) -> Bool { state.withLock { $0.handingBack.contains(target) } }
+
+    /// Tries to claim the known targets that nobody here holds and whose retry time has come. Below its
+    /// share an instance claims at once; at its share it leaves a free target to the others for a whole
+    /// lease, and takes it only if none did (an instance may be stuck, or see fewer targets).
     private func claimAvailableTargets() async -> [Claim] {
         let now = ContinuousClock.now
         let candidates = state.withLock { state in
@@ -164,16 +219,38 @@ public final class Worker: Sendable {
         let claimer = Claimer(
             services: services, configuration: configuration, control: control, calls: calls, logger: logger)
         for target in candidates.sorted(by: { $0.description < $1.description }) where !isStopping {
+            let deferred = state.withLock { state -> Bool in
+                guard let share = state.census?.share, state.claimed.count >= share else { return false }
+                let since = state.deferredSince[target] ?? now
+                state.deferredSince[target] = since
+                return now - since < .seconds(configuration.leaseSeconds)
+            }
+            if deferred { continue }
             do {
                 guard let row = try await control.targetRow(target.key), row.target == target else {
                     throw WorkerError(.targetInvalid, target: target, "the target has no valid 'target' row")
                 }
                 if let claim = try await claimer.acquire(target, targetRow: row) {
-                    _ = state.withLock { $0.claimed.insert(target) }
+                    state.withLock { state in
+                        state.claimed.insert(target)
+                        if let since = state.deferredSince.removeValue(forKey: target),
+                            now - since >= .seconds(configuration.leaseSeconds)
+                        {
+                            state.keptForGood.insert(target)
+                        }
+                    }
                     claims.append(claim)
                 } else {
+                    // Held elsewhere: at its share, this instance waits another whole lease before trying.
+                    state.withLock { state in
+                        if state.deferredSince[target] != nil { state.deferredSince[target] = now }
+                    }
                     retryClaim(target, after: .seconds(max(1, configuration.leaseSeconds / 6)))
                 }
+            } catch let error as WorkerError where error.code == .targetInvalid {
+                // A target retired by an operator stays listed until its rows are deleted: try it rarely.
+                logger.error("cannot claim target", metadata: ["target": "\(target)", "error": "\(error)"])
+                retryClaim(target, after: .seconds(300))
             } catch {
                 logger.error("cannot claim target", metadata: ["target": "\(target)", "error": "\(error)"])
                 retryClaim(target, after: .seconds(30))
@@ -202,10 +279,11 @@ public final class Worker: Sendable {
             var cleanedThrough: UInt64 = 0
             var resuming = true
             do {
-                while !isStopping, !claim.isLost {
+                while !isStopping, !claim.isLost, !isHandingBack(claim.target) {
                     let cursor: UInt64
                     var idle = true
-                    let stop = try await applier.run(resuming: resuming, shouldStop: { self.isStopping })
+                    let stop = try await applier.run(
+                        resuming: resuming, shouldStop: { self.isStopping || self.isHandingBack(claim.target) })
                     resuming = false
                     switch stop {
                     case .caughtUp(let applied), .stopped(let applied): cursor = applied
@@ -231,7 +309,10 @@ public final class Worker: Sendable {
             group.cancelAll()
         }
         if !claim.isLost, !Task.isCancelled { await claimer.release(claim) }
-        _ = state.withLock { $0.claimed.remove(claim.target) }
+        state.withLock { state in
+            state.claimed.remove(claim.target)
+            if state.handingBack.remove(claim.target) != nil { state.deferredSince[claim.target] = .now }
+        }
         retryClaim(claim.target, after: .seconds(1))
     }
 

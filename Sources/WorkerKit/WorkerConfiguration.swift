@@ -31,7 +31,7 @@ public struct WorkerConfiguration: Sendable {
     public var applyWindow = 64
     /// Pause of an idle loop (empty queue, nothing to apply).
     public var idlePause: Duration = .milliseconds(500)
-    /// How often the segments container is listed to find targets that other instances took in.
+    /// How often the `targets` list is read to find targets that other instances took in.
     public var discoveryInterval: Duration = .seconds(10)
     /// Retries of a storage call that failed transiently (503, 500, network) before giving up on the round,
     /// over services that do not retry by themselves (the local store, the fault wrappers); the Azure

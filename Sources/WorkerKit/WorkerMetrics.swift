@@ -32,6 +32,12 @@ enum WorkerMetrics {
         Counter(label: "relay_worker_poison_messages_total", dimensions: [("kind", kind)]).increment()
     }
 
+    static func census(_ census: InstanceCensus, claimed: Int) {
+        Gauge(label: "relay_worker_instances").record(Double(census.live))
+        Gauge(label: "relay_worker_target_share").record(Double(census.share))
+        Gauge(label: "relay_worker_targets_claimed").record(Double(claimed))
+    }
+
     static func leaseTakeover() { Counter(label: "relay_worker_lease_takeovers_total").increment() }
 
     static func claimsLost() { Counter(label: "relay_worker_claims_lost_total").increment() }

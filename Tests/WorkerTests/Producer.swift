@@ -57,6 +57,7 @@ struct Producer {
         try await services.blob.putPages(
             target.address, offset: producer.diskSize, data: producer.footer, contentMD5: nil, conditions: .none)
         try await services.table.insert(producer.table, TargetRow(target: target, identity: producer.identity).entity)
+        try await services.table.insert(producer.table, KnownTargetRow(target: target).entity)
         return producer
     }
 

@@ -184,6 +184,7 @@ public final class SyncSession: Sendable {
         let options = request.options
         let target = request.target
         var targetRow = try await prepareTarget(identity: identity)
+        try await control.list()
         let (journal, manifest) = try await statePool.run { _ in
             (try? SyncJournal.read(state.journalPath), Result { try Manifest.open(state.manifestPath) })
         }

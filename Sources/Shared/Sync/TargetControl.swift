@@ -35,6 +35,13 @@ public struct TargetControl: Sendable {
         {}
     }
 
+    /// Lists the target in the `targets` partition, where every worker instance looks for targets
+    /// (idempotent: done at every sync, so a target is listed even if an earlier run stopped before).
+    public func list() async throws {
+        let entity = KnownTargetRow(target: target).entity
+        _ = try await retryingTransient { try await services.table.upsert(table, entity, mode: .replace) }
+    }
+
     // MARK: Rows
 
     public func targetRow() async throws -> TargetRow? {
