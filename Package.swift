@@ -144,3 +144,16 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The libFuzzer harness (docs/fuzzing.md): built only by scripts/fuzz, which sets RELAY_FUZZ=1 and
+// adds the sanitizer flags, since relay-fuzz links libFuzzer's driver, which other builds lack.
+if Context.environment["RELAY_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "CFuzz", path: "Fuzz/CFuzz"),
+        .executableTarget(
+            name: "relay-fuzz",
+            dependencies: ["CFuzz", "RelayShared", "RelayDevStoreKit"],
+            path: "Fuzz/Targets"
+        ),
+    ]
+}

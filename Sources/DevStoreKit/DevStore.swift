@@ -117,13 +117,14 @@ public struct DevStore: Sendable {
             let blob = try await LocalBlobService(store: store)
             let queue = try await LocalQueueService(store: store)
             let table = try await LocalTableService(store: store)
+            let local = Account.LocalServices(blob: blob, queue: queue, table: table)
             if let plan {
                 accounts[name] = Account(
                     name: name, key: key, blob: FaultyBlobService(blob, plan: plan),
                     queue: FaultyQueueService(queue, plan: plan),
-                    table: FaultyTableService(table, plan: plan))
+                    table: FaultyTableService(table, plan: plan), local: local)
             } else {
-                accounts[name] = Account(name: name, key: key, blob: blob, queue: queue, table: table)
+                accounts[name] = Account(name: name, key: key, blob: blob, queue: queue, table: table, local: local)
             }
         }
         return accounts

@@ -96,7 +96,7 @@ struct HostileRequestTests {
                 headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "4096")]
             )
             .signed().send()
-            let readOnly = Self.accountSAS(permissions: "r")
+            let readOnly = TestSAS.account(permissions: "r")
             for range in [
                 "bytes=0-18446744073709551615", "bytes=18446744073709551615-",
                 "bytes=9223372036854775807-9223372036854775807", "bytes=-1-5",
@@ -126,7 +126,7 @@ struct HostileRequestTests {
     @Test func tableSASCannotWriteAnotherTableThroughBatch() async throws {
         try await withDevStore { store in
             try await Self.createTables(["control", "other"], store)
-            let sas = Self.tableSAS(table: "control", permissions: "raud")
+            let sas = TestSAS.table(table: "control", permissions: "raud")
             let response = try await Self.batchInsert(into: "other", partitionKey: "p", rowKey: "r", sas: sas, store)
             #expect(response.status == 202)
             #expect(String(decoding: response.body, as: UTF8.self).contains("HTTP/1.1 403"))
@@ -143,7 +143,7 @@ struct HostileRequestTests {
             try await Self.createTables(["control"], store)
             let table = store.ports.table
             let json = [("Accept", "application/json;odata=nometadata"), ("Content-Type", "application/json")]
-            let sas = Self.tableSAS(table: "control", permissions: "raud", range: ("b", "2", "d", "5"))
+            let sas = TestSAS.table(table: "control", permissions: "raud", range: ("b", "2", "d", "5"))
             func insert(_ pk: String, _ rk: String) async throws -> Int {
                 try await RawRequest(
                     method: "POST", port: table, path: "/\(Self.account)/control", query: sas, headers: json,
@@ -261,36 +261,6 @@ struct HostileRequestTests {
     }
 
     // MARK: Helpers
-
-    static let key = [UInt8](Data(base64Encoded: ConnectionString.developmentAccountKey)!)
-
-    static func encoded(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
-
-    /// An account SAS for the blob service over every resource type, valid until 2099.
-    static func accountSAS(permissions: String) -> [(name: String, value: String)] {
-        let fields = [permissions, "b", "sco", "", "2099-01-01T00:00:00Z", "", "", "2021-12-02", ""]
-        let signature = SharedKeySigner(account: account, key: key).signature(
-            of: account + "\n" + fields.map { $0 + "\n" }.joined())
-        return [
-            ("sv", "2021-12-02"), ("ss", "b"), ("srt", "sco"), ("sp", permissions),
-            ("se", encoded("2099-01-01T00:00:00Z")), ("sig", encoded(signature)),
-        ]
-    }
-
-    /// A table service SAS for `table`, valid until 2099, optionally over a key range (spk, srk, epk, erk).
-    static func tableSAS(table: String, permissions: String, range: (String, String, String, String)? = nil) -> [(
-        name: String, value: String
-    )] {
-        let bounds = range.map { [$0.0, $0.1, $0.2, $0.3] } ?? ["", "", "", ""]
-        let fields =
-            [permissions, "", "2099-01-01T00:00:00Z", "/table/\(account)/\(table)", "", "", "", "2019-02-02"] + bounds
-        let signature = SharedKeySigner(account: account, key: key).signature(of: fields.joined(separator: "\n"))
-        var query: [(name: String, value: String)] = [
-            ("sv", "2019-02-02"), ("tn", table), ("sp", permissions), ("se", encoded("2099-01-01T00:00:00Z")),
-        ]
-        if let range { query += [("spk", range.0), ("srk", range.1), ("epk", range.2), ("erk", range.3)] }
-        return query + [("sig", encoded(signature))]
-    }
 
     static func createTables(_ names: [String], _ store: RunningDevStore) async throws {
         for name in names {

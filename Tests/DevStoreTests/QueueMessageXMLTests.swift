@@ -27,6 +27,15 @@ struct QueueMessageXMLTests {
         }
     }
 
+    /// Found by fuzzing: an element name that is not UTF-8 made Foundation's XMLParser trap, so one Put
+    /// Message killed relay-devstore. Now it is a 400 like any malformed body.
+    @Test func elementNamesThatAreNotUTF8AreBadRequests() {
+        let body =
+            Array("<QueueMessage><Message".utf8) + [0xFF, 0xFE] + Array("Text>x</MessageText></QueueMessage>".utf8)
+        let error = #expect(throws: StorageError.self) { _ = try QueueEndpoint.messageText(body) }
+        #expect(error?.status == 400)
+    }
+
     @Test func entityBombDoesNotExpand() {
         var doctype = "<!DOCTYPE q [<!ENTITY a0 \"lollollollollollollollollollol\">"
         for level in 1...9 {

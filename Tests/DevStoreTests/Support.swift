@@ -103,3 +103,61 @@ struct RawRequest {
         return (http.statusCode, headers, [UInt8](data))
     }
 }
+
+/// SAS tokens signed with the development key, valid until 2099, as query items ready to send.
+enum TestSAS {
+    static let account = ConnectionString.developmentAccountName
+    static let expiry = "2099-01-01T00:00:00Z"
+
+    static func encoded(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
+
+    static func signature(_ stringToSign: String) -> String {
+        SharedKeySigner(account: account, key: RawRequest.developmentKey).signature(of: stringToSign)
+    }
+
+    /// An account SAS for `services` (`b`, `q`, `t`) over `resourceTypes` (`s`, `c`, `o`).
+    static func account(permissions: String, services: String = "b", resourceTypes: String = "sco") -> [(
+        name: String, value: String
+    )] {
+        let fields = [permissions, services, resourceTypes, "", expiry, "", "", "2021-12-02", ""]
+        return [
+            ("sv", "2021-12-02"), ("ss", services), ("srt", resourceTypes), ("sp", permissions),
+            ("se", encoded(expiry)),
+            ("sig", encoded(signature(account + "\n" + fields.map { $0 + "\n" }.joined()))),
+        ]
+    }
+
+    /// A table service SAS for `table`, optionally over a key range (spk, srk, epk, erk).
+    static func table(table: String, permissions: String, range: (String, String, String, String)? = nil) -> [(
+        name: String, value: String
+    )] {
+        let bounds = range.map { [$0.0, $0.1, $0.2, $0.3] } ?? ["", "", "", ""]
+        let fields = [permissions, "", expiry, "/table/\(account)/\(table)", "", "", "", "2019-02-02"] + bounds
+        var query: [(name: String, value: String)] = [
+            ("sv", "2019-02-02"), ("tn", table), ("sp", permissions), ("se", encoded(expiry)),
+        ]
+        if let range { query += [("spk", range.0), ("srk", range.1), ("epk", range.2), ("erk", range.3)] }
+        return query + [("sig", encoded(signature(fields.joined(separator: "\n"))))]
+    }
+
+    /// A queue service SAS for `queue`.
+    static func queue(_ queue: String, permissions: String) -> [(name: String, value: String)] {
+        let fields = [permissions, "", expiry, "/queue/\(account)/\(queue)", "", "", "", "2019-02-02"]
+        return [
+            ("sv", "2019-02-02"), ("sp", permissions), ("se", encoded(expiry)),
+            ("sig", encoded(signature(fields.joined(separator: "\n")))),
+        ]
+    }
+
+    /// A blob service SAS for the container `container` (`sr=c`).
+    static func container(_ container: String, permissions: String) -> [(name: String, value: String)] {
+        let fields = [
+            permissions, "", expiry, "/blob/\(account)/\(container)", "", "", "", "2019-02-02", "c", "", "", "", "", "",
+            "",
+        ]
+        return [
+            ("sv", "2019-02-02"), ("sr", "c"), ("sp", permissions), ("se", encoded(expiry)),
+            ("sig", encoded(signature(fields.joined(separator: "\n")))),
+        ]
+    }
+}

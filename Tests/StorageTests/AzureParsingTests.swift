@@ -21,6 +21,19 @@ struct AzureParsingTests {
         #expect(empty.list == PageRangeList(pageRanges: []) && empty.nextMarker == nil)
     }
 
+    /// Found by fuzzing (`xml`): an element name with bytes that are not UTF-8 made Foundation's
+    /// XMLParser trap, in relay-devstore's Put Message and in the Azure backend's responses alike.
+    @Test func documentsThatAreNotUTF8AreRefusedWithoutCrashing() throws {
+        let body =
+            Array("<?xml version=\"1.0\" encoding=\"utf-8\"?><Que".utf8) + [UInt8](repeating: 0xFF, count: 65)
+            + Array("ueMessagesList><QueueMessage><MessageText>x</MessageText></QueueMessage></QueueMessagesList>".utf8)
+        #expect(throws: XMLTree.SyntaxError.self) { _ = try XMLTree.parse(body) }
+        #expect(throws: (any Error).self) { _ = try AzureQueueService.messages(body, queue: "control") }
+        let latin1 = Array("<a>caf".utf8) + [0xE9] + Array("</a>".utf8)
+        #expect(throws: XMLTree.SyntaxError.self) { _ = try XMLTree.parse(latin1) }
+        #expect(try XMLTree.parse(Array("<a>caf\u{e9} \u{2713}</a>".utf8)).text == "caf\u{e9} \u{2713}")
+    }
+
     @Test func malformedBodiesAreTypedErrors() {
         #expect {
             try AzureBlobXML.pageList(

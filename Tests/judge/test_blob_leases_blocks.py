@@ -123,3 +123,31 @@ def test_large_page_blob_download_is_streamed(container):
     for offset, byte in marks.items():
         assert data[offset:offset + 4096] == byte * 4096
     assert data[4096:9 * 1024 * 1024] == bytes(9 * 1024 * 1024 - 4096)
+
+
+def test_list_and_delete_containers(devstore, name):
+    service = BlobServiceClient.from_connection_string(devstore.connection_string)
+    names = [f"{name}-{index}" for index in range(5)]
+    for container_name in reversed(names):
+        service.create_container(container_name)
+    pages = list(service.list_containers(name_starts_with=name, results_per_page=2).by_page())
+    listed = [[c.name for c in page] for page in pages]
+    assert listed == [names[0:2], names[2:4], names[4:5]]
+    first = next(iter(service.list_containers(name_starts_with=names[0])))
+    assert first.last_modified and first.etag and first.lease.state == "available"
+
+    # A leased blob does not keep its container: Delete Container takes it along.
+    victim = service.get_container_client(names[2])
+    blob = victim.get_blob_client("disk.vhd")
+    blob.create_page_blob(size=4096)
+    blob.acquire_lease(lease_duration=-1)
+    service.delete_container(names[2])
+    assert not victim.exists()
+    assert [c.name for c in service.list_containers(name_starts_with=name)] == names[:2] + names[3:]
+    with pytest.raises(ResourceNotFoundError) as error:
+        victim.delete_container()
+    assert error.value.error_code == "ContainerNotFound"
+    with pytest.raises(ResourceNotFoundError):
+        blob.get_blob_properties()
+    service.create_container(names[2])
+    assert list(victim.list_blobs()) == []

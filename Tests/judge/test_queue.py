@@ -82,3 +82,42 @@ def test_missing_queue_and_limits(devstore, queue, name):
     with pytest.raises(HttpResponseError) as error:
         queue.send_message("a" * 65537)
     assert error.value.status_code in (400, 413)
+
+
+def test_peek_and_clear(queue):
+    for index in range(3):
+        queue.send_message(f"p{index}")
+    received = queue.receive_message(visibility_timeout=30)
+    peeked = queue.peek_messages(max_messages=32)
+    # Peek shows the visible messages as they are: no pop receipt, dequeue counts unchanged.
+    assert sorted(m.content for m in peeked) == sorted({"p0", "p1", "p2"} - {received.content})
+    assert all(m.pop_receipt is None and m.dequeue_count == 0 and m.id and m.inserted_on and m.expires_on for m in peeked)
+    assert [m.id for m in queue.peek_messages(max_messages=32)] == [m.id for m in peeked]
+    assert len(queue.peek_messages()) == 1
+    assert queue.get_queue_properties().approximate_message_count == 3
+    queue.clear_messages()
+    assert queue.get_queue_properties().approximate_message_count == 0
+    assert queue.peek_messages(max_messages=32) == []
+    # The received message went too: its pop receipt finds nothing.
+    with pytest.raises(ResourceNotFoundError):
+        queue.delete_message(received)
+
+
+def test_list_and_delete_queues(devstore, name):
+    service = QueueServiceClient.from_connection_string(devstore.connection_string)
+    names = [f"{name}-{index}" for index in range(5)]
+    for queue_name in reversed(names):
+        service.create_queue(queue_name)
+    pages = list(service.list_queues(name_starts_with=name, results_per_page=2, include_metadata=True).by_page())
+    listed = [[q.name for q in page] for page in pages]
+    assert listed == [names[0:2], names[2:4], names[4:5]]
+    service.get_queue_client(names[1]).send_message("gone with the queue")
+    service.delete_queue(names[1])
+    assert [q.name for q in service.list_queues(name_starts_with=name)] == names[:1] + names[2:]
+    with pytest.raises(ResourceNotFoundError) as error:
+        service.get_queue_client(names[1]).delete_queue()
+    assert error.value.error_code == "QueueNotFound"
+    with pytest.raises(ResourceNotFoundError):
+        service.get_queue_client(names[1]).send_message("x")
+    service.create_queue(names[1])
+    assert service.get_queue_client(names[1]).peek_messages() == []

@@ -140,3 +140,28 @@ def test_missing_table(devstore, name):
     with pytest.raises(ResourceNotFoundError) as error:
         client.create_entity({"PartitionKey": "p", "RowKey": "r"})
     assert error.value.status_code == 404 and code(error.value) == "TableNotFound"
+
+
+def test_list_query_and_delete_tables(devstore, name):
+    service = TableServiceClient.from_connection_string(devstore.connection_string)
+    names = [f"{name}{suffix}" for suffix in ("a", "b", "c")]
+    for table_name in reversed(names):
+        service.create_table(table_name)
+    # Every table, page by page (other tests' tables too): ours among them, in order.
+    pages = list(service.list_tables(results_per_page=2).by_page())
+    assert all(len(list(page)) <= 2 for page in pages)
+    listed = [t.name for t in service.list_tables(results_per_page=2)]
+    assert [n for n in listed if n.startswith(name)] == names
+    between = f"TableName ge '{name}' and TableName lt '{name}z'"
+    assert [t.name for t in service.query_tables(between, results_per_page=2)] == names
+    assert [t.name for t in service.query_tables("TableName eq @n", parameters={"n": names[1]})] == [names[1]]
+
+    rows = service.get_table_client(names[1])
+    rows.create_entity({"PartitionKey": "p", "RowKey": "r"})
+    service.delete_table(names[1])
+    assert [t.name for t in service.query_tables(between)] == [names[0], names[2]]
+    with pytest.raises(ResourceNotFoundError) as error:
+        rows.get_entity("p", "r")
+    assert code(error.value) == "TableNotFound"
+    service.create_table(names[1])
+    assert list(rows.query_entities("PartitionKey eq 'p'")) == []

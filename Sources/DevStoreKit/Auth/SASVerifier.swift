@@ -66,6 +66,12 @@ public struct SASVerifier: Sendable {
                 "Signature did not match. String to sign used was '\(stringToSign.replacingOccurrences(of: "\n", with: "\\n"))'"
             )
         }
+        guard q["ss"] != nil || route.allowsServiceSAS else {
+            throw StorageError(
+                .authorizationPermissionMismatch, status: 403,
+                "This request is not authorized to perform this operation using this permission: \(route.name) needs an account SAS or Shared Key; a service SAS cannot authorize it"
+            )
+        }
         guard field("sp").contains(route.permission) else {
             throw StorageError(
                 .authorizationPermissionMismatch, status: 403,

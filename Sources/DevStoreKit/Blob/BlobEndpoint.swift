@@ -3,7 +3,7 @@ import Hummingbird
 import RelayShared
 
 /// The Blob service REST API (docs/azure-rest.md, "Blob service") over an account's `BlobService`:
-/// containers, block blobs, page blobs, page ranges with diffs and markers, sequence numbers, leases,
+/// containers (listed and deleted over the local store: docs/azure-rest.md, "Operators' calls"), block blobs, page blobs, page ranges with diffs and markers, sequence numbers, leases,
 /// snapshots, metadata.
 struct BlobEndpoint: StorageEndpoint {
     let kind = StorageKind.blob
@@ -16,7 +16,14 @@ struct BlobEndpoint: StorageEndpoint {
         let comp = request.query["comp"]
         let method = request.method
         guard let container = request.segments.first else {
-            throw StorageError.unsupported("the account-level operation \(method) comp=\(comp ?? "-")")
+            guard method == "GET", comp == "list" else {
+                throw StorageError.unsupported("the account-level operation \(method) comp=\(comp ?? "-")")
+            }
+            return Route(
+                name: "List Containers", permission: "l", resourceType: "s", bodyLimit: 0, allowsServiceSAS: false
+            ) { request, account in
+                try await Self.listContainers(request, account: account)
+            }
         }
         if request.segments.count == 1 {
             guard request.query["restype"] == "container" else {
@@ -27,11 +34,9 @@ struct BlobEndpoint: StorageEndpoint {
             case ("PUT", nil):
                 return Route(name: "Create Container", permission: "c", resourceType: "c", bodyLimit: 0) { _, account in
                     try await account.blob.createContainer(container)
-                    // The protocol keeps no container ETag; a time-based one has Azure's form.
+                    // The store keeps no container ETag; one from the time has Azure's form.
                     var response = StorageResponse(status: 201)
-                    response.add(
-                        "etag",
-                        "\"0x\(String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 16, uppercase: true))\"")
+                    response.add("etag", Self.containerETag(Date()))
                     response.add("last-modified", AzureDate.rfc1123(Date()))
                     return response
                 }
@@ -50,6 +55,12 @@ struct BlobEndpoint: StorageEndpoint {
             case ("GET", "list"):
                 return Route(name: "List Blobs", permission: "l", resourceType: "c", bodyLimit: 0) { request, account in
                     try await Self.listBlobs(request, container: container, account: account)
+                }
+            case ("DELETE", nil):
+                return Route(
+                    name: "Delete Container", permission: "d", resourceType: "c", bodyLimit: 0, allowsServiceSAS: false
+                ) { request, account in
+                    try await Self.deleteContainer(request, container: container, account: account)
                 }
             default:
                 throw StorageError.unsupported("the container operation \(method) comp=\(comp ?? "-")")
@@ -156,28 +167,14 @@ struct BlobEndpoint: StorageEndpoint {
     /// `If-Modified-Since` / `If-Unmodified-Since`, which the protocol does not carry: checked against the
     /// blob's Last-Modified (whole seconds, as the header has) before the operation.
     static func checkTimeConditions(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws {
-        let modifiedSince = request.header("if-modified-since")
-        let unmodifiedSince = request.header("if-unmodified-since")
+        let modifiedSince = try request.dateHeader("if-modified-since")
+        let unmodifiedSince = try request.dateHeader("if-unmodified-since")
         guard modifiedSince != nil || unmodifiedSince != nil else { return }
         let properties = try await account.blob.blobProperties(
             blob, snapshot: request.query["snapshot"], conditions: .none)
         let lastModified = properties.lastModified.timeIntervalSince1970.rounded(.down)
-        let failed = StorageError(
-            .conditionNotMet, status: 412, "The condition specified using HTTP conditional header(s) is not met.")
-        if let text = modifiedSince {
-            guard let date = AzureDate.parseRFC1123(text) else {
-                throw StorageError(
-                    .invalidHeaderValue, status: 400, "If-Modified-Since '\(text)' is not an RFC 1123 date")
-            }
-            if lastModified <= date.timeIntervalSince1970 { throw failed }
-        }
-        if let text = unmodifiedSince {
-            guard let date = AzureDate.parseRFC1123(text) else {
-                throw StorageError(
-                    .invalidHeaderValue, status: 400, "If-Unmodified-Since '\(text)' is not an RFC 1123 date")
-            }
-            if lastModified > date.timeIntervalSince1970 { throw failed }
-        }
+        if let modifiedSince, lastModified <= modifiedSince.timeIntervalSince1970 { throw conditionFailed }
+        if let unmodifiedSince, lastModified > unmodifiedSince.timeIntervalSince1970 { throw conditionFailed }
     }
 
     static func properties(_ request: StorageRequest, blob: BlobAddress, account: Account) async throws
@@ -605,4 +602,72 @@ struct BlobEndpoint: StorageEndpoint {
         response.add("content-type", "application/xml")
         return response
     }
+
+    // MARK: Containers
+
+    /// List Containers (`GET /?comp=list`): `prefix`, `marker`, `maxresults` (1–5000, default 5000) and
+    /// `include=metadata` (containers keep none here, so each lists an empty `<Metadata />`).
+    static func listContainers(_ request: StorageRequest, account: Account) async throws -> StorageResponse {
+        let prefix = request.query["prefix"] ?? ""
+        let marker = request.query["marker"].flatMap { $0.isEmpty ? nil : $0 }
+        let maxResults = try request.intQuery("maxresults", default: 5000, range: 1...5000)
+        let includeMetadata = (request.query["include"] ?? "").split(separator: ",").contains("metadata")
+        let page = try await account.local.blob.listContainers(prefix: prefix, marker: marker, maxResults: maxResults)
+        var xml =
+            XMLText.declaration
+            + "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1/\(XMLText.escape(account.name))/\">"
+        if !prefix.isEmpty { xml += "<Prefix>\(XMLText.escape(prefix))</Prefix>" }
+        if let marker { xml += "<Marker>\(XMLText.escape(marker))</Marker>" }
+        if request.query["maxresults"] != nil { xml += "<MaxResults>\(maxResults)</MaxResults>" }
+        xml += "<Containers>"
+        for item in page.items {
+            xml += "<Container><Name>\(XMLText.escape(item.name))</Name><Properties>"
+            xml +=
+                "<Last-Modified>\(AzureDate.rfc1123(item.created))</Last-Modified><Etag>\(containerETag(item.created))</Etag>"
+            xml += "<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>"
+            xml += "<HasImmutabilityPolicy>false</HasImmutabilityPolicy><HasLegalHold>false</HasLegalHold></Properties>"
+            if includeMetadata { xml += "<Metadata />" }
+            xml += "</Container>"
+        }
+        xml += "</Containers>"
+        xml += page.next.map { "<NextMarker>\(XMLText.escape($0))</NextMarker>" } ?? "<NextMarker />"
+        xml += "</EnumerationResults>"
+        var response = StorageResponse(status: 200, body: Array(xml.utf8))
+        response.add("content-type", "application/xml")
+        return response
+    }
+
+    /// Delete Container: `202`, its blobs gone with it whatever their leases. The container itself is
+    /// never leased here, so a lease id is refused as Azure refuses one for an unleased container;
+    /// If-Modified-Since and If-Unmodified-Since compare with its creation, its only change.
+    static func deleteContainer(_ request: StorageRequest, container: String, account: Account) async throws
+        -> StorageResponse
+    {
+        if request.header("x-ms-lease-id") != nil {
+            throw StorageError(
+                .leaseNotPresentWithContainerOperation, status: 412,
+                "There is currently no lease on the container \(container).")
+        }
+        if request.header("if-match") != nil || request.header("if-none-match") != nil {
+            throw StorageError(
+                .invalidHeaderValue, status: 400,
+                "Delete Container takes If-Modified-Since and If-Unmodified-Since, not ETag conditions")
+        }
+        let modifiedSince = try request.dateHeader("if-modified-since")
+        let unmodifiedSince = try request.dateHeader("if-unmodified-since")
+        try await account.local.blob.deleteContainer(container) { created in
+            let lastModified = created.timeIntervalSince1970.rounded(.down)
+            if let modifiedSince, lastModified <= modifiedSince.timeIntervalSince1970 { throw conditionFailed }
+            if let unmodifiedSince, lastModified > unmodifiedSince.timeIntervalSince1970 { throw conditionFailed }
+        }
+        return StorageResponse(status: 202)
+    }
+
+    /// A container's ETag, from the time it changed (its creation), in Azure's form.
+    static func containerETag(_ time: Date) -> String {
+        "\"0x\(String(UInt64(time.timeIntervalSince1970 * 1000), radix: 16, uppercase: true))\""
+    }
+
+    static let conditionFailed = StorageError(
+        .conditionNotMet, status: 412, "The condition specified using HTTP conditional header(s) is not met.")
 }

@@ -21,6 +21,15 @@ public struct Account: Sendable {
     let blob: any BlobService
     let queue: any QueueService
     let table: any TableService
+    /// The same store for the operators' calls the replication protocols leave out (list and delete
+    /// containers, queues and tables; peek and clear messages). Seeded faults apply to the protocols only.
+    let local: LocalServices
+
+    struct LocalServices: Sendable {
+        let blob: LocalBlobService
+        let queue: LocalQueueService
+        let table: LocalTableService
+    }
 }
 
 /// A recognised REST operation: what a SAS must allow for it, how much body it may carry, and the
@@ -35,16 +44,20 @@ public struct Route: Sendable {
     var resourceType: Character
     /// Bodies above this size are refused with `413 RequestBodyTooLarge` before being read whole.
     var bodyLimit: Int
+    /// Whether a service SAS may authorize it. Azure grants listing the account's containers, queues or
+    /// tables, deleting one, and clearing a queue only to an account SAS (Shared Key aside).
+    var allowsServiceSAS: Bool
     var run: @Sendable (StorageRequest, Account) async throws -> StorageResponse
 
     public init(
-        name: String, permission: Character, resourceType: Character, bodyLimit: Int,
+        name: String, permission: Character, resourceType: Character, bodyLimit: Int, allowsServiceSAS: Bool = true,
         run: @escaping @Sendable (StorageRequest, Account) async throws -> StorageResponse
     ) {
         self.name = name
         self.permission = permission
         self.resourceType = resourceType
         self.bodyLimit = bodyLimit
+        self.allowsServiceSAS = allowsServiceSAS
         self.run = run
     }
 }

@@ -13,6 +13,7 @@ extension StorageError.Code {
     static let duplicatePropertiesSpecified: Self = "DuplicatePropertiesSpecified"
     static let invalidValueType: Self = "InvalidValueType"
     static let invalidXmlDocument: Self = "InvalidXmlDocument"
+    static let leaseNotPresentWithContainerOperation: Self = "LeaseNotPresentWithContainerOperation"
     static let missingRequiredHeader: Self = "MissingRequiredHeader"
     static let missingRequiredQueryParameter: Self = "MissingRequiredQueryParameter"
     static let notImplemented: Self = "NotImplemented"

@@ -97,6 +97,16 @@ public struct StorageRequest: Sendable {
         return value
     }
 
+    /// An RFC 1123 date header (`If-Modified-Since`…), nil when absent.
+    func dateHeader(_ name: String) throws -> Date? {
+        guard let text = header(name) else { return nil }
+        guard let date = AzureDate.parseRFC1123(text) else {
+            throw StorageError(
+                .invalidHeaderValue, status: 400, "header \(name) must be an RFC 1123 date, not '\(text.prefix(100))'")
+        }
+        return date
+    }
+
     func intQuery(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text = query[name] else { return defaultValue }
         guard let value = Int(text) else {

@@ -1,7 +1,9 @@
 import Foundation
 import RelayShared
 
-/// The Queue service REST API (docs/azure-rest.md, "Queue service") over an account's `QueueService`.
+/// The Queue service REST API (docs/azure-rest.md, "Queue service") over an account's `QueueService`;
+/// listing and deleting queues, peeking and clearing messages over the local store (docs/azure-rest.md,
+/// "Operators' calls").
 public struct QueueEndpoint: StorageEndpoint {
     let kind = StorageKind.queue
     /// Seeded delays of new messages (`--fault-delay-rate`), or nil.
@@ -15,7 +17,13 @@ public struct QueueEndpoint: StorageEndpoint {
         let method = request.method
         let comp = request.query["comp"]
         guard let queue = segments.first else {
-            throw StorageError.unsupported("the account-level operation \(method) comp=\(comp ?? "-")")
+            guard method == "GET", comp == "list" else {
+                throw StorageError.unsupported("the account-level operation \(method) comp=\(comp ?? "-")")
+            }
+            return Route(name: "List Queues", permission: "l", resourceType: "s", bodyLimit: 0, allowsServiceSAS: false)
+            { request, account in
+                try await Self.listQueues(request, account: account)
+            }
         }
         switch (segments.count, method, comp) {
         case (1, "PUT", nil):
@@ -30,6 +38,13 @@ public struct QueueEndpoint: StorageEndpoint {
                 }
                 try await account.queue.createQueue(queue)
                 return StorageResponse(status: existed ? 204 : 201)
+            }
+        case (1, "DELETE", nil):
+            return Route(
+                name: "Delete Queue", permission: "d", resourceType: "c", bodyLimit: 0, allowsServiceSAS: false
+            ) { _, account in
+                try await account.local.queue.deleteQueue(queue)
+                return StorageResponse(status: 204)
             }
         case (1, "GET", "metadata"), (1, "HEAD", "metadata"):
             return Route(name: "Get Queue Metadata", permission: "r", resourceType: "c", bodyLimit: 0) { _, account in
@@ -82,28 +97,26 @@ public struct QueueEndpoint: StorageEndpoint {
                 response.add("content-type", "application/xml")
                 return response
             }
+        case (2, "GET", nil) where segments[1] == "messages" && request.query["peekonly"]?.lowercased() == "true":
+            return Route(name: "Peek Messages", permission: "r", resourceType: "o", bodyLimit: 0) { request, account in
+                let count = try request.intQuery("numofmessages", default: 1, range: 1...QueueLimits.maxMessagesPerGet)
+                let messages = try await account.local.queue.peekMessages(queue, count: count)
+                return Self.messageList(messages, peeked: true)
+            }
+        case (2, "DELETE", nil) where segments[1] == "messages":
+            return Route(
+                name: "Clear Messages", permission: "d", resourceType: "c", bodyLimit: 0, allowsServiceSAS: false
+            ) { _, account in
+                try await account.local.queue.clearMessages(queue)
+                return StorageResponse(status: 204)
+            }
         case (2, "GET", nil) where segments[1] == "messages":
-            guard request.query["peekonly"] != "true" else { throw StorageError.unsupported("Peek Messages") }
             return Route(name: "Get Messages", permission: "p", resourceType: "o", bodyLimit: 0) { request, account in
                 let count = try request.intQuery("numofmessages", default: 1, range: 1...QueueLimits.maxMessagesPerGet)
                 let visibility = try request.intQuery(
                     "visibilitytimeout", default: 30, range: 1...QueueLimits.maxVisibilityTimeout)
                 let messages = try await account.queue.getMessages(queue, count: count, visibilityTimeout: visibility)
-                var xml = XMLText.declaration + "<QueueMessagesList>"
-                for message in messages {
-                    xml +=
-                        "<QueueMessage><MessageId>\(XMLText.escape(message.id))</MessageId>"
-                        + "<InsertionTime>\(AzureDate.rfc1123(message.insertionTime))</InsertionTime>"
-                        + "<ExpirationTime>\(AzureDate.rfc1123(message.expirationTime))</ExpirationTime>"
-                        + "<PopReceipt>\(XMLText.escape(message.popReceipt))</PopReceipt>"
-                        + "<TimeNextVisible>\(AzureDate.rfc1123(message.timeNextVisible))</TimeNextVisible>"
-                        + "<DequeueCount>\(message.dequeueCount)</DequeueCount>"
-                        + "<MessageText>\(XMLText.escape(message.text))</MessageText></QueueMessage>"
-                }
-                xml += "</QueueMessagesList>"
-                var response = StorageResponse(status: 200, body: Array(xml.utf8))
-                response.add("content-type", "application/xml")
-                return response
+                return Self.messageList(messages, peeked: false)
             }
         case (3, "DELETE", nil) where segments[1] == "messages":
             return Route(name: "Delete Message", permission: "p", resourceType: "o", bodyLimit: 0) { request, account in
@@ -134,6 +147,56 @@ public struct QueueEndpoint: StorageEndpoint {
             throw StorageError.unsupported(
                 "the queue operation \(method) /\(segments.joined(separator: "/")) comp=\(comp ?? "-")")
         }
+    }
+
+    /// The answer of Get Messages, or of Peek Messages, whose messages carry no pop receipt and no next
+    /// visibility.
+    static func messageList(_ messages: [QueueMessage], peeked: Bool) -> StorageResponse {
+        var xml = XMLText.declaration + "<QueueMessagesList>"
+        for message in messages {
+            xml +=
+                "<QueueMessage><MessageId>\(XMLText.escape(message.id))</MessageId>"
+                + "<InsertionTime>\(AzureDate.rfc1123(message.insertionTime))</InsertionTime>"
+                + "<ExpirationTime>\(AzureDate.rfc1123(message.expirationTime))</ExpirationTime>"
+            if !peeked {
+                xml +=
+                    "<PopReceipt>\(XMLText.escape(message.popReceipt))</PopReceipt>"
+                    + "<TimeNextVisible>\(AzureDate.rfc1123(message.timeNextVisible))</TimeNextVisible>"
+            }
+            xml +=
+                "<DequeueCount>\(message.dequeueCount)</DequeueCount>"
+                + "<MessageText>\(XMLText.escape(message.text))</MessageText></QueueMessage>"
+        }
+        xml += "</QueueMessagesList>"
+        var response = StorageResponse(status: 200, body: Array(xml.utf8))
+        response.add("content-type", "application/xml")
+        return response
+    }
+
+    /// List Queues (`GET /?comp=list`): `prefix`, `marker`, `maxresults` (1–5000, default 5000) and
+    /// `include=metadata` (queues keep none here, so each lists an empty `<Metadata />`).
+    static func listQueues(_ request: StorageRequest, account: Account) async throws -> StorageResponse {
+        let prefix = request.query["prefix"] ?? ""
+        let marker = request.query["marker"].flatMap { $0.isEmpty ? nil : $0 }
+        let maxResults = try request.intQuery("maxresults", default: 5000, range: 1...5000)
+        let includeMetadata = (request.query["include"] ?? "").split(separator: ",").contains("metadata")
+        let page = try await account.local.queue.listQueues(prefix: prefix, marker: marker, maxResults: maxResults)
+        var xml =
+            XMLText.declaration
+            + "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1/\(XMLText.escape(account.name))/\">"
+        if !prefix.isEmpty { xml += "<Prefix>\(XMLText.escape(prefix))</Prefix>" }
+        if let marker { xml += "<Marker>\(XMLText.escape(marker))</Marker>" }
+        if request.query["maxresults"] != nil { xml += "<MaxResults>\(maxResults)</MaxResults>" }
+        xml += "<Queues>"
+        for name in page.items {
+            xml += "<Queue><Name>\(XMLText.escape(name))</Name>" + (includeMetadata ? "<Metadata />" : "") + "</Queue>"
+        }
+        xml += "</Queues>"
+        xml += page.next.map { "<NextMarker>\(XMLText.escape($0))</NextMarker>" } ?? "<NextMarker />"
+        xml += "</EnumerationResults>"
+        var response = StorageResponse(status: 200, body: Array(xml.utf8))
+        response.add("content-type", "application/xml")
+        return response
     }
 
     /// What a never-expiring message reports (`messagettl=-1`).

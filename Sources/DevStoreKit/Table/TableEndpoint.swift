@@ -1,9 +1,10 @@
 import Foundation
 import RelayShared
 
-/// The Table service REST API (docs/azure-rest.md, "Table service") over an account's `TableService`: create
-/// table, entity insert/update/merge/upsert/delete/get, partition queries with `$filter`, `$top`, `$select`
-/// and continuation, and `$batch` entity group transactions.
+/// The Table service REST API (docs/azure-rest.md, "Table service") over an account's `TableService`:
+/// create, query and delete tables (the last two operators' calls, over the local store), entity
+/// insert/update/merge/upsert/delete/get, partition queries with `$filter`, `$top`, `$select` and
+/// continuation, and `$batch` entity group transactions.
 struct TableEndpoint: StorageEndpoint {
     let kind = StorageKind.table
 
@@ -23,10 +24,30 @@ struct TableEndpoint: StorageEndpoint {
                 try await TableBatch.run(request, account: account)
             }
         }
+        if first.hasPrefix("Tables('"), first.hasSuffix("')"), first.count > "Tables('')".count {
+            let name = String(first.dropFirst("Tables('".count).dropLast(2))
+            guard method == "DELETE" else {
+                throw StorageError(
+                    .unsupportedHttpVerb, status: 405, "\(method) on Tables('…'); delete it or query Tables")
+            }
+            return Route(
+                name: "Delete Table", permission: "d", resourceType: "c", bodyLimit: 0, allowsServiceSAS: false
+            ) { _, account in
+                try await account.local.table.deleteTable(name)
+                return StorageResponse(status: 204)
+            }
+        }
         let address = try TableAddress(segment: first)
+        if address.table == "Tables", address.keys == nil, method == "GET" {
+            return Route(
+                name: "Query Tables", permission: "l", resourceType: "s", bodyLimit: 0, allowsServiceSAS: false
+            ) { request, account in
+                try await Self.queryTables(request, account: account)
+            }
+        }
         if address.table == "Tables" {
             guard address.keys == nil, method == "POST" else {
-                throw StorageError.unsupported("\(method) on Tables (query or delete tables)")
+                throw StorageError(.unsupportedHttpVerb, status: 405, "\(method) is not an operation on Tables")
             }
             return Route(name: "Create Table", permission: "c", resourceType: "c", bodyLimit: Self.maxBodyBytes) {
                 request, account in
@@ -202,6 +223,39 @@ struct TableEndpoint: StorageEndpoint {
                 .invalidInput, status: 400, "\(name) '\(token)' is not a continuation this server issued")
         }
         return key
+    }
+
+    /// Query Tables: `$top` (1–1000), `$filter` over `TableName`, and the continuation
+    /// `NextTableName`. A filter is applied to each page, so a page may hold fewer names than `$top`
+    /// and still carry a continuation, as Azure's may.
+    static func queryTables(_ request: StorageRequest, account: Account) async throws -> StorageResponse {
+        let metadata = try TableEntityJSON.Metadata.of(request)
+        let top = try request.intQuery("$top", default: TableLimits.maxPageSize, range: 1...TableLimits.maxPageSize)
+        let filter = try request.query["$filter"].flatMap { $0.isEmpty ? nil : $0 }.map(TableFilter.parse)
+        let marker = try request.query["nexttablename"].map { try untoken($0, "NextTableName") }
+        let page = try await account.local.table.listTables(marker: marker, maxResults: top)
+        let tables = page.items.filter { name in
+            filter?.matches(TableEntity(partitionKey: "", rowKey: "", properties: ["TableName": .string(name)])) ?? true
+        }
+        let base = baseURL(request)
+        let values = tables.map { name -> JSONValue in
+            var members: [(String, JSONValue)] = []
+            if metadata == .full {
+                let link = "Tables('\(name)')"
+                members += [
+                    ("odata.type", .string("\(account.name).Tables")), ("odata.id", .string("\(base)/\(link)")),
+                    ("odata.editLink", .string(link)),
+                ]
+            }
+            members.append(("TableName", .string(name)))
+            return .object(members)
+        }
+        var members: [(String, JSONValue)] = []
+        if metadata != .none { members.append(("odata.metadata", .string("\(base)/$metadata#Tables"))) }
+        members.append(("value", .array(values)))
+        var response = json(.object(members), metadata: metadata, status: 200)
+        response.add("x-ms-continuation-nexttablename", page.next.map(token))
+        return response
     }
 
     static func query(_ request: StorageRequest, table: String, account: Account) async throws -> StorageResponse {

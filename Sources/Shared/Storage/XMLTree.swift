@@ -36,6 +36,11 @@ public struct XMLTree: Sendable, Equatable {
     public static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> XMLTree {
         var data = bytes
         if data.starts(with: [0xEF, 0xBB, 0xBF]) { data.removeFirst(3) }
+        // Foundation's XMLParser traps on an element name that is not UTF-8 (found by fuzzing); every
+        // body either side sends is UTF-8, so anything else is refused before it reaches the parser.
+        guard String(validating: data, as: UTF8.self) != nil else {
+            throw SyntaxError(reason: "the document is not valid UTF-8", line: 0, column: 0)
+        }
         if let offset = firstOffset(of: Array("<!DOCTYPE".utf8), in: data) {
             throw SyntaxError(
                 reason: "a document type declaration (at byte \(offset)) is not accepted", line: 0, column: 0)

@@ -68,6 +68,55 @@ public struct LocalBlobService: BlobService {
         }
     }
 
+    /// List Containers: names from `marker` (a `next` of an earlier page) on that start with `prefix`,
+    /// with their creation time (a container's only change here, so its Last-Modified).
+    public func listContainers(prefix: String, marker: String?, maxResults: Int) async throws -> ListingPage<
+        (name: String, created: Date)
+    > {
+        guard (1...5000).contains(maxResults) else {
+            throw StorageError.badRequest(.outOfRangeQueryParameterValue, "maxresults \(maxResults) is outside 1…5000")
+        }
+        return try await read { db, _ in
+            let rows = try db.query(
+                """
+                SELECT name, created FROM blob_containers WHERE name >= ? AND substr(name, 1, length(?)) = ?
+                ORDER BY name LIMIT ?
+                """,
+                [.text(max(marker ?? "", prefix)), .text(prefix), .text(prefix), .integer(Int64(maxResults + 1))])
+            let items = try rows.map { row -> (name: String, created: Date) in
+                guard let name = row[0].string, let created = row[1].int64 else {
+                    throw StorageError(
+                        .internalError, status: 500, "\(db.path): a blob_containers row has unexpected column types")
+                }
+                return (name, Date(timeIntervalSince1970: Double(created)))
+            }
+            return ListingPage(
+                items: Array(items.prefix(maxResults)), next: items.count > maxResults ? items[maxResults].name : nil)
+        }
+    }
+
+    /// Delete Container with every blob and snapshot in it, leased or not (Azure's rule: only a lease on
+    /// the container itself protects it, and the local store keeps none). `check` sees the container's
+    /// creation time inside the transaction, for If-Modified-Since and If-Unmodified-Since.
+    public func deleteContainer(_ container: String, check: @escaping @Sendable (Date) throws -> Void = { _ in })
+        async throws
+    {
+        try LocalBlobValidation.containerName(container)
+        try await write { db, _, files in
+            let rows = try db.query("SELECT created FROM blob_containers WHERE name = ?", [.text(container)])
+            guard let created = rows.first?.first?.int64 else {
+                throw StorageError.notFound(.containerNotFound, "container \(container) does not exist")
+            }
+            try check(Date(timeIntervalSince1970: Double(created)))
+            for row in try db.query("SELECT file FROM blobs WHERE container = ?", [.text(container)]) {
+                if let file = row[0].string { files.obsolete.append(file) }
+            }
+            // Pages and change logs go with their blobs (ON DELETE CASCADE).
+            try db.query("DELETE FROM blobs WHERE container = ?", [.text(container)])
+            try db.query("DELETE FROM blob_containers WHERE name = ?", [.text(container)])
+        }
+    }
+
     // MARK: Block blobs and common blob operations
 
     @discardableResult
@@ -260,10 +309,8 @@ public struct LocalBlobService: BlobService {
         try await store.runMappingErrors("blob read") { db in
             var attempts = 0
             while true {
-                try db.execute("BEGIN")
-                defer { try? db.execute("ROLLBACK") }
                 do {
-                    return try body(db, Date().timeIntervalSince1970)
+                    return try db.reading { try body(db, Date().timeIntervalSince1970) }
                 } catch let error as FileError where error.errno == ENOENT && attempts < 3 {
                     // A Put Blob from another process replaced the blob between our reading its row and
                     // opening its file: read again, now seeing the new row.

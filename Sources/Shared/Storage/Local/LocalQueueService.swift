@@ -103,7 +103,8 @@ public struct LocalQueueService: QueueService {
                     try db.query(
                         "UPDATE queue_messages SET visible_ms = ?, dequeue_count = dequeue_count + 1, pop_receipt = ? WHERE seq = ?",
                         [.integer(visible), .text(receipt), row[0]])
-                    return try Self.message(row, popReceipt: receipt, timeNextVisible: visible, queue: queue)
+                    return try Self.message(
+                        row, popReceipt: receipt, timeNextVisible: visible, received: true, queue: queue)
                 }
             }
         }
@@ -159,6 +160,74 @@ public struct LocalQueueService: QueueService {
         return count
     }
 
+    // MARK: Operators' calls (not in QueueService: the replication never needs them)
+
+    /// Peek Messages: up to `count` (1–32) visible messages, changed in nothing (no new pop receipt, the
+    /// dequeue count as it is). A peeked message carries no pop receipt: it cannot be deleted or updated.
+    public func peekMessages(_ queue: String, count: Int) async throws -> [QueueMessage] {
+        try QueueName.validate(queue)
+        try QueueParameter.check("numofmessages", count, in: 1...QueueLimits.maxMessagesPerGet)
+        let messages: [QueueMessage]? = try await store.runMappingErrors("Peek Messages \(queue)") { db in
+            try db.reading {
+                guard try Self.exists(queue, db) else { return nil }
+                let now = QueueClock.nowMilliseconds()
+                let rows = try db.query(
+                    """
+                    SELECT seq, id, text, inserted_ms, expires_ms, dequeue_count, visible_ms FROM queue_messages
+                    WHERE queue = ? AND visible_ms <= ? AND expires_ms > ? ORDER BY visible_ms, seq LIMIT ?
+                    """,
+                    [.text(queue), .integer(now), .integer(now), .integer(Int64(count))])
+                return try rows.map { row in
+                    try Self.message(
+                        row, popReceipt: "", timeNextVisible: row[6].int64 ?? now, received: false, queue: queue)
+                }
+            }
+        }
+        guard let messages else { throw Self.queueNotFound(queue, "Peek Messages") }
+        return messages
+    }
+
+    /// Clear Messages: deletes every message of the queue, visible or not.
+    public func clearMessages(_ queue: String) async throws {
+        try QueueName.validate(queue)
+        let found = try await store.runMappingErrors("Clear Messages \(queue)") { db in
+            try db.transaction {
+                guard try Self.exists(queue, db) else { return false }
+                try db.query("DELETE FROM queue_messages WHERE queue = ?", [.text(queue)])
+                return true
+            }
+        }
+        guard found else { throw Self.queueNotFound(queue, "Clear Messages") }
+    }
+
+    /// List Queues: names from `marker` (a `next` of an earlier page) on that start with `prefix`.
+    public func listQueues(prefix: String, marker: String?, maxResults: Int) async throws -> ListingPage<String> {
+        guard (1...5000).contains(maxResults) else {
+            throw StorageError.badRequest(.outOfRangeQueryParameterValue, "maxresults \(maxResults) is outside 1…5000")
+        }
+        let names = try await store.runMappingErrors("List Queues") { db in
+            try db.query(
+                "SELECT name FROM queues WHERE name >= ? AND substr(name, 1, length(?)) = ? ORDER BY name LIMIT ?",
+                [.text(max(marker ?? "", prefix)), .text(prefix), .text(prefix), .integer(Int64(maxResults + 1))]
+            ).compactMap { $0[0].string }
+        }
+        return ListingPage(
+            items: Array(names.prefix(maxResults)), next: names.count > maxResults ? names[maxResults] : nil)
+    }
+
+    /// Delete Queue with its messages.
+    public func deleteQueue(_ queue: String) async throws {
+        try QueueName.validate(queue)
+        let found = try await store.runMappingErrors("Delete Queue \(queue)") { db in
+            try db.transaction {
+                try db.query("DELETE FROM queue_messages WHERE queue = ?", [.text(queue)])
+                try db.query("DELETE FROM queues WHERE name = ?", [.text(queue)])
+                return db.changes == 1
+            }
+        }
+        guard found else { throw Self.queueNotFound(queue, "Delete Queue") }
+    }
+
     // MARK: Helpers
 
     /// What a write addressed by pop receipt found: Azure answers a stale receipt like a missing message.
@@ -196,9 +265,10 @@ public struct LocalQueueService: QueueService {
         }
     }
 
-    private static func message(_ row: [SQLiteValue], popReceipt: String, timeNextVisible: Int64, queue: String) throws
-        -> QueueMessage
-    {
+    /// The message of a `queue_messages` row; `received` counts the Get Messages that returns it.
+    private static func message(
+        _ row: [SQLiteValue], popReceipt: String, timeNextVisible: Int64, received: Bool, queue: String
+    ) throws -> QueueMessage {
         guard let id = row[1].string, let text = row[2].bytes, let inserted = row[3].int64,
             let expires = row[4].int64, let dequeues = row[5].int64
         else {
@@ -208,7 +278,7 @@ public struct LocalQueueService: QueueService {
         }
         return QueueMessage(
             id: id, popReceipt: popReceipt, text: String(decoding: text, as: UTF8.self),
-            dequeueCount: Int(dequeues) + 1,
+            dequeueCount: Int(dequeues) + (received ? 1 : 0),
             insertionTime: QueueClock.date(inserted), expirationTime: QueueClock.date(expires),
             timeNextVisible: QueueClock.date(timeNextVisible))
     }

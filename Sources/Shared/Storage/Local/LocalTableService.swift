@@ -69,10 +69,12 @@ public struct LocalTableService: TableService {
 
     public func get(_ table: String, partitionKey: String, rowKey: String) async throws -> TableEntity {
         let key = try TableRules.tableKey(table)
-        // Reads need no transaction: tables are never dropped, and one SELECT sees one committed state.
+        // One read transaction: the table cannot be deleted between its check and the read.
         let entity = try await store.runMappingErrors("Query Entity \(table)") { db in
-            try Self.requireTable(key, table, db)
-            return try TableWriter(db: db, table: table, tableKey: key).stored(partitionKey, rowKey)
+            try db.reading {
+                try Self.requireTable(key, table, db)
+                return try TableWriter(db: db, table: table, tableKey: key).stored(partitionKey, rowKey)
+            }
         }
         guard let entity else {
             throw StorageError.notFound(
@@ -111,8 +113,10 @@ public struct LocalTableService: TableService {
         sql += " ORDER BY row_key LIMIT ?"
         values.append(.integer(Int64(pageSize + 1)))
         return try await store.runMappingErrors("Query Entities \(table)") { [sql, values] db in
-            try Self.requireTable(key, table, db)
-            let rows = try db.query(sql, values)
+            let rows = try db.reading {
+                try Self.requireTable(key, table, db)
+                return try db.query(sql, values)
+            }
             let entities = try rows.prefix(pageSize).map { row in
                 try TableWriter.entity(row, partitionKey: partitionKey, table: table)
             }
@@ -155,6 +159,38 @@ public struct LocalTableService: TableService {
                     error.message = "\(index):\(error.message)"
                     throw error
                 }
+            }
+        }
+    }
+
+    // MARK: Operators' calls (not in TableService: the replication never needs them)
+
+    /// Query Tables: the tables' names as created, in the order of their case-insensitive keys, from
+    /// `marker` (a `next` of an earlier page) on.
+    public func listTables(marker: String?, maxResults: Int) async throws -> ListingPage<String> {
+        guard (1...TableLimits.maxPageSize).contains(maxResults) else {
+            throw StorageError.badRequest(
+                .outOfRangeQueryParameterValue,
+                "Query Tables: $top is \(maxResults), outside 1...\(TableLimits.maxPageSize)")
+        }
+        let rows = try await store.runMappingErrors("Query Tables") { db in
+            try db.query(
+                "SELECT key, name FROM tables WHERE key >= ? ORDER BY key LIMIT ?",
+                [.text(marker ?? ""), .integer(Int64(maxResults + 1))])
+        }
+        let names = rows.compactMap { $0[1].string }
+        return ListingPage(
+            items: Array(names.prefix(maxResults)), next: rows.count > maxResults ? rows[maxResults][0].string : nil)
+    }
+
+    /// Delete Table with its entities.
+    public func deleteTable(_ table: String) async throws {
+        let key = try TableRules.tableKey(table)
+        try await store.runMappingErrors("Delete Table \(table)") { db in
+            try db.transaction {
+                try Self.requireTable(key, table, db)
+                try db.query("DELETE FROM table_entities WHERE table_key = ?", [.text(key)])
+                try db.query("DELETE FROM tables WHERE key = ?", [.text(key)])
             }
         }
     }

@@ -1,0 +1,99 @@
+import Foundation
+import RelayShared
+import Testing
+
+/// The outside probe's minor findings over HTTP: pipelined requests are each answered in order, and a
+/// message body with XML entities (an expansion bomb among them) is refused with 400 at once, storing
+/// nothing.
+@Suite(.timeLimit(.minutes(2)))
+struct MinorRequestTests {
+    static let account = ConnectionString.developmentAccountName
+
+    @Test func pipelinedRequestsAreEachAnswered() async throws {
+        try await withDevStore { store in
+            let port = store.ports.queue
+            #expect(
+                try await RawRequest(method: "PUT", port: port, path: "/\(Self.account)/pipe").signed().send().status
+                    == 201)
+            // Three requests in one write: a missing queue, the queue, a missing queue again.
+            var bytes: [UInt8] = []
+            for queue in ["absent", "pipe", "absent"] {
+                let signed = RawRequest(
+                    method: "GET", port: port, path: "/\(Self.account)/\(queue)", query: [("comp", "metadata")]
+                ).signed()
+                let head =
+                    "GET /\(Self.account)/\(queue)?comp=metadata HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+                    + signed.headers.map { "\($0.name): \($0.value)\r\n" }.joined() + "\r\n"
+                bytes += Array(head.utf8)
+            }
+            let answer = try await Self.exchange(port: port, bytes, expecting: 3)
+            let statuses = answer.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["404", "200", "404"], "\(answer.prefix(300))")
+        }
+    }
+
+    @Test func messagesWithEntitiesAreRefusedAtOnce() async throws {
+        try await withDevStore { store in
+            let port = store.ports.queue
+            #expect(
+                try await RawRequest(method: "PUT", port: port, path: "/\(Self.account)/control").signed().send().status
+                    == 201)
+            var bomb = "<!DOCTYPE q [<!ENTITY a0 \"lollollollollollollollollollol\">"
+            for level in 1...9 {
+                bomb += "<!ENTITY a\(level) \"" + String(repeating: "&a\(level - 1);", count: 10) + "\">"
+            }
+            bomb += "]><QueueMessage><MessageText>&a9;</MessageText></QueueMessage>"
+            let declared =
+                "<!DOCTYPE q [<!ENTITY e \"text\">]><QueueMessage><MessageText>&e;</MessageText></QueueMessage>"
+            for body in [bomb, declared] {
+                let started = ContinuousClock.now
+                let response = try await RawRequest(
+                    method: "POST", port: port, path: "/\(Self.account)/control/messages",
+                    body: Array(body.utf8)
+                ).signed().send()
+                // Expanded, the bomb is 30 GB; refused, it costs a parse of 1 KiB. Generous for a loaded machine.
+                #expect(ContinuousClock.now - started < .seconds(5))
+                #expect(response.status == 400 && response.headers["x-ms-error-code"] == "InvalidXmlDocument")
+            }
+            let count = try await RawRequest(
+                method: "GET", port: port, path: "/\(Self.account)/control", query: [("comp", "metadata")]
+            ).signed().send()
+            #expect(count.headers["x-ms-approximate-messages-count"] == "0")
+        }
+    }
+
+    /// Sends `bytes` on one connection and reads until `count` answers have begun and the last is
+    /// complete as far as one read goes, or 10 s pass. Blocking socket calls run on a thread of their own.
+    static func exchange(port: Int, _ bytes: [UInt8], expecting count: Int) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                defer { close(fd) }
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                var timeout = timeval(tv_sec: 10, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                guard connected == 0 else {
+                    continuation.resume(throwing: POSIXError(.ECONNREFUSED))
+                    return
+                }
+                _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+                var answer = ""
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                while answer.components(separatedBy: "HTTP/1.1 ").count - 1 < count {
+                    let received = recv(fd, &buffer, buffer.count, 0)
+                    guard received > 0 else { break }
+                    answer += String(decoding: buffer[..<received], as: UTF8.self)
+                }
+                continuation.resume(returning: answer)
+            }.start()
+        }
+    }
+}
