@@ -7,7 +7,7 @@ import RelayShared
 /// 503s too, through `observe`. Over the local store and the test fault wrappers, which do not retry, the
 /// calls are retried here with jittered backoff. Every call the worker retries is idempotent or fenced:
 /// a Put Page whose outcome is unknown is simply applied again under the same lease and epoch.
-struct StorageCalls: Sendable {
+struct StorageCalls: ControlTableCalls {
     let retry: StorageRetry
     let backendRetries: Bool
     let logger: Logger

@@ -55,12 +55,12 @@ struct BenchArgumentTests {
     }
 
     /// The list options parse in the client: the codecs and links of a run come out in the order given.
-    @Test func codecAndLinkListsKeepTheirOrder() throws {
+    @Test func codecAndLinkListsKeepTheirOrder() async throws {
         let dir = try TemporaryDirectory()
         let disk = dir.file("disk.img")
         var random = SplitMix64(seed: 7)
         try write(random.bytes(64 << 10), to: disk)
-        let output = try runOK(
+        let output = try await runOK(
             relayClient,
             [
                 "bench", "codecs", disk, "--codecs", "zlib:6, lz4,none", "--link", "1Gbit,100Mbit", "--frame-size",
@@ -83,8 +83,8 @@ struct BenchArgumentTests {
         (["--link", "100MB"], "link speed '100MB'"),
         (["--frame-size", "4X"], "unknown suffix 'x'"),
     ])
-    func refusedValuesEndWithAUsageErrorThatSaysWhy(arguments: [String], reason: String) throws {
-        let result = try run(relayClient, ["bench", "codecs", "/nonexistent.vhd"] + arguments)
+    func refusedValuesEndWithAUsageErrorThatSaysWhy(arguments: [String], reason: String) async throws {
+        let result = try await run(relayClient, ["bench", "codecs", "/nonexistent.vhd"] + arguments)
         #expect(result.status == 64)
         #expect(result.stderr.contains(reason), "\(result.stderr)")
     }

@@ -7,8 +7,8 @@ import Testing
 /// The reference tools' output parser, fed with what the installed tools print now.
 struct BenchReferenceTests {
     /// Runs `tool` with `arguments` and returns its stdout and stderr, one after the other.
-    private func output(of tool: String, _ arguments: [String]) throws -> String {
-        let result = try run(tool, arguments)
+    private func output(of tool: String, _ arguments: [String]) async throws -> String {
+        let result = try await run(tool, arguments)
         #expect(result.status == 0)
         return result.stdout + result.stderr
     }
@@ -22,12 +22,12 @@ struct BenchReferenceTests {
     }
 
     @Test(.enabled(if: ReferenceTools.locate("zstd") != nil), arguments: [["-q"], []])
-    func parsesTheResultLineZstdPrints(quiet: [String]) throws {
+    func parsesTheResultLineZstdPrints(quiet: [String]) async throws {
         let zstd = try #require(ReferenceTools.locate("zstd"))
         let scratch = try TemporaryDirectory()
         let directory = scratch.path
         let (path, count) = try writeSample(in: directory)
-        let text = try output(of: zstd, ["-b1", "-i1", "-B1M", "--single-thread"] + quiet + [path])
+        let text = try await output(of: zstd, ["-b1", "-i1", "-B1M", "--single-thread"] + quiet + [path])
         let parsed = try ZstdBenchOutput.parse(text)
         // The tool prints the ratio rounded to 3 decimals; the size must agree with it.
         #expect(parsed.compressedBytes > 0 && parsed.compressedBytes < count)

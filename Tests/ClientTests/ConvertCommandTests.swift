@@ -10,16 +10,16 @@ struct ConvertCommandTests {
 
     /// Sizes that are and are not a whole MiB: the second must be rounded up.
     @Test(arguments: [32 * mib, 32 * mib + 7 * 512])
-    func dynamicVHDBecomesAzureReadyFixedVHD(size: UInt64) throws {
+    func dynamicVHDBecomesAzureReadyFixedVHD(size: UInt64) async throws {
         let dir = try TemporaryDirectory()
         let image = dir.file("disk.img")
-        try makeExt4Image(at: image, size: size, in: dir, seed: size)
+        try await makeExt4Image(at: image, size: size, in: dir, seed: size)
         let source = dir.file("source.vhd")
-        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, source])
+        try await runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, source])
         let output = dir.file("azure.vhd")
 
         let summary =
-            try JSONSerialization.jsonObject(
+            try await JSONSerialization.jsonObject(
                 with: Data(runOK(relayClient, ["convert", source, output, "--json"]).utf8)) as? [String: Any]
         let targetSize = try #require(summary?["target_size"] as? UInt64)
         // qemu gives a dynamic VHD a virtual size of whole CHS cylinders, at least the image's size.
@@ -33,21 +33,21 @@ struct ConvertCommandTests {
 
         // qemu-img sees a fixed VHD of the rounded size whose data equals the source disk.
         let info =
-            try JSONSerialization.jsonObject(
+            try await JSONSerialization.jsonObject(
                 with: Data(runOK("qemu-img", ["info", "-f", "vpc", "--output=json", output]).utf8)) as? [String: Any]
         #expect(info?["format"] as? String == "vpc")
         #expect(info?["virtual-size"] as? UInt64 == targetSize)
-        try runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", image, output])
+        try await runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", image, output])
 
         // libvhdi sees a fixed disk of the same size.
-        let vhdi = try runOK("vhdiinfo", [output])
+        let vhdi = try await runOK("vhdiinfo", [output])
         #expect(vhdi.contains("Fixed"))
         #expect(vhdi.contains("\(targetSize) bytes"))
     }
 
     /// 1 GiB is a whole MiB but not whole CHS cylinders: a qemu that sized the disk from the geometry would
     /// lose its last 256 KiB. The data written there must be read back by qemu.
-    @Test func qemuReadsTheWholeDiskUpToTheLastSector() throws {
+    @Test func qemuReadsTheWholeDiskUpToTheLastSector() async throws {
         let dir = try TemporaryDirectory()
         let image = dir.file("disk.raw")
         let size: UInt64 = 1 << 30
@@ -58,53 +58,53 @@ struct ConvertCommandTests {
         try handle.write(contentsOf: Data(repeating: 0xA5, count: 4096))
         try handle.close()
         let output = dir.file("azure.vhd")
-        try runOK(relayClient, ["convert", image, output])
+        try await runOK(relayClient, ["convert", image, output])
 
         let info =
-            try JSONSerialization.jsonObject(
+            try await JSONSerialization.jsonObject(
                 with: Data(runOK("qemu-img", ["info", "-f", "vpc", "--output=json", output]).utf8)) as? [String: Any]
         #expect(info?["virtual-size"] as? UInt64 == size)
-        try runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", image, output])
+        try await runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", image, output])
     }
 
-    @Test func outputIsSparseWhereSourceIsUnallocated() throws {
+    @Test func outputIsSparseWhereSourceIsUnallocated() async throws {
         let dir = try TemporaryDirectory()
         let image = dir.file("disk.img")
-        try makeExt4Image(at: image, size: 256 * Self.mib, in: dir, seed: 1)
+        try await makeExt4Image(at: image, size: 256 * Self.mib, in: dir, seed: 1)
         let output = dir.file("azure.vhd")
-        try runOK(relayClient, ["convert", image, output])
+        try await runOK(relayClient, ["convert", image, output])
         var info = stat()
         #expect(stat(output, &info) == 0)
         // A 256 MiB file system holding a few MiB must not take 256 MiB of disk.
         #expect(UInt64(info.st_blocks) * 512 < 64 * Self.mib)
-        try runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", image, output])
+        try await runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", image, output])
     }
 
-    @Test func refusesConvertingAFileOntoItself() throws {
+    @Test func refusesConvertingAFileOntoItself() async throws {
         let dir = try TemporaryDirectory()
         let image = dir.file("disk.img")
         try Data(count: 4096).write(to: URL(fileURLWithPath: image))
-        let result = try run(relayClient, ["convert", image, image])
+        let result = try await run(relayClient, ["convert", image, image])
         #expect(result.status != 0)
         #expect(result.stderr.contains("the output is the input"))
         #expect(try contents(of: image) == [UInt8](repeating: 0, count: 4096))
     }
 
     /// The probe's case: `convert X.partial X` once truncated its own source and reported success.
-    @Test func convertOfASourceNamedPartialKeepsTheSource() throws {
+    @Test func convertOfASourceNamedPartialKeepsTheSource() async throws {
         let dir = try TemporaryDirectory()
         let source = dir.file("X.partial")
         var random = SplitMix64(seed: 3)
         let bytes = random.bytes(1 << 20)
         try write(bytes, to: source)
-        try runOK(relayClient, ["convert", source, dir.file("X")])
+        try await runOK(relayClient, ["convert", source, dir.file("X")])
         #expect(try contents(of: source) == bytes)
-        try runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", source, dir.file("X")])
+        try await runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", source, dir.file("X")])
     }
 
-    @Test func missingSourceNamesTheFile() throws {
+    @Test func missingSourceNamesTheFile() async throws {
         let dir = try TemporaryDirectory()
-        let result = try run(relayClient, ["convert", dir.file("absent.vhd"), dir.file("out.vhd")])
+        let result = try await run(relayClient, ["convert", dir.file("absent.vhd"), dir.file("out.vhd")])
         #expect(result.status != 0)
         #expect(result.stderr.contains(dir.file("absent.vhd")))
         #expect(!FileManager.default.fileExists(atPath: dir.file("out.vhd")))

@@ -5,15 +5,15 @@ import Testing
 /// `relay-client inspect` on disks made by qemu-img, and on damaged ones.
 @Suite(.serialized)
 struct InspectCommandTests {
-    @Test func describesADynamicVHD() throws {
+    @Test func describesADynamicVHD() async throws {
         let dir = try TemporaryDirectory()
         let image = dir.file("disk.img")
-        try makeExt4Image(at: image, size: 40 << 20, in: dir, seed: 1)
+        try await makeExt4Image(at: image, size: 40 << 20, in: dir, seed: 1)
         let source = dir.file("source.vhd")
-        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, source])
+        try await runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, source])
 
         let object =
-            try JSONSerialization.jsonObject(
+            try await JSONSerialization.jsonObject(
                 with: Data(runOK(relayClient, ["inspect", source, "--json"]).utf8)) as? [String: Any]
         let json = try #require(object)
         #expect(json["format"] as? String == "dynamic")
@@ -30,17 +30,17 @@ struct InspectCommandTests {
         #expect((json["unique_id"] as? String)?.count == 36)
         #expect((json["parent_chain"] as? [Any])?.isEmpty == true)
 
-        let text = try runOK(relayClient, ["inspect", source])
+        let text = try await runOK(relayClient, ["inspect", source])
         #expect(text.contains("dynamic"))
         #expect(text.contains("\(virtualSize) bytes"))
     }
 
-    @Test func damagedFooterChecksumIsNamedWithItsOffset() throws {
+    @Test func damagedFooterChecksumIsNamedWithItsOffset() async throws {
         let dir = try TemporaryDirectory()
         let image = dir.file("disk.img")
-        try makeExt4Image(at: image, size: 8 << 20, in: dir, seed: 1)
+        try await makeExt4Image(at: image, size: 8 << 20, in: dir, seed: 1)
         let source = dir.file("source.vhd")
-        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed", image, source])
+        try await runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed", image, source])
         // Flip a byte of the footer's checksum field (footer offset 64) in the last 512 bytes.
         let handle = try #require(FileHandle(forUpdatingAtPath: source))
         let footerOffset = try handle.seekToEnd() - 512
@@ -50,7 +50,7 @@ struct InspectCommandTests {
         try handle.write(contentsOf: [byte ^ 0xFF])
         try handle.close()
 
-        let result = try run(relayClient, ["inspect", source])
+        let result = try await run(relayClient, ["inspect", source])
         #expect(result.status != 0)
         #expect(result.stderr.contains(source))
         #expect(result.stderr.contains("checksum"))

@@ -18,10 +18,26 @@ struct Backend<Service: Sendable>: Sendable, CustomTestStringConvertible {
 final class Fixture<Service: Sendable>: Sendable {
     let service: Service
     let directory: TemporaryDirectory
+    /// The local store's clock, which `elapse` advances; nil over HTTP, where time passes for real.
+    let clock: ManualWallClock?
 
-    init(service: Service, directory: TemporaryDirectory) {
+    init(service: Service, directory: TemporaryDirectory, clock: ManualWallClock? = nil) {
         self.service = service
         self.directory = directory
+        self.clock = clock
+    }
+
+    /// The service's time now: its manual clock's, or the real one.
+    var now: Date { clock?.now ?? Date() }
+
+    /// Lets `duration` pass for the service: at once on the local store's manual clock, in real time over
+    /// HTTP (relay-devstore, an Azure account), where the same test proves the real clock.
+    func elapse(_ duration: Duration) async throws {
+        if let clock {
+            clock.advance(by: duration)
+        } else {
+            try await Task.sleep(for: duration)
+        }
     }
 }
 

@@ -13,8 +13,9 @@ enum BlobBackends {
 extension Backend where Service == any BlobService {
     static let local = Backend(name: "local") {
         let directory = try TemporaryDirectory()
-        let service = try await LocalBlobService(store: LocalStore(path: directory.path))
-        return Fixture(service: service, directory: directory)
+        let clock = ManualWallClock()
+        let service = try await LocalBlobService(store: LocalStore(path: directory.path, clock: clock))
+        return Fixture(service: service, directory: directory, clock: clock)
     }
 }
 

@@ -126,14 +126,15 @@ struct FaultInjectionTests {
     }
 
     @Test func reappearingMessagesAreRedeliveredEarly() async throws {
-        try await Backend<any QueueService>.local.withFreshService { base in
+        try await Backend<any QueueService>.local.withFreshFixture { fixture in
+            let base = fixture.service
             try await base.createQueue("jobs")
             let queue = faulty(base, FaultPlan(FaultConfiguration(seed: 5, reappearRate: 1, reappearDelay: 1)))
             try await queue.putMessage("jobs", text: "slow", visibilityTimeout: 0, timeToLive: nil)
             let first = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 600).first)
             #expect(first.timeNextVisible.timeIntervalSinceNow < 5)
             #expect(try await base.getMessages("jobs", count: 1, visibilityTimeout: 60).isEmpty)
-            try await Task.sleep(for: .milliseconds(2100))
+            try await fixture.elapse(.milliseconds(2100))
             let again = try #require(try await base.getMessages("jobs", count: 1, visibilityTimeout: 60).first)
             #expect(again.id == first.id)
             #expect(again.dequeueCount == 2)
@@ -175,7 +176,8 @@ struct FaultInjectionTests {
     /// A consumer that retries transient failures and treats a 404 on delete as done still processes
     /// every message, whatever the faults; and it does see duplicates, which is why it must be idempotent.
     @Test func anAtLeastOnceConsumerSurvivesEveryFault() async throws {
-        try await Backend<any QueueService>.local.withFreshService { base in
+        try await Backend<any QueueService>.local.withFreshFixture { fixture in
+            let base = fixture.service
             try await base.createQueue("jobs")
             let total = 200
             for index in 0..<total {
@@ -193,7 +195,8 @@ struct FaultInjectionTests {
                 do { batch = try await queue.getMessages("jobs", count: 16, visibilityTimeout: 1) } catch let error
                     as StorageError where error.isRetryable
                 { continue }
-                if batch.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+                // Nothing visible: the rest waits out a visibility timeout or a reappearance delay.
+                if batch.isEmpty { try await fixture.elapse(.seconds(1)) }
                 for message in batch {
                     processed.append(message.text)
                     do {

@@ -48,10 +48,11 @@ struct QueueConformanceTests {
 
     @Test(arguments: QueueBackends.all)
     func putGetDeleteRoundTrip(_ backend: Backend<any QueueService>) async throws {
-        try await backend.withFreshService { queue in
+        try await backend.withFreshFixture { fixture in
+            let queue = fixture.service
             try await queue.createQueue("jobs")
             let text = "seg-42 ✓ <xml & \"quotes\"> \u{1F600}"
-            let before = Date()
+            let before = fixture.now
             let put = try await queue.putMessage("jobs", text: text, visibilityTimeout: 0, timeToLive: nil)
             #expect(try await queue.approximateMessageCount("jobs") == 1)
 
@@ -155,15 +156,16 @@ struct QueueConformanceTests {
 
     @Test(arguments: QueueBackends.all)
     func visibilityTimeoutExpiryRedeliversWithANewReceipt(_ backend: Backend<any QueueService>) async throws {
-        try await backend.withFreshService { queue in
+        try await backend.withFreshFixture { fixture in
+            let queue = fixture.service
             try await queue.createQueue("jobs")
             try await queue.putMessage("jobs", text: "work", visibilityTimeout: 0, timeToLive: nil)
-            // Three seconds of invisibility: room for the check below on a loaded machine.
-            let start = ContinuousClock.now
-            let first = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 3).first)
+            // Forty seconds of invisibility: room for the check below over HTTP on a loaded machine (3 s were
+            // not, nor 20 s in a full parallel run). The local store's manual clock stands still meanwhile.
+            let first = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 40).first)
             #expect(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 1).isEmpty)
 
-            try await Task.sleep(until: start + .milliseconds(3600))
+            try await fixture.elapse(.milliseconds(40_600))
             let second = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 30).first)
             #expect(second.id == first.id)
             #expect(second.dequeueCount == 2)
@@ -183,14 +185,15 @@ struct QueueConformanceTests {
 
     @Test(arguments: QueueBackends.all)
     func putWithVisibilityTimeoutHidesTheMessageUntilThen(_ backend: Backend<any QueueService>) async throws {
-        try await backend.withFreshService { queue in
+        try await backend.withFreshFixture { fixture in
+            let queue = fixture.service
             try await queue.createQueue("jobs")
-            // Three seconds of invisibility: room for the checks below on a loaded machine.
-            let start = ContinuousClock.now
-            let put = try await queue.putMessage("jobs", text: "later", visibilityTimeout: 3, timeToLive: nil)
-            #expect(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 30).isEmpty)
+            // Forty seconds of invisibility: room for the checks below over HTTP on a loaded machine (3 s were
+            // not, nor 20 s in a full parallel run). The local store's manual clock stands still meanwhile.
+            let put = try await queue.putMessage("jobs", text: "later", visibilityTimeout: 40, timeToLive: nil)
+            #expect(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 60).isEmpty)
             #expect(try await queue.approximateMessageCount("jobs") == 1)
-            try await Task.sleep(until: start + .milliseconds(3600))
+            try await fixture.elapse(.milliseconds(40_600))
             let message = try #require(try await queue.getMessages("jobs", count: 1, visibilityTimeout: 30).first)
             #expect(message.id == put.id)
             #expect(message.dequeueCount == 1)
@@ -227,11 +230,12 @@ struct QueueConformanceTests {
 
     @Test(arguments: QueueBackends.all)
     func expiredMessagesAreNeverDelivered(_ backend: Backend<any QueueService>) async throws {
-        try await backend.withFreshService { queue in
+        try await backend.withFreshFixture { fixture in
+            let queue = fixture.service
             try await queue.createQueue("jobs")
             try await queue.putMessage("jobs", text: "short", visibilityTimeout: 0, timeToLive: 1)
             let forever = try await queue.putMessage("jobs", text: "forever", visibilityTimeout: 0, timeToLive: -1)
-            try await Task.sleep(for: Self.pastOneSecond)
+            try await fixture.elapse(Self.pastOneSecond)
             let messages = try await queue.getMessages("jobs", count: 32, visibilityTimeout: 30)
             #expect(messages.map(\.id) == [forever.id])
             #expect(

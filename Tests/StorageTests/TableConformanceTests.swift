@@ -72,7 +72,8 @@ struct TableConformanceTests {
 
     @Test(arguments: TableBackends.all)
     func typedPropertiesRoundTrip(_ backend: Backend<any TableService>) async throws {
-        try await backend.withFreshService { tables in
+        try await backend.withFreshFixture { fixture in
+            let tables = fixture.service
             try await tables.createTable("types")
             let properties: [String: TableValue] = [
                 "Text": .string("vm01 ✓ \u{1F600} 'quoted'"), "Empty": .string(""),
@@ -83,7 +84,7 @@ struct TableConformanceTests {
                 "Id": .guid(UUID(uuidString: "C9DA6455-213D-42C9-9A79-3E9149A57833")!),
                 "Blob": .binary([0, 1, 2, 255]), "NoBytes": .binary([]),
             ]
-            let before = Date()
+            let before = fixture.now
             let etag = try await tables.insert("types", Self.entity("vm01", "disk0", properties))
             let stored = try await tables.get("types", partitionKey: "vm01", rowKey: "disk0")
             #expect(stored.properties == properties)

@@ -2,8 +2,8 @@ import Foundation
 import Synchronization
 
 /// A process running beside the test (a second writer, a probe to kill), with its stdout in a file and
-/// its stderr in the file plus `.err`; its exit is awaited without blocking a thread. The one runner of
-/// background processes; `run` and `runOK` (Tools.swift) run tools to completion.
+/// its stderr in the file plus `.err`; its exit is awaited without blocking a thread. The one process
+/// runner of the tests: `run` and `runOK` (Tools.swift) use it to run tools to completion.
 ///
 /// `@unchecked Sendable`: `process` is configured and started in `init`; afterwards only its process id
 /// is read, and the exit state lives in a `Mutex`.

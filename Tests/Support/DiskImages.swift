@@ -3,7 +3,7 @@ import RelayShared
 
 /// An ext4 file system image of `size` bytes made by `mkfs.ext4 -d` over a few MiB of varied files:
 /// random data, compressible text, files with long zero runs, many small files.
-public func makeExt4Image(at path: String, size: UInt64, in directory: TemporaryDirectory, seed: UInt64) throws {
+public func makeExt4Image(at path: String, size: UInt64, in directory: TemporaryDirectory, seed: UInt64) async throws {
     let tree = directory.file("tree-\(seed)")
     try FileManager.default.createDirectory(atPath: tree + "/small", withIntermediateDirectories: true)
     var random = SplitMix64(seed: seed)
@@ -18,5 +18,5 @@ public func makeExt4Image(at path: String, size: UInt64, in directory: Temporary
         try write(random.bytes(Int(random.next() % 9000)), to: tree + "/small/file-\(index)")
     }
     try SystemFile.create(path).truncate(to: size)
-    try runOK("mkfs.ext4", ["-q", "-F", "-d", tree, path])
+    try await runOK("mkfs.ext4", ["-q", "-F", "-d", tree, path])
 }

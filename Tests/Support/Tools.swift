@@ -14,32 +14,29 @@ public struct ToolFailure: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Runs `executable` (a path, or a name looked up on PATH) with `arguments` to completion.
-/// Output goes to files rather than pipes, so a chatty child can never block on a full pipe.
+/// Runs `executable` (a path, or a name looked up on PATH) with `arguments` to completion, through
+/// `ChildProcess`: its exit is awaited without blocking a thread of Swift's cooperative pool. Output goes to
+/// files rather than pipes, so a chatty child can never block on a full pipe; a child still running after
+/// `limit` is killed.
 @discardableResult
-public func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+public func run(_ executable: String, _ arguments: [String], limit: Duration = .seconds(600)) async throws
+    -> ProcessResult
+{
     let scratch = try TemporaryDirectory()
-    let outPath = scratch.file("stdout")
-    let errPath = scratch.file("stderr")
-    try Data().write(to: URL(fileURLWithPath: outPath))
-    try Data().write(to: URL(fileURLWithPath: errPath))
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
-    process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
-    process.standardOutput = FileHandle(forWritingAtPath: outPath)
-    process.standardError = FileHandle(forWritingAtPath: errPath)
-    try process.run()
-    process.waitUntilExit()
+    let child =
+        executable.hasPrefix("/")
+        ? try ChildProcess(executable, arguments, outputPath: scratch.file("stdout"))
+        : try ChildProcess("/usr/bin/env", [executable] + arguments, outputPath: scratch.file("stdout"))
+    let status = await child.waitForExit(limit: limit)
     return ProcessResult(
-        status: process.terminationStatus,
-        stdout: try String(contentsOfFile: outPath, encoding: .utf8),
-        stderr: try String(contentsOfFile: errPath, encoding: .utf8))
+        status: status, stdout: try String(contentsOfFile: child.outputPath, encoding: .utf8),
+        stderr: child.errorOutput())
 }
 
 /// Runs a tool that must succeed (tests that need tools do not skip silently) and returns its stdout.
 @discardableResult
-public func runOK(_ executable: String, _ arguments: [String]) throws -> String {
-    let result = try run(executable, arguments)
+public func runOK(_ executable: String, _ arguments: [String]) async throws -> String {
+    let result = try await run(executable, arguments)
     guard result.status == 0 else {
         throw ToolFailure(
             message: "\(executable) \(arguments.joined(separator: " ")) exited with \(result.status): \(result.stderr)")

@@ -22,7 +22,7 @@ struct SyncCommandTests {
         let harness = try await SyncHarness()
         let worker = SimulatedWorker(services: harness.services, target: harness.target)
         let source = harness.directory.file("disk.img")
-        try makeExt4Image(at: source, size: Self.size, in: harness.directory, seed: 31)
+        try await makeExt4Image(at: source, size: Self.size, in: harness.directory, seed: 31)
         let first = try await harness.sync(source)
         try await worker.run(virtualSize: Self.size)
 
@@ -30,11 +30,11 @@ struct SyncCommandTests {
         let verifier = TargetVerifier(control: worker.control)
         let equal = try await verifier.verify(source: source)
         #expect(equal.equal && equal.differentBytes == 0 && equal.comparedBytes > 0)
-        try runOK(Self.relayClient, arguments(harness, "verify", source: source))
+        try await runOK(Self.relayClient, arguments(harness, "verify", source: source))
         try await harness.services.blob.putPages(
             harness.target.address, offset: 5 << 20, data: [UInt8](repeating: 0xEE, count: 1024),
             contentMD5: nil, conditions: .none)
-        let damaged = try run(Self.relayClient, arguments(harness, "verify", source: source) + ["--json"])
+        let damaged = try await run(Self.relayClient, arguments(harness, "verify", source: source) + ["--json"])
         #expect(damaged.status == 1)
         let report = try JSONDecoder().decode(TargetVerifier.Report.self, from: Data(damaged.stdout.utf8))
         #expect(!report.equal && report.differentBytes <= 1024 && report.differentBytes > 0)
@@ -46,7 +46,7 @@ struct SyncCommandTests {
         #expect(try await verifier.verify(source: source).equal)
 
         // status: the generation applied, its recovery point, no lag.
-        let statusText = try runOK(Self.relayClient, arguments(harness, "status") + ["--json"])
+        let statusText = try await runOK(Self.relayClient, arguments(harness, "status") + ["--json"])
         let status = try JSONDecoder().decode(TargetStatus.self, from: Data(statusText.utf8))
         #expect(status.appliedSeq == first.lastSeq && status.lagSegments == 0 && status.lastGeneration == 1)
         #expect(
@@ -70,11 +70,11 @@ struct SyncCommandTests {
             SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: waiting.outputPath)))
         #expect(waited.applied && waited.generation == 2)
         #expect(waited.snapshot == (try await control.generationRow(2))?.snapshot && waited.snapshot != nil)
-        try runOK(Self.relayClient, arguments(harness, "verify", source: source))
+        try await runOK(Self.relayClient, arguments(harness, "verify", source: source))
 
         // --wait with nobody applying times out with its own status.
         try patch(source, at: 3 << 20, with: random.bytes(4096))
-        let timedOut = try run(
+        let timedOut = try await run(
             Self.relayClient, arguments(harness, "sync", source: source) + ["--wait", "--timeout", "1"])
         #expect(timedOut.status == 4)
         #expect(timedOut.stderr.contains("not applied yet"))
@@ -88,7 +88,7 @@ struct SyncCommandTests {
         let harness = try await SyncHarness()
         let worker = SimulatedWorker(services: harness.services, target: harness.target)
         let source = harness.directory.file("disk.img")
-        try makeExt4Image(at: source, size: Self.size, in: harness.directory, seed: 41)
+        try await makeExt4Image(at: source, size: Self.size, in: harness.directory, seed: 41)
         var random = SplitMix64(seed: 42)
         try patch(source, at: 16 << 20, with: random.bytes(1 << 20))
         try await harness.sync(source)
@@ -113,17 +113,22 @@ struct SyncCommandTests {
         _ = await killed.waitForExit(limit: .seconds(10))
         try await worker.run(virtualSize: Self.size)
 
-        // Another machine (its own state directory) is refused: first by the dead client's lock, which
-        // lapses within a minute, then by the open generation.
+        // Another machine (its own state directory) is refused: first by the dead client's lock, a fixed
+        // lease that lapses within a minute (fixed leases run out: BlobLeaseConformanceTests), then, once
+        // the lease is gone (broken here rather than waited out), by the open generation.
         let otherState = harness.directory.file("other-state")
-        let locked = try run(Self.relayClient, arguments(harness, "sync", source: source, state: otherState))
+        let locked = try await run(Self.relayClient, arguments(harness, "sync", source: source, state: otherState))
         #expect(locked.status == 3 && locked.stderr.contains("locked by host"), "\(locked)")
-        try await Task.sleep(for: .seconds(ClientLock.leaseSeconds + 1))
-        let refused = try run(Self.relayClient, arguments(harness, "sync", source: source, state: otherState))
+        let lockBlob = BlobAddress(
+            container: ControlNames.defaultContainer, name: ControlNames.clientLockBlob(target: harness.target))
+        let lease = try await harness.services.blob.blobProperties(lockBlob, snapshot: nil, conditions: .none).lease
+        #expect(lease == LeaseInfo(state: .leased, duration: .fixed), "the dead client's lock would never lapse")
+        _ = try await harness.services.blob.lease(lockBlob, .break(period: 0), conditions: .none)
+        let refused = try await run(Self.relayClient, arguments(harness, "sync", source: source, state: otherState))
         #expect(refused.status == 3, "\(refused)")
         #expect(refused.stderr.contains("never finished") && refused.stderr.contains("abandon"))
 
-        let abandonText = try runOK(Self.relayClient, arguments(harness, "abandon") + ["--json"])
+        let abandonText = try await runOK(Self.relayClient, arguments(harness, "abandon") + ["--json"])
         let abandoned = try JSONDecoder().decode(GenerationAbandoner.Report.self, from: Data(abandonText.utf8))
         let cursor = try #require(try await control.cursorRow())
         #expect(
@@ -134,27 +139,28 @@ struct SyncCommandTests {
         let targetRow = try #require(try await control.targetRow())
         #expect(targetRow.nextSeq == abandoned.lastSeq + 1 && targetRow.fullSyncRequired)
         let status = try JSONDecoder().decode(
-            TargetStatus.self, from: Data(try runOK(Self.relayClient, arguments(harness, "status") + ["--json"]).utf8))
+            TargetStatus.self,
+            from: Data(try await runOK(Self.relayClient, arguments(harness, "status") + ["--json"]).utf8))
         #expect(status.generations.map(\.state) == [.applied, .abandoned] && status.fullSyncRequired)
 
         // The MiB at 16 MiB becomes zero: the full sync must clear it on the target.
         try patch(source, at: 16 << 20, with: [UInt8](repeating: 0, count: 1 << 20))
-        let output = try runOK(
+        let output = try await runOK(
             Self.relayClient, arguments(harness, "sync", source: source, state: otherState) + ["--json"])
         let full = try JSONDecoder().decode(SyncSummary.self, from: Data(output.utf8))
         #expect(full.generation == 3 && full.full && full.firstSeq == abandoned.lastSeq + 1)
         #expect(full.clearedBytes >= 1 << 20)
         try await worker.run(virtualSize: Self.size)
-        try runOK(Self.relayClient, arguments(harness, "verify", source: source))
+        try await runOK(Self.relayClient, arguments(harness, "verify", source: source))
         #expect(try await control.targetRow()?.fullSyncRequired == false)
 
         // The killed client's machine comes back: its stale journal is dropped, and it syncs fully.
         let back = try JSONDecoder().decode(
             SyncSummary.self,
-            from: Data(try runOK(Self.relayClient, arguments(harness, "sync", source: source) + ["--json"]).utf8))
+            from: Data(try await runOK(Self.relayClient, arguments(harness, "sync", source: source) + ["--json"]).utf8))
         #expect(back.generation == 4 && back.full && !back.resumed)
         try await worker.run(virtualSize: Self.size)
-        try runOK(Self.relayClient, arguments(harness, "verify", source: source))
+        try await runOK(Self.relayClient, arguments(harness, "verify", source: source))
     }
 
     /// A source modified while it is read: the summary and the generation's row say so.
@@ -162,7 +168,7 @@ struct SyncCommandTests {
     func sourceChangedWhileReadIsReported() async throws {
         let harness = try await SyncHarness()
         let source = harness.directory.file("disk.img")
-        try makeExt4Image(at: source, size: Self.size, in: harness.directory, seed: 51)
+        try await makeExt4Image(at: source, size: Self.size, in: harness.directory, seed: 51)
         var slow = SyncOptions(threads: 1)
         slow.maxBandwidth = 1_000_000
         let (services, request) = (harness.services, harness.request(source, slow))
@@ -182,37 +188,38 @@ struct SyncCommandTests {
     func badInputIsOneClearLine() async throws {
         let harness = try await SyncHarness()
         let source = harness.directory.file("disk.img")
-        try makeExt4Image(at: source, size: 8 << 20, in: harness.directory, seed: 61)
+        try await makeExt4Image(at: source, size: 8 << 20, in: harness.directory, seed: 61)
 
-        let missing = try run(Self.relayClient, arguments(harness, "sync", source: harness.directory.file("nope.img")))
+        let missing = try await run(
+            Self.relayClient, arguments(harness, "sync", source: harness.directory.file("nope.img")))
         #expect(missing.status == 2)
         #expect(missing.stderr.split(separator: "\n").count == 1 && missing.stderr.contains("nope.img"))
 
         // A damaged VHD (footer cookie, bad checksum) is refused, not read as a raw image.
         let damaged = harness.directory.file("damaged.vhd")
-        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed", source, damaged])
+        try await runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed", source, damaged])
         let size = try #require(try FileManager.default.attributesOfItem(atPath: damaged)[.size] as? UInt64)
         try patch(damaged, at: size - 512 + 64, with: [0, 0, 0, 0])
-        let corrupt = try run(Self.relayClient, arguments(harness, "sync", source: damaged))
+        let corrupt = try await run(Self.relayClient, arguments(harness, "sync", source: damaged))
         #expect(corrupt.status == 2)
         #expect(corrupt.stderr.split(separator: "\n").count == 1 && corrupt.stderr.contains("damaged.vhd"))
         #expect(try await TargetControl(services: harness.services, target: harness.target).blobIdentity() == nil)
 
-        let badName = try run(
+        let badName = try await run(
             Self.relayClient,
             ["sync", source, "--target", "Disks/x.vhd", "--store", "file:" + harness.directory.file("store")])
         #expect(badName.status == 64 && badName.stderr.contains("container name"))
 
         // A target made from another size is refused, not merged.
-        try runOK(Self.relayClient, arguments(harness, "sync", source: source))
+        try await runOK(Self.relayClient, arguments(harness, "sync", source: source))
         let bigger = harness.directory.file("bigger.img")
-        try makeExt4Image(at: bigger, size: 9 << 20, in: harness.directory, seed: 62)
-        let resized = try run(
+        try await makeExt4Image(at: bigger, size: 9 << 20, in: harness.directory, seed: 62)
+        let resized = try await run(
             Self.relayClient, arguments(harness, "sync", source: bigger, state: harness.directory.file("s2")))
         #expect(resized.status == 2 && resized.stderr.contains("new target"))
 
         // A store that cannot be reached.
-        let unreachable = try run(
+        let unreachable = try await run(
             Self.relayClient,
             [
                 "sync", source, "--target", "disks/y.vhd", "--state-dir", harness.stateRoot,

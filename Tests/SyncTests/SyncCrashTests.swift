@@ -15,7 +15,7 @@ struct SyncCrashTests {
     func killedSyncsResumeWithoutHolesOrReuse() async throws {
         let harness = try await SyncHarness()
         let source = harness.directory.file("disk.img")
-        try makeExt4Image(at: source, size: 40 << 20, in: harness.directory, seed: 21)
+        try await makeExt4Image(at: source, size: 40 << 20, in: harness.directory, seed: 21)
         var random = SplitMix64(seed: 77)
         try patch(source, at: 8 << 20, with: random.bytes(24 << 20))
         let arguments = [
@@ -42,7 +42,12 @@ struct SyncCrashTests {
         }
         #expect(kills >= 2, "the syncs ended before they could be killed; slow them down")
         let summary =
-            try completed ?? JSONDecoder().decode(SyncSummary.self, from: Data(runOK(Self.relayClient, arguments).utf8))
+            if let completed {
+                completed
+            } else {
+                try JSONDecoder().decode(
+                    SyncSummary.self, from: Data(try await runOK(Self.relayClient, arguments).utf8))
+            }
         #expect(summary.generation == 1 && summary.resumed)
 
         try await harness.applyEnqueued(virtualSize: 40 << 20)
@@ -56,7 +61,8 @@ struct SyncCrashTests {
 
         // The next generation after the crashes is incremental and continues the seqs.
         try patch(source, at: 1 << 20, with: random.bytes(8192))
-        let next = try JSONDecoder().decode(SyncSummary.self, from: Data(try runOK(Self.relayClient, arguments).utf8))
+        let next = try JSONDecoder().decode(
+            SyncSummary.self, from: Data(try await runOK(Self.relayClient, arguments).utf8))
         #expect(next.generation == 2 && !next.full && next.firstSeq == summary.lastSeq + 1)
         try await harness.applyEnqueued(virtualSize: 40 << 20)
         try harness.expectOracleMatches(source)
@@ -74,7 +80,7 @@ struct SyncCrashTests {
     func secondSyncIsRefusedNamingTheHolder() async throws {
         let harness = try await SyncHarness()
         let source = harness.directory.file("disk.img")
-        try makeExt4Image(at: source, size: 16 << 20, in: harness.directory, seed: 3)
+        try await makeExt4Image(at: source, size: 16 << 20, in: harness.directory, seed: 3)
         var slow = SyncOptions(threads: 1)
         slow.maxBandwidth = 1_000_000
         let (services, request) = (harness.services, harness.request(source, slow))

@@ -26,11 +26,11 @@ struct SyncDevStoreTests {
         let harness = try await SyncHarness(
             configuration: .azure(try ConnectionString(connectionString)), directory: directory)
         let master = directory.file("master.img")
-        try makeExt4Image(at: master, size: UInt64(24 * Self.mib), in: directory, seed: 71)
+        try await makeExt4Image(at: master, size: UInt64(24 * Self.mib), in: directory, seed: 71)
         var random = SplitMix64(seed: 72)
         try patch(master, at: UInt64(12 * Self.mib), with: random.bytes(6 * Self.mib))
         let source = directory.file("source.vhd")
-        try SyncGenerationTests.export(master, to: source, format: .dynamic, first: true)
+        try await SyncGenerationTests.export(master, to: source, format: .dynamic, first: true)
         let virtualSize = try DiskImage.open(source).virtualSize
         let options = SyncOptions(threads: 2, connections: 3, segmentPlainBytes: 4 << 20, maxInFlightBytes: 32 << 20)
 
@@ -41,14 +41,14 @@ struct SyncDevStoreTests {
         try await harness.expectTargetBlob(virtualSize: virtualSize)
 
         try patch(master, at: UInt64(6 * Self.mib), with: random.bytes(5 * Self.mib))
-        try SyncGenerationTests.export(master, to: source, format: .dynamic, first: false)
+        try await SyncGenerationTests.export(master, to: source, format: .dynamic, first: false)
         let second = try await harness.sync(source, options)
         #expect(second.generation == 2 && !second.full && second.firstSeq == first.lastSeq + 1)
         try await harness.applyEnqueued(virtualSize: virtualSize, through: second.lastSeq)
         try harness.expectOracleMatches(source)
 
         try patch(master, at: UInt64(6 * Self.mib), with: [UInt8](repeating: 0, count: 2 * Self.mib))
-        try SyncGenerationTests.export(master, to: source, format: .dynamic, first: false)
+        try await SyncGenerationTests.export(master, to: source, format: .dynamic, first: false)
         let third = try await harness.sync(source, options)
         #expect(third.generation == 3 && third.clearedBytes >= UInt64(2 * Self.mib))
         try await harness.applyEnqueued(virtualSize: virtualSize, through: third.lastSeq)

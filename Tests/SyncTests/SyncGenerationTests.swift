@@ -14,14 +14,14 @@ import Testing
     static let mib = 1 << 20
 
     /// Writes the master raw image's current bytes into `source` in the format under test.
-    static func export(_ master: String, to source: String, format: Format, first: Bool) throws {
+    static func export(_ master: String, to source: String, format: Format, first: Bool) async throws {
         switch format {
         case .raw:
             if master != source { try FileManager.default.copyItem(atPath: master, toPath: source) }
         case .fixed, .dynamic:
             // `-n` writes into the existing VHD, which keeps its unique id (the target's identity).
             let subformat = format == .fixed ? "fixed" : "dynamic"
-            try runOK(
+            try await runOK(
                 "qemu-img",
                 first
                     ? ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=\(subformat)", master, source]
@@ -35,9 +35,9 @@ import Testing
         let master = harness.directory.file("master.img")
         // A raw image of a size that is not whole MiB (raw images are whole sectors): the target rounds it up.
         let size = UInt64(24 * Self.mib) + (format == .raw ? 7 * 512 : 0)
-        try makeExt4Image(at: master, size: size, in: harness.directory, seed: 11)
+        try await makeExt4Image(at: master, size: size, in: harness.directory, seed: 11)
         let source = format == .raw ? master : harness.directory.file("source.vhd")
-        try Self.export(master, to: source, format: format, first: true)
+        try await Self.export(master, to: source, format: format, first: true)
         let virtualSize = try DiskImage.open(source).virtualSize
 
         // Generation 1: every non-zero block, no zero block.
@@ -56,7 +56,7 @@ import Testing
         try patch(master, at: UInt64(12 * Self.mib), with: random.bytes(256 << 10))
         try patch(master, at: UInt64(3 * Self.mib + 512), with: random.bytes(100_000))
         try patch(master, at: UInt64(20 * Self.mib), with: random.bytes(4096))
-        try Self.export(master, to: source, format: format, first: false)
+        try await Self.export(master, to: source, format: format, first: false)
         let second = try await harness.sync(source)
         #expect(second.generation == 2 && second.firstSeq == first.lastSeq + 1 && !second.full)
         #expect(second.changedBytes >= 256 << 10 && second.changedBytes <= 640 << 10)
@@ -65,7 +65,7 @@ import Testing
 
         // Generation 3: the 256 KiB become zero again: sent as clears.
         try patch(master, at: UInt64(12 * Self.mib), with: [UInt8](repeating: 0, count: 256 << 10))
-        try Self.export(master, to: source, format: format, first: false)
+        try await Self.export(master, to: source, format: format, first: false)
         let third = try await harness.sync(source)
         #expect(third.generation == 3 && third.firstSeq == second.lastSeq + 1 && !third.full)
         #expect(third.clearedBytes >= 256 << 10 && third.changedBytes == 0)
@@ -94,7 +94,7 @@ import Testing
     @Test func manySegmentsCarryTheirCountOnTheLast() async throws {
         let harness = try await SyncHarness()
         let source = harness.directory.file("disk.img")
-        try makeExt4Image(at: source, size: UInt64(16 * Self.mib), in: harness.directory, seed: 5)
+        try await makeExt4Image(at: source, size: UInt64(16 * Self.mib), in: harness.directory, seed: 5)
         var random = SplitMix64(seed: 6)
         try patch(source, at: UInt64(4 * Self.mib), with: random.bytes(10 * Self.mib))
         let options = SyncOptions(

@@ -33,12 +33,12 @@ struct DifferencingTests {
     ///   in the same byte from the child;
     /// - every disk has 2 MiB blocks: for a 512 KiB-block child it returned zeros for sectors the child
     ///   holds (consistent with taking the 128-byte bitmap unpadded, where the format pads it to 512).
-    @Test func chainOfFourMatchesModelAndLibvhdi() throws {
+    @Test func chainOfFourMatchesModelAndLibvhdi() async throws {
         let directory = try TemporaryDirectory()
         let image = directory.file("disk.img")
-        try makeExt4Image(at: image, size: (32 << 20) + 7 * 512, in: directory, seed: 11)
+        try await makeExt4Image(at: image, size: (32 << 20) + 7 * 512, in: directory, seed: 11)
         let basePath = directory.file("base.vhd")
-        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, basePath])
+        try await runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, basePath])
         let base = try DiskImage.open(basePath)
         let baseID = try #require(base.uniqueID)
         var expected = try readAll(base)
@@ -89,13 +89,13 @@ struct DifferencingTests {
             info.parentChain.map(\.uniqueID) == [c2.uniqueID, c1.uniqueID, baseID].map { $0.uuidString.lowercased() })
         #expect(info.parentChain.map(\.format) == [.differencing, .differencing, .dynamic])
 
-        let vhdiinfo = try runOK("vhdiinfo", [directory.file("c3.vhd")])
+        let vhdiinfo = try await runOK("vhdiinfo", [directory.file("c3.vhd")])
         #expect(vhdiinfo.contains("Disk type\t\t: Differential"), "\(vhdiinfo)")
         #expect(vhdiinfo.contains("(\(size) bytes)"), "\(vhdiinfo)")
         #expect(vhdiinfo.lowercased().contains(c2.uniqueID.uuidString.lowercased()), "\(vhdiinfo)")
 
         let judged = directory.file("pyvhdi.raw")
-        let report = try readWithPyvhdi(
+        let report = try await readWithPyvhdi(
             chain: ["c3", "c2", "c1"].map { directory.file("\($0).vhd") } + [basePath], into: judged, in: directory)
         #expect(report.hasPrefix("\(size) "), "\(report)")
         #expect(try contents(of: judged) == expected)

@@ -97,7 +97,7 @@ struct FooterTests {
 
     /// A raw image, zero padding to the MiB and our footer must be a fixed VHD to qemu and libvhdi.
     @Test(arguments: [UInt64(5) << 20, (UInt64(5) << 20) + 7 * 512 + 13])
-    func rawPlusFixedTargetFooterIsAFixedVHD(rawSize: UInt64) throws {
+    func rawPlusFixedTargetFooterIsAFixedVHD(rawSize: UInt64) async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("target.vhd")
         var random = SplitMix64(seed: rawSize)
@@ -110,11 +110,11 @@ struct FooterTests {
         // qemu probes for VHDs only at offset 0, where fixed VHDs hold data, so the format is named (as
         // Azure's guides do). qemu takes the size from `current size` only for creators it knows, which is
         // why the target footer names `win `: it must report exactly our size, not the geometry's.
-        let info = try runOK("qemu-img", ["info", "--output=json", "-f", "vpc", path])
+        let info = try await runOK("qemu-img", ["info", "--output=json", "-f", "vpc", path])
         #expect(info.contains("\"format\": \"vpc\""))
         #expect(info.contains("\"virtual-size\": \(size),"))
 
-        let vhdi = try runOK("vhdiinfo", [path])
+        let vhdi = try await runOK("vhdiinfo", [path])
         #expect(vhdi.contains("Disk type\t\t: Fixed"))
         #expect(vhdi.contains("(\(size) bytes)"))
         #expect(vhdi.lowercased().contains(id.uuidString.lowercased()))

@@ -11,10 +11,10 @@ struct QemuImageTests {
     static let sizes: [UInt64] = [32 << 20, (32 << 20) + 7 * 512]
 
     @Test(arguments: sizes)
-    func rawImage(size: UInt64) throws {
+    func rawImage(size: UInt64) async throws {
         let directory = try TemporaryDirectory()
         let image = directory.file("disk.img")
-        try makeExt4Image(at: image, size: size, in: directory, seed: size)
+        try await makeExt4Image(at: image, size: size, in: directory, seed: size)
         let disk = try DiskImage.open(image)
         #expect(disk.format == .raw)
         #expect(disk.virtualSize == size)
@@ -26,17 +26,17 @@ struct QemuImageTests {
     /// qemu-img writes dynamic VHDs with creator `qemu` and a current size rounded up to the CHS geometry,
     /// and reads them back at that size; we read `current size`, so both agree on these files.
     @Test(arguments: sizes)
-    func dynamicVHD(size: UInt64) throws {
+    func dynamicVHD(size: UInt64) async throws {
         let directory = try TemporaryDirectory()
         let image = directory.file("disk.img")
-        try makeExt4Image(at: image, size: size, in: directory, seed: size + 1)
+        try await makeExt4Image(at: image, size: size, in: directory, seed: size + 1)
         let vhd = directory.file("dyn.vhd")
-        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, vhd])
+        try await runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, vhd])
         let disk = try DiskImage.open(vhd)
         #expect(disk.format == .dynamic)
         #expect(disk.blockSize == 2 << 20)
         #expect(disk.warnings.isEmpty)
-        try expectSameAsQemu(disk, vhd, in: directory)
+        try await expectSameAsQemu(disk, vhd, in: directory)
 
         let bytes = try readAll(disk)
         let extents = try disk.allocatedExtents()
@@ -48,26 +48,28 @@ struct QemuImageTests {
     }
 
     @Test(arguments: sizes)
-    func fixedVHD(size: UInt64) throws {
+    func fixedVHD(size: UInt64) async throws {
         let directory = try TemporaryDirectory()
         let image = directory.file("disk.img")
-        try makeExt4Image(at: image, size: size, in: directory, seed: size + 2)
+        try await makeExt4Image(at: image, size: size, in: directory, seed: size + 2)
         let vhd = directory.file("fixed.vhd")
-        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size", image, vhd])
+        try await runOK(
+            "qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size", image, vhd])
         let disk = try DiskImage.open(vhd)
         #expect(disk.format == .fixed)
         #expect(disk.virtualSize == size)
         #expect(disk.blockSize == nil)
-        try expectSameAsQemu(disk, vhd, in: directory)
+        try await expectSameAsQemu(disk, vhd, in: directory)
         #expect(try readAll(disk) == contents(of: image))
     }
 
     /// Same virtual size as `qemu-img info` and the same bytes as `qemu-img convert -O raw`.
-    private func expectSameAsQemu(_ disk: any VirtualDisk, _ vhd: String, in directory: TemporaryDirectory) throws {
-        let info = try runOK("qemu-img", ["info", "--output=json", "-f", "vpc", vhd])
+    private func expectSameAsQemu(_ disk: any VirtualDisk, _ vhd: String, in directory: TemporaryDirectory) async throws
+    {
+        let info = try await runOK("qemu-img", ["info", "--output=json", "-f", "vpc", vhd])
         #expect(info.contains("\"virtual-size\": \(disk.virtualSize),"), "qemu-img info: \(info)")
         let raw = directory.file("qemu.raw")
-        try runOK("qemu-img", ["convert", "-f", "vpc", "-O", "raw", vhd, raw])
+        try await runOK("qemu-img", ["convert", "-f", "vpc", "-O", "raw", vhd, raw])
         #expect(try readAll(disk) == contents(of: raw))
     }
 }

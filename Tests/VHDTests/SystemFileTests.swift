@@ -78,15 +78,19 @@ struct SystemFileTests {
     }
 
     /// A whole disk given as a raw source: `fstat` says 0 bytes for a block device, the size must not.
-    @Test func blockDeviceReportsItsSize() throws {
+    @Test func blockDeviceReportsItsSize() async throws {
         let directory = try TemporaryDirectory()
         let image = directory.file("backing.img")
         try SystemFile.create(image).truncate(to: 8 << 20)
-        let device = try runOK("losetup", ["--find", "--show", image]).trimmingCharacters(in: .whitespacesAndNewlines)
-        defer { _ = try? runOK("losetup", ["--detach", device]) }
-        #expect(try SystemFile.openForReading(device).size() == 8 << 20)
-        let disk = try DiskImage.open(device)
-        #expect(disk.format == .raw)
-        #expect(disk.virtualSize == 8 << 20)
+        let device = try await runOK("losetup", ["--find", "--show", image]).trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        let checked = Result {
+            #expect(try SystemFile.openForReading(device).size() == 8 << 20)
+            let disk = try DiskImage.open(device)
+            #expect(disk.format == .raw)
+            #expect(disk.virtualSize == 8 << 20)
+        }
+        try await runOK("losetup", ["--detach", device])
+        try checked.get()
     }
 }

@@ -9,10 +9,10 @@ import Testing
 /// their signature, with the conversion command; odd sizes; FIFOs (which would block the open).
 struct WrongFormatTests {
     @Test(arguments: [("qcow2", "qcow2"), ("vhdx", "VHDX"), ("vmdk", "VMDK"), ("vdi", "VDI")])
-    func otherFormatsAreRefusedWithTheConversionCommand(_ format: String, _ name: String) throws {
+    func otherFormatsAreRefusedWithTheConversionCommand(_ format: String, _ name: String) async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("disk.\(format)")
-        try runOK("qemu-img", ["create", "-q", "-f", format, path, "64M"])
+        try await runOK("qemu-img", ["create", "-q", "-f", format, path, "64M"])
         let error = try #require(throws: VHDError.self) { _ = try DiskImage.open(path) }
         #expect(error.code == .unsupportedFormat)
         #expect(error.description.contains("\(name) image"))

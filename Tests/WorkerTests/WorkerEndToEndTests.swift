@@ -27,20 +27,20 @@ import Testing
             self.format = format
         }
 
-        init(format: Format, in directory: TemporaryDirectory) throws {
+        init(format: Format, in directory: TemporaryDirectory) async throws {
             self.directory = directory
             self.format = format
             master = directory.file("master.img")
             path = directory.file("source.vhd")
-            try makeExt4Image(at: master, size: (20 << 20) + 3 * 512, in: directory, seed: 5)
-            try runOK(
+            try await makeExt4Image(at: master, size: (20 << 20) + 3 * 512, in: directory, seed: 5)
+            try await runOK(
                 "qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=\(format.rawValue)", master, path])
         }
 
         /// Writes `bytes` into the master and the source (keeping the source's unique id).
-        func change(at offset: UInt64, _ bytes: [UInt8]) throws {
+        func change(at offset: UInt64, _ bytes: [UInt8]) async throws {
             try patch(master, at: offset, with: bytes)
-            try runOK("qemu-img", ["convert", "-n", "-f", "raw", "-O", "vpc", master, path])
+            try await runOK("qemu-img", ["convert", "-n", "-f", "raw", "-O", "vpc", master, path])
         }
     }
 
@@ -56,8 +56,8 @@ import Testing
         let blob = try await services.blob.getBlob(target.address, range: nil, snapshot: nil, conditions: .none).data
         let copy = source.directory.file("target.vhd")
         try write(blob, to: copy)
-        try runOK("qemu-img", ["compare", "-f", "vpc", "-F", "vpc", copy, source.path])
-        let info = try runOK("vhdiinfo", [copy])
+        try await runOK("qemu-img", ["compare", "-f", "vpc", "-F", "vpc", copy, source.path])
+        let info = try await runOK("vhdiinfo", [copy])
         #expect(info.contains("Fixed"))
         let footer = try VHDFooter(
             parsing: Array(blob.suffix(512)), path: copy, structure: .footer, offset: UInt64(blob.count - 512))
@@ -69,7 +69,7 @@ import Testing
     @Test(arguments: Format.allCases)
     func generationsOnTheLocalStore(format: Format) async throws {
         let storage = try await LocalStorage()
-        let source = try Source(format: format, in: storage.directory)
+        let source = try await Source(format: format, in: storage.directory)
         var random = SplitMix64(seed: 8)
         let changes: [[(UInt64, [UInt8])]] = [
             [],
@@ -77,7 +77,7 @@ import Testing
             [(12 << 20, [UInt8](repeating: 0, count: 256 << 10))],
         ]
         for (generation, change) in changes.enumerated() {
-            for (offset, bytes) in change { try source.change(at: offset, bytes) }
+            for (offset, bytes) in change { try await source.change(at: offset, bytes) }
             let summary = try await Self.sync(source, services: storage.services)
             #expect(summary.generation == UInt64(generation + 1))
             #expect(try await drain(storage.services) == .drained)
@@ -97,9 +97,9 @@ import Testing
         let storage = try await LocalStorage()
         let directory = storage.directory
         let image = directory.file("parent.img")
-        try makeExt4Image(at: image, size: 16 << 20, in: directory, seed: 6)
+        try await makeExt4Image(at: image, size: 16 << 20, in: directory, seed: 6)
         let parentPath = directory.file("parent.vhd")
-        try runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, parentPath])
+        try await runOK("qemu-img", ["convert", "-f", "raw", "-O", "vpc", image, parentPath])
         let parent = try DiskImage.open(parentPath)
         var parentBytes = [UInt8](repeating: 0, count: Int(parent.virtualSize))
         try parentBytes.withUnsafeMutableBytes { try parent.read(into: $0, at: 0) }
@@ -128,10 +128,10 @@ import Testing
             #expect(Array(blob.dropLast(512)) == expected)
             try write(blob, to: directory.file("target.vhd"))
             try write(expected, to: directory.file("expected.raw"))
-            try runOK(
+            try await runOK(
                 "qemu-img",
                 ["compare", "-f", "vpc", "-F", "raw", directory.file("target.vhd"), directory.file("expected.raw")])
-            #expect(try runOK("vhdiinfo", [directory.file("target.vhd")]).contains("Fixed"))
+            #expect(try await runOK("vhdiinfo", [directory.file("target.vhd")]).contains("Fixed"))
         }
     }
 
@@ -150,15 +150,15 @@ import Testing
             ])
         defer { withExtendedLifetime(process) {} }
         let services = try await StorageConfiguration.azure(try ConnectionString(connectionString)).services()
-        let source = try Source(format: .dynamic, in: directory)
+        let source = try await Source(format: .dynamic, in: directory)
         _ = try await Self.sync(source, services: services)
         let worker = Worker(services: services, configuration: .forTests(drain: false), logger: testLogger())
         let running = Task { try await worker.run() }
         var random = SplitMix64(seed: 9)
-        try source.change(at: 5 << 20, random.bytes(1 << 20))
+        try await source.change(at: 5 << 20, random.bytes(1 << 20))
         _ = try await Self.sync(source, services: services)
-        try source.change(at: (5 << 20) + 4096, [UInt8](repeating: 0, count: 64 << 10))
-        try source.change(at: 15 << 20, random.bytes(300_000))
+        try await source.change(at: (5 << 20) + 4096, [UInt8](repeating: 0, count: 64 << 10))
+        try await source.change(at: 15 << 20, random.bytes(300_000))
         let third = try await Self.sync(source, services: services)
         worker.stop()
         #expect(try await running.value == .stopped)

@@ -114,9 +114,9 @@ import Testing
         #expect(await worker.waitForExit(limit: .seconds(40)) == 0)
     }
 
-    @Test func refusesASecretOnTheCommandLine() throws {
+    @Test func refusesASecretOnTheCommandLine() async throws {
         let key = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
-        let result = try run(
+        let result = try await run(
             builtProduct("relay-worker"),
             ["run", "--connection-string", "AccountName=acct;AccountKey=\(key)", "--drain"])
         #expect(result.status != 0)

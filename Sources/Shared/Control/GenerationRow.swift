@@ -2,8 +2,9 @@ import Foundation
 
 /// A `gen-<10 digits>` row: one run of the client for a target, created by the client when it starts
 /// the generation and completed by the worker when its last seq is applied
-/// (docs/replication-contract.md, "Generations").
-public struct GenerationRow: Hashable, Sendable {
+/// (docs/replication-contract.md, "Generations"). In JSON (`relay-client status --json`) its fields have
+/// snake_case keys and the ETag is left out.
+public struct GenerationRow: Hashable, Sendable, Codable {
     public enum State: String, Hashable, Sendable, Codable {
         /// The client is sending; `lastSeq` is not known yet.
         case sending
@@ -36,6 +37,18 @@ public struct GenerationRow: Hashable, Sendable {
     /// The snapshot of the target taken when the generation was applied (the recovery point).
     public var snapshot: String?
     public var etag: String?
+
+    enum CodingKeys: String, CodingKey {
+        case target, generation, state, full, host, snapshot
+        case firstSeq = "first_seq"
+        case lastSeq = "last_seq"
+        case sourceChanged = "source_changed"
+        case startedAt = "started_at"
+        case sentAt = "sent_at"
+        case appliedAt = "applied_at"
+        case plainBytes = "plain_bytes"
+        case storedBytes = "stored_bytes"
+    }
 
     public init(
         target: TargetName, generation: UInt64, state: State = .sending, firstSeq: UInt64, lastSeq: UInt64? = nil,

@@ -1,6 +1,6 @@
 /// The target page blob, `container/blob`, checked against Azure's naming rules and this contract's
 /// limits, with the keys the contract derives from it (docs/replication-contract.md, "Names").
-public struct TargetName: Hashable, Sendable, CustomStringConvertible {
+public struct TargetName: Hashable, Sendable, CustomStringConvertible, Codable {
     public let container: String
     public let blob: String
 
@@ -34,6 +34,16 @@ public struct TargetName: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(container)/\(blob)" }
+
+    /// In JSON: `container/blob`, checked as `init(_:)` checks it.
+    public init(from decoder: any Decoder) throws {
+        self = try Self(try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
 
     public var address: BlobAddress { BlobAddress(container: container, name: blob) }
 

@@ -107,8 +107,6 @@ enum TableRules {
 /// the current time, so that ETags are unique even for writes within one tick or after the clock steps
 /// back, and read like Azure's weak ETags: `W/"datetime'2024-01-01T00%3A00%3A00.1234567Z'"`.
 enum TableVersion {
-    static func nowTicks() -> Int64 { AzureDate.ticks(Date()) }
-
     static func timestamp(_ ticks: Int64) -> Date { AzureDate.date(ticks: ticks) }
 
     static func etag(_ ticks: Int64) -> String {

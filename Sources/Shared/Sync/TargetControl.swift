@@ -44,77 +44,37 @@ public struct TargetControl: Sendable {
 
     // MARK: Rows
 
-    public func targetRow() async throws -> TargetRow? {
-        guard let entity = try await entity(ControlNames.targetRow) else { return nil }
-        return try TargetRow(entity: entity)
-    }
+    /// The control table's rows, as the worker reads and writes them too.
+    public var rows: ControlTable { ControlTable(table: services.table, name: table) }
+
+    public func targetRow() async throws -> TargetRow? { try await rows.targetRow(target.key) }
 
     public func generationRow(_ generation: UInt64) async throws -> GenerationRow? {
-        guard let entity = try await entity(ControlNames.generationRow(generation)) else { return nil }
-        return try GenerationRow(entity: entity)
+        try await rows.generation(target, generation)
     }
 
-    public func cursorRow() async throws -> CursorRow? {
-        guard let entity = try await entity(ControlNames.cursorRow) else { return nil }
-        return try CursorRow(entity: entity)
-    }
+    public func cursorRow() async throws -> CursorRow? { try await rows.cursor(target) }
 
     /// Every `gen-` row, oldest first.
-    public func generationRows() async throws -> [GenerationRow] {
-        try await rows(from: ControlNames.generationRowPrefix, to: ControlNames.generationRowPrefix + "~").map {
-            try GenerationRow(entity: $0)
-        }
-    }
+    public func generationRows() async throws -> [GenerationRow] { try await rows.generations(target) }
 
     /// Every `seg-` row, lowest seq first.
-    public func segmentRows() async throws -> [SegmentRow] {
-        try await rows(from: ControlNames.segmentRowPrefix, to: ControlNames.segmentRowPrefix + "~").map {
-            try SegmentRow(entity: $0)
-        }
-    }
+    public func segmentRows() async throws -> [SegmentRow] { try await rows.segments(target) }
 
-    private func rows(from: String, to: String) async throws -> [TableEntity] {
-        var entities: [TableEntity] = []
-        var continuation: TableContinuation?
-        repeat {
-            let page = try await services.table.query(
-                table, partitionKey: target.key, rowKeyFrom: from, rowKeyTo: to,
-                pageSize: 1000, continuation: continuation)
-            entities += page.entities
-            continuation = page.continuation
-        } while continuation != nil
-        return entities
-    }
-
-    private func entity(_ rowKey: String) async throws -> TableEntity? {
-        do {
-            return try await services.table.get(table, partitionKey: target.key, rowKey: rowKey)
-        } catch let error as StorageError where error.code == .resourceNotFound {
-            return nil
-        }
-    }
-
-    /// Applies `change` to the `gen-` row and merges it, re-reading on a lost ETag race (the worker
-    /// updates the same row), so neither side's fields are overwritten with stale values.
+    /// Applies `change` to the `gen-` row (`ControlTable.updateGeneration`: re-read on a lost ETag race with
+    /// the worker, so neither side's fields are overwritten with stale values).
     @discardableResult
-    public func updateGeneration(_ generation: UInt64, _ change: @Sendable (inout GenerationRow) -> Void) async throws
+    public func updateGeneration(_ generation: UInt64, _ change: (inout GenerationRow) -> Void) async throws
         -> GenerationRow
     {
-        while true {
-            guard var row = try await generationRow(generation) else {
-                throw SyncError(
-                    .badState, "\(target): the row of generation \(generation) is missing from table \(table)")
-            }
-            let etag = row.etag
+        let updated = try await rows.updateGeneration(target, generation) { row in
             change(&row)
-            do {
-                row.etag = try await services.table.update(
-                    table, row.entity, mode: .merge, ifMatch: etag.map(ETagCondition.etag) ?? .any)
-                return row
-            } catch let error as StorageError where error.status == 412 {
-                continue
-            }
+            return true
         }
+        guard let updated else {
+            throw SyncError(.badState, "\(target): the row of generation \(generation) is missing from table \(table)")
+        }
+        return updated
     }
 
     // MARK: Page blob

@@ -3,35 +3,6 @@ import Foundation
 /// What `relay-client status` shows of a target: generations sent and applied, the cursor, the lag,
 /// abandoned generations, recovery points and poisoned segments, read from the control table.
 public struct TargetStatus: Codable, Sendable {
-    public struct Generation: Codable, Sendable, Hashable {
-        public var generation: UInt64
-        public var state: GenerationRow.State
-        public var firstSeq: UInt64
-        public var lastSeq: UInt64?
-        public var full: Bool
-        public var sourceChanged: Bool
-        public var host: String
-        public var startedAt: Date
-        public var sentAt: Date?
-        public var appliedAt: Date?
-        public var plainBytes: UInt64
-        public var storedBytes: UInt64
-        /// The recovery point (a snapshot of the target), once applied.
-        public var snapshot: String?
-
-        enum CodingKeys: String, CodingKey {
-            case generation, state, full, host, snapshot
-            case firstSeq = "first_seq"
-            case lastSeq = "last_seq"
-            case sourceChanged = "source_changed"
-            case startedAt = "started_at"
-            case sentAt = "sent_at"
-            case appliedAt = "applied_at"
-            case plainBytes = "plain_bytes"
-            case storedBytes = "stored_bytes"
-        }
-    }
-
     public struct Poisoned: Codable, Sendable, Hashable {
         public var seq: UInt64
         public var reason: String
@@ -50,7 +21,8 @@ public struct TargetStatus: Codable, Sendable {
     public var fullSyncRequired: Bool
     /// Segments the worker has taken in but not applied (rows in the control table).
     public var pendingSegments: Int
-    public var generations: [Generation]
+    /// Every `gen-` row, oldest first.
+    public var generations: [GenerationRow]
     public var poisoned: [Poisoned]
 
     enum CodingKeys: String, CodingKey {
@@ -81,14 +53,7 @@ public struct TargetStatus: Codable, Sendable {
             appliedSeq: appliedSeq,
             lagSegments: lastSeq > appliedSeq ? lastSeq - appliedSeq : 0, fullSyncRequired: row.fullSyncRequired,
             pendingSegments: segments.filter { $0.message.seq > appliedSeq }.count,
-            generations: generations.map {
-                Generation(
-                    generation: $0.generation, state: $0.state, firstSeq: $0.firstSeq, lastSeq: $0.lastSeq,
-                    full: $0.full,
-                    sourceChanged: $0.sourceChanged, host: $0.host, startedAt: $0.startedAt, sentAt: $0.sentAt,
-                    appliedAt: $0.appliedAt, plainBytes: $0.plainBytes, storedBytes: $0.storedBytes,
-                    snapshot: $0.snapshot)
-            },
+            generations: generations,
             poisoned: segments.compactMap { segment in
                 segment.poisonReason.map { Poisoned(seq: segment.message.seq, reason: $0) }
             })

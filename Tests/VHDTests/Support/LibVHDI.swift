@@ -6,7 +6,7 @@ import Testing
 /// outside judge of our reader. Debian's pyvhdi imports only under /usr/bin/python3.
 /// Returns what pyvhdi reports: the media size and the child's parent identifier.
 @discardableResult
-func readWithPyvhdi(chain: [String], into output: String, in directory: TemporaryDirectory) throws -> String {
+func readWithPyvhdi(chain: [String], into output: String, in directory: TemporaryDirectory) async throws -> String {
     let script = directory.file("read_vhd.py")
     try write(
         Array(
@@ -33,5 +33,5 @@ func readWithPyvhdi(chain: [String], into output: String, in directory: Temporar
                     offset += count
             print(size, child.get_parent_identifier())
             """.utf8), to: script)
-    return try runOK("/usr/bin/python3", [script, output] + chain)
+    return try await runOK("/usr/bin/python3", [script, output] + chain)
 }

@@ -287,13 +287,14 @@ public struct LocalBlobService: BlobService {
     {
         let gate = gate
         let directory = store.blobDirectory
+        let clock = store.clock
         return try await store.runMappingErrors("blob write") { db in
             let files = LocalBlobFileChanges()
             let result: T
             do {
                 // The in-process gate queues this process's writers on a lock instead of SQLite's
                 // sleeping busy handler; other processes still wait on SQLite's lock.
-                result = try gate.locked { try db.transaction { try body(db, Date().timeIntervalSince1970, files) } }
+                result = try gate.locked { try db.transaction { try body(db, clock.now.timeIntervalSince1970, files) } }
             } catch {
                 for name in files.created { try? SystemFile.remove(directory + "/" + name) }
                 throw error
@@ -306,11 +307,12 @@ public struct LocalBlobService: BlobService {
 
     /// Runs a read in one read transaction (a consistent view of the rows) on a store thread.
     func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase, Double) throws -> T) async throws -> T {
-        try await store.runMappingErrors("blob read") { db in
+        let clock = store.clock
+        return try await store.runMappingErrors("blob read") { db in
             var attempts = 0
             while true {
                 do {
-                    return try db.reading { try body(db, Date().timeIntervalSince1970) }
+                    return try db.reading { try body(db, clock.now.timeIntervalSince1970) }
                 } catch let error as FileError where error.errno == ENOENT && attempts < 3 {
                     // A Put Blob from another process replaced the blob between our reading its row and
                     // opening its file: read again, now seeing the new row.

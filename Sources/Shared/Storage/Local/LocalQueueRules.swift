@@ -24,12 +24,12 @@ enum QueueParameter {
     }
 }
 
-/// Wall-clock time as the local queue stores it (milliseconds since 1970), and pop receipts.
+/// Times as the local queue stores them (milliseconds since 1970, from the store's clock), and pop receipts.
 enum QueueClock {
     /// What Azure reports as the expiration of a message that never expires: 9999-12-31T23:59:59Z.
     static let neverMilliseconds: Int64 = 253_402_300_799_000
 
-    static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
 
     static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
 

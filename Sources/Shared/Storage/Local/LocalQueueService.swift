@@ -59,7 +59,7 @@ public struct LocalQueueService: QueueService {
                 )
             }
         }
-        let now = QueueClock.nowMilliseconds()
+        let now = QueueClock.milliseconds(store.clock.now)
         let id = UUID().uuidString.lowercased()
         let receipt = QueueClock.newPopReceipt()
         let visible = now + Int64(visibilityTimeout) * 1000
@@ -88,7 +88,7 @@ public struct LocalQueueService: QueueService {
         let messages: [QueueMessage]? = try await store.runMappingErrors("Get Messages \(queue)") { db in
             try db.transaction {
                 guard try Self.exists(queue, db) else { return nil }
-                let now = QueueClock.nowMilliseconds()
+                let now = QueueClock.milliseconds(store.clock.now)
                 try db.query(
                     "DELETE FROM queue_messages WHERE queue = ? AND expires_ms <= ?", [.text(queue), .integer(now)])
                 let rows = try db.query(
@@ -132,7 +132,7 @@ public struct LocalQueueService: QueueService {
         let receipt = QueueClock.newPopReceipt()
         let newText: SQLiteValue = text.map { .blob(Array($0.utf8)) } ?? .null
         let result: (MessageOutcome, Int64) = try await store.runMappingErrors("Update Message \(queue)/\(id)") { db in
-            let visible = QueueClock.nowMilliseconds() + Int64(visibilityTimeout) * 1000
+            let visible = QueueClock.milliseconds(store.clock.now) + Int64(visibilityTimeout) * 1000
             try db.query(
                 """
                 UPDATE queue_messages SET visible_ms = ?, pop_receipt = ?, text = coalesce(?, text)
@@ -153,7 +153,7 @@ public struct LocalQueueService: QueueService {
             guard try Self.exists(queue, db) else { return nil }
             let rows = try db.query(
                 "SELECT count(*) FROM queue_messages WHERE queue = ? AND expires_ms > ?",
-                [.text(queue), .integer(QueueClock.nowMilliseconds())])
+                [.text(queue), .integer(QueueClock.milliseconds(store.clock.now))])
             return Int(rows.first?.first?.int64 ?? 0)
         }
         guard let count else { throw Self.queueNotFound(queue, "Get Queue Metadata") }
@@ -170,7 +170,7 @@ public struct LocalQueueService: QueueService {
         let messages: [QueueMessage]? = try await store.runMappingErrors("Peek Messages \(queue)") { db in
             try db.reading {
                 guard try Self.exists(queue, db) else { return nil }
-                let now = QueueClock.nowMilliseconds()
+                let now = QueueClock.milliseconds(store.clock.now)
                 let rows = try db.query(
                     """
                     SELECT seq, id, text, inserted_ms, expires_ms, dequeue_count, visible_ms FROM queue_messages

@@ -12,11 +12,17 @@ public final class LocalStore: Sendable {
     public var databasePath: String { root + "/store.db" }
     /// The services' log: page writes fenced off by sequence numbers.
     public let logger: Logger
+    /// The time leases, queue visibility and expiry, blob times and table versions are kept by.
+    public let clock: any WallClock
     private let pool: BlockingPool<SQLiteDatabase>
 
     /// Opens (creating if needed) the store at `path`. `threads` bounds the blocking calls in flight.
-    public init(path: String, threads: Int = 4, logger: Logger = Logger(label: "vhd-relay.local-store")) throws {
+    public init(
+        path: String, threads: Int = 4, clock: any WallClock = SystemWallClock(),
+        logger: Logger = Logger(label: "vhd-relay.local-store")
+    ) throws {
         root = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        self.clock = clock
         self.logger = logger
         try FileManager.default.createDirectory(atPath: root + "/blobs", withIntermediateDirectories: true)
         let databasePath = root + "/store.db"

@@ -73,7 +73,8 @@ public struct LocalTableService: TableService {
         let entity = try await store.runMappingErrors("Query Entity \(table)") { db in
             try db.reading {
                 try Self.requireTable(key, table, db)
-                return try TableWriter(db: db, table: table, tableKey: key).stored(partitionKey, rowKey)
+                return try TableWriter(db: db, table: table, tableKey: key, now: store.clock.now).stored(
+                    partitionKey, rowKey)
             }
         }
         guard let entity else {
@@ -202,10 +203,11 @@ public struct LocalTableService: TableService {
         _ table: String, _ operation: String, _ body: @escaping @Sendable (TableWriter) throws -> T
     ) async throws -> T {
         let key = try TableRules.tableKey(table)
+        let clock = store.clock
         return try await store.runMappingErrors("\(operation) \(table)") { db in
             try db.transaction {
                 try Self.requireTable(key, table, db)
-                return try body(TableWriter(db: db, table: table, tableKey: key))
+                return try body(TableWriter(db: db, table: table, tableKey: key, now: clock.now))
             }
         }
     }

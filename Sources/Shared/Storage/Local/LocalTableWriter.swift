@@ -6,6 +6,8 @@ struct TableWriter {
     let db: SQLiteDatabase
     let table: String
     let tableKey: String
+    /// The store's time when the transaction began: the least version the next write takes.
+    let now: Date
 
     /// Applies one operation of a batch; answers the new ETag, or nil for a delete.
     func apply(_ operation: TableOperation) throws -> String? {
@@ -100,7 +102,7 @@ struct TableWriter {
             TableEntity(partitionKey: entity.partitionKey, rowKey: entity.rowKey, properties: properties))
         let clock = try db.query(
             "UPDATE table_clock SET ticks = max(ticks + 1, ?) WHERE id = 0 RETURNING ticks",
-            [.integer(TableVersion.nowTicks())])
+            [.integer(AzureDate.ticks(now))])
         guard let ticks = clock.first?.first?.int64 else {
             throw StorageError(.internalError, status: 500, "\(db.path): table_clock has no row; the store is damaged")
         }
