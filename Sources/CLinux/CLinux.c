@@ -21,3 +21,8 @@ int64_t CLinux_seek_data(int fd, int64_t offset) {
 int64_t CLinux_seek_hole(int fd, int64_t offset) {
     return lseek(fd, (off_t)offset, SEEK_HOLE);
 }
+
+int64_t CLinux_copy_range(int source, int64_t source_offset, int destination, int64_t destination_offset, int64_t length) {
+    off_t in = (off_t)source_offset, out = (off_t)destination_offset;
+    return copy_file_range(source, &in, destination, &out, (size_t)length, 0);
+}

@@ -14,7 +14,7 @@ extension RelayClientCommand.Bench {
                 """
         )
 
-        @Argument(help: "The source disk: raw image, fixed, dynamic or differencing VHD.")
+        @Argument(help: "The source disk: raw image, or fixed, dynamic or differencing VHD or VHDX.")
         var disk: String
 
         @Option(

@@ -8,12 +8,12 @@ extension RelayClientCommand {
             abstract: "Write the Azure-ready fixed VHD of any supported source disk.",
             discussion: """
                 The output holds the virtual disk's bytes, zero padding to a whole MiB and a fixed VHD footer \
-                (unique id kept from the source). It is sparse where the source is unallocated or zero, and is \
+                (unique id kept from the source: a VHD's unique id, a VHDX's page 83 id). It is sparse where the source is unallocated or zero, and is \
                 written to a new OUT.partial.RANDOM and renamed when complete. OUT may not be the source or \
                 one of its parents.
                 """)
 
-        @Argument(help: "A raw image or a fixed, dynamic or differencing VHD.")
+        @Argument(help: "A raw image, or a fixed, dynamic or differencing VHD or VHDX.")
         var source: String
 
         @Argument(help: "The fixed VHD to write (replaced if it exists).")

@@ -6,9 +6,10 @@ extension RelayClientCommand {
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Describe a source disk: format, sizes, allocated extents, parent chain.",
-            discussion: "Reads metadata only (footers, headers, BAT, sector bitmaps), never the data.")
+            discussion:
+                "Reads metadata only (footers, headers, region tables, metadata, BAT, sector bitmaps), never the data.")
 
-        @Argument(help: "A raw image or a fixed, dynamic or differencing VHD.")
+        @Argument(help: "A raw image, or a fixed, dynamic or differencing VHD or VHDX.")
         var disk: String
 
         @Flag(help: "Print one JSON object instead of text.")
@@ -36,6 +37,11 @@ extension DiskInfo {
         row("virtual size", ByteCount.describe(virtualSize))
         row("target size", ByteCount.describe(targetSize) + " + 512-byte fixed footer")
         if let blockSize { row("block size", ByteCount.describe(UInt64(blockSize))) }
+        row(
+            "sector size",
+            "\(logicalSectorSize) logical, \(physicalSectorSize) physical"
+                + (logicalSectorSize == 512
+                    ? "" : " (the guest sees \(logicalSectorSize)-byte sectors; the target has 512)"))
         row("allocated", "\(allocatedExtents.count) extents, " + ByteCount.describe(allocatedExtents.bytes))
         row("unique id", uniqueID ?? "none (raw image)")
         if parentChain.isEmpty {

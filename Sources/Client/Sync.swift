@@ -15,7 +15,7 @@ extension RelayClientCommand {
                 \(ExitStatus.help)
                 """)
 
-        @Argument(help: "A raw image or a fixed, dynamic or differencing VHD.")
+        @Argument(help: "A raw image, or a fixed, dynamic or differencing VHD or VHDX.")
         var source: String
 
         @OptionGroup var store: StoreOptions

@@ -62,9 +62,10 @@ extension RelayWorkerCommand {
             guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1...256") }
             guard keepSnapshots >= 1 else { throw ValidationError("--keep-snapshots must be at least 1") }
             guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0...65535") }
-            guard let budget = ByteSize(memoryBudget), budget.bytes >= 64 << 20 else {
+            guard let budget = ByteSize(memoryBudget), budget.bytes >= WorkerConfiguration.minimumMemoryBudget else {
                 throw ValidationError(
-                    "--memory-budget '\(memoryBudget)' must be a size of at least 64M (e.g. 512M, 2G)")
+                    "--memory-budget '\(memoryBudget)' must be a size of at least \(WorkerConfiguration.minimumMemoryBudget >> 20)M (e.g. 512M, 2G): the largest segment and its plain bytes"
+                )
             }
             for prefix in targets where prefix.isEmpty { throw ValidationError("--targets prefixes must not be empty") }
         }
@@ -82,7 +83,7 @@ extension RelayWorkerCommand {
 
             let storage = try StorageConfiguration.resolve(
                 connectionString: try resolvedConnectionString(), store: store)
-            let services = try await storage.services()
+            let services = try await Worker.services(storage)
             var configuration = WorkerConfiguration()
             configuration.queue = queue
             configuration.table = table

@@ -30,10 +30,20 @@ struct ApplyBatch: Sendable {
         let verified = rows.map { _ in Latch() }
         let written = rows.map { _ in Latch() }
         return await withTaskGroup(of: (Int, Outcome).self) { group in
+            var overBudget: WorkerError?
             for (index, row) in rows.enumerated() {
                 let message = row.message
+                // A segment is held whole, downloaded and decoded, so it must fit in the budget; one that does
+                // not (only a budget below `WorkerConfiguration.minimumMemoryBudget` meets one) is not applied.
+                let need = message.segmentBytes + Int(clamping: message.plainBytes)
+                guard need <= memory.capacity else {
+                    overBudget = WorkerError(
+                        .memoryBudgetTooSmall, target: claim.target,
+                        "segment \(message.seq) needs \(need) bytes, more than the memory budget of \(memory.capacity)")
+                    break
+                }
                 // Reserved in seq order (the semaphore is FIFO), so an earlier segment always gets its memory first.
-                let reserved = await memory.acquire(message.segmentBytes + Int(clamping: message.plainBytes))
+                let reserved = await memory.acquire(need)
                 let generationBefore = index == 0 ? previousGeneration : rows[index - 1].message.generation
                 group.addTask {
                     defer { memory.release(reserved) }
@@ -45,7 +55,7 @@ struct ApplyBatch: Sendable {
             }
             var outcomes = [Outcome?](repeating: nil, count: rows.count)
             for await (index, outcome) in group { outcomes[index] = outcome }
-            return outcomes.map { $0! }
+            return outcomes.map { $0 ?? .failed(overBudget!) }
         }
     }
 
@@ -116,6 +126,16 @@ struct ApplyBatch: Sendable {
         }
     }
 
+    /// The transactional checksum of a Put Page's body, for services reached over the network only: the
+    /// local store is handed this very buffer, so there is no transit to protect.
+    private func checksum(_ data: [UInt8]) -> [UInt8]? {
+        guard services.isRemote else { return nil }
+        let started = ContinuousClock.now
+        let md5 = MD5.digest(data)
+        WorkerMetrics.checksummed(seconds: (ContinuousClock.now - started).seconds)
+        return md5
+    }
+
     /// One fenced Put Page; transient failures and unknown outcomes are retried (the same bytes under the
     /// same lease and epoch are idempotent); a fence refusal means the claim is lost.
     private func send(_ put: PreparedSegment.Put) async throws {
@@ -124,9 +144,7 @@ struct ApplyBatch: Sendable {
         do {
             switch put {
             case .write(let offset, let data):
-                let started = ContinuousClock.now
-                let md5 = MD5.digest(data)
-                WorkerMetrics.checksummed(seconds: (ContinuousClock.now - started).seconds)
+                let md5 = checksum(data)
                 try await calls("Put Page") {
                     try await services.blob.putPages(
                         blob, offset: offset, data: data, contentMD5: md5, conditions: fence)

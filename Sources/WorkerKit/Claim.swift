@@ -94,7 +94,10 @@ struct Claimer: Sendable {
                 "the target is a \(properties.type.rawValue) of \(properties.size) bytes; expected a page blob of \(diskSize + 512)"
             )
         }
-        let previous = properties.sequenceNumber ?? 0
+        // The epoch only ever goes up: the cursor row remembers the last claim's epoch even if the blob's
+        // sequence number went back (a copy from a snapshot restores the snapshot's), so that an old
+        // holder's epoch is never handed out again.
+        let previous = max(properties.sequenceNumber ?? 0, try await control.cursor(target)?.epoch ?? 0)
         guard previous < Int64.max else {
             throw WorkerError(.targetInvalid, target: target, "the blob's sequence number is exhausted")
         }
@@ -115,6 +118,13 @@ struct Claimer: Sendable {
     private func fenceCursor(_ target: TargetName, epoch: Int64) async throws {
         while true {
             if var cursor = try await control.cursor(target), let etag = cursor.etag {
+                // Equal: this claim's own update, whose answer was lost. Higher: a later claim's.
+                if cursor.epoch == epoch { return }
+                guard cursor.epoch < epoch else {
+                    throw WorkerError(
+                        .claimLost, target: target,
+                        "a later claim fenced the cursor with epoch \(cursor.epoch) > \(epoch)")
+                }
                 cursor.epoch = epoch
                 cursor.updatedAt = Date()
                 do {

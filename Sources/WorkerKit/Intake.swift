@@ -96,6 +96,11 @@ struct Intake: Sendable {
         guard message.seq < row.nextSeq else {
             return "seq \(message.seq) was never reserved (the target's next free seq is \(row.nextSeq))"
         }
+        // Decoded whole, a segment may not decode to more than the largest segment (the client's hold 32 MiB).
+        guard message.plainBytes <= UInt64(SegmentFormat.maxSegmentSize) else {
+            return
+                "\(message.plainBytes) plain bytes, more than the \(SegmentFormat.maxSegmentSize) a segment may decode to"
+        }
         let diskSize = VHDFooter.targetSize(forVirtualSize: row.identity.virtualSize)
         guard message.span.end <= diskSize else {
             return "extents end at \(message.span.end), past the disk's \(diskSize) bytes"
@@ -103,8 +108,10 @@ struct Intake: Sendable {
         return nil
     }
 
-    /// Stores the `seg-` row unless the seq is already applied or stored. A poisoned row is replaced by
-    /// any later message for its seq: that is how a resend repairs a stopped target.
+    /// Stores the `seg-` row unless the seq is already applied or stored. A poisoned row is replaced by a
+    /// message for its seq with another segment digest: that is a resend (other bytes, another temp
+    /// blob), which repairs a stopped target. A message with the poisoned row's digest is a duplicate
+    /// delivery of the refused segment: applying it again could only be refused again.
     /// Returns whether a row was written.
     private func store(_ message: ControlMessage) async throws -> Bool {
         let target = message.target
@@ -117,7 +124,7 @@ struct Intake: Sendable {
             // Taken by an earlier delivery, or by this one whose answer was lost.
         }
         guard let existing = try await control.segment(target, seq: message.seq), existing.poisonReason != nil,
-            let etag = existing.etag
+            existing.message.segmentDigest != message.segmentDigest, let etag = existing.etag
         else { return false }
         do {
             try await calls("Update Entity") {

@@ -1,23 +1,34 @@
 import Logging
 import RelayShared
 
-/// Runs the worker's storage calls: counts every answer by status, and retries transient failures (503,
-/// 500, network errors) with jittered backoff. Every call the worker retries is idempotent or fenced: a
-/// Put Page whose outcome is unknown is simply applied again under the same lease and epoch.
+/// Runs the worker's storage calls with transient failures (503, 500, network errors) retried at one
+/// depth only, and every answer counted by status. A backend that retries by itself (Azure, by
+/// `RetryDecision`) is called once: its retries happen inside, and it reports each attempt, the retried
+/// 503s too, through `observe`. Over the local store and the test fault wrappers, which do not retry, the
+/// calls are retried here with jittered backoff. Every call the worker retries is idempotent or fenced:
+/// a Put Page whose outcome is unknown is simply applied again under the same lease and epoch.
 struct StorageCalls: ControlTableCalls {
     let retry: StorageRetry
+    let backendRetries: Bool
     let logger: Logger
+
+    /// The observer the worker gives a retrying backend: the metrics of every attempt.
+    static let observe: StorageAttemptObserver = { attempt in
+        WorkerMetrics.storageResponse(status: status(attempt.status))
+        if attempt.willRetry { WorkerMetrics.retry(attempt.operation) }
+    }
 
     @discardableResult
     func callAsFunction<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+        if backendRetries { return try await body() }
         var attempt = 0
         while true {
             do {
                 let result = try await body()
-                WorkerMetrics.storageResponse(status: "2xx")
+                WorkerMetrics.storageResponse(status: Self.status(200))
                 return result
             } catch let error as StorageError {
-                WorkerMetrics.storageResponse(status: String(error.status))
+                WorkerMetrics.storageResponse(status: Self.status(error.status))
                 attempt += 1
                 guard error.isRetryable, attempt < retry.attempts else { throw error }
                 try Task.checkCancellation()
@@ -34,4 +45,7 @@ struct StorageCalls: ControlTableCalls {
             }
         }
     }
+
+    /// The metric's label: `2xx` for any success, else the status (`0` when no answer came).
+    private static func status(_ status: Int) -> String { (200..<300).contains(status) ? "2xx" : String(status) }
 }

@@ -18,13 +18,11 @@ final class WeightedSemaphore: Sendable {
         state = Mutex(State(available: capacity))
     }
 
-    /// The weight a request of `weight` really takes: at most the whole capacity, so that one oversized
-    /// request still runs, alone.
-    func clamp(_ weight: Int) -> Int { min(max(weight, 0), capacity) }
-
-    /// Waits until `weight` (clamped) is available and takes it. Returns the weight taken, to release.
+    /// Waits until `weight` (0...capacity: a larger one would never fit) is available and takes it.
+    /// Returns the weight taken, to release.
     func acquire(_ weight: Int) async -> Int {
-        let weight = clamp(weight)
+        precondition(
+            (0...capacity).contains(weight), "a weight of \(weight) can never be taken from a capacity of \(capacity)")
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let granted = state.withLock { state -> Bool in
                 if state.waiters.isEmpty, state.available >= weight {

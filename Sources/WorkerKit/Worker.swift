@@ -58,13 +58,19 @@ public final class Worker: Sendable {
         self.services = services
         self.configuration = configuration
         self.logger = logger
-        calls = StorageCalls(retry: configuration.storageRetry, logger: logger)
+        calls = StorageCalls(retry: configuration.storageRetry, backendRetries: services.isRemote, logger: logger)
         control = ControlTable(table: services.table, name: configuration.table, calls: calls)
         memory = WeightedSemaphore(capacity: max(configuration.memoryBudget, 1))
         requests = WeightedSemaphore(capacity: max(configuration.concurrency, 1))
         instances = Instances(
             id: UUID().uuidString.lowercased(), table: configuration.table, control: control, services: services,
             calls: calls, staleAfter: .seconds(configuration.leaseSeconds))
+    }
+
+    /// The services of `storage` as the worker uses them: a backend that retries reports every attempt
+    /// to the worker's metrics (`relay_worker_storage_responses_total`, `relay_worker_retries_total`).
+    public static func services(_ storage: StorageConfiguration) async throws -> StorageServices {
+        try await storage.services(observer: StorageCalls.observe)
     }
 
     /// Asks the worker to finish: apply loops end after their batch in flight (cursor saved), leases are

@@ -13,6 +13,9 @@ public struct WorkerConfiguration: Sendable {
     public var concurrency = 8
     /// Bytes of segments held (downloaded and decoded) at once, over all targets.
     public var memoryBudget = 512 << 20
+    /// The smallest budget that holds any segment intake accepts: the largest segment with as many plain
+    /// bytes (a segment is held whole, downloaded and decoded).
+    public static let minimumMemoryBudget = 2 * SegmentFormat.maxSegmentSize
     /// Recovery points kept per target.
     public var keepSnapshots = 7
     /// Stop when the queue is empty and every known target is caught up.
@@ -30,7 +33,9 @@ public struct WorkerConfiguration: Sendable {
     public var idlePause: Duration = .milliseconds(500)
     /// How often the `targets` list is read to find targets that other instances took in.
     public var discoveryInterval: Duration = .seconds(10)
-    /// Retries of a storage call that failed transiently (503, 500, network) before giving up on the round.
+    /// Retries of a storage call that failed transiently (503, 500, network) before giving up on the round,
+    /// over services that do not retry by themselves (the local store, the fault wrappers); the Azure
+    /// backend retries with its own `RetryPolicy` instead.
     public var storageRetry = StorageRetry()
 
     public init() {}

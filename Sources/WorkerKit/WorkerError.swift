@@ -10,6 +10,8 @@ public struct WorkerError: Error, CustomStringConvertible, Sendable {
         case targetInvalid
         /// A storage call kept failing transiently.
         case storageUnavailable
+        /// A segment needs more memory than the whole budget of this instance.
+        case memoryBudgetTooSmall
     }
 
     public let code: Code

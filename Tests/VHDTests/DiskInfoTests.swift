@@ -30,8 +30,10 @@ struct DiskInfoTests {
         #expect(
             Set(json.keys) == [
                 "format", "path", "virtual_size", "target_size", "block_size", "allocated_extents",
-                "unique_id", "parent_chain", "warnings",
+                "unique_id", "parent_chain", "logical_sector_size", "physical_sector_size",
+                "warnings",
             ])
+        #expect(json["logical_sector_size"] as? Int == 512)
         #expect(json["format"] as? String == "differencing")
         #expect(json["target_size"] as? Int == 4 << 20)
         let extents = try #require(json["allocated_extents"] as? [String: Any])

@@ -67,34 +67,13 @@ struct Producer {
         precondition(!segments.isEmpty, "a generation has at least one segment")
         generation += 1
         let first = nextSeq
-        let writer = SegmentWriter(compressor: try FrameCompressor(codec: codec))
         var sent: [Sent] = []
         for (index, extents) in segments.enumerated() {
-            let seq = first + UInt64(index)
             let last = index == segments.count - 1
-            for extent in extents {
-                switch extent {
-                case .write(let offset, let bytes):
-                    try bytes.withUnsafeBytes { try writer.appendWrite(offset: offset, bytes: $0) }
-                case .clear(let offset, let length): try writer.appendClear(offset: offset, length: length)
-                }
-            }
-            let bytes = writer.finish(
-                header: SegmentHeader(
-                    targetID: target.segmentTargetID, generation: generation, seq: seq,
-                    flags: last ? .lastOfGeneration : []))
-            let reader = try SegmentReader(bytes, diskSize: diskSize)
-            let span =
-                reader.extents.first.map {
-                    ByteRange(offset: $0.offset, length: reader.extents.last!.range.end - $0.offset)
-                }
-                ?? ByteRange(offset: 0, length: 0)
-            let message = ControlMessage(
-                target: target, generation: generation, seq: seq, segmentBytes: bytes.count,
-                segmentDigest: reader.digest,
-                plainBytes: reader.plainBytes, extentCount: reader.extents.count, span: span,
-                generationSegmentCount: last ? UInt64(segments.count) : nil)
-            sent.append(Sent(message: message, bytes: bytes))
+            sent.append(
+                try build(
+                    extents, generation: generation, seq: first + UInt64(index),
+                    generationSegmentCount: last ? UInt64(segments.count) : nil, codec: codec))
         }
         nextSeq = first + UInt64(segments.count)
         let row = try await services.table.get(table, partitionKey: target.key, rowKey: ControlNames.targetRow)
@@ -109,6 +88,37 @@ struct Producer {
                 host: "test", startedAt: Date()
             ).entity)
         return sent
+    }
+
+    /// Builds the segment of `seq` in `generation` from `extents` (disk order), with its message; a
+    /// resend of a seq builds it again, with another codec for other bytes.
+    func build(
+        _ extents: [Extent], generation: UInt64, seq: UInt64, generationSegmentCount: UInt64?,
+        codec: Codec = .zstd(level: 1)
+    ) throws -> Sent {
+        let writer = SegmentWriter(compressor: try FrameCompressor(codec: codec))
+        for extent in extents {
+            switch extent {
+            case .write(let offset, let bytes):
+                try bytes.withUnsafeBytes { try writer.appendWrite(offset: offset, bytes: $0) }
+            case .clear(let offset, let length): try writer.appendClear(offset: offset, length: length)
+            }
+        }
+        let bytes = writer.finish(
+            header: SegmentHeader(
+                targetID: target.segmentTargetID, generation: generation, seq: seq,
+                flags: generationSegmentCount != nil ? .lastOfGeneration : []))
+        let reader = try SegmentReader(bytes, diskSize: diskSize)
+        let span =
+            reader.extents.first.map {
+                ByteRange(offset: $0.offset, length: reader.extents.last!.range.end - $0.offset)
+            }
+            ?? ByteRange(offset: 0, length: 0)
+        let message = ControlMessage(
+            target: target, generation: generation, seq: seq, segmentBytes: bytes.count, segmentDigest: reader.digest,
+            plainBytes: reader.plainBytes, extentCount: reader.extents.count, span: span,
+            generationSegmentCount: generationSegmentCount)
+        return Sent(message: message, bytes: bytes)
     }
 
     /// Uploads the temp blob of `segment`, then enqueues its message (the client's order).

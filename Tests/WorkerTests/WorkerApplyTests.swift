@@ -121,6 +121,11 @@ import Testing
         let unknown = try ControlMessage(
             parsing: segments[0].message.encoded().replacingOccurrences(of: "vm1.vhd", with: "vm2.vhd"))
         try await producer.enqueue(unknown.encoded())
+        var giant = segments[0].message  // decodes to more than any segment may: it would be held whole
+        giant.extentCount = 17
+        giant.plainBytes = 65 << 20
+        giant.span = ByteRange(offset: 0, length: 65 << 20)
+        try await producer.enqueue(giant.encoded())
         let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
         try oracle.apply(segments)
 
@@ -132,7 +137,8 @@ import Testing
             let record = try JSONValue.parse(Array(text.utf8))
             return try #require(record["reason"]?.stringValue)
         }.sorted()
-        #expect(reasons.count == 4)
+        #expect(reasons.count == 5)
+        #expect(reasons.contains { $0.contains("\(65 << 20) plain bytes, more than") })
         #expect(reasons.contains { $0.contains("seq 2 was never reserved") })
         #expect(reasons.contains { $0.contains("message.gen") || $0.contains("missing") || $0.contains("required") })
         #expect(reasons.contains { $0.contains("not JSON") })
@@ -140,14 +146,18 @@ import Testing
     }
 
     /// A tampered temp blob is refused before any write: the target stops at the seq before it, the
-    /// row records why, the poison queue says so; a resend of the seq repairs the target.
+    /// row records why, the poison queue says so. A duplicate of the refused message leaves the row
+    /// poisoned; a resend of the seq (other bytes, so another digest) repairs the target.
     @Test func tamperedTempBlobStopsTheTargetUntilResent() async throws {
         let storage = try await LocalStorage()
         var producer = try await Producer.create(
             services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
-        let segments = try await producer.generation([
+        let second: [Producer.Extent] = [
+            .write(4096, pattern(65536, seed: 21)), .write(1 << 20, pattern(4096, seed: 22)),
+        ]
+        var segments = try await producer.generation([
             [.write(0, pattern(65536, seed: 20))],
-            [.write(4096, pattern(65536, seed: 21)), .write(1 << 20, pattern(4096, seed: 22))],
+            second,
             [.write(2 << 20, pattern(4096, seed: 23))],
         ])
         var tampered = segments[1]
@@ -170,10 +180,103 @@ import Testing
         let poison = try await drainQueue(storage.queue, ControlNames.poisonQueue(for: producer.queue))
         #expect(poison.count == 1 && poison[0].contains("segment 2 of disks/vm1.vhd"))
 
-        try await producer.send(segments[1])  // the client's resend: the same seq, the right bytes
+        // The same message delivered again (the queue's duplicate, or a resend of the same bytes) does
+        // not re-arm the row, even with the right bytes in the temp blob now.
+        try await producer.send(segments[1])
+        #expect(try await drain(storage.services) == .drainedWithPoison(waiting))
+        let still = try SegmentRow(
+            entity: try await storage.table.get(
+                producer.table, partitionKey: Self.target.key, rowKey: ControlNames.segmentRow(2)))
+        #expect(still.poisonReason == row.poisonReason && still.message == row.message)
+        #expect(try await drainQueue(storage.queue, ControlNames.poisonQueue(for: producer.queue)).isEmpty)
+        #expect(try await producer.readTarget().data == (try before.bytes))
+
+        // The client's resend: the same seq and extents, encoded again into other bytes.
+        segments[1] = try producer.build(second, generation: 1, seq: 2, generationSegmentCount: nil, codec: .lz4)
+        #expect(segments[1].message.segmentDigest != row.message.segmentDigest)
+        try await producer.send(segments[1])
         #expect(try await drain(storage.services) == .drained)
         let after = try Oracle(target: Self.target, diskSize: producer.diskSize)
         try after.apply(segments)
         #expect(try await producer.readTarget().data == (try after.bytes))
+    }
+
+    /// Restoring the target from a recovery point (a copy from the snapshot restores the snapshot's
+    /// sequence number) lowers the blob's sequence number; the next claim still takes an epoch above
+    /// every earlier claim's, so a stalled holder of an earlier epoch stays fenced off.
+    @Test func epochNeverGoesBackWhenTheSequenceNumberDoes() async throws {
+        let storage = try await LocalStorage()
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        let g1 = try await producer.generation([[.write(0, pattern(8192, seed: 30))]])
+        try await producer.send(g1[0])
+        #expect(try await drain(storage.services) == .drained)
+        func cursorEpoch() async throws -> Int64 {
+            try CursorRow(
+                entity: try await storage.table.get(
+                    producer.table, partitionKey: Self.target.key, rowKey: ControlNames.cursorRow)
+            ).epoch
+        }
+        let first = try await cursorEpoch()
+        #expect(first >= 1)
+
+        try await storage.blob.setSequenceNumber(Self.target.address, .update(0), conditions: .none)
+        let g2 = try await producer.generation([[.write(8192, pattern(8192, seed: 31))]])
+        try await producer.send(g2[0])
+        #expect(try await drain(storage.services) == .drained)
+        let second = try await cursorEpoch()
+        #expect(second > first)
+        #expect(
+            try await storage.blob.blobProperties(Self.target.address, snapshot: nil, conditions: .none).sequenceNumber
+                == second)
+        await #expect(throws: StorageError.self) {
+            try await storage.blob.putPages(
+                Self.target.address, offset: 0, data: [UInt8](repeating: 7, count: 512), contentMD5: nil,
+                conditions: BlobConditions(ifSequenceNumberEqual: first))
+        }
+        let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
+        try oracle.apply(g1 + g2)
+        #expect(try await producer.readTarget().data == (try oracle.bytes))
+    }
+
+    /// A segment that needs more memory than the whole budget is not applied (it would be held whole,
+    /// past the budget), nor poisoned: the target waits for an instance with a budget it fits in.
+    @Test func aSegmentOverTheMemoryBudgetWaitsForALargerBudget() async throws {
+        let storage = try await LocalStorage()
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        let segments = try await producer.generation([
+            [.write(0, pattern(8192, seed: 40))], [.write(1 << 20, pattern(256 << 10, seed: 41))],
+        ])
+        for segment in segments { try await producer.send(segment) }
+        var small = WorkerConfiguration.forTests(drain: false)
+        small.memoryBudget = 64 << 10
+        let worker = Worker(services: storage.services, configuration: small, logger: testLogger())
+        let running = Task { try await worker.run() }
+        func cursor() async throws -> UInt64? {
+            guard
+                let entity = try? await storage.table.get(
+                    producer.table, partitionKey: Self.target.key, rowKey: ControlNames.cursorRow)
+            else { return nil }
+            return try CursorRow(entity: entity).appliedSeq
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await cursor() != 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        try await Task.sleep(for: .seconds(1))  // rounds in which the second segment is tried and not applied
+        worker.stop()
+        #expect(try await running.value == .stopped)
+        #expect(try await cursor() == 1)
+        let row = try SegmentRow(
+            entity: try await storage.table.get(
+                producer.table, partitionKey: Self.target.key, rowKey: ControlNames.segmentRow(2)))
+        #expect(row.poisonReason == nil)
+        let first = try Oracle(target: Self.target, diskSize: producer.diskSize)
+        try first.apply([segments[0]])
+        #expect(try await producer.readTarget().data == (try first.bytes))
+
+        #expect(try await drain(storage.services) == .drained)
+        let all = try Oracle(target: Self.target, diskSize: producer.diskSize)
+        try all.apply(segments)
+        #expect(try await producer.readTarget().data == (try all.bytes))
     }
 }

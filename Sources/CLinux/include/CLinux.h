@@ -18,4 +18,8 @@ int CLinux_clone(int destination, int source);
 int64_t CLinux_seek_data(int fd, int64_t offset);
 int64_t CLinux_seek_hole(int fd, int64_t offset);
 
+/// copy_file_range: copies up to `length` bytes from `source` at `source_offset` to `destination` at
+/// `destination_offset` inside the kernel (no copy through user space); the bytes copied, or -1.
+int64_t CLinux_copy_range(int source, int64_t source_offset, int destination, int64_t destination_offset, int64_t length);
+
 #endif

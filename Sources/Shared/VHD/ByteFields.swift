@@ -1,7 +1,8 @@
 import Foundation
 
-/// Big-endian field access for the fixed-layout VHD structures held in byte arrays.
-/// Callers pass offsets inside the structure's known length, so the indexing cannot go out of range.
+/// Field access for the fixed-layout structures held in byte arrays: big-endian for VHD, little-endian
+/// and Microsoft-order GUIDs for VHDX. Callers pass offsets inside the structure's known length, so the
+/// indexing cannot go out of range.
 extension Array where Element == UInt8 {
     func bigEndian<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         var value: T = 0
@@ -15,6 +16,38 @@ extension Array where Element == UInt8 {
         let width = T.bitWidth / 8
         for index in 0..<width {
             self[offset + index] = UInt8(truncatingIfNeeded: value >> ((width - 1 - index) * 8))
+        }
+    }
+
+    func littleEndian<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        var value: T = 0
+        for index in (offset..<(offset + T.bitWidth / 8)).reversed() {
+            value = value << 8 | T(self[index])
+        }
+        return value
+    }
+
+    mutating func setLittleEndian<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        for index in 0..<(T.bitWidth / 8) {
+            self[offset + index] = UInt8(truncatingIfNeeded: value >> (index * 8))
+        }
+    }
+
+    /// A GUID as Microsoft stores it (VHDX): the first three groups little-endian, the last eight bytes
+    /// as they are.
+    func msGUID(at offset: Int) -> UUID {
+        let b = Array(self[offset..<(offset + 16)])
+        return UUID(
+            uuid: (
+                b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6],
+                b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+            ))
+    }
+
+    mutating func setMSGUID(_ id: UUID, at offset: Int) {
+        Swift.withUnsafeBytes(of: id.uuid) { bytes in
+            let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
+            for index in 0..<16 { self[offset + index] = bytes[order[index]] }
         }
     }
 

@@ -3,6 +3,8 @@ import Foundation
 /// The one entry point for source disks: detects the format of a file and opens it, with its parent chain.
 ///
 /// Detection, in order:
+/// - The first 8 bytes are `vhdxfile`: a VHDX, read by `VHDXDisk` ([vhdx.md](../../../docs/vhdx.md)).
+///   This comes first because a VHDX's last 512 bytes are guest data, which may hold anything.
 /// - The last 512 bytes start with `conectix`: a VHD, read by that footer. A 511-byte footer (old
 ///   Virtual PC) is tolerated deliberately, with a warning: the missing last byte is reserved and zero.
 /// - A dynamic or differencing VHD must also hold an identical footer copy at offset 0. When one of the
@@ -11,8 +13,9 @@ import Foundation
 ///   a valid dynamic or differencing footer, the file is read as a VHD whose end was cut off, with a
 ///   warning (its structures are then checked against the shorter file, which usually fails).
 /// - A file without a footer at the end whose first sector has the cookie but fails the footer's checks
-///   is refused: it is a damaged VHD, not a raw image.
-/// - A file starting with the signature of another format (qcow2, VHDX, VMDK, VDI) is refused with the
+///   is refused: it is a damaged VHD, not a raw image; so is a file with a valid VHDX header at 64 or
+///   128 KiB but no `vhdxfile` at 0.
+/// - A file starting with the signature of another format (qcow2, VMDK, VDI) is refused with the
 ///   command that converts it; so is anything that is not a regular file or a block device.
 /// - Anything else is a raw image: virtual size = file size, which must be whole 512-byte sectors (the
 ///   target rounds it up to a whole MiB). A fixed VHD whose footer was cut off is therefore
@@ -22,10 +25,12 @@ import Foundation
 /// takes the CHS geometry instead for creators such as `vpc ` and `qemu`; qemu-img writes those files
 /// with `current size` equal to the geometry's capacity, so both agree on them.
 ///
-/// A differencing disk's parent is searched through the parent locators (`W2ru`, then `W2ku`, then the
+/// A differencing VHD's parent is searched through the parent locators (`W2ru`, then `W2ku`, then the
 /// deprecated `Wi2r`, `Wi2k` and `MacX`; see `ParentLocator.resolve`), then by the header's parent name
 /// in the child's directory. The first existing candidate whose footer unique id equals the child's
-/// parent unique id is the parent; chains are limited to `maximumChainDepth` files and may not loop.
+/// parent unique id is the parent. A differencing VHDX's parent is searched through its locator's
+/// paths (`VHDXParentLocator.candidates`) and must be a VHDX whose data write GUID is the locator's
+/// `parent_linkage`. Chains are limited to `maximumChainDepth` files and may not loop.
 public enum DiskImage {
     /// The most files a differencing chain may have, the child included.
     public static let maximumChainDepth = 64
@@ -43,6 +48,13 @@ public enum DiskImage {
         }
         let file = try SystemFile.openForReading(path)
         let size = try file.size()
+        if size >= 8, try file.readExactly(8, at: 0) == VHDXDisk.fileSignature {
+            return try VHDXDisk(file: file) { locator in
+                try openParent(
+                    of: path, search: vhdxParentSearch(of: path, locator: locator),
+                    descendants: descendants + [canonicalPath(path)])
+            }
+        }
         var warnings: [String] = []
 
         var footerOffset = size
@@ -78,7 +90,7 @@ public enum DiskImage {
                 warnings: warnings
             ) { header, locatorData in
                 try openParent(
-                    of: path, header: header, locatorData: locatorData,
+                    of: path, search: vhdParentSearch(of: path, header: header, locatorData: locatorData),
                     descendants: descendants + [canonicalPath(path)])
             }
         }
@@ -154,7 +166,6 @@ public enum DiskImage {
             return head.count >= offset + bytes.count && Array(head[offset..<offset + bytes.count]) == bytes
         }
         if head.starts(with: [0x51, 0x46, 0x49, 0xFB]) { return "qcow2" }  // "QFI\xfb", qcow and qcow2
-        if starts("vhdxfile") { return "VHDX" }
         if starts("KDMV") || starts("COWD") || starts("# Disk DescriptorFile") { return "VMDK" }
         // VDI's signature 0xbeda107f, little-endian.
         if head.count >= 68, Array(head[64..<68]) == [0x7F, 0x10, 0xDA, 0xBE] { return "VDI" }
@@ -163,6 +174,12 @@ public enum DiskImage {
 
     /// A file taken as a raw image must not be another format's container, and must hold whole sectors.
     private static func checkRaw(_ file: SystemFile, size: UInt64, path: String) throws {
+        // A VHDX whose first bytes were damaged still has its headers: refused as a damaged VHDX.
+        if size >= VHDXDisk.headerSectionSize, (try? VHDXHeader.current(of: file)) != nil {
+            throw VHDError(
+                .badCookie, path: path, structure: .fileIdentifier, field: "signature", offset: 0,
+                "the file has VHDX headers but does not start with 'vhdxfile': a damaged VHDX, not a raw image")
+        }
         if let format = foreignFormat(try file.readExactly(Int(min(size, 512)), at: 0)) {
             throw VHDError(
                 .unsupportedFormat, path: path, structure: .virtualDisk,
@@ -185,16 +202,23 @@ public enum DiskImage {
         return Result { try VHDFooter(parsing: bytes, path: path, structure: structure, offset: offset) }
     }
 
-    private static func openParent(
-        of path: String, header: DynamicHeader, locatorData: (ParentLocator) throws -> [UInt8],
-        descendants: [String]
-    ) throws -> any VirtualDisk {
-        guard descendants.count < maximumChainDepth else {
-            throw VHDError(
-                .chainTooDeep, path: path, structure: .parentChain,
-                "the chain under \(descendants[0]) has more than \(maximumChainDepth) files")
-        }
-        let childDirectory = path.lastIndex(of: "/").map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
+    /// What a differencing child says about its parent, whatever its format: where to look, and how to
+    /// tell the right file.
+    struct ParentSearch {
+        var candidates: [(path: String, source: String)]
+        /// Whether a candidate is the parent, and what it is instead when not (for the message). Reads the
+        /// candidate's identity only, without opening its own chain.
+        var identify: (String) -> (matches: Bool, found: String)
+        /// The error when candidates exist but none matches, given what they were.
+        var mismatch: ([String]) -> VHDError
+        /// The error when no candidate exists, given the paths tried.
+        var missing: ([String]) -> VHDError
+    }
+
+    private static func vhdParentSearch(
+        of path: String, header: DynamicHeader, locatorData: (ParentLocator) throws -> [UInt8]
+    ) throws -> ParentSearch {
+        let childDirectory = directory(of: path)
         var candidates: [(path: String, source: String)] = []
         for code in ParentLocator.preference {
             for locator in header.parentLocators where locator.platformCode == code {
@@ -206,10 +230,73 @@ public enum DiskImage {
         if let name = header.parentUnicodeName.split(whereSeparator: { $0 == "\\" || $0 == "/" }).last {
             candidates.append((childDirectory + "/" + name, "parent unicode name"))
         }
+        return ParentSearch(
+            candidates: candidates,
+            identify: { candidate in
+                let id = footerUniqueID(candidate)
+                return (id == header.parentUniqueID, "unique id " + (id?.uuidString ?? "none (a raw image)"))
+            },
+            mismatch: { mismatches in
+                VHDError(
+                    .parentMismatch, path: path, structure: .dynamicHeader, field: "parent unique id",
+                    offset: header.offset + UInt64(DynamicHeader.Field.parentUniqueID),
+                    "expected parent \(header.parentUniqueID.uuidString), but " + mismatches.joined(separator: "; ")
+                        + "; the parent was replaced or recreated, so this child no longer applies to it")
+            },
+            missing: { tried in
+                VHDError(
+                    .parentMissing, path: path, structure: .parentLocator,
+                    offset: header.parentLocators.first?.entryOffset
+                        ?? header.offset + UInt64(DynamicHeader.Field.parentLocators),
+                    "no parent file found; tried "
+                        + (tried.isEmpty
+                            ? "nothing (no usable locator)"
+                            : tried.joined(separator: ", "))
+                        + "; put the parent \(header.parentUniqueID.uuidString) at one of these paths")
+            })
+    }
 
+    private static func vhdxParentSearch(of path: String, locator: VHDXParentLocator) -> ParentSearch {
+        let expected = locator.linkages.map(\.uuidString).joined(separator: " or ")
+        return ParentSearch(
+            candidates: locator.candidates(childDirectory: directory(of: path)),
+            identify: { candidate in
+                let id = vhdxDataWriteGUID(candidate)
+                return (
+                    id.map(locator.linkages.contains) ?? false,
+                    id.map { "data write GUID \($0.uuidString)" } ?? "no valid VHDX header"
+                )
+            },
+            mismatch: { mismatches in
+                VHDError(
+                    .parentMismatch, path: path, structure: .parentLocator, field: "parent_linkage",
+                    offset: locator.place.offset,
+                    "expected a parent VHDX with data write GUID \(expected), but " + mismatches.joined(separator: "; ")
+                        + "; the parent was written to or replaced since this child was made, so the child no "
+                        + "longer applies to it")
+            },
+            missing: { tried in
+                VHDError(
+                    .parentMissing, path: path, structure: .parentLocator, offset: locator.place.offset,
+                    "no parent file found; tried "
+                        + (tried.isEmpty
+                            ? "nothing (no usable path in the locator)"
+                            : tried.joined(separator: ", "))
+                        + "; put the parent (data write GUID \(expected)) at one of these paths")
+            })
+    }
+
+    private static func openParent(of path: String, search: ParentSearch, descendants: [String]) throws
+        -> any VirtualDisk
+    {
+        guard descendants.count < maximumChainDepth else {
+            throw VHDError(
+                .chainTooDeep, path: path, structure: .parentChain,
+                "the chain under \(descendants[0]) has more than \(maximumChainDepth) files")
+        }
         var tried: [String] = []
         var mismatches: [String] = []
-        for (candidate, source) in candidates where !tried.contains(candidate) {
+        for (candidate, source) in search.candidates where !tried.contains(candidate) {
             tried.append(candidate)
             // Only regular files: a locator naming a FIFO or a device must not block or read a device.
             var status = stat()
@@ -221,34 +308,29 @@ public enum DiskImage {
                     "the parent \(candidate) (from the \(source)) is already in the chain "
                         + (descendants.joined(separator: " → ")))
             }
-            // The candidate's id from its footer first: only the one that matches is opened with its
-            // own chain, so decoys cost one footer read each, not a recursive open (linear, not exponential).
-            let candidateID = footerUniqueID(candidate)
-            guard candidateID == header.parentUniqueID else {
-                mismatches.append(
-                    "\(candidate) (from the \(source)) has unique id "
-                        + (candidateID?.uuidString ?? "none (a raw image)"))
+            // The candidate's identity first: only the one that matches is opened with its own chain, so
+            // decoys cost one small read each, not a recursive open (linear, not exponential).
+            let identity = search.identify(candidate)
+            guard identity.matches else {
+                mismatches.append("\(candidate) (from the \(source)) has \(identity.found)")
                 continue
             }
             return try open(candidate, descendants: descendants)
         }
-        if !mismatches.isEmpty {
-            throw VHDError(
-                .parentMismatch, path: path, structure: .dynamicHeader, field: "parent unique id",
-                offset: header.offset + UInt64(DynamicHeader.Field.parentUniqueID),
-                "expected parent \(header.parentUniqueID.uuidString), but "
-                    + mismatches.joined(separator: "; ")
-                    + "; the parent was replaced or recreated, so this child no longer applies to it")
-        }
-        throw VHDError(
-            .parentMissing, path: path, structure: .parentLocator,
-            offset: header.parentLocators.first?.entryOffset
-                ?? header.offset + UInt64(DynamicHeader.Field.parentLocators),
-            "no parent file found; tried "
-                + (tried.isEmpty
-                    ? "nothing (no usable locator)"
-                    : tried.joined(separator: ", "))
-                + "; put the parent \(header.parentUniqueID.uuidString) at one of these paths")
+        throw mismatches.isEmpty ? search.missing(tried) : search.mismatch(mismatches)
+    }
+
+    private static func directory(of path: String) -> String {
+        path.lastIndex(of: "/").map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
+    }
+
+    /// The data write GUID of the current header of the VHDX at `path`, nil for anything else.
+    private static func vhdxDataWriteGUID(_ path: String) -> UUID? {
+        guard let file = try? SystemFile.openForReading(path),
+            (try? file.size()).map({ $0 >= VHDXDisk.headerSectionSize }) == true,
+            (try? file.readExactly(8, at: 0)) == VHDXDisk.fileSignature
+        else { return nil }
+        return (try? VHDXHeader.current(of: file))?.header.dataWriteGUID
     }
 
     /// The unique id of the first valid footer of `path` (at the end, a 511-byte one, or the copy at 0),

@@ -39,6 +39,9 @@ public struct DiskInfo: Codable, Sendable, Equatable {
     /// nil for raw images.
     public var uniqueID: String?
     public var parentChain: [Ancestor]
+    /// The sector sizes the guest sees (512 but for some VHDX); the target always has 512-byte sectors.
+    public var logicalSectorSize: UInt32
+    public var physicalSectorSize: UInt32
     public var warnings: [String]
 
     enum CodingKeys: String, CodingKey {
@@ -49,6 +52,8 @@ public struct DiskInfo: Codable, Sendable, Equatable {
         case allocatedExtents = "allocated_extents"
         case uniqueID = "unique_id"
         case parentChain = "parent_chain"
+        case logicalSectorSize = "logical_sector_size"
+        case physicalSectorSize = "physical_sector_size"
     }
 
     /// Describes `disk`; reads its metadata (BAT and sector bitmaps of the whole chain), not its data.
@@ -66,6 +71,8 @@ public struct DiskInfo: Codable, Sendable, Equatable {
                 path: $0.path, format: $0.format, uniqueID: $0.uniqueID?.uuidString.lowercased(),
                 virtualSize: $0.virtualSize)
         }
+        logicalSectorSize = disk.logicalSectorSize
+        physicalSectorSize = disk.physicalSectorSize
         warnings = disk.warnings
     }
 
@@ -79,6 +86,8 @@ public struct DiskInfo: Codable, Sendable, Equatable {
         try container.encode(allocatedExtents, forKey: .allocatedExtents)
         try container.encode(uniqueID, forKey: .uniqueID)
         try container.encode(parentChain, forKey: .parentChain)
+        try container.encode(logicalSectorSize, forKey: .logicalSectorSize)
+        try container.encode(physicalSectorSize, forKey: .physicalSectorSize)
         try container.encode(warnings, forKey: .warnings)
     }
 }

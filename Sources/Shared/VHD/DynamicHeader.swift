@@ -133,13 +133,22 @@ public struct ParentLocator: Sendable {
         default:
             return nil
         }
+        return Self.posixPath(
+            windows: text, relative: platformCode == "W2ru" || platformCode == "Wi2r",
+            childDirectory: childDirectory)
+    }
+
+    /// A Windows path as a POSIX path (VHD locators and VHDX `relative_path`/`absolute_win32_path`):
+    /// backslashes become slashes; a relative path is taken relative to the child's directory; an
+    /// absolute one loses its `\\?\` prefix and drive letter; a path already starting with `/` is kept.
+    static func posixPath(windows text: String, relative: Bool, childDirectory: String) -> String? {
         guard !text.isEmpty else { return nil }
         var path = text.replacingOccurrences(of: "\\", with: "/")
-        let relative = platformCode == "W2ru" || platformCode == "Wi2r"
         if relative {
             while path.hasPrefix("./") { path.removeFirst(2) }
             return path.hasPrefix("/") ? path : childDirectory + "/" + path
         }
+        if path.hasPrefix("//?/") { path.removeFirst(4) }
         if path.count >= 2, path.dropFirst().first == ":" { path.removeFirst(2) }
         return path.hasPrefix("/") ? path : nil
     }

@@ -1,7 +1,10 @@
-/// The sector bitmap in front of a dynamic or differencing block: bit `s` (most significant bit first
-/// within each byte) set means sector `s` of the block is stored in this file.
+/// The sector bitmap of one block: bit `s` set means sector `s` of the block is stored in this file.
+/// VHD puts it in front of each block, most significant bit first within each byte, 512-byte sectors;
+/// VHDX keeps it in sector bitmap blocks, least significant bit first, 512- or 4096-byte sectors.
 struct SectorBitmap {
     let bytes: [UInt8]
+    var sectorSize: UInt64 = 512
+    var leastSignificantBitFirst = false
 
     /// A stretch of the block whose sectors are all present or all absent, as in-block byte offsets.
     struct Run {
@@ -14,8 +17,8 @@ struct SectorBitmap {
     func runs(in range: Range<UInt64>) -> [Run] {
         guard !range.isEmpty else { return [] }
         var runs: [Run] = []
-        var sector = range.lowerBound / 512
-        let lastSector = (range.upperBound - 1) / 512
+        var sector = range.lowerBound / sectorSize
+        let lastSector = (range.upperBound - 1) / sectorSize
         while sector <= lastSector {
             let present = isSet(sector)
             let start = sector
@@ -32,15 +35,33 @@ struct SectorBitmap {
                     break
                 }
             }
-            let lower = max(start * 512, range.lowerBound)
-            let upper = min(sector * 512, range.upperBound)
+            let lower = max(start * sectorSize, range.lowerBound)
+            let upper = min(sector * sectorSize, range.upperBound)
             runs.append(Run(range: lower..<upper, present: present))
         }
         return runs
     }
 
+    /// More runs of set sectors than this in one block are reported as one extent.
+    static let maximumRunsPerBlock = 32
+
+    /// The disk ranges of the set sectors of the block's first `length` bytes, the block starting at
+    /// `blockStart`. A bitmap of many runs (garbage, or a fragmented block) becomes one extent over them:
+    /// the extents may cover zeros (readers skip those), but their number stays bounded by the BAT, not
+    /// by what a hostile bitmap holds.
+    func presentExtents(length: UInt64, at blockStart: UInt64) -> [ByteRange] {
+        let runs = runs(in: 0..<length).filter(\.present)
+        if runs.count > Self.maximumRunsPerBlock, let first = runs.first, let last = runs.last {
+            return [
+                ByteRange(
+                    offset: blockStart + first.range.lowerBound, length: last.range.upperBound - first.range.lowerBound)
+            ]
+        }
+        return runs.map { ByteRange(offset: blockStart + $0.range.lowerBound, length: UInt64($0.range.count)) }
+    }
+
     private func isSet(_ sector: UInt64) -> Bool {
-        bytes[Int(sector / 8)] & (0x80 >> UInt8(sector % 8)) != 0
+        bytes[Int(sector / 8)] & (leastSignificantBitFirst ? 1 << UInt8(sector % 8) : 0x80 >> UInt8(sector % 8)) != 0
     }
 }
 

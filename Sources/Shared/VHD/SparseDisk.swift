@@ -175,42 +175,20 @@ public final class SparseDisk: VirtualDisk {
         }
     }
 
-    /// More runs of set sectors than this in one block are reported as one extent.
-    static let maximumRunsPerBlock = 32
-
     /// The runs of sectors this file holds, from the BAT and the sector bitmaps.
     public func ownAllocatedExtents() throws -> [ByteRange] {
         var extents: [ByteRange] = []
         for (index, entry) in bat.enumerated() where entry != Self.unallocated {
             let blockStart = UInt64(index) * blockBytes
-            let length = min(blockBytes, virtualSize - blockStart)
-            let runs = try bitmap(index).runs(in: 0..<length).filter(\.present)
-            // A bitmap of many runs (garbage, or a fragmented block) becomes one extent over them: the
-            // extents may cover zeros (readers skip those), but their number stays bounded by the BAT,
-            // not by what a hostile bitmap holds.
-            if runs.count > Self.maximumRunsPerBlock, let first = runs.first, let last = runs.last {
-                extents.append(
-                    ByteRange(
-                        offset: blockStart + first.range.lowerBound,
-                        length: last.range.upperBound - first.range.lowerBound))
-                continue
-            }
-            for run in runs {
-                extents.append(ByteRange(offset: blockStart + run.range.lowerBound, length: UInt64(run.range.count)))
-            }
+            extents += try bitmap(index).presentExtents(
+                length: min(blockBytes, virtualSize - blockStart), at: blockStart)
         }
         return coalesced(extents)
     }
 
     /// This file's runs plus, for a differencing disk, the parent's extents inside this disk's size.
     public func allocatedExtents() throws -> [ByteRange] {
-        let own = try ownAllocatedExtents()
-        guard let parent else { return own }
-        let inherited = try parent.allocatedExtents().compactMap { extent -> ByteRange? in
-            guard extent.offset < virtualSize else { return nil }
-            return ByteRange(offset: extent.offset, length: min(extent.end, virtualSize) - extent.offset)
-        }
-        return coalesced(own + inherited)
+        try withInheritedExtents(try ownAllocatedExtents())
     }
 
     private func bitmap(_ index: Int) throws -> SectorBitmap {
@@ -219,15 +197,5 @@ public final class SparseDisk: VirtualDisk {
             try readFully(file, into: buffer, at: UInt64(bat[index]) * 512, structure: .blockBitmap)
         }
         return SectorBitmap(bytes: bytes)
-    }
-
-    /// What lies under this file: the parent's bytes (zeros past the parent's end), or zeros.
-    private func readBelow(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
-        var filled = 0
-        if let parent, offset < parent.virtualSize {
-            filled = Int(min(UInt64(buffer.count), parent.virtualSize - offset))
-            try parent.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<filled]), at: offset)
-        }
-        UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]).initializeMemory(as: UInt8.self, repeating: 0)
     }
 }

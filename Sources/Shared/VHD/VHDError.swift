@@ -1,5 +1,5 @@
-/// A source disk that cannot be used as it is: names the file, the structure, the field, the absolute
-/// byte offset in the file, what is wrong and what to do about it.
+/// A source disk (VHD or VHDX) that cannot be used as it is: names the file, the structure, the field,
+/// the absolute byte offset in the file, what is wrong and what to do about it.
 ///
 /// I/O failures of the operating system itself (a missing file, a permission, `EIO`) are `FileError`s.
 public struct VHDError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -23,8 +23,16 @@ public struct VHDError: Error, CustomStringConvertible, Sendable, Equatable {
         case chainTooDeep
         case readOutOfRange
         case fileChanged
-        /// Another disk format (qcow2, VHDX, VMDK, VDI): to be converted to a VHD first.
+        /// Another disk format (qcow2, VMDK, VDI): to be converted to a VHD first.
         case unsupportedFormat
+        /// A field whose value the format does not allow (a VHDX sector size of 1000, a reserved state).
+        case badField
+        /// A structure or item the file marks as required that this reader does not know.
+        case unknownRequired
+        /// Two copies of a structure are both valid but differ (VHDX region tables, headers).
+        case copiesDiffer
+        /// A VHDX whose log holds entries not yet applied to the file.
+        case logNotEmpty
         /// A raw image whose size is not a whole number of 512-byte sectors, or not a file at all.
         case notADisk
     }
@@ -40,6 +48,13 @@ public struct VHDError: Error, CustomStringConvertible, Sendable, Equatable {
         case parentLocator = "parent locator"
         case parentChain = "parent chain"
         case virtualDisk = "virtual disk"
+        case fileIdentifier = "file identifier"
+        case vhdxHeader = "header"
+        case regionTable = "region table"
+        case metadataTable = "metadata table"
+        case metadataItem = "metadata item"
+        case log
+        case sectorBitmap = "sector bitmap"
     }
 
     public let code: Code

@@ -14,12 +14,16 @@ public struct ByteRange: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "[\(offset), \(end))" }
 }
 
-/// The on-disk format of a source disk.
+/// The on-disk format of a source disk: a raw image, a VHD (`fixed`, `dynamic`, `differencing`) or a
+/// VHDX (`vhdx-fixed`, `vhdx-dynamic`, `vhdx-differencing`).
 public enum DiskFormat: String, Sendable, Codable {
     case raw
     case fixed
     case dynamic
     case differencing
+    case vhdxFixed = "vhdx-fixed"
+    case vhdxDynamic = "vhdx-dynamic"
+    case vhdxDifferencing = "vhdx-differencing"
 }
 
 /// A source disk as the rest of the program sees it, whatever its file format.
@@ -42,21 +46,52 @@ public protocol VirtualDisk: Sendable {
     /// Computed from metadata only (BAT and sector bitmaps), never from the data itself.
     func allocatedExtents() throws -> [ByteRange]
 
-    /// The VHD footer's unique id; nil for a raw image.
+    /// The VHD footer's unique id, or the VHDX page 83 id; nil for a raw image.
     var uniqueID: UUID? { get }
-    /// The allocation unit of a dynamic or differencing VHD; nil for raw images and fixed VHDs.
+    /// The allocation unit of a dynamic or differencing VHD, or of any VHDX; nil for raw images and
+    /// fixed VHDs.
     var blockSize: UInt32? { get }
-    /// The disk a differencing VHD reads unset sectors from; nil for every other disk.
+    /// The disk a differencing VHD or VHDX reads unset sectors from; nil for every other disk.
     var parent: (any VirtualDisk)? { get }
+    /// The sector sizes the guest sees: 512 except for VHDX, which may say 4096.
+    var logicalSectorSize: UInt32 { get }
+    var physicalSectorSize: UInt32 { get }
     /// Problems that did not stop the disk from opening (e.g. a damaged footer copy), each naming its
     /// file; a differencing disk's list includes its parents'.
     var warnings: [String] { get }
 }
 
-/// Defaults for disks without identity, blocks, parent or warnings (a raw image, a test double).
+/// Defaults for disks without identity, blocks, parent or warnings (a raw image, a test double), with
+/// 512-byte sectors.
 extension VirtualDisk {
     public var uniqueID: UUID? { nil }
     public var blockSize: UInt32? { nil }
     public var parent: (any VirtualDisk)? { nil }
     public var warnings: [String] { [] }
+    public var logicalSectorSize: UInt32 { 512 }
+    public var physicalSectorSize: UInt32 { 512 }
+}
+
+/// What differencing disks (VHD and VHDX) share: reading what lies under them, and adding their parent's
+/// extents to their own.
+extension VirtualDisk {
+    /// What lies under this disk at `offset`: the parent's bytes (zeros past the parent's end), or zeros.
+    func readBelow(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
+        var filled = 0
+        if let parent, offset < parent.virtualSize {
+            filled = Int(min(UInt64(buffer.count), parent.virtualSize - offset))
+            try parent.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<filled]), at: offset)
+        }
+        UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]).initializeMemory(as: UInt8.self, repeating: 0)
+    }
+
+    /// `own` plus the parent's extents inside this disk's size, coalesced.
+    func withInheritedExtents(_ own: [ByteRange]) throws -> [ByteRange] {
+        guard let parent else { return own }
+        let inherited = try parent.allocatedExtents().compactMap { extent -> ByteRange? in
+            guard extent.offset < virtualSize else { return nil }
+            return ByteRange(offset: extent.offset, length: min(extent.end, virtualSize) - extent.offset)
+        }
+        return coalesced(own + inherited)
+    }
 }

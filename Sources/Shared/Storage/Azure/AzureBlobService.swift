@@ -30,14 +30,14 @@ public struct AzureBlobService: BlobService {
     ///   conditions, and the pacers' window changes; the default label is `vhd-relay.azure.blob`.
     public init(
         connectionString: ConnectionString, transport: any HTTPTransport, configuration: Configuration = .init(),
-        logger: Logger = Logger(label: "vhd-relay.azure.blob")
+        logger: Logger = Logger(label: "vhd-relay.azure.blob"), observer: StorageAttemptObserver? = nil
     ) throws {
         guard let endpoint = connectionString.blobEndpoint else {
             throw ConnectionStringError("no blob endpoint: give AccountName or BlobEndpoint")
         }
         client = AzureClient(
             endpoint: endpoint, credential: connectionString.credential, service: .blobOrQueue,
-            transport: transport, retryPolicy: configuration.retryPolicy, logger: logger)
+            transport: transport, retryPolicy: configuration.retryPolicy, logger: logger, observer: observer)
         self.configuration = configuration
         self.logger = logger
         pacers = PagePacers(maxWindow: configuration.maxPageWritesPerBlob, logger: logger)
@@ -196,19 +196,22 @@ public struct AzureBlobService: BlobService {
     /// same pages (docs/azure-rest.md, "Retries and idempotency"). So an attempt whose fate is unknown is
     /// repeated only under the sequence-number fence: when the write carries `x-ms-if-sequence-number-lt: N`,
     /// the blob's sequence number is first raised to N (`max`, itself idempotent), which makes any stale copy
-    /// fail with 412, and the write is repeated with `lt: N+1`. Without that condition the unknown outcome is
-    /// thrown to the caller. Throttled (503/429) or unsent attempts are retried inside `AzureClient` as
-    /// usual.
+    /// fail with 412, and the write is repeated with `lt: N+1`. A write fenced with
+    /// `x-ms-if-sequence-number-eq` (the worker's epoch, docs/worker.md "Claim") is repeated as it is:
+    /// the same bytes under the same epoch land the same, and a writer of a later epoch makes every copy
+    /// fail. Without either condition the unknown outcome is thrown to the caller. Throttled (503/429) or
+    /// unsent attempts are retried inside `AzureClient` as usual.
     private func fencedPageWrite(
         _ blob: BlobAddress, headers: [(String, String)], body: [UInt8], conditions: BlobConditions
     ) async throws -> BlobWriteResult {
         let pacer = pacers.pacer(for: blob)
         var conditions = conditions
         var fences = 0
+        let safety: RetrySafety = conditions.ifSequenceNumberEqual != nil ? .idempotent : .unsafe
         while true {
             let request = AzureRequest(
                 "PUT", AzurePath.blob(blob), query: [("comp", "page")], headers: headers + Self.headers(conditions),
-                body: body, contentType: body.isEmpty ? nil : "application/octet-stream", safety: .unsafe,
+                body: body, contentType: body.isEmpty ? nil : "application/octet-stream", safety: safety,
                 subject: "blob \(blob)")
             do {
                 return try Self.writeResult(try await client.send(request, pacer: pacer), blob)

@@ -9,18 +9,22 @@ struct AzureClient: Sendable {
     let retryPolicy: RetryPolicy
     /// Every retry is logged (at `info`) with the request, the failure and the wait.
     let logger: Logger
+    /// Sees every attempt's status, the retried ones too.
+    let observer: StorageAttemptObserver?
     /// The time signed into `x-ms-date`; replaced in tests.
     let now: @Sendable () -> Date
 
     init(
         endpoint: URL, credential: ConnectionString.Credential, service: SharedKeySigner.Service,
         transport: any HTTPTransport,
-        retryPolicy: RetryPolicy, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
+        retryPolicy: RetryPolicy, logger: Logger, observer: StorageAttemptObserver? = nil,
+        now: @escaping @Sendable () -> Date = Date.init
     ) {
         builder = AzureRequestBuilder(endpoint: endpoint, credential: credential, service: service)
         self.transport = transport
         self.retryPolicy = retryPolicy
         self.logger = logger
+        self.observer = observer
         self.now = now
     }
 
@@ -40,11 +44,15 @@ struct AzureClient: Sendable {
                 let response = try await transport.send(builder.build(request, date: now()))
                 if (200..<300).contains(response.status) {
                     pacer?.release(.success)
+                    observe(request, status: response.status, willRetry: false)
                     return response
                 }
                 let error = Self.error(from: response, request: request)
                 pacer?.release(error.status == 503 ? .busy : .other)
-                if outcomeUnknown && request.successAfterUnknownOutcome.contains(error.code) { return response }
+                if outcomeUnknown && request.successAfterUnknownOutcome.contains(error.code) {
+                    observe(request, status: response.status, willRetry: false)
+                    return response
+                }
                 failure = error
                 retryAfter = RetryPolicy.parseRetryAfter(response.header("retry-after"), now: now())
                 decision = RetryDecision(
@@ -62,8 +70,10 @@ struct AzureClient: Sendable {
             outcomeUnknown = decision.outcomeUnknown
             retry += 1
             guard decision.retry, let delay = retryPolicy.delay(beforeRetry: retry, retryAfter: retryAfter) else {
+                observe(request, status: failure.status, willRetry: false)
                 throw failure
             }
+            observe(request, status: failure.status, willRetry: true)
             logger.info(
                 "retrying a storage request",
                 metadata: [
@@ -76,6 +86,12 @@ struct AzureClient: Sendable {
                 ])
             try await Task.sleep(for: delay)
         }
+    }
+
+    private func observe(_ request: AzureRequest, status: Int, willRetry: Bool) {
+        guard let observer else { return }
+        let comp = request.query.first { $0.0 == "comp" }.map { " " + $0.1 } ?? ""
+        observer(StorageAttempt(operation: request.method + comp, status: status, willRetry: willRetry))
     }
 
     /// The `StorageError` an error response carries: the code from `x-ms-error-code`, else from the XML

@@ -9,14 +9,14 @@ public struct AzureQueueService: QueueService {
     /// - Parameter logger: receives the retries; the default label is `vhd-relay.azure.queue`.
     public init(
         connectionString: ConnectionString, transport: any HTTPTransport, retryPolicy: RetryPolicy = .init(),
-        logger: Logger = Logger(label: "vhd-relay.azure.queue")
+        logger: Logger = Logger(label: "vhd-relay.azure.queue"), observer: StorageAttemptObserver? = nil
     ) throws {
         guard let endpoint = connectionString.queueEndpoint else {
             throw ConnectionStringError("no queue endpoint: give AccountName or QueueEndpoint")
         }
         client = AzureClient(
             endpoint: endpoint, credential: connectionString.credential, service: .blobOrQueue,
-            transport: transport, retryPolicy: retryPolicy, logger: logger)
+            transport: transport, retryPolicy: retryPolicy, logger: logger, observer: observer)
     }
 
     public func createQueue(_ queue: String) async throws {

@@ -13,14 +13,14 @@ public struct AzureTableService: TableService {
     /// - Parameter logger: receives the retries; the default label is `vhd-relay.azure.table`.
     public init(
         connectionString: ConnectionString, transport: any HTTPTransport, retryPolicy: RetryPolicy = .init(),
-        logger: Logger = Logger(label: "vhd-relay.azure.table")
+        logger: Logger = Logger(label: "vhd-relay.azure.table"), observer: StorageAttemptObserver? = nil
     ) throws {
         guard let endpoint = connectionString.tableEndpoint else {
             throw ConnectionStringError("no table endpoint: give AccountName or TableEndpoint")
         }
         client = AzureClient(
             endpoint: endpoint, credential: connectionString.credential, service: .table,
-            transport: transport, retryPolicy: retryPolicy, logger: logger)
+            transport: transport, retryPolicy: retryPolicy, logger: logger, observer: observer)
     }
 
     public func createTable(_ table: String) async throws {

@@ -38,17 +38,22 @@ public enum StorageConfiguration: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The three services of this configuration; the Azure ones share one transport (one curl thread and
-    /// its connection cache).
-    public func services(transport: @autoclosure () throws -> any HTTPTransport = try CurlTransport()) async throws
-        -> StorageServices
-    {
+    /// its connection cache), retry transient failures themselves and tell `observer` about every attempt.
+    public func services(
+        transport: @autoclosure () throws -> any HTTPTransport = try CurlTransport(),
+        observer: StorageAttemptObserver? = nil
+    ) async throws -> StorageServices {
         switch self {
         case .azure(let connectionString):
             let transport = try transport()
             return StorageServices(
-                blob: try AzureBlobService(connectionString: connectionString, transport: transport),
-                queue: try AzureQueueService(connectionString: connectionString, transport: transport),
-                table: try AzureTableService(connectionString: connectionString, transport: transport))
+                blob: try AzureBlobService(
+                    connectionString: connectionString, transport: transport, observer: observer),
+                queue: try AzureQueueService(
+                    connectionString: connectionString, transport: transport, observer: observer),
+                table: try AzureTableService(
+                    connectionString: connectionString, transport: transport, observer: observer),
+                isRemote: true)
         case .local(let path):
             let store = try LocalStore(path: path)
             return StorageServices(
@@ -62,10 +67,17 @@ public struct StorageServices: Sendable {
     public let blob: any BlobService
     public let queue: any QueueService
     public let table: any TableService
+    /// Whether the services are reached over the network (Azure, relay-devstore). Such services retry
+    /// transient failures themselves (by `RetryDecision`), so a caller must not retry on top, and their
+    /// page writes want a transactional checksum against corruption in transit. The local store has no
+    /// transit and no transient failures of its own but a lock held by another process past the busy
+    /// timeout; the fault wrappers add some without retrying.
+    public let isRemote: Bool
 
-    public init(blob: any BlobService, queue: any QueueService, table: any TableService) {
+    public init(blob: any BlobService, queue: any QueueService, table: any TableService, isRemote: Bool = false) {
         self.blob = blob
         self.queue = queue
         self.table = table
+        self.isRemote = isRemote
     }
 }
