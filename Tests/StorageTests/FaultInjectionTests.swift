@@ -4,7 +4,7 @@ import Testing
 
 @testable import RelayShared
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct FaultInjectionTests {
     /// Runs a fixed script of puts and gets through a faulty queue over a fresh local store and returns
     /// what the caller saw: each call's outcome (texts delivered, or the error's status and code).

@@ -97,7 +97,7 @@ struct SyncCommandTests {
         // Generation 2 changes 14 MiB; its client is killed part way.
         try patch(source, at: 2 << 20, with: random.bytes(14 << 20))
         let killed = try ChildProcess(
-            Self.relayClient, arguments(harness, "sync", source: source) + ["--max-bandwidth", "40Mbit"],
+            Self.relayClient, arguments(harness, "sync", source: source) + ["--max-bandwidth", "8Mbit"],
             outputPath: harness.directory.file("killed.out"))
         let control = worker.control
         // Killed once it has enqueued a segment of the generation (its journal says so).
