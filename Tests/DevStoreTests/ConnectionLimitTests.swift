@@ -6,7 +6,7 @@ import Testing
 /// Half-sent requests and idle connections cannot lock signed clients out: beyond the connection limit
 /// the longest-idle connection is closed, and a request whose head does not arrive within the request
 /// timeout is closed however slowly its bytes come.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct ConnectionLimitTests {
     @Test func halfSentRequestsDoNotLockOutSignedClients() async throws {
         var limits = ConnectionLimits()

@@ -5,7 +5,7 @@ import Testing
 
 /// `Expect: 100-continue` gets its interim answer before the client sends the body, over a raw socket
 /// (libcurl asks for it on bodies over 1 MiB and would otherwise wait a second per request).
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct ExpectContinueTests {
     @Test func answersContinueBeforeTheBody() async throws {
         try await withDevStore { store in

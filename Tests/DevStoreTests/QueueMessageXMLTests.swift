@@ -5,7 +5,7 @@ import Testing
 
 /// Put/Update Message bodies: the text of `<MessageText>` with XML escapes undone, extra elements
 /// tolerated, malformed XML and entity bombs refused as `400` without blowing up memory.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct QueueMessageXMLTests {
     @Test func readsTheMessageText() throws {
         let body =

@@ -5,7 +5,7 @@ import Testing
 @testable import RelayShared
 
 /// The curl transport and the retrying client against a canned HTTP server on 127.0.0.1.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct AzureTransportTests {
     static let fast = RetryPolicy(maxRetries: 3, baseDelay: .milliseconds(10), random: { 0.5 })
 
