@@ -36,10 +36,8 @@ struct Instances: Sendable {
         let rows = try await control.query(InstanceRow.partition, from: nil, to: nil).compactMap {
             try? InstanceRow(entity: $0)
         }
-        guard let now = rows.first(where: { $0.id == id })?.timestamp else {
-            return InstanceCensus(live: 1, targets: known)
-        }
         var census = InstanceCensus(live: 1, targets: known)
+        guard let now = rows.first(where: { $0.id == id })?.timestamp else { return census }
         for other in rows where other.id != id {
             guard let stamp = other.timestamp else { continue }
             let age = now.timeIntervalSince(stamp)

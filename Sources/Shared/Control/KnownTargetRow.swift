@@ -21,12 +21,7 @@ public struct KnownTargetRow: Hashable, Sendable {
         guard entity.partitionKey == Self.partition else {
             throw reader.fail(.inconsistent, "PartitionKey", "not in the '\(Self.partition)' partition")
         }
-        let text = try reader.string("target")
-        do {
-            target = try TargetName(text)
-        } catch {
-            throw reader.fail(.invalidTargetName, "target", error.detail)
-        }
+        target = try TargetRow.namedTarget(of: reader)
         guard entity.rowKey == target.key else {
             throw reader.fail(
                 .inconsistent, "target",

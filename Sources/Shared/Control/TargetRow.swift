@@ -53,18 +53,22 @@ public struct TargetRow: Hashable, Sendable {
 
     /// The row's `target` property, which must be the target its PartitionKey names.
     static func target(of reader: ControlEntityReader) throws(ControlError) -> TargetName {
-        let text = try reader.string("target")
-        let target: TargetName
-        do {
-            target = try TargetName(text)
-        } catch {
-            throw reader.fail(.invalidTargetName, "target", error.detail)
-        }
+        let target = try namedTarget(of: reader)
         guard target.key == reader.entity.partitionKey else {
             throw reader.fail(
                 .inconsistent, "target",
                 "'\(target)' is not the target of partition '\(TargetName.printable(reader.entity.partitionKey))'")
         }
         return target
+    }
+
+    /// The row's `target` property, a name Azure accepts.
+    static func namedTarget(of reader: ControlEntityReader) throws(ControlError) -> TargetName {
+        let text = try reader.string("target")
+        do {
+            return try TargetName(text)
+        } catch {
+            throw reader.fail(.invalidTargetName, "target", error.detail)
+        }
     }
 }
