@@ -163,6 +163,17 @@ struct SyncCommandTests {
         try await runOK(Self.relayClient, arguments(harness, "verify", source: source))
     }
 
+    /// `abandon --help` names both generations it closes: one whose client is gone, and a sent one with a
+    /// poisoned seq that sync cannot resend because the source changed (PoisonResendTests drive that case).
+    @Test(.timeLimit(.minutes(2)))
+    func abandonHelpNamesBothCases() async throws {
+        let help = try await runOK(Self.relayClient, ["abandon", "--help"])
+        let text = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(text.contains("client is gone"), "\(help)")
+        #expect(text.contains("poisoned") && text.contains("source has changed since"), "\(help)")
+        #expect(text.contains("just before the first poisoned one"), "\(help)")
+    }
+
     /// A source modified while it is read: the summary and the generation's row say so.
     @Test(.timeLimit(.minutes(2)))
     func sourceChangedWhileReadIsReported() async throws {
