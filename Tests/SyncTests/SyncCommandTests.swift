@@ -94,10 +94,13 @@ struct SyncCommandTests {
         try await harness.sync(source)
         try await worker.run(virtualSize: Self.size)
 
-        // Generation 2 changes 14 MiB; its client is killed part way.
+        // Generation 2 changes 14 MiB; its client is killed part way. One compression thread, so that
+        // its first segment (8 MiB) is paid for and enqueued before the second: with two, a loaded
+        // machine can finish the smaller second one first, and both are then enqueued together at the end.
         try patch(source, at: 2 << 20, with: random.bytes(14 << 20))
         let killed = try ChildProcess(
-            Self.relayClient, arguments(harness, "sync", source: source) + ["--max-bandwidth", "8Mbit"],
+            Self.relayClient,
+            arguments(harness, "sync", source: source) + ["--max-bandwidth", "8Mbit", "--threads", "1"],
             outputPath: harness.directory.file("killed.out"))
         let control = worker.control
         // Killed once it has enqueued a segment of the generation (its journal says so).
