@@ -217,5 +217,12 @@ struct AzureTransportTests {
                 blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil, conditions: .none)
         } throws: { ($0 as? StorageError)?.status == 0 }
         #expect(unfenced.requests.count == 1)
+        // So it is under `eq`: the same epoch would let the stale copy through; the worker raises it first.
+        await #expect {
+            try await other.putPages(
+                blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil,
+                conditions: BlobConditions(ifSequenceNumberEqual: 7))
+        } throws: { ($0 as? StorageError)?.status == 0 }
+        #expect(unfenced.requests.count == 2)
     }
 }
