@@ -127,13 +127,14 @@ struct ApplyBatch: Sendable {
     }
 
     /// The transactional checksum of a Put Page's body, for services reached over the network only: the
-    /// local store is handed this very buffer, so there is no transit to protect.
-    private func checksum(_ data: [UInt8]) -> [UInt8]? {
+    /// local store is handed this very buffer, so there is no transit to protect. CRC-64, which costs a
+    /// fraction of Content-MD5 (docs/worker.md, "Performance").
+    private func checksum(_ data: [UInt8]) -> PageChecksum? {
         guard services.isRemote else { return nil }
         let started = ContinuousClock.now
-        let md5 = MD5.digest(data)
+        let crc = CRC64.checksum(data)
         WorkerMetrics.checksummed(seconds: (ContinuousClock.now - started).seconds)
-        return md5
+        return .crc64(crc)
     }
 
     /// One fenced Put Page. Transient failures by which the service did not do the work (503, a request
@@ -145,7 +146,7 @@ struct ApplyBatch: Sendable {
         let blob = claim.target.address
         var fence = claim.fence
         var raises = 0
-        let md5: [UInt8]? =
+        let checksum: PageChecksum? =
             switch put {
             case .write(_, let data): checksum(data)
             case .clear: nil
@@ -157,7 +158,7 @@ struct ApplyBatch: Sendable {
                 case .write(let offset, let data):
                     try await calls("Put Page", retryingUnknownOutcomes: false) {
                         try await services.blob.putPages(
-                            blob, offset: offset, data: data, contentMD5: md5, conditions: fence)
+                            blob, offset: offset, data: data, checksum: checksum, conditions: fence)
                     }
                 case .clear(let range):
                     try await calls("Put Page (clear)", retryingUnknownOutcomes: false) {

@@ -18,7 +18,9 @@ struct CRC64Tests {
         let bytes = (0..<4200).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         for start in 0..<8 {
             for length in Array(0...70) + [4096] {
-                let crc = bytes.withUnsafeBytes { CRC64.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)])) }
+                let crc = bytes.withUnsafeBytes {
+                    CRC64.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)]))
+                }
                 #expect(crc == Self.bitwise(Array(bytes[start..<(start + length)])), "start \(start), length \(length)")
             }
         }

@@ -265,7 +265,7 @@ import Testing
                 == second)
         await #expect(throws: StorageError.self) {
             try await storage.blob.putPages(
-                Self.target.address, offset: 0, data: [UInt8](repeating: 7, count: 512), contentMD5: nil,
+                Self.target.address, offset: 0, data: [UInt8](repeating: 7, count: 512), checksum: nil,
                 conditions: BlobConditions(ifSequenceNumberEqual: first))
         }
         let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)

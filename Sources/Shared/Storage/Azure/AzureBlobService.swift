@@ -168,7 +168,7 @@ public struct AzureBlobService: BlobService {
 
     @discardableResult
     public func putPages(
-        _ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions
+        _ blob: BlobAddress, offset: UInt64, data: [UInt8], checksum: PageChecksum?, conditions: BlobConditions
     ) async throws -> BlobWriteResult {
         guard !data.isEmpty else {
             throw StorageError(
@@ -177,7 +177,13 @@ public struct AzureBlobService: BlobService {
         var headers = [
             ("x-ms-page-write", "update"), ("x-ms-range", "bytes=\(offset)-\(offset + UInt64(data.count) - 1)"),
         ]
-        if let contentMD5 { headers.append(("Content-MD5", Data(contentMD5).base64EncodedString())) }
+        switch checksum {
+        case .md5(let digest): headers.append(("Content-MD5", Data(digest).base64EncodedString()))
+        case .crc64(let crc):
+            let bytes = (0..<8).map { UInt8(truncatingIfNeeded: crc >> (8 * UInt64($0))) }
+            headers.append(("x-ms-content-crc64", Data(bytes).base64EncodedString()))
+        case nil: break
+        }
         return try await fencedPageWrite(blob, headers: headers, body: data, conditions: conditions)
     }
 

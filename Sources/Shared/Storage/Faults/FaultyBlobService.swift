@@ -78,21 +78,23 @@ public struct FaultyBlobService<Base: BlobService>: BlobService {
 
     @discardableResult
     public func putPages(
-        _ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions
+        _ blob: BlobAddress, offset: UInt64, data: [UInt8], checksum: PageChecksum?, conditions: BlobConditions
     ) async throws -> BlobWriteResult {
         if plan.nextWriteDelayed() {
             plan.hold(
                 FaultPlan.HeldWrite(blob: blob, offset: offset, data: data) {
                     try await base.putPages(
-                        blob, offset: offset, data: data, contentMD5: contentMD5, conditions: conditions)
+                        blob, offset: offset, data: data, checksum: checksum, conditions: conditions)
                 })
             throw StorageError(
-                .networkError, status: 0, "Put Page: injected fault: no answer (the request is held up and may land later)")
+                .networkError, status: 0,
+                "Put Page: injected fault: no answer (the request is held up and may land later)")
         }
         let result = try await plan.inject("Put Page") {
-            try await base.putPages(blob, offset: offset, data: data, contentMD5: contentMD5, conditions: conditions)
+            try await base.putPages(blob, offset: offset, data: data, checksum: checksum, conditions: conditions)
         }
-        await plan.landHeldWrites(after: blob, wrote: ByteRange(offset: offset, length: UInt64(data.count)), bytes: data)
+        await plan.landHeldWrites(
+            after: blob, wrote: ByteRange(offset: offset, length: UInt64(data.count)), bytes: data)
         return result
     }
 
