@@ -33,7 +33,7 @@ struct SyncCommandTests {
         try await runOK(Self.relayClient, arguments(harness, "verify", source: source))
         try await harness.services.blob.putPages(
             harness.target.address, offset: 5 << 20, data: [UInt8](repeating: 0xEE, count: 1024),
-            contentMD5: nil, conditions: .none)
+            checksum: nil, conditions: .none)
         let damaged = try await run(Self.relayClient, arguments(harness, "verify", source: source) + ["--json"])
         #expect(damaged.status == 1)
         let report = try JSONDecoder().decode(TargetVerifier.Report.self, from: Data(damaged.stdout.utf8))
@@ -42,7 +42,7 @@ struct SyncCommandTests {
         // Repaired with the source's bytes, the target verifies again.
         let original = try SystemFile.openForReading(source).readExactly(1024, at: 5 << 20)
         try await harness.services.blob.putPages(
-            harness.target.address, offset: 5 << 20, data: original, contentMD5: nil, conditions: .none)
+            harness.target.address, offset: 5 << 20, data: original, checksum: nil, conditions: .none)
         #expect(try await verifier.verify(source: source).equal)
 
         // status: the generation applied, its recovery point, no lag.
