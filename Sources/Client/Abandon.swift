@@ -5,11 +5,17 @@ import RelayShared
 extension RelayClientCommand {
     struct Abandon: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Close a generation whose client is gone, so that the next sync can start.",
+            abstract: "Close a generation that can never finish, so that the next sync can start.",
             discussion: """
-                Waits for the workers to drain the control queue, ends the unfinished generation at the last \
-                seq actually present, and marks the target for a full sync: the next sync sends every non-zero \
-                block and clears every other range of the target.
+                Takes the target's last generation in either of two cases: it is still being sent and its \
+                client is gone (killed, or its machine lost), or it was sent in full but the worker refused \
+                one of its seqs (poisoned: its temp blob was damaged or lost) and the source has changed \
+                since. Sync resends a poisoned seq by itself while the source still holds the bytes it sent; \
+                once the source changed it refuses, and this command is the way on.
+
+                Waits for the workers to drain the control queue, ends the generation at the last seq \
+                actually present (just before the first poisoned one), and marks the target for a full sync: \
+                the next sync sends every non-zero block and clears every other range of the target.
 
                 \(ExitStatus.help)
                 """)

@@ -42,7 +42,7 @@ extension StoreProbeCommand {
                         if page >= window { try await group.next() }
                         group.addTask {
                             try await blobs.putPages(
-                                blob, offset: UInt64(page * pageSize), data: payload, contentMD5: nil, conditions: .none
+                                blob, offset: UInt64(page * pageSize), data: payload, checksum: nil, conditions: .none
                             )
                         }
                     }

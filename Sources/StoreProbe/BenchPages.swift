@@ -61,7 +61,7 @@ extension StoreProbeCommand {
                     for (index, data) in chunks.enumerated() {
                         try await service.putPages(
                             blob, offset: UInt64(index * chunk), data: data,
-                            contentMD5: withMD5 ? MD5.digest(data) : nil, conditions: .none)
+                            checksum: withMD5 ? .md5(MD5.digest(data)) : nil, conditions: .none)
                     }
                     if withMD5 {
                         localMD5.append(Self.rate(total, since: start))

@@ -10,7 +10,10 @@ struct StoreProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay-store-probe",
         abstract: "Exercises a local store (file:PATH) from a separate process, for tests and benchmarks.",
-        subcommands: [Drain.self, Race.self, Write.self, WritePages.self, Bench.self, BenchPages.self, BenchHTTP.self]
+        subcommands: [
+            Drain.self, Race.self, Write.self, WritePages.self, Bench.self, BenchPages.self, BenchHTTP.self,
+            BenchChecksums.self,
+        ]
     )
 }
 

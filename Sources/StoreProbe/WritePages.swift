@@ -23,7 +23,7 @@ extension StoreProbeCommand {
                 try deadline.check()
                 try await service.putPages(
                     address, offset: UInt64(index * pageBytes), data: Self.page(index, bytes: pageBytes),
-                    contentMD5: nil, conditions: .none)
+                    checksum: nil, conditions: .none)
                 emit("ack \(index)")
             }
         }

@@ -127,36 +127,62 @@ struct ApplyBatch: Sendable {
     }
 
     /// The transactional checksum of a Put Page's body, for services reached over the network only: the
-    /// local store is handed this very buffer, so there is no transit to protect.
-    private func checksum(_ data: [UInt8]) -> [UInt8]? {
+    /// local store is handed this very buffer, so there is no transit to protect. CRC-64, which costs a
+    /// fraction of Content-MD5 (docs/worker.md, "Performance").
+    private func checksum(_ data: [UInt8]) -> PageChecksum? {
         guard services.isRemote else { return nil }
         let started = ContinuousClock.now
-        let md5 = MD5.digest(data)
+        let crc = CRC64.checksum(data)
         WorkerMetrics.checksummed(seconds: (ContinuousClock.now - started).seconds)
-        return md5
+        return .crc64(crc)
     }
 
-    /// One fenced Put Page; transient failures and unknown outcomes are retried (the same bytes under the
-    /// same lease and epoch are idempotent); a fence refusal means the claim is lost.
+    /// One fenced Put Page. Transient failures by which the service did not do the work (503, a request
+    /// never sent) are retried as they are. After an outcome that is unknown (no answer, a 500) the first
+    /// copy may still land later, after a later write to the same pages, so the epoch is raised first and
+    /// the write repeated under the new one: the stale copy then gets `412`. A `412` for an epoch this
+    /// claim itself raised is repeated likewise; any other fence refusal means the claim is lost.
     private func send(_ put: PreparedSegment.Put) async throws {
         let blob = claim.target.address
-        let fence = claim.fence
-        do {
+        var fence = claim.fence
+        var raises = 0
+        let checksum: PageChecksum? =
             switch put {
-            case .write(let offset, let data):
-                let md5 = checksum(data)
-                try await calls("Put Page") {
-                    try await services.blob.putPages(
-                        blob, offset: offset, data: data, contentMD5: md5, conditions: fence)
-                }
-            case .clear(let range):
-                try await calls("Put Page (clear)") {
-                    try await services.blob.clearPages(blob, range: range, conditions: fence)
-                }
+            case .write(_, let data): checksum(data)
+            case .clear: nil
             }
-        } catch let error as StorageError where error.meansClaimLost {
-            claim.markLost("a fenced write was refused: \(error.shortDescription)")
-            throw WorkerError(.claimLost, target: claim.target, "a fenced write was refused: \(error.shortDescription)")
+        while true {
+            let stale = fence.ifSequenceNumberEqual ?? 0
+            do {
+                switch put {
+                case .write(let offset, let data):
+                    try await calls("Put Page", retryingUnknownOutcomes: false) {
+                        try await services.blob.putPages(
+                            blob, offset: offset, data: data, checksum: checksum, conditions: fence)
+                    }
+                case .clear(let range):
+                    try await calls("Put Page (clear)", retryingUnknownOutcomes: false) {
+                        try await services.blob.clearPages(blob, range: range, conditions: fence)
+                    }
+                }
+                return
+            } catch let error as StorageError where RetryDecision.needsIdempotence(AttemptFailure(error)) {
+                raises += 1
+                guard raises < calls.retry.attempts else { throw error }
+                logger.notice(
+                    "a page write's outcome is unknown; raising the epoch before repeating it",
+                    metadata: [
+                        "target": "\(claim.target)", "range": "\(put.range)", "epoch": "\(stale)",
+                        "error": "\(error.shortDescription)",
+                    ])
+                fence.ifSequenceNumberEqual = try await claim.raiseEpoch(past: stale)
+            } catch let error as StorageError where error.meansClaimLost && claim.epochMoved(past: stale) {
+                fence.ifSequenceNumberEqual = try await claim.raiseEpoch(past: stale)
+            } catch let error as StorageError where error.meansClaimLost {
+                claim.markLost("a fenced write was refused: \(error.shortDescription)")
+                throw WorkerError(
+                    .claimLost, target: claim.target, "a fenced write was refused: \(error.shortDescription)")
+            }
         }
     }
 }

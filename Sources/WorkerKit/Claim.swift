@@ -5,26 +5,77 @@ import Synchronization
 
 /// A held claim on one target (docs/worker.md, "Claim"): the page blob's lease and the epoch this
 /// instance raised the blob's sequence number to when it took the lease. Every write carries both, so
-/// that an instance that stalled and lost the lease gets `412` instead of writing.
+/// that an instance that stalled and lost the lease gets `412` instead of writing. The epoch is raised
+/// again, under the same lease, before a write whose outcome is unknown is repeated (docs/worker.md,
+/// "Apply"), so that its delayed first copy cannot land.
 final class Claim: Sendable {
     let target: TargetName
     let leaseID: String
-    let epoch: Int64
     /// The disk's data area: the page blob minus its 512-byte footer. Writes stay inside it.
     let diskSize: UInt64
     let targetRow: TargetRow
     private let lostReason = Mutex<String?>(nil)
+    private let epochState: Mutex<EpochState>
+    /// Raises the blob's sequence number and the cursor row's epoch above the given epoch; returns the new one.
+    private let raise: @Sendable (Int64) async throws -> Int64
 
-    init(target: TargetName, leaseID: String, epoch: Int64, diskSize: UInt64, targetRow: TargetRow) {
+    private struct EpochState {
+        var epoch: Int64
+        /// The raise in progress: the writes that need it wait for it rather than raising once more.
+        var raising: Task<Int64, any Error>?
+    }
+
+    init(
+        target: TargetName, leaseID: String, epoch: Int64, diskSize: UInt64, targetRow: TargetRow,
+        raise: @escaping @Sendable (Int64) async throws -> Int64
+    ) {
         self.target = target
         self.leaseID = leaseID
-        self.epoch = epoch
         self.diskSize = diskSize
         self.targetRow = targetRow
+        self.raise = raise
+        epochState = Mutex(EpochState(epoch: epoch))
     }
+
+    var epoch: Int64 { epochState.withLock { $0.epoch } }
 
     /// The conditions of every write to the target.
     var fence: BlobConditions { BlobConditions(leaseID: leaseID, ifSequenceNumberEqual: epoch) }
+
+    /// Whether this claim itself moved the epoch past `stale` or is moving it: a write fenced with `stale`
+    /// that got `412` was refused by this claim's own raise, not by another instance.
+    func epochMoved(past stale: Int64) -> Bool {
+        epochState.withLock { $0.epoch > stale || $0.raising != nil }
+    }
+
+    /// The epoch after `stale`: raised now if it still is `stale`, else the raise in progress or done. A
+    /// raise that fails ends the claim.
+    func raiseEpoch(past stale: Int64) async throws -> Int64 {
+        let pending: Task<Int64, any Error>? = epochState.withLock { state in
+            if let raising = state.raising { return raising }
+            guard state.epoch == stale else { return nil }
+            let task = Task {
+                do {
+                    let raised = try await self.raise(stale)
+                    self.epochState.withLock { $0 = EpochState(epoch: max($0.epoch, raised)) }
+                    return raised
+                } catch {
+                    self.epochState.withLock { $0.raising = nil }
+                    throw error
+                }
+            }
+            state.raising = task
+            return task
+        }
+        guard let pending else { return epoch }
+        do {
+            return try await pending.value
+        } catch {
+            markLost("the epoch could not be raised: \(error)")
+            try check()
+            throw error
+        }
+    }
 
     var isLost: Bool { lostReason.withLock { $0 != nil } }
 
@@ -112,7 +163,27 @@ struct Claimer: Sendable {
                 "took over a target another claim held before", metadata: ["target": "\(target)", "epoch": "\(epoch)"])
         }
         try await fenceCursor(target, epoch: epoch)
-        return Claim(target: target, leaseID: leaseID, epoch: epoch, diskSize: diskSize, targetRow: targetRow)
+        return Claim(
+            target: target, leaseID: leaseID, epoch: epoch, diskSize: diskSize, targetRow: targetRow,
+            raise: { stale in try await raiseEpoch(target, leaseID: leaseID, past: stale) })
+    }
+
+    /// Raises a held claim's epoch past `stale`, on the blob (under the lease) and in the cursor row, so
+    /// that a copy of a write fenced with `stale` still on its way is refused (docs/worker.md, "Apply").
+    private func raiseEpoch(_ target: TargetName, leaseID: String, past stale: Int64) async throws -> Int64 {
+        guard stale < Int64.max else {
+            throw WorkerError(.targetInvalid, target: target, "the blob's sequence number is exhausted")
+        }
+        let raised = try await calls("Set Blob Properties (sequence number)") {
+            try await services.blob.setSequenceNumber(
+                target.address, .max(stale + 1), conditions: BlobConditions(leaseID: leaseID))
+        }
+        let epoch = raised.sequenceNumber ?? stale + 1
+        try await fenceCursor(target, epoch: epoch)
+        logger.notice(
+            "raised the epoch before repeating a write of unknown outcome",
+            metadata: ["target": "\(target)", "epoch": "\(epoch)"])
+        return epoch
     }
 
     private func fenceCursor(_ target: TargetName, epoch: Int64) async throws {

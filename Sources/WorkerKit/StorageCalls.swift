@@ -5,8 +5,9 @@ import RelayShared
 /// depth only, and every answer counted by status. A backend that retries by itself (Azure, by
 /// `RetryDecision`) is called once: its retries happen inside, and it reports each attempt, the retried
 /// 503s too, through `observe`. Over the local store and the test fault wrappers, which do not retry, the
-/// calls are retried here with jittered backoff. Every call the worker retries is idempotent or fenced:
-/// a Put Page whose outcome is unknown is simply applied again under the same lease and epoch.
+/// calls are retried here with jittered backoff. Every call the worker retries is idempotent, except a
+/// page write whose outcome is unknown: that one is thrown to the apply (`retryingUnknownOutcomes:
+/// false`), which raises the epoch before repeating it (docs/worker.md, "Apply").
 struct StorageCalls: ControlTableCalls {
     let retry: StorageRetry
     let backendRetries: Bool
@@ -20,6 +21,13 @@ struct StorageCalls: ControlTableCalls {
 
     @discardableResult
     func callAsFunction<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+        try await callAsFunction(operation, retryingUnknownOutcomes: true, body)
+    }
+
+    @discardableResult
+    func callAsFunction<T>(
+        _ operation: String, retryingUnknownOutcomes: Bool, _ body: () async throws -> T
+    ) async throws -> T {
         if backendRetries { return try await body() }
         var attempt = 0
         while true {
@@ -30,7 +38,9 @@ struct StorageCalls: ControlTableCalls {
             } catch let error as StorageError {
                 WorkerMetrics.storageResponse(status: Self.status(error.status))
                 attempt += 1
-                guard error.isRetryable, attempt < retry.attempts else { throw error }
+                guard error.isRetryable, attempt < retry.attempts,
+                    retryingUnknownOutcomes || !RetryDecision.needsIdempotence(AttemptFailure(error))
+                else { throw error }
                 try Task.checkCancellation()
                 WorkerMetrics.retry(operation)
                 let delay = retry.delay(afterAttempt: attempt)

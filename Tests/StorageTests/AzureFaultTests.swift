@@ -40,7 +40,7 @@ struct AzureFaultTests {
                 group.addTask {
                     try await blobs.putPages(
                         blob, offset: UInt64(index * 512), data: Self.page(index),
-                        contentMD5: MD5.digest(Self.page(index)), conditions: .none)
+                        checksum: .md5(MD5.digest(Self.page(index))), conditions: .none)
                 }
             }
             try await group.waitForAll()
@@ -73,7 +73,7 @@ struct AzureFaultTests {
         var sequence: Int64 = 0
         for index in 0..<32 {
             let result = try await blobs.putPages(
-                blob, offset: UInt64(index * 512), data: Self.page(index), contentMD5: nil,
+                blob, offset: UInt64(index * 512), data: Self.page(index), checksum: nil,
                 conditions: BlobConditions(ifSequenceNumberLessThan: sequence + 1))
             sequence = try #require(result.sequenceNumber)
         }
@@ -100,7 +100,7 @@ struct AzureFaultTests {
         try await blobs.createPageBlob(blob, size: 4 * 512, sequenceNumber: 5, metadata: [:], conditions: .none)
         await expectStorageError(.sequenceNumberConditionNotMet, 412) {
             try await blobs.putPages(
-                blob, offset: 0, data: Self.page(0), contentMD5: nil,
+                blob, offset: 0, data: Self.page(0), checksum: nil,
                 conditions: BlobConditions(ifSequenceNumberEqual: 4))
         }
         let records = log.records(containing: "fenced off")

@@ -196,7 +196,7 @@ struct AzureTransportTests {
             configuration: .init(retryPolicy: Self.fast))
         let blob = BlobAddress(container: "c", name: "b")
         _ = try await blobs.putPages(
-            blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil,
+            blob, offset: 0, data: [UInt8](repeating: 1, count: 512), checksum: nil,
             conditions: BlobConditions(ifSequenceNumberLessThan: 7))
         let requests = server.requests
         #expect(requests.count == 3)
@@ -214,8 +214,15 @@ struct AzureTransportTests {
             configuration: .init(retryPolicy: Self.fast))
         await #expect {
             try await other.putPages(
-                blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil, conditions: .none)
+                blob, offset: 0, data: [UInt8](repeating: 1, count: 512), checksum: nil, conditions: .none)
         } throws: { ($0 as? StorageError)?.status == 0 }
         #expect(unfenced.requests.count == 1)
+        // So it is under `eq`: the same epoch would let the stale copy through; the worker raises it first.
+        await #expect {
+            try await other.putPages(
+                blob, offset: 0, data: [UInt8](repeating: 1, count: 512), checksum: nil,
+                conditions: BlobConditions(ifSequenceNumberEqual: 7))
+        } throws: { ($0 as? StorageError)?.status == 0 }
+        #expect(unfenced.requests.count == 2)
     }
 }

@@ -39,7 +39,7 @@ struct BlobTestbed {
 
     func write(_ byte: UInt8, at offset: UInt64, count: Int, conditions: BlobConditions = .none) async throws {
         try await service.putPages(
-            blob, offset: offset, data: [UInt8](repeating: byte, count: count), contentMD5: nil, conditions: conditions)
+            blob, offset: offset, data: [UInt8](repeating: byte, count: count), checksum: nil, conditions: conditions)
     }
 
     func read(_ offset: UInt64, _ length: UInt64, snapshot: String? = nil) async throws -> [UInt8] {

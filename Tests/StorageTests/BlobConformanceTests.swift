@@ -75,7 +75,7 @@ struct BlobConformanceTests {
             etags.insert(
                 try await bed.service.putPages(
                     bed.blob, offset: 0, data: [UInt8](repeating: UInt8(index), count: 512),
-                    contentMD5: nil, conditions: .none
+                    checksum: nil, conditions: .none
                 ).etag)
             etags.insert(try await bed.service.setMetadata(bed.blob, ["n": "\(index)"], conditions: .none).etag)
         }

@@ -64,7 +64,7 @@ struct BlobKillTests {
                     == [ByteRange(offset: offset, length: UInt64(Self.pageBytes))], "page \(index) lost its range")
         }
         // The store still takes writes.
-        try await parent.putPages(Self.blob, offset: 0, data: Self.page(0), contentMD5: nil, conditions: .none)
+        try await parent.putPages(Self.blob, offset: 0, data: Self.page(0), checksum: nil, conditions: .none)
     }
 
     /// The indexes the probe acknowledged: complete `ack N` lines only (a kill may cut the last one).

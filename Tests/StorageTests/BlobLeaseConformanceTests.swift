@@ -171,10 +171,10 @@ struct BlobLeaseConformanceTests {
         #expect(try await bed.service.blobProperties(other, snapshot: nil, conditions: .none).lease.state == .expired)
         // Expired: writable without an id; an id is an error; the holder may renew it.
         try await bed.service.putPages(
-            other, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil, conditions: .none)
+            other, offset: 0, data: [UInt8](repeating: 1, count: 512), checksum: nil, conditions: .none)
         await expectStorageError(.leaseNotPresentWithBlobOperation, 412) {
             try await bed.service.putPages(
-                other, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil,
+                other, offset: 0, data: [UInt8](repeating: 1, count: 512), checksum: nil,
                 conditions: BlobConditions(leaseID: id))
         }
         #expect(try await bed.service.lease(other, .renew(id: id), conditions: .none).leaseID == id)

@@ -31,7 +31,7 @@ struct BlobLocalStoreTests {
         try await service.createContainer(blob.container)
         try await service.createPageBlob(blob, size: 4096, sequenceNumber: 7, metadata: [:], conditions: .none)
         try await service.putPages(
-            blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil,
+            blob, offset: 0, data: [UInt8](repeating: 1, count: 512), checksum: nil,
             conditions: BlobConditions(ifSequenceNumberLessThan: 8))
         #expect(log.records(containing: "fenced off").isEmpty)
         await expectStorageError(.sequenceNumberConditionNotMet, 412) {
@@ -57,7 +57,7 @@ struct BlobLocalStoreTests {
         let data = randomBytes(4 << 20)
         for index in 0..<4 {
             try await service.putPages(
-                blob, offset: UInt64(index) << 22, data: data, contentMD5: nil, conditions: .none)
+                blob, offset: UInt64(index) << 22, data: data, checksum: nil, conditions: .none)
         }
         #expect(try SystemFile.openForReading(file).allocatedBytes() >= 16 << 20)
         // A snapshot copies data regions only (or shares blocks), so holes stay holes.
@@ -122,7 +122,7 @@ struct BlobLocalStoreTests {
             while ContinuousClock.now < deadline {
                 do {
                     try await old.putPages(
-                        blob, offset: 0, data: [UInt8](repeating: 0xAA, count: 4096), contentMD5: nil,
+                        blob, offset: 0, data: [UInt8](repeating: 0xAA, count: 4096), checksum: nil,
                         conditions: fenced)
                     acknowledged += 1
                 } catch let error as StorageError {
@@ -137,7 +137,7 @@ struct BlobLocalStoreTests {
         _ = try await new.lease(blob, .acquire(.seconds(60), proposedID: newID), conditions: .none)
         try await new.setSequenceNumber(blob, .max(2), conditions: BlobConditions(leaseID: newID))
         try await new.putPages(
-            blob, offset: 0, data: [UInt8](repeating: 0xBB, count: 4096), contentMD5: nil,
+            blob, offset: 0, data: [UInt8](repeating: 0xBB, count: 4096), checksum: nil,
             conditions: BlobConditions(leaseID: newID, ifSequenceNumberEqual: 2))
 
         let (acknowledged, refusal) = try await writer.value
@@ -161,7 +161,7 @@ struct BlobLocalStoreTests {
             try await service.createContainer("disks")
             try await service.createPageBlob(
                 blob, size: 1 << 20, sequenceNumber: 3, metadata: ["k": "v"], conditions: .none)
-            try await service.putPages(blob, offset: 8192, data: data, contentMD5: nil, conditions: .none)
+            try await service.putPages(blob, offset: 8192, data: data, checksum: nil, conditions: .none)
             snapshot = try await service.snapshot(blob, metadata: nil, conditions: .none)
             try await service.clearPages(blob, range: ByteRange(offset: 8192, length: 4096), conditions: .none)
             _ = try await service.lease(blob, .acquire(.infinite, proposedID: id), conditions: .none)
@@ -195,7 +195,7 @@ struct BlobLocalStoreTests {
                             try await service.putPages(
                                 blob, offset: UInt64(index) * 1024,
                                 data: [UInt8](repeating: UInt8(number + 1), count: 512),
-                                contentMD5: nil, conditions: .none)
+                                checksum: nil, conditions: .none)
                         }
                     }
                 }
@@ -232,10 +232,10 @@ struct BlobLocalStoreTests {
         let service = try await openProcess()
         try await service.createContainer("disks")
         try await service.createPageBlob(blob, size: 64 << 10, sequenceNumber: 0, metadata: [:], conditions: .none)
-        try await service.putPages(blob, offset: 0, data: randomBytes(8192), contentMD5: nil, conditions: .none)
+        try await service.putPages(blob, offset: 0, data: randomBytes(8192), checksum: nil, conditions: .none)
         let snapshot = try await service.snapshot(blob, metadata: nil, conditions: .none)
         try await service.createPageBlob(blob, size: 32 << 10, sequenceNumber: 0, metadata: [:], conditions: .none)
-        try await service.putPages(blob, offset: 4096, data: randomBytes(512), contentMD5: nil, conditions: .none)
+        try await service.putPages(blob, offset: 4096, data: randomBytes(512), checksum: nil, conditions: .none)
         let changes = try await service.pageRanges(
             blob, range: nil, snapshot: nil, previousSnapshot: snapshot, conditions: .none)
         #expect(

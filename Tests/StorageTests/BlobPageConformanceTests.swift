@@ -32,9 +32,9 @@ struct BlobPageConformanceTests {
         try await bed.pageBlob(size: 1 << 20)
         let data = randomBytes(1024)
         try await bed.service.putPages(
-            bed.blob, offset: 0, data: Array(data[..<512]), contentMD5: nil, conditions: .none)
+            bed.blob, offset: 0, data: Array(data[..<512]), checksum: nil, conditions: .none)
         try await bed.service.putPages(
-            bed.blob, offset: 512, data: Array(data[512...]), contentMD5: nil, conditions: .none)
+            bed.blob, offset: 512, data: Array(data[512...]), checksum: nil, conditions: .none)
         // Written zeros are written pages.
         try await bed.write(0, at: 8192, count: 4096)
         try await bed.write(9, at: 65536, count: 512)
@@ -73,7 +73,7 @@ struct BlobPageConformanceTests {
         // 4 MiB is the largest Put Page; one page more is 413.
         await expectStorageError(.requestBodyTooLarge, 413) { try await bed.write(1, at: 0, count: (4 << 20) + 512) }
         let fourMiB = randomBytes(4 << 20)
-        try await bed.service.putPages(bed.blob, offset: 4 << 20, data: fourMiB, contentMD5: nil, conditions: .none)
+        try await bed.service.putPages(bed.blob, offset: 4 << 20, data: fourMiB, checksum: nil, conditions: .none)
         #expect(try await bed.read(4 << 20, 4 << 20) == fourMiB)
         // Pages past the end of the blob.
         await expectStorageError(.invalidPageRange, 416) { try await bed.write(1, at: (8 << 20) - 512, count: 1024) }
@@ -102,22 +102,29 @@ struct BlobPageConformanceTests {
         await expectStorageError(.blobNotFound, 404) {
             try await bed.service.putPages(
                 BlobAddress(container: "ctr", name: "none"), offset: 0, data: [UInt8](repeating: 1, count: 512),
-                contentMD5: nil, conditions: .none)
+                checksum: nil, conditions: .none)
         }
     }
 
     @Test(arguments: BlobBackends.all)
-    func contentMD5IsChecked(_ backend: Backend<any BlobService>) async throws {
+    func transactionalChecksumsAreChecked(_ backend: Backend<any BlobService>) async throws {
         let bed = try await BlobTestbed(backend)
         try await bed.pageBlob()
         let data = randomBytes(4096)
-        try await bed.service.putPages(bed.blob, offset: 0, data: data, contentMD5: MD5.digest(data), conditions: .none)
+        try await bed.service.putPages(
+            bed.blob, offset: 0, data: data, checksum: .md5(MD5.digest(data)), conditions: .none)
+        try await bed.service.putPages(
+            bed.blob, offset: 8192, data: data, checksum: .crc64(CRC64.checksum(data)), conditions: .none)
         var wrong = MD5.digest(data)
         wrong[0] ^= 1
         await expectStorageError(.md5Mismatch, 400) {
-            try await bed.service.putPages(bed.blob, offset: 4096, data: data, contentMD5: wrong, conditions: .none)
+            try await bed.service.putPages(bed.blob, offset: 4096, data: data, checksum: .md5(wrong), conditions: .none)
         }
-        #expect(try await bed.ranges().pageRanges == [r(0, 4096)])
+        await expectStorageError(.crc64Mismatch, 400) {
+            try await bed.service.putPages(
+                bed.blob, offset: 4096, data: data, checksum: .crc64(CRC64.checksum(data) ^ 1), conditions: .none)
+        }
+        #expect(try await bed.ranges().pageRanges == [r(0, 4096), r(8192, 4096)])
     }
 
     @Test(arguments: BlobBackends.all)
@@ -152,7 +159,7 @@ struct BlobPageConformanceTests {
         ]
         for conditions in passes {
             let result = try await bed.service.putPages(
-                bed.blob, offset: 0, data: [UInt8](repeating: 1, count: 512), contentMD5: nil,
+                bed.blob, offset: 0, data: [UInt8](repeating: 1, count: 512), checksum: nil,
                 conditions: conditions)
             #expect(result.sequenceNumber == 3)
         }

@@ -12,7 +12,7 @@ struct BlobSnapshotConformanceTests {
         try await bed.service.createPageBlob(
             bed.blob, size: 64 << 10, sequenceNumber: 4, metadata: ["gen": "1"], conditions: .none)
         let first = randomBytes(8192)
-        try await bed.service.putPages(bed.blob, offset: 0, data: first, contentMD5: nil, conditions: .none)
+        try await bed.service.putPages(bed.blob, offset: 0, data: first, checksum: nil, conditions: .none)
         let snapshot = try await bed.service.snapshot(bed.blob, metadata: nil, conditions: .none)
         #expect(snapshot.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z/) != nil)
 

@@ -266,7 +266,9 @@ private final class CountingBlobService: BlobService {
     func createPageBlob(
         _ blob: BlobAddress, size: UInt64, sequenceNumber: Int64, metadata: [String: String], conditions: BlobConditions
     ) async throws -> BlobWriteResult { throw NotUsed() }
-    func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions)
+    func putPages(
+        _ blob: BlobAddress, offset: UInt64, data: [UInt8], checksum: PageChecksum?, conditions: BlobConditions
+    )
         async throws -> BlobWriteResult
     { throw NotUsed() }
     func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws -> BlobWriteResult {

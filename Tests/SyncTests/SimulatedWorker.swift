@@ -50,7 +50,7 @@ struct SimulatedWorker {
                         try reader.decode(extentAt: index, using: decompressor, into: $0)
                     }
                     try await services.blob.putPages(
-                        target.address, offset: extent.offset, data: plain, contentMD5: nil, conditions: .none)
+                        target.address, offset: extent.offset, data: plain, checksum: nil, conditions: .none)
                 case .clear:
                     try await services.blob.clearPages(target.address, range: extent.range, conditions: .none)
                 }

@@ -33,7 +33,7 @@ struct SyncCommandTests {
         try await runOK(Self.relayClient, arguments(harness, "verify", source: source))
         try await harness.services.blob.putPages(
             harness.target.address, offset: 5 << 20, data: [UInt8](repeating: 0xEE, count: 1024),
-            contentMD5: nil, conditions: .none)
+            checksum: nil, conditions: .none)
         let damaged = try await run(Self.relayClient, arguments(harness, "verify", source: source) + ["--json"])
         #expect(damaged.status == 1)
         let report = try JSONDecoder().decode(TargetVerifier.Report.self, from: Data(damaged.stdout.utf8))
@@ -42,7 +42,7 @@ struct SyncCommandTests {
         // Repaired with the source's bytes, the target verifies again.
         let original = try SystemFile.openForReading(source).readExactly(1024, at: 5 << 20)
         try await harness.services.blob.putPages(
-            harness.target.address, offset: 5 << 20, data: original, contentMD5: nil, conditions: .none)
+            harness.target.address, offset: 5 << 20, data: original, checksum: nil, conditions: .none)
         #expect(try await verifier.verify(source: source).equal)
 
         // status: the generation applied, its recovery point, no lag.
@@ -94,10 +94,13 @@ struct SyncCommandTests {
         try await harness.sync(source)
         try await worker.run(virtualSize: Self.size)
 
-        // Generation 2 changes 14 MiB; its client is killed part way.
+        // Generation 2 changes 14 MiB; its client is killed part way. One compression thread, so that
+        // its first segment (8 MiB) is paid for and enqueued before the second: with two, a loaded
+        // machine can finish the smaller second one first, and both are then enqueued together at the end.
         try patch(source, at: 2 << 20, with: random.bytes(14 << 20))
         let killed = try ChildProcess(
-            Self.relayClient, arguments(harness, "sync", source: source) + ["--max-bandwidth", "8Mbit"],
+            Self.relayClient,
+            arguments(harness, "sync", source: source) + ["--max-bandwidth", "8Mbit", "--threads", "1"],
             outputPath: harness.directory.file("killed.out"))
         let control = worker.control
         // Killed once it has enqueued a segment of the generation (its journal says so).
@@ -161,6 +164,17 @@ struct SyncCommandTests {
         #expect(back.generation == 4 && back.full && !back.resumed)
         try await worker.run(virtualSize: Self.size)
         try await runOK(Self.relayClient, arguments(harness, "verify", source: source))
+    }
+
+    /// `abandon --help` names both generations it closes: one whose client is gone, and a sent one with a
+    /// poisoned seq that sync cannot resend because the source changed (PoisonResendTests drive that case).
+    @Test(.timeLimit(.minutes(2)))
+    func abandonHelpNamesBothCases() async throws {
+        let help = try await runOK(Self.relayClient, ["abandon", "--help"])
+        let text = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(text.contains("client is gone"), "\(help)")
+        #expect(text.contains("poisoned") && text.contains("source has changed since"), "\(help)")
+        #expect(text.contains("just before the first poisoned one"), "\(help)")
     }
 
     /// A source modified while it is read: the summary and the generation's row say so.

@@ -55,7 +55,7 @@ struct Producer {
             target.address, size: producer.diskSize + 512, sequenceNumber: 0,
             metadata: producer.identity.metadata, conditions: .none)
         try await services.blob.putPages(
-            target.address, offset: producer.diskSize, data: producer.footer, contentMD5: nil, conditions: .none)
+            target.address, offset: producer.diskSize, data: producer.footer, checksum: nil, conditions: .none)
         try await services.table.insert(producer.table, TargetRow(target: target, identity: producer.identity).entity)
         try await services.table.insert(producer.table, KnownTargetRow(target: target).entity)
         return producer

@@ -106,6 +106,40 @@ import Testing
         #expect(try await producer.readTarget().data == (try oracle.bytes))
     }
 
+    /// Put Pages that get no answer and land later, after a later write to the same pages: the worker
+    /// raises the epoch before repeating each one, so every stale copy is refused and the target is exact.
+    @Test func aDelayedCopyOfAWriteOfUnknownOutcomeIsFencedOff() async throws {
+        let storage = try await LocalStorage()
+        var producer = try await Producer.create(
+            services: storage.services, target: Self.target, virtualSize: Self.virtualSize)
+        // Every generation rewrites the same pages with other bytes (two Put Pages, one of them a clear
+        // next time), so a held-up copy of one generation's write is overtaken by the next one's.
+        var segments: [Producer.Sent] = []
+        for generation in 0..<8 as Range<UInt64> {
+            let second: Producer.Extent =
+                generation % 2 == 0
+                ? .write(3 << 20, pattern(128 << 10, seed: 200 + generation)) : .clear(3 << 20, 128 << 10)
+            segments += try await producer.generation([
+                [.write(0, pattern(256 << 10, seed: 100 + generation)), second]
+            ])
+        }
+        for segment in segments { try await producer.send(segment) }
+        let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)
+        try oracle.apply(segments)
+
+        let (services, plan) = storage.faulty(FaultConfiguration(seed: 23, delayedWriteRate: 0.4))
+        #expect(try await drain(services) == .drained)
+        let counts = plan.counts
+        #expect(counts.delayedWrites > 2)
+        #expect(counts.staleCopiesRefused > 1)
+        #expect(counts.staleCopiesLanded == 0)
+        #expect(try await producer.readTarget().data == (try oracle.bytes))
+        // Each unknown outcome raised the epoch: the blob's sequence number is past the claim's first one.
+        let cursor = try CursorRow(
+            entity: try await storage.table.get(producer.table, partitionKey: Self.target.key, rowKey: "cursor"))
+        #expect(cursor.epoch > 1)
+    }
+
     /// Forged messages go to the poison queue with their reason; the target is not touched by them.
     @Test func forgedMessagesArePoisoned() async throws {
         let storage = try await LocalStorage()
@@ -231,7 +265,7 @@ import Testing
                 == second)
         await #expect(throws: StorageError.self) {
             try await storage.blob.putPages(
-                Self.target.address, offset: 0, data: [UInt8](repeating: 7, count: 512), contentMD5: nil,
+                Self.target.address, offset: 0, data: [UInt8](repeating: 7, count: 512), checksum: nil,
                 conditions: BlobConditions(ifSequenceNumberEqual: first))
         }
         let oracle = try Oracle(target: Self.target, diskSize: producer.diskSize)

@@ -48,8 +48,8 @@ param minReplicas int = 2
 @minValue(2)
 param maxReplicas int = 10
 
-@description('Control queue messages waiting per replica before another one is added. A starting point, not yet a measured figure: set it from the worker benchmark (docs/operations.md).')
-param queueLengthPerReplica int = 32
+@description('Control queue messages waiting per replica before another one is added: the segments one worker applies in 30 s, from the worker benchmark (docs/operations.md, "When to scale out").')
+param queueLengthPerReplica int = 220
 
 @description('The worker\'s graceful stop bound: on SIGTERM it finishes in-flight writes, saves the cursor and releases its leases within this time.')
 param gracefulStopSeconds int = 30

@@ -385,7 +385,8 @@ struct BlobEndpoint: StorageEndpoint {
             let crc = try checkCRC64(request)
             let md5 = try md5Header(request)
             let result = try await account.blob.putPages(
-                blob, offset: range.start, data: request.body, contentMD5: md5, conditions: try conditions(request))
+                blob, offset: range.start, data: request.body, checksum: md5.map(PageChecksum.md5),
+                conditions: try conditions(request))
             addWriteResult(result, to: &response)
             if let md5 { response.add("content-md5", Data(md5).base64EncodedString()) }
             // Azure also answers a CRC-64 it computes when none was sent; no client needs that one, and it

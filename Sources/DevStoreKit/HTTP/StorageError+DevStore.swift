@@ -9,7 +9,6 @@ extension StorageError.Code {
     static let authorizationProtocolMismatch: Self = "AuthorizationProtocolMismatch"
     static let authorizationResourceTypeMismatch: Self = "AuthorizationResourceTypeMismatch"
     static let authorizationServiceMismatch: Self = "AuthorizationServiceMismatch"
-    static let crc64Mismatch: Self = "Crc64Mismatch"
     static let duplicatePropertiesSpecified: Self = "DuplicatePropertiesSpecified"
     static let invalidValueType: Self = "InvalidValueType"
     static let invalidXmlDocument: Self = "InvalidXmlDocument"

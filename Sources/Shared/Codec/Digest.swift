@@ -23,17 +23,26 @@ public struct XXH128: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// One-shot XXH3 hashes (seed 0), as `xxhsum -H3` (64-bit) and `-H2` (128-bit) compute them.
+/// One-shot XXH3 hashes (seed 0), as `xxhsum -H3` (64-bit) and `-H2` (128-bit) compute them. On x86-64
+/// they go through libxxhash's run-time dispatch to AVX2 or AVX-512 (`Sources/CXXHash/shim.h`).
 public enum Digest {
     // swift-format-ignore: AlwaysUseLowerCamelCase
     // Named after the algorithm, as xxHash names it.
     public static func xxh3_64(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        XXH3_64bits(bytes.baseAddress, bytes.count)
+        #if arch(x86_64)
+            XXH3_64bits_dispatch(bytes.baseAddress, bytes.count)
+        #else
+            XXH3_64bits(bytes.baseAddress, bytes.count)
+        #endif
     }
 
     // swift-format-ignore: AlwaysUseLowerCamelCase
     public static func xxh3_128(_ bytes: UnsafeRawBufferPointer) -> XXH128 {
-        XXH128(XXH3_128bits(bytes.baseAddress, bytes.count))
+        #if arch(x86_64)
+            XXH128(XXH3_128bits_dispatch(bytes.baseAddress, bytes.count))
+        #else
+            XXH128(XXH3_128bits(bytes.baseAddress, bytes.count))
+        #endif
     }
 }
 
@@ -53,7 +62,11 @@ public final class XXH3Hasher128 {
     deinit { XXH3_freeState(state) }
 
     public func update(_ bytes: UnsafeRawBufferPointer) {
-        XXH3_128bits_update(state, bytes.baseAddress, bytes.count)
+        #if arch(x86_64)
+            XXH3_128bits_update_dispatch(state, bytes.baseAddress, bytes.count)
+        #else
+            XXH3_128bits_update(state, bytes.baseAddress, bytes.count)
+        #endif
     }
 
     /// The hash of everything fed since creation or the last `reset()`; feeding may continue afterwards.

@@ -44,9 +44,11 @@ public protocol BlobService: Sendable {
     ) async throws -> BlobWriteResult
 
     /// Put Page (update): writes `data` (≤ 4 MiB, a multiple of 512) at `offset` (512-aligned).
-    /// `contentMD5`, when given, is checked by the service (`400 Md5Mismatch`).
+    /// `checksum`, when given, is checked by the service (`400 Md5Mismatch` or `400 Crc64Mismatch`).
     @discardableResult
-    func putPages(_ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions)
+    func putPages(
+        _ blob: BlobAddress, offset: UInt64, data: [UInt8], checksum: PageChecksum?, conditions: BlobConditions
+    )
         async throws -> BlobWriteResult
 
     /// Put Page (clear): releases `range` (512-aligned); it reads as zeros and leaves the page ranges.
@@ -78,6 +80,21 @@ public protocol BlobService: Sendable {
 }
 
 /// A blob's container and name.
+/// A Put Page's transactional checksum: `Content-MD5`, or `x-ms-content-crc64` (CRC-64/NVME, `CRC64`),
+/// which costs a fraction of MD5 (docs/worker.md, "Performance").
+public enum PageChecksum: Hashable, Sendable {
+    case md5([UInt8])
+    case crc64(UInt64)
+
+    /// Whether `data` has this checksum.
+    public func matches(_ data: [UInt8]) -> Bool {
+        switch self {
+        case .md5(let digest): MD5.digest(data) == digest
+        case .crc64(let crc): CRC64.checksum(data) == crc
+        }
+    }
+}
+
 public struct BlobAddress: Hashable, Sendable, CustomStringConvertible {
     public var container: String
     public var name: String

@@ -59,6 +59,7 @@ extension StorageError.Code {
     public static let invalidRange: Self = "InvalidRange"
     public static let snapshotsPresent: Self = "SnapshotsPresent"
     public static let md5Mismatch: Self = "Md5Mismatch"
+    public static let crc64Mismatch: Self = "Crc64Mismatch"
     public static let requestBodyTooLarge: Self = "RequestBodyTooLarge"
     public static let previousSnapshotNotFound: Self = "PreviousSnapshotNotFound"
     public static let previousSnapshotCannotBeNewer: Self = "PreviousSnapshotCannotBeNewer"

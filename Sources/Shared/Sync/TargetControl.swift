@@ -113,7 +113,7 @@ public struct TargetControl: Sendable {
         let size = VHDFooter.targetSize(forVirtualSize: identity.virtualSize)
         let footer = VHDFooter.fixedTarget(virtualSize: identity.virtualSize, uniqueID: identity.sourceID)
         try await services.blob.putPages(
-            target.address, offset: size, data: footer.serialized(), contentMD5: nil, conditions: .none)
+            target.address, offset: size, data: footer.serialized(), checksum: nil, conditions: .none)
     }
 
     /// Writes `row` over the stored `target` row if its ETag still matches; when the answer says it

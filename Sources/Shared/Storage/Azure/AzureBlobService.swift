@@ -168,7 +168,7 @@ public struct AzureBlobService: BlobService {
 
     @discardableResult
     public func putPages(
-        _ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions
+        _ blob: BlobAddress, offset: UInt64, data: [UInt8], checksum: PageChecksum?, conditions: BlobConditions
     ) async throws -> BlobWriteResult {
         guard !data.isEmpty else {
             throw StorageError(
@@ -177,7 +177,13 @@ public struct AzureBlobService: BlobService {
         var headers = [
             ("x-ms-page-write", "update"), ("x-ms-range", "bytes=\(offset)-\(offset + UInt64(data.count) - 1)"),
         ]
-        if let contentMD5 { headers.append(("Content-MD5", Data(contentMD5).base64EncodedString())) }
+        switch checksum {
+        case .md5(let digest): headers.append(("Content-MD5", Data(digest).base64EncodedString()))
+        case .crc64(let crc):
+            let bytes = (0..<8).map { UInt8(truncatingIfNeeded: crc >> (8 * UInt64($0))) }
+            headers.append(("x-ms-content-crc64", Data(bytes).base64EncodedString()))
+        case nil: break
+        }
         return try await fencedPageWrite(blob, headers: headers, body: data, conditions: conditions)
     }
 
@@ -196,22 +202,21 @@ public struct AzureBlobService: BlobService {
     /// same pages (docs/azure-rest.md, "Retries and idempotency"). So an attempt whose fate is unknown is
     /// repeated only under the sequence-number fence: when the write carries `x-ms-if-sequence-number-lt: N`,
     /// the blob's sequence number is first raised to N (`max`, itself idempotent), which makes any stale copy
-    /// fail with 412, and the write is repeated with `lt: N+1`. A write fenced with
-    /// `x-ms-if-sequence-number-eq` (the worker's epoch, docs/worker.md "Claim") is repeated as it is:
-    /// the same bytes under the same epoch land the same, and a writer of a later epoch makes every copy
-    /// fail. Without either condition the unknown outcome is thrown to the caller. Throttled (503/429) or
-    /// unsent attempts are retried inside `AzureClient` as usual.
+    /// fail with 412, and the write is repeated with `lt: N+1`. Otherwise the unknown outcome is thrown to
+    /// the caller: a write fenced with `x-ms-if-sequence-number-eq` (the worker's epoch, docs/worker.md
+    /// "Apply") is not repeated under the same epoch, since its stale copy would pass that fence too; the
+    /// worker raises its epoch first. Throttled (503/429) or unsent attempts are retried inside
+    /// `AzureClient` as usual.
     private func fencedPageWrite(
         _ blob: BlobAddress, headers: [(String, String)], body: [UInt8], conditions: BlobConditions
     ) async throws -> BlobWriteResult {
         let pacer = pacers.pacer(for: blob)
         var conditions = conditions
         var fences = 0
-        let safety: RetrySafety = conditions.ifSequenceNumberEqual != nil ? .idempotent : .unsafe
         while true {
             let request = AzureRequest(
                 "PUT", AzurePath.blob(blob), query: [("comp", "page")], headers: headers + Self.headers(conditions),
-                body: body, contentType: body.isEmpty ? nil : "application/octet-stream", safety: safety,
+                body: body, contentType: body.isEmpty ? nil : "application/octet-stream", safety: .unsafe,
                 subject: "blob \(blob)")
             do {
                 return try Self.writeResult(try await client.send(request, pacer: pacer), blob)

@@ -23,11 +23,17 @@ public struct FaultConfiguration: Hashable, Sendable {
     public var reappearDelay: Int
     /// Get Messages answers its messages in random order.
     public var shuffle: Bool
+    /// A Put Page gets no answer (status 0) and is held up: it lands only right after the next Put Page
+    /// or clear of the same blob that overlaps it with other bytes, with its original conditions, as a
+    /// request delayed in the network lands after its sender repeated it and moved on. Only a fence that
+    /// moved in between refuses it.
+    public var delayedWriteRate: Double
 
     public init(
         seed: UInt64, serverBusyRate: Double = 0, timeoutRate: Double = 0,
         latency: ClosedRange<Duration> = .zero ... .zero,
-        duplicateRate: Double = 0, reappearRate: Double = 0, reappearDelay: Int = 1, shuffle: Bool = false
+        duplicateRate: Double = 0, reappearRate: Double = 0, reappearDelay: Int = 1, shuffle: Bool = false,
+        delayedWriteRate: Double = 0
     ) {
         self.seed = seed
         self.serverBusyRate = serverBusyRate
@@ -37,6 +43,7 @@ public struct FaultConfiguration: Hashable, Sendable {
         self.reappearRate = reappearRate
         self.reappearDelay = reappearDelay
         self.shuffle = shuffle
+        self.delayedWriteRate = delayedWriteRate
     }
 }
 
@@ -47,6 +54,10 @@ public struct FaultCounts: Hashable, Sendable {
     public var duplicates = 0
     public var reappearances = 0
     public var shuffles = 0
+    /// Put Pages held up (`delayedWriteRate`), and how their copies fared when they arrived.
+    public var delayedWrites = 0
+    public var staleCopiesLanded = 0
+    public var staleCopiesRefused = 0
     public init() {}
 }
 
@@ -59,6 +70,26 @@ public final class FaultPlan: Sendable {
     private struct State {
         var random: SplitMix64
         var counts = FaultCounts()
+        var held: [HeldWrite] = []
+    }
+
+    /// A Put Page held up in the network (`delayedWriteRate`).
+    struct HeldWrite: Sendable {
+        let blob: BlobAddress
+        let offset: UInt64
+        let data: [UInt8]
+        /// Sends the original request.
+        let land: @Sendable () async throws -> Void
+
+        /// Whether a write of `bytes` (nil: a clear) over `range` leaves other bytes than this one's.
+        func differs(from bytes: [UInt8]?, over range: ByteRange) -> Bool {
+            let start = max(offset, range.offset)
+            let end = min(offset + UInt64(data.count), range.end)
+            guard start < end else { return false }
+            let mine = data[Int(start - offset)..<Int(end - offset)]
+            guard let bytes else { return mine.contains { $0 != 0 } }
+            return !mine.elementsEqual(bytes[Int(start - range.offset)..<Int(end - range.offset)])
+        }
     }
 
     public init(_ configuration: FaultConfiguration) {
@@ -85,6 +116,36 @@ public final class FaultPlan: Sendable {
             if busy { state.counts.serverBusy += 1 }
             if timedOut { state.counts.timedOut += 1 }
             return OperationFaults(latency: latency, serverBusy: busy, timedOut: timedOut)
+        }
+    }
+
+    /// Draws whether a Put Page is held up; no draw when the plan never holds one, so that seeds made
+    /// before this fault keep their sequence.
+    func nextWriteDelayed() -> Bool {
+        guard configuration.delayedWriteRate > 0 else { return false }
+        return state.withLock { state in
+            let delayed = state.random.nextUnit() < configuration.delayedWriteRate
+            if delayed { state.counts.delayedWrites += 1 }
+            return delayed
+        }
+    }
+
+    func hold(_ write: HeldWrite) { state.withLock { $0.held.append(write) } }
+
+    /// Lands the held writes that the write of `bytes` (nil: a clear) over `range` of `blob` overtook.
+    func landHeldWrites(after blob: BlobAddress, wrote range: ByteRange, bytes: [UInt8]?) async {
+        let overtaken = state.withLock { state in
+            let overtaken = state.held.filter { $0.blob == blob && $0.differs(from: bytes, over: range) }
+            state.held.removeAll { $0.blob == blob && $0.differs(from: bytes, over: range) }
+            return overtaken
+        }
+        for write in overtaken {
+            do {
+                try await write.land()
+                state.withLock { $0.counts.staleCopiesLanded += 1 }
+            } catch {
+                state.withLock { $0.counts.staleCopiesRefused += 1 }
+            }
         }
     }
 

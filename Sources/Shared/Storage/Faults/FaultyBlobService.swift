@@ -78,20 +78,35 @@ public struct FaultyBlobService<Base: BlobService>: BlobService {
 
     @discardableResult
     public func putPages(
-        _ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions
+        _ blob: BlobAddress, offset: UInt64, data: [UInt8], checksum: PageChecksum?, conditions: BlobConditions
     ) async throws -> BlobWriteResult {
-        try await plan.inject("Put Page") {
-            try await base.putPages(blob, offset: offset, data: data, contentMD5: contentMD5, conditions: conditions)
+        if plan.nextWriteDelayed() {
+            plan.hold(
+                FaultPlan.HeldWrite(blob: blob, offset: offset, data: data) {
+                    try await base.putPages(
+                        blob, offset: offset, data: data, checksum: checksum, conditions: conditions)
+                })
+            throw StorageError(
+                .networkError, status: 0,
+                "Put Page: injected fault: no answer (the request is held up and may land later)")
         }
+        let result = try await plan.inject("Put Page") {
+            try await base.putPages(blob, offset: offset, data: data, checksum: checksum, conditions: conditions)
+        }
+        await plan.landHeldWrites(
+            after: blob, wrote: ByteRange(offset: offset, length: UInt64(data.count)), bytes: data)
+        return result
     }
 
     @discardableResult
     public func clearPages(_ blob: BlobAddress, range: ByteRange, conditions: BlobConditions) async throws
         -> BlobWriteResult
     {
-        try await plan.inject("Put Page (clear)") {
+        let result = try await plan.inject("Put Page (clear)") {
             try await base.clearPages(blob, range: range, conditions: conditions)
         }
+        await plan.landHeldWrites(after: blob, wrote: range, bytes: nil)
+        return result
     }
 
     public func pageRanges(

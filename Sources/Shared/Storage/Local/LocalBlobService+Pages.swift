@@ -26,7 +26,7 @@ extension LocalBlobService {
 
     @discardableResult
     public func putPages(
-        _ blob: BlobAddress, offset: UInt64, data: [UInt8], contentMD5: [UInt8]?, conditions: BlobConditions
+        _ blob: BlobAddress, offset: UInt64, data: [UInt8], checksum: PageChecksum?, conditions: BlobConditions
     ) async throws -> BlobWriteResult {
         try LocalBlobValidation.address(blob)
         try LocalBlobValidation.conditions(conditions)
@@ -37,17 +37,26 @@ extension LocalBlobService {
                 .requestBodyTooLarge, status: 413,
                 "Put Page of \(data.count) bytes to \(blob) is over the 4 MiB limit; split it")
         }
-        if let contentMD5 {
-            guard contentMD5.count == 16 else {
+        switch checksum {
+        case .md5(let digest):
+            guard digest.count == 16 else {
                 throw StorageError.badRequest(
-                    .invalidHeaderValue, "Content-MD5 of \(contentMD5.count) bytes for \(blob); an MD5 has 16")
+                    .invalidHeaderValue, "Content-MD5 of \(digest.count) bytes for \(blob); an MD5 has 16")
             }
-            guard MD5.digest(data) == contentMD5 else {
+            guard checksum?.matches(data) == true else {
                 throw StorageError.badRequest(
                     .md5Mismatch,
                     "the MD5 of the \(data.count) bytes for \(blob) at offset \(offset) does not match Content-MD5; the data was damaged, send it again"
                 )
             }
+        case .crc64:
+            guard checksum?.matches(data) == true else {
+                throw StorageError.badRequest(
+                    .crc64Mismatch,
+                    "the CRC-64 of the \(data.count) bytes for \(blob) at offset \(offset) does not match x-ms-content-crc64; the data was damaged, send it again"
+                )
+            }
+        case nil: break
         }
         let (directory, logger) = (store.blobDirectory, store.logger)
         return try await write { db, now, _ in
