@@ -141,8 +141,12 @@ struct OperatorCallTests {
         }
     }
 
+    /// Deleted containers' names are held `hold` seconds (Azure: at least 30), as Create Container's
+    /// `409 ContainerBeingDeleted` says, then free.
+    static let hold: TimeInterval = 3
+
     @Test func listContainersAndDeleteOneWithLeasedBlobs() async throws {
-        try await withDevStore { store in
+        try await withDevStore(deletedContainerHold: Self.hold) { store in
             let port = store.ports.blob
             for container in ["vhds-2", "vhds-1", "temp"] {
                 #expect(
@@ -212,11 +216,19 @@ struct OperatorCallTests {
                 method: "DELETE", port: port, path: "/\(Self.account)/vhds-1", query: [("restype", "container")]
             ).signed().send()
             #expect(again.status == 404 && again.headers["x-ms-error-code"] == "ContainerNotFound")
-            // Made again, the container is empty.
-            #expect(
-                try await RawRequest(
-                    method: "PUT", port: port, path: "/\(Self.account)/vhds-1", query: [("restype", "container")]
-                ).signed().send().status == 201)
+            // The name is held for a while, then made again the container is empty.
+            let create = RawRequest(
+                method: "PUT", port: port, path: "/\(Self.account)/vhds-1", query: [("restype", "container")])
+            let held = try await create.signed().send()
+            #expect(held.status == 409 && held.headers["x-ms-error-code"] == "ContainerBeingDeleted")
+            let deadline = ContinuousClock.now + .seconds(60)
+            var created = try await create.signed().send()
+            while created.status == 409, ContinuousClock.now < deadline {
+                #expect(created.headers["x-ms-error-code"] == "ContainerBeingDeleted")
+                try await Task.sleep(for: .milliseconds(200))
+                created = try await create.signed().send()
+            }
+            #expect(created.status == 201)
             let blobs = try await RawRequest(
                 method: "GET", port: port, path: "/\(Self.account)/vhds-1",
                 query: [("restype", "container"), ("comp", "list")]
@@ -261,6 +273,22 @@ struct OperatorCallTests {
             )
             .signed(service: .table).send()
             #expect(try Self.tableNames(filtered.body) == ["Control"])
+            // As in Azure, `$filter` applies to each page of `$top` names: pages before the match are empty
+            // but continue, and the match comes on the page that holds it.
+            var filteredPages: [[String]] = []
+            var marker: String?
+            repeat {
+                var query = [("$filter", TestSAS.encoded("TableName eq 'delta'")), ("$top", "1")]
+                if let marker { query.append(("NextTableName", marker)) }
+                let page = try await RawRequest(
+                    method: "GET", port: port, path: "/\(Self.account)/Tables", query: query, headers: Self.nometadata
+                )
+                .signed(service: .table).send()
+                #expect(page.status == 200)
+                filteredPages.append(try Self.tableNames(page.body))
+                marker = page.headers["x-ms-continuation-nexttablename"]
+            } while marker != nil && filteredPages.count < 10
+            #expect(filteredPages == [[], [], [], ["delta"]])
             let minimal = try await RawRequest(
                 method: "GET", port: port, path: "/\(Self.account)/Tables",
                 headers: [("Accept", "application/json;odata=minimalmetadata")]
@@ -298,6 +326,46 @@ struct OperatorCallTests {
 
     /// Unsigned and under-privileged requests change nothing; a service SAS neither lists nor deletes,
     /// whatever permissions it claims; an account SAS needs `l` to list and `d` to delete.
+    /// Azure creates containers, queues and tables only for Shared Key or an account SAS: a service SAS
+    /// is refused whatever letters it carries, and nothing is created; an account SAS with `c` creates.
+    @Test func serviceSASCannotCreateContainersQueuesOrTables() async throws {
+        try await withDevStore { store in
+            let refused = [
+                try await RawRequest(
+                    method: "PUT", port: store.ports.blob, path: "/\(Self.account)/made",
+                    query: [("restype", "container")] + TestSAS.container("made", permissions: "racwdl")
+                ).send(),
+                try await RawRequest(
+                    method: "PUT", port: store.ports.queue, path: "/\(Self.account)/made",
+                    query: TestSAS.queue("made", permissions: "raupd")
+                ).send(),
+                try await RawRequest(
+                    method: "POST", port: store.ports.table, path: "/\(Self.account)/Tables",
+                    query: TestSAS.table(table: "tables", permissions: "raud"), headers: Self.nometadata,
+                    body: Array(#"{"TableName":"made"}"#.utf8)
+                ).send(),
+            ]
+            for answer in refused {
+                #expect(answer.status == 403 && answer.headers["x-ms-error-code"] == "AuthorizationPermissionMismatch")
+            }
+            for port in [store.ports.blob, store.ports.queue] {
+                let list = try await RawRequest(
+                    method: "GET", port: port, path: "/\(Self.account)/", query: [("comp", "list")]
+                ).signed().send()
+                #expect(list.status == 200 && !String(decoding: list.body, as: UTF8.self).contains("<Name>made</Name>"))
+            }
+            let tables = try await RawRequest(
+                method: "GET", port: store.ports.table, path: "/\(Self.account)/Tables", headers: Self.nometadata
+            ).signed(service: .table).send()
+            #expect(tables.status == 200 && !String(decoding: tables.body, as: UTF8.self).contains("made"))
+            let byAccountSAS = try await RawRequest(
+                method: "PUT", port: store.ports.blob, path: "/\(Self.account)/made",
+                query: [("restype", "container")] + TestSAS.account(permissions: "c", resourceTypes: "c")
+            ).send()
+            #expect(byAccountSAS.status == 201)
+        }
+    }
+
     @Test func authorizationComesFirstAndServiceSASCannotListOrDelete() async throws {
         try await withDevStore { store in
             let blob = store.ports.blob
