@@ -6,6 +6,7 @@ import Foundation
 
 let targets: [String: (UnsafeRawBufferPointer) -> Void] = [
     "vhd": FuzzVHD.run,
+    "vhdx": FuzzVHDX.run,
     "segment": FuzzSegment.run,
     "control-message": FuzzControlMessage.run,
     "control-entity": FuzzControlEntity.run,

@@ -34,6 +34,8 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
     @Option(help: "Latency added to every storage operation, in milliseconds.") var faultLatency = 0
     @Option(help: "Seed of the fault sequence (same seed and calls, same faults).") var faultSeed: UInt64 = 1
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(help: "Seconds a deleted container's name answers Create Container with 409 ContainerBeingDeleted (Azure: at least 30).")
+    var deletedContainerHold = 30.0
 
     func validate() throws {
         for (name, rate) in [
@@ -44,6 +46,9 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
         }
         for (name, port) in [("blob-port", blobPort), ("queue-port", queuePort), ("table-port", tablePort)] {
             guard (0...65535).contains(port) else { throw ValidationError("--\(name) must be 0…65535") }
+        }
+        guard deletedContainerHold >= 0, deletedContainerHold.isFinite else {
+            throw ValidationError("--deleted-container-hold must be a number of seconds, 0 or more")
         }
         guard faultLatency >= 0, faultDelaySeconds >= 0 else {
             throw ValidationError("--fault-latency and --fault-delay-seconds must not be negative")
@@ -101,6 +106,7 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
         configuration.faultSeed = faultSeed
         configuration.deliveryDelayRate = faultDelayRate
         configuration.deliveryDelaySeconds = faultDelaySeconds
+        configuration.deletedContainerHold = deletedContainerHold
         logger.info(
             "starting",
             metadata: [

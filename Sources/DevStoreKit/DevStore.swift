@@ -30,6 +30,8 @@ public struct DevStore: Sendable {
         public var gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]
         /// Timeouts and the connection limit of each port.
         public var connections = ConnectionLimits()
+        /// How long a deleted container's name answers Create Container with `409 ContainerBeingDeleted`.
+        public var deletedContainerHold = LocalBlobService.azureDeletedNameHold
 
         public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
     }
@@ -114,7 +116,7 @@ public struct DevStore: Sendable {
         )
         for (name, key) in [development] + configuration.extraAccounts {
             let store = try LocalStore(path: configuration.dataDirectory + "/" + name)
-            let blob = try await LocalBlobService(store: store)
+            let blob = try await LocalBlobService(store: store, deletedNameHold: configuration.deletedContainerHold)
             let queue = try await LocalQueueService(store: store)
             let table = try await LocalTableService(store: store)
             let local = Account.LocalServices(blob: blob, queue: queue, table: table)

@@ -188,10 +188,11 @@ struct DevStoreServerTests {
 
 /// Runs `body` against a fresh in-process server and stops it gracefully afterwards, also on failure.
 func withDevStore(
-    faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil,
+    faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil, deletedContainerHold: TimeInterval? = nil,
     _ body: (RunningDevStore) async throws -> Void
 ) async throws {
-    let store = try await RunningDevStore.start(faults: faults, connections: connections)
+    let store = try await RunningDevStore.start(
+        faults: faults, connections: connections, deletedContainerHold: deletedContainerHold)
     do {
         try await body(store)
     } catch {

@@ -18,9 +18,10 @@ final class RunningDevStore: Sendable {
     private let task: Task<Void, any Error>
     private let shutdown: @Sendable () async -> Void
 
-    static func start(faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil) async throws
-        -> RunningDevStore
-    {
+    static func start(
+        faults: FaultConfiguration? = nil, connections: ConnectionLimits? = nil,
+        deletedContainerHold: TimeInterval? = nil
+    ) async throws -> RunningDevStore {
         let directory = try TemporaryDirectory()
         var configuration = DevStore.Configuration(dataDirectory: directory.path)
         configuration.blobPort = 0
@@ -28,6 +29,7 @@ final class RunningDevStore: Sendable {
         configuration.tablePort = 0
         configuration.faults = faults
         if let connections { configuration.connections = connections }
+        if let deletedContainerHold { configuration.deletedContainerHold = deletedContainerHold }
         configuration.gracefulShutdownSignals = []
         var logger = Logger(label: "devstore-test")
         logger.logLevel = .warning

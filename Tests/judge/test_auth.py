@@ -112,6 +112,34 @@ def test_queue_and_table_sas(devstore, name):
         table.get_entity("p", "r3")
 
 
+def test_service_sas_cannot_create_containers_queues_or_tables(devstore, name):
+    # Azure grants creating them only to an account SAS, whatever letters a service SAS carries.
+    from azure.core.credentials import AzureSasCredential
+    from azure.storage.blob import ContainerClient, ContainerSasPermissions, generate_container_sas
+    every = ContainerSasPermissions(read=True, add=True, create=True, write=True, delete=True, list=True)
+    container_sas = generate_container_sas(DEV_ACCOUNT, name, account_key=DEV_KEY, permission=every, expiry=hour(1))
+    with pytest.raises(HttpResponseError) as error:
+        ContainerClient(devstore.blob_url, name, credential=container_sas).create_container()
+    assert error.value.status_code == 403 and error.value.error_code == "AuthorizationPermissionMismatch"
+    queue_sas = generate_queue_sas(DEV_ACCOUNT, name, DEV_KEY, permission=QueueSasPermissions(read=True, add=True, update=True, process=True), expiry=hour(1))
+    with pytest.raises(HttpResponseError) as error:
+        QueueClient(devstore.queue_url, name, credential=queue_sas).create_queue()
+    assert error.value.status_code == 403 and error.value.error_code == "AuthorizationPermissionMismatch"
+    key = TableServiceClient.from_connection_string(devstore.connection_string).credential
+    table_sas = generate_table_sas(key, name, permission=TableSasPermissions(read=True, add=True, update=True, delete=True), expiry=hour(1))
+    with pytest.raises(HttpResponseError) as error:
+        TableClient(devstore.table_url, name, credential=AzureSasCredential(table_sas)).create_table()
+    assert error.value.status_code == 403
+    # Nothing was created; an account SAS with 'c' creates.
+    assert not BlobServiceClient.from_connection_string(devstore.connection_string).get_container_client(name).exists()
+    assert name not in [q.name for q in QueueServiceClient.from_connection_string(devstore.connection_string).list_queues()]
+    assert name not in [t.name for t in TableServiceClient.from_connection_string(devstore.connection_string).list_tables()]
+    account_sas = generate_account_sas(
+        DEV_ACCOUNT, DEV_KEY, resource_types=ResourceTypes(container=True), permission=AccountSasPermissions(create=True), expiry=hour(1))
+    ContainerClient(devstore.blob_url, name, credential=account_sas).create_container()
+    assert BlobServiceClient.from_connection_string(devstore.connection_string).get_container_client(name).exists()
+
+
 def test_extra_account():
     from conftest import start_devstore, stop_devstore
     key = base64.b64encode(bytes(range(64))).decode()

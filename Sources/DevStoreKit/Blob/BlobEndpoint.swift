@@ -32,7 +32,9 @@ struct BlobEndpoint: StorageEndpoint {
             }
             switch (method, comp) {
             case ("PUT", nil):
-                return Route(name: "Create Container", permission: "c", resourceType: "c", bodyLimit: 0) { _, account in
+                return Route(
+                    name: "Create Container", permission: "c", resourceType: "c", bodyLimit: 0, allowsServiceSAS: false
+                ) { _, account in
                     try await account.blob.createContainer(container)
                     // The store keeps no container ETag; one from the time has Azure's form.
                     var response = StorageResponse(status: 201)
@@ -609,33 +611,20 @@ struct BlobEndpoint: StorageEndpoint {
     /// List Containers (`GET /?comp=list`): `prefix`, `marker`, `maxresults` (1–5000, default 5000) and
     /// `include=metadata` (containers keep none here, so each lists an empty `<Metadata />`).
     static func listContainers(_ request: StorageRequest, account: Account) async throws -> StorageResponse {
-        let prefix = request.query["prefix"] ?? ""
-        let marker = request.query["marker"].flatMap { $0.isEmpty ? nil : $0 }
-        let maxResults = try request.intQuery("maxresults", default: 5000, range: 1...5000)
-        let includeMetadata = (request.query["include"] ?? "").split(separator: ",").contains("metadata")
-        let page = try await account.local.blob.listContainers(prefix: prefix, marker: marker, maxResults: maxResults)
-        var xml =
-            XMLText.declaration
-            + "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1/\(XMLText.escape(account.name))/\">"
-        if !prefix.isEmpty { xml += "<Prefix>\(XMLText.escape(prefix))</Prefix>" }
-        if let marker { xml += "<Marker>\(XMLText.escape(marker))</Marker>" }
-        if request.query["maxresults"] != nil { xml += "<MaxResults>\(maxResults)</MaxResults>" }
-        xml += "<Containers>"
+        let query = try ListingQuery(request)
+        let page = try await account.local.blob.listContainers(
+            prefix: query.prefix, marker: query.marker, maxResults: query.maxResults)
+        var items = ""
         for item in page.items {
-            xml += "<Container><Name>\(XMLText.escape(item.name))</Name><Properties>"
-            xml +=
+            items += "<Container><Name>\(XMLText.escape(item.name))</Name><Properties>"
+            items +=
                 "<Last-Modified>\(AzureDate.rfc1123(item.created))</Last-Modified><Etag>\(containerETag(item.created))</Etag>"
-            xml += "<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>"
-            xml += "<HasImmutabilityPolicy>false</HasImmutabilityPolicy><HasLegalHold>false</HasLegalHold></Properties>"
-            if includeMetadata { xml += "<Metadata />" }
-            xml += "</Container>"
+            items += "<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>"
+            items += "<HasImmutabilityPolicy>false</HasImmutabilityPolicy><HasLegalHold>false</HasLegalHold></Properties>"
+            if query.includeMetadata { items += "<Metadata />" }
+            items += "</Container>"
         }
-        xml += "</Containers>"
-        xml += page.next.map { "<NextMarker>\(XMLText.escape($0))</NextMarker>" } ?? "<NextMarker />"
-        xml += "</EnumerationResults>"
-        var response = StorageResponse(status: 200, body: Array(xml.utf8))
-        response.add("content-type", "application/xml")
-        return response
+        return query.answer(account: account.name, collection: "Containers", items: items, next: page.next)
     }
 
     /// Delete Container: `202`, its blobs gone with it whatever their leases. The container itself is

@@ -44,8 +44,8 @@ public struct Route: Sendable {
     var resourceType: Character
     /// Bodies above this size are refused with `413 RequestBodyTooLarge` before being read whole.
     var bodyLimit: Int
-    /// Whether a service SAS may authorize it. Azure grants listing the account's containers, queues or
-    /// tables, deleting one, and clearing a queue only to an account SAS (Shared Key aside).
+    /// Whether a service SAS may authorize it. Azure grants creating, listing and deleting the account's
+    /// containers, queues or tables, and clearing a queue, only to an account SAS (Shared Key aside).
     var allowsServiceSAS: Bool
     var run: @Sendable (StorageRequest, Account) async throws -> StorageResponse
 

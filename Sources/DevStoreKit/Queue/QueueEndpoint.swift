@@ -27,7 +27,9 @@ public struct QueueEndpoint: StorageEndpoint {
         }
         switch (segments.count, method, comp) {
         case (1, "PUT", nil):
-            return Route(name: "Create Queue", permission: "c", resourceType: "c", bodyLimit: 0) { _, account in
+            return Route(
+                name: "Create Queue", permission: "c", resourceType: "c", bodyLimit: 0, allowsServiceSAS: false
+            ) { _, account in
                 // Azure answers 204 when the queue exists already (with the same metadata), 201 when created.
                 let existed: Bool
                 do {
@@ -176,27 +178,13 @@ public struct QueueEndpoint: StorageEndpoint {
     /// List Queues (`GET /?comp=list`): `prefix`, `marker`, `maxresults` (1–5000, default 5000) and
     /// `include=metadata` (queues keep none here, so each lists an empty `<Metadata />`).
     static func listQueues(_ request: StorageRequest, account: Account) async throws -> StorageResponse {
-        let prefix = request.query["prefix"] ?? ""
-        let marker = request.query["marker"].flatMap { $0.isEmpty ? nil : $0 }
-        let maxResults = try request.intQuery("maxresults", default: 5000, range: 1...5000)
-        let includeMetadata = (request.query["include"] ?? "").split(separator: ",").contains("metadata")
-        let page = try await account.local.queue.listQueues(prefix: prefix, marker: marker, maxResults: maxResults)
-        var xml =
-            XMLText.declaration
-            + "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1/\(XMLText.escape(account.name))/\">"
-        if !prefix.isEmpty { xml += "<Prefix>\(XMLText.escape(prefix))</Prefix>" }
-        if let marker { xml += "<Marker>\(XMLText.escape(marker))</Marker>" }
-        if request.query["maxresults"] != nil { xml += "<MaxResults>\(maxResults)</MaxResults>" }
-        xml += "<Queues>"
-        for name in page.items {
-            xml += "<Queue><Name>\(XMLText.escape(name))</Name>" + (includeMetadata ? "<Metadata />" : "") + "</Queue>"
+        let query = try ListingQuery(request)
+        let page = try await account.local.queue.listQueues(
+            prefix: query.prefix, marker: query.marker, maxResults: query.maxResults)
+        let items = page.items.map {
+            "<Queue><Name>\(XMLText.escape($0))</Name>" + (query.includeMetadata ? "<Metadata />" : "") + "</Queue>"
         }
-        xml += "</Queues>"
-        xml += page.next.map { "<NextMarker>\(XMLText.escape($0))</NextMarker>" } ?? "<NextMarker />"
-        xml += "</EnumerationResults>"
-        var response = StorageResponse(status: 200, body: Array(xml.utf8))
-        response.add("content-type", "application/xml")
-        return response
+        return query.answer(account: account.name, collection: "Queues", items: items.joined(), next: page.next)
     }
 
     /// What a never-expiring message reports (`messagettl=-1`).

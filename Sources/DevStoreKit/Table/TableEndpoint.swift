@@ -49,8 +49,10 @@ struct TableEndpoint: StorageEndpoint {
             guard address.keys == nil, method == "POST" else {
                 throw StorageError(.unsupportedHttpVerb, status: 405, "\(method) is not an operation on Tables")
             }
-            return Route(name: "Create Table", permission: "c", resourceType: "c", bodyLimit: Self.maxBodyBytes) {
-                request, account in
+            return Route(
+                name: "Create Table", permission: "c", resourceType: "c", bodyLimit: Self.maxBodyBytes,
+                allowsServiceSAS: false
+            ) { request, account in
                 let metadata = try TableEntityJSON.Metadata.of(request)
                 guard let name = try JSONValue.parseRequest(request.body)["TableName"]?.stringValue else {
                     throw TableEntityJSON.invalid("the body must be {\"TableName\": \"…\"}")

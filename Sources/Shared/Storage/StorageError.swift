@@ -42,6 +42,7 @@ extension StorageError.Code {
     public static let blobNotFound: Self = "BlobNotFound"
     public static let containerNotFound: Self = "ContainerNotFound"
     public static let containerAlreadyExists: Self = "ContainerAlreadyExists"
+    public static let containerBeingDeleted: Self = "ContainerBeingDeleted"
     public static let blobAlreadyExists: Self = "BlobAlreadyExists"
     public static let invalidBlobType: Self = "InvalidBlobType"
     public static let leaseIdMissing: Self = "LeaseIdMissing"

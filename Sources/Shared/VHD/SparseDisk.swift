@@ -159,17 +159,9 @@ public final class SparseDisk: VirtualDisk {
             if entry == Self.unallocated {
                 try readBelow(into: part, at: position)
             } else {
-                let dataStart = UInt64(entry) * 512 + header.bitmapSize
-                for run in try bitmap(index).runs(in: inBlock..<(inBlock + UInt64(count))) {
-                    let lower = Int(run.range.lowerBound - inBlock)
-                    let piece = UnsafeMutableRawBufferPointer(
-                        rebasing: part[lower..<(lower + Int(run.range.count))])
-                    if run.present {
-                        try readFully(file, into: piece, at: dataStart + run.range.lowerBound, structure: .block)
-                    } else {
-                        try readBelow(into: piece, at: blockStart + run.range.lowerBound)
-                    }
-                }
+                try readByBitmap(
+                    into: part, inBlock: inBlock, blockStart: blockStart, bitmap: try bitmap(index), file: file,
+                    dataStart: UInt64(entry) * 512 + header.bitmapSize)
             }
             done += count
         }

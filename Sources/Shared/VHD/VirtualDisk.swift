@@ -85,6 +85,24 @@ extension VirtualDisk {
         UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]).initializeMemory(as: UInt8.self, repeating: 0)
     }
 
+    /// Reads `buffer`, the bytes at in-block offset `inBlock` of the block that starts at `blockStart`,
+    /// run by run of the block's sector `bitmap`: set sectors from `file` at `dataStart` plus their
+    /// in-block offset, clear ones from below.
+    func readByBitmap(
+        into buffer: UnsafeMutableRawBufferPointer, inBlock: UInt64, blockStart: UInt64, bitmap: SectorBitmap,
+        file: SystemFile, dataStart: UInt64
+    ) throws {
+        for run in bitmap.runs(in: inBlock..<(inBlock + UInt64(buffer.count))) {
+            let lower = Int(run.range.lowerBound - inBlock)
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[lower..<(lower + Int(run.range.count))])
+            if run.present {
+                try readFully(file, into: piece, at: dataStart + run.range.lowerBound, structure: .block)
+            } else {
+                try readBelow(into: piece, at: blockStart + run.range.lowerBound)
+            }
+        }
+    }
+
     /// `own` plus the parent's extents inside this disk's size, coalesced.
     func withInheritedExtents(_ own: [ByteRange]) throws -> [ByteRange] {
         guard let parent else { return own }

@@ -108,13 +108,17 @@ public final class VHDXDisk: VirtualDisk {
         while batIndex < neededEntries {
             let count = min(neededEntries - batIndex, 1 << 17)
             let bytes = try file.readExactly(Int(count) * 8, at: regions.bat.range.offset + batIndex * 8)
-            for position in 0..<Int(count) {
-                let entry = VHDXBATEntry(raw: bytes.littleEndian(UInt64.self, at: 8 * position))
-                let index = batIndex + UInt64(position)
-                if index % (chunkRatio + 1) == chunkRatio {
-                    if metadata.hasParent { bitmaps.append(entry) }
-                } else if UInt64(blocks.count) < blockCount {
-                    blocks.append(entry)
+            // Loaded in place: a BAT has millions of entries (a 64 TiB disk of 1 MiB blocks, 64 Mi).
+            bytes.withUnsafeBytes { raw in
+                for position in 0..<Int(count) {
+                    let entry = VHDXBATEntry(
+                        raw: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * position, as: UInt64.self)))
+                    let index = batIndex + UInt64(position)
+                    if index % (chunkRatio + 1) == chunkRatio {
+                        if metadata.hasParent { bitmaps.append(entry) }
+                    } else if UInt64(blocks.count) < blockCount {
+                        blocks.append(entry)
+                    }
                 }
             }
             batIndex += count
@@ -220,16 +224,9 @@ public final class VHDXDisk: VirtualDisk {
                 }
                 try readFully(file, into: part(buffer, done, count), at: entry.fileOffset + inBlock, structure: .block)
             case .partiallyPresent:
-                let part = part(buffer, done, count)
-                for run in try bitmap(index).runs(in: inBlock..<(inBlock + count)) {
-                    let lower = Int(run.range.lowerBound - inBlock)
-                    let piece = UnsafeMutableRawBufferPointer(rebasing: part[lower..<(lower + Int(run.range.count))])
-                    if run.present {
-                        try readFully(file, into: piece, at: entry.fileOffset + run.range.lowerBound, structure: .block)
-                    } else {
-                        try readBelow(into: piece, at: UInt64(index) * blockBytes + run.range.lowerBound)
-                    }
-                }
+                try readByBitmap(
+                    into: part(buffer, done, count), inBlock: inBlock, blockStart: UInt64(index) * blockBytes,
+                    bitmap: try bitmap(index), file: file, dataStart: entry.fileOffset)
             case .notPresent:
                 try readBelow(into: part(buffer, done, count), at: position)
             default:

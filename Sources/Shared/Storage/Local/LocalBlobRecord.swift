@@ -31,6 +31,10 @@ struct LocalBlobRecord: Sendable {
             name TEXT PRIMARY KEY,
             created INTEGER NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS blob_deleted_containers (
+            name TEXT PRIMARY KEY,
+            held_until REAL NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS blobs (
             id INTEGER PRIMARY KEY,
             container TEXT NOT NULL REFERENCES blob_containers(name),

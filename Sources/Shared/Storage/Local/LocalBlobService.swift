@@ -21,10 +21,16 @@ import Foundation
 public struct LocalBlobService: BlobService {
     let store: LocalStore
     private let gate = WriteGate()
+    /// How long a deleted container's name cannot be created again. Azure: "at least 30 seconds", during
+    /// which Create Container answers `409 ContainerBeingDeleted` (Delete Container's remarks).
+    let deletedNameHold: TimeInterval
+
+    public static let azureDeletedNameHold: TimeInterval = 30
 
     /// Opens the Blob service of `store`, creating its tables if needed.
-    public init(store: LocalStore) async throws {
+    public init(store: LocalStore, deletedNameHold: TimeInterval = azureDeletedNameHold) async throws {
         self.store = store
+        self.deletedNameHold = deletedNameHold
         try await store.runMappingErrors("create the blob tables") { db in try db.execute(LocalBlobRecord.schema) }
     }
 
@@ -35,6 +41,12 @@ public struct LocalBlobService: BlobService {
         try await write { db, now, _ in
             guard try db.query("SELECT 1 FROM blob_containers WHERE name = ?", [.text(container)]).isEmpty else {
                 throw StorageError.conflict(.containerAlreadyExists, "container \(container) already exists")
+            }
+            try db.query("DELETE FROM blob_deleted_containers WHERE held_until <= ?", [.real(now)])
+            guard try db.query("SELECT 1 FROM blob_deleted_containers WHERE name = ?", [.text(container)]).isEmpty
+            else {
+                throw StorageError.conflict(
+                    .containerBeingDeleted, "The specified container is being deleted. Try operation later.")
             }
             try db.query(
                 "INSERT INTO blob_containers (name, created) VALUES (?, ?)", [.text(container), .integer(Int64(now))])
@@ -96,13 +108,14 @@ public struct LocalBlobService: BlobService {
     }
 
     /// Delete Container with every blob and snapshot in it, leased or not (Azure's rule: only a lease on
-    /// the container itself protects it, and the local store keeps none). `check` sees the container's
+    /// the container itself protects it, and the local store keeps none). The name is then held for
+    /// `deletedNameHold`; every other operation finds the container gone (404) meanwhile, as in Azure. `check` sees the container's
     /// creation time inside the transaction, for If-Modified-Since and If-Unmodified-Since.
     public func deleteContainer(_ container: String, check: @escaping @Sendable (Date) throws -> Void = { _ in })
         async throws
     {
         try LocalBlobValidation.containerName(container)
-        try await write { db, _, files in
+        try await write { [deletedNameHold] db, now, files in
             let rows = try db.query("SELECT created FROM blob_containers WHERE name = ?", [.text(container)])
             guard let created = rows.first?.first?.int64 else {
                 throw StorageError.notFound(.containerNotFound, "container \(container) does not exist")
@@ -114,6 +127,9 @@ public struct LocalBlobService: BlobService {
             // Pages and change logs go with their blobs (ON DELETE CASCADE).
             try db.query("DELETE FROM blobs WHERE container = ?", [.text(container)])
             try db.query("DELETE FROM blob_containers WHERE name = ?", [.text(container)])
+            try db.query(
+                "INSERT OR REPLACE INTO blob_deleted_containers (name, held_until) VALUES (?, ?)",
+                [.text(container), .real(now + deletedNameHold)])
         }
     }
 
