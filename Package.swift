@@ -119,7 +119,7 @@ let package = Package(
             path: "Tests/Support"
         ),
         .testTarget(name: "VHDTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/VHDTests"),
-        .testTarget(name: "CodecTests", dependencies: ["RelayShared"], path: "Tests/CodecTests"),
+        .testTarget(name: "CodecTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/CodecTests"),
         .testTarget(name: "ControlTests", dependencies: ["RelayShared", "TestSupport"], path: "Tests/ControlTests"),
         .testTarget(
             name: "ClientTests", dependencies: ["RelayShared", "RelayBench", "TestSupport"], path: "Tests/ClientTests"),

@@ -4,6 +4,7 @@ import RelayShared
 import TestSupport
 import Testing
 
+@Suite(.ownThreads)
 struct BenchArgumentTests {
     @Test(arguments: [
         ("4096", 4096), ("512K", 512 << 10), ("4M", 4 << 20), ("1G", 1 << 30), ("2GiB", 2 << 30),

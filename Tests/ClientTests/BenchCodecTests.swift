@@ -1,8 +1,10 @@
 import Foundation
 import RelayBench
 import RelayShared
+import TestSupport
 import Testing
 
+@Suite(.ownThreads)
 struct BenchCodecTests {
     private let timing = CodecBenchmark.Configuration(threads: 2, minSeconds: 0.05, runs: 2)
 

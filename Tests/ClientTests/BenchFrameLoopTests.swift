@@ -5,6 +5,7 @@ import Testing
 
 @testable import RelayBench
 
+@Suite(.ownThreads)
 struct BenchFrameLoopTests {
     private final class Counts: Sendable {
         private let perFrame = Mutex([Int](repeating: 0, count: 10))

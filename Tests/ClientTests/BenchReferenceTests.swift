@@ -5,6 +5,7 @@ import TestSupport
 import Testing
 
 /// The reference tools' output parser, fed with what the installed tools print now.
+@Suite(.ownThreads)
 struct BenchReferenceTests {
     /// Runs `tool` with `arguments` and returns its stdout and stderr, one after the other.
     private func output(of tool: String, _ arguments: [String]) async throws -> String {

@@ -1,7 +1,9 @@
 import RelayBench
 import RelayShared
+import TestSupport
 import Testing
 
+@Suite(.ownThreads)
 struct BenchSampleTests {
     /// A 1 MiB disk with three allocated extents; each byte encodes its own disk offset, so a
     /// misplaced read shows.

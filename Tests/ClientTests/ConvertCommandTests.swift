@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `relay-client convert`, judged by qemu-img and libvhdi rather than by our own reader.
-@Suite(.serialized)
+@Suite(.ownThreads, .serialized)
 struct ConvertCommandTests {
     static let mib: UInt64 = 1 << 20
 

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `relay-client inspect` on disks made by qemu-img, and on damaged ones.
-@Suite(.serialized)
+@Suite(.ownThreads, .serialized)
 struct InspectCommandTests {
     @Test func describesADynamicVHD() async throws {
         let dir = try TemporaryDirectory()

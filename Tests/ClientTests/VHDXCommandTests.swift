@@ -4,7 +4,7 @@ import Testing
 
 /// `relay-client inspect` and `convert` with VHDX sources written by qemu-img; the converted fixed VHD is
 /// judged by qemu-img and libvhdi.
-@Suite(.serialized)
+@Suite(.ownThreads, .serialized)
 struct VHDXCommandTests {
     static let size: UInt64 = (24 << 20) + (12 << 10)
 

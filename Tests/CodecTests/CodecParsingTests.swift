@@ -1,6 +1,8 @@
 import RelayShared
+import TestSupport
 import Testing
 
+@Suite(.ownThreads)
 struct CodecParsingTests {
     @Test(arguments: [
         ("none", Codec.none), ("lz4", .lz4), ("zlib", .zlib(level: 6)), ("zstd", .zstd(level: 3)),

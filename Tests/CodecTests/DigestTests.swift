@@ -1,6 +1,8 @@
 import RelayShared
+import TestSupport
 import Testing
 
+@Suite(.ownThreads)
 struct DigestTests {
     /// Inputs for which `xxhsum -H3` and `xxhsum -H2` (xxHash 0.8.1) printed the expected values.
     static func vectorInput(_ name: String) -> [UInt8] {

@@ -1,9 +1,11 @@
 import CZstd
 import RelayShared
+import TestSupport
 import Testing
 
 /// Decompression is bounded by the declared plain size: a frame that yields more or fewer bytes is refused,
 /// and the bytes after the declared output are never touched.
+@Suite(.ownThreads)
 struct FrameBoundTests {
     static let codecs: [Codec] = [.none, .lz4, .zlib(level: 6), .zstd(level: 3)]
 

@@ -1,4 +1,5 @@
 import RelayShared
+import TestSupport
 import Testing
 
 /// Compresses `plain` with `compressor` into a right-sized frame.
@@ -24,6 +25,7 @@ func decompressFrame(
     return plain
 }
 
+@Suite(.ownThreads)
 struct FrameRoundTripTests {
     static let codecs: [Codec] = [
         .none, .lz4, .zlib(level: 1), .zlib(level: 6), .zlib(level: 9),

@@ -1,8 +1,10 @@
 import RelayShared
+import TestSupport
 import Testing
 
 /// Damaged segments are refused with a typed error and never crash the reader; with the trailer digest
 /// recomputed after the damage, the structural checks behind the digest must catch it instead.
+@Suite(.ownThreads)
 struct SegmentFuzzTests {
     static let codecs: [Codec] = [.none, .lz4, .zlib(level: 6), .zstd(level: 1)]
 

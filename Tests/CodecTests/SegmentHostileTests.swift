@@ -1,7 +1,9 @@
 import RelayShared
+import TestSupport
 import Testing
 
 /// Hand-made hostile segments, each with a valid trailer, each refused with the right code, field and offset.
+@Suite(.ownThreads)
 struct SegmentHostileTests {
     static func base() -> RawSegment {
         var raw = RawSegment(targetID: 9, generation: 2, seq: 5)

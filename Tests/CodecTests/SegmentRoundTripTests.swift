@@ -1,6 +1,8 @@
 import RelayShared
+import TestSupport
 import Testing
 
+@Suite(.ownThreads)
 struct SegmentRoundTripTests {
     @Test(arguments: [Codec.none, .lz4, .zlib(level: 6), .zstd(level: 1), .zstd(level: -5)])
     func roundTripsMixedExtents(codec: Codec) throws {

@@ -1,6 +1,8 @@
 import RelayShared
+import TestSupport
 import Testing
 
+@Suite(.ownThreads)
 struct SegmentWriterTests {
     func writer() throws -> SegmentWriter { SegmentWriter(compressor: try FrameCompressor(codec: .zstd(level: 1))) }
 

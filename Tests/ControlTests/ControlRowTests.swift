@@ -2,7 +2,7 @@ import Foundation
 import RelayShared
 import Testing
 
-@Suite struct ControlRowTests {
+@Suite(.ownThreads) struct ControlRowTests {
     static let target = try! TargetName("disks/dir/vm1.vhd")
     static let now = Date(timeIntervalSince1970: 1_790_000_000)
 

@@ -2,7 +2,7 @@ import RelayShared
 import TestSupport
 import Testing
 
-@Suite struct ReferenceApplierTests {
+@Suite(.ownThreads) struct ReferenceApplierTests {
     static let target = try! TargetName("disks/vm1.vhd")
     static let diskSize: UInt64 = 8 << 20
 

@@ -6,6 +6,7 @@ import Testing
 
 /// The slicing-by-8 CRC-32C against the standard check value and a bit-at-a-time reference, over every
 /// length and alignment that exercises the 8-byte loop and its tail, and piecewise updates.
+@Suite(.ownThreads)
 struct CRC32CTests {
     /// The definition, one bit at a time (reflected polynomial 0x82F63B78).
     private func reference(_ bytes: ArraySlice<UInt8>) -> UInt32 {

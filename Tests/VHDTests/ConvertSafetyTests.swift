@@ -8,6 +8,7 @@ import Testing
 /// `FixedVHDConverter` never writes what the user gave as input: a source named like the converter's
 /// temporary file, an output that is the source or one of its parents (by name, symbolic link or hard
 /// link), a planted symbolic link where the temporary file goes, a directory as the output.
+@Suite(.ownThreads)
 struct ConvertSafetyTests {
     static func convert(_ source: String, to output: String) throws -> FixedVHDConverter.Summary {
         let disk = try DiskImage.open(source)

@@ -6,6 +6,7 @@ import Testing
 
 /// Damaged variants of each kind of disk: each must be refused with the right code, structure and
 /// absolute byte offset, or (where the format has a spare copy) opened with a warning.
+@Suite(.ownThreads)
 struct CorruptionTests {
     /// A small dynamic disk (64 KiB blocks, three allocated) and where its structures are.
     private func dynamicDisk(_ directory: TemporaryDirectory, name: String = "dyn.vhd") throws

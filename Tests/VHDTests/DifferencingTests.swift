@@ -20,6 +20,7 @@ func randomWrites(
     }
 }
 
+@Suite(.ownThreads)
 struct DifferencingTests {
     /// base (qemu dynamic over ext4) ← c1 ← c2 ← c3, with partial sector bitmaps, blocks out of order and
     /// both Windows locators (c2's relative one is wrong, so its absolute one is used); checked against a

@@ -4,6 +4,7 @@ import Testing
 
 @testable import RelayShared
 
+@Suite(.ownThreads)
 struct DiskInfoTests {
     @Test func differencingDiskAsJSON() throws {
         let directory = try TemporaryDirectory()

@@ -4,6 +4,7 @@ import Testing
 
 @testable import RelayShared
 
+@Suite(.ownThreads)
 struct GeometryTests {
     static let examples: [(size: UInt64, geometry: DiskGeometry)] = [
         (1 << 30, DiskGeometry(cylinders: 2080, heads: 16, sectorsPerTrack: 63)),
@@ -25,6 +26,7 @@ struct GeometryTests {
     }
 }
 
+@Suite(.ownThreads)
 struct FooterTests {
     static let roundings: [(virtualSize: UInt64, target: UInt64)] = [
         (0, 0),

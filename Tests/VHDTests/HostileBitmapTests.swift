@@ -7,7 +7,7 @@ import Testing
 /// A dynamic VHD whose every block holds a garbage sector bitmap (alternate sectors set) and no data (a
 /// sparse file: bitmaps only): the extents stay one per block instead of one per sector run, so memory
 /// follows the BAT, not what the bitmaps claim.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.ownThreads, .timeLimit(.minutes(3)))
 struct HostileBitmapTests {
     @Test func garbageBitmapsGiveOneExtentPerBlock() throws {
         let directory = try TemporaryDirectory()

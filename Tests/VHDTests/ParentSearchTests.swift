@@ -7,7 +7,7 @@ import Testing
 /// The parent search reads each candidate's footer id before opening it: decoys (valid differencing
 /// disks of another id) cost one footer read each, so 8 candidates on each of 8 levels open at once,
 /// where opening every candidate's chain first took 8^8 opens.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.ownThreads, .timeLimit(.minutes(3)))
 struct ParentSearchTests {
     @Test func decoysAtEveryLevelDoNotMakeTheSearchExponential() throws {
         let directory = try TemporaryDirectory()

@@ -6,6 +6,7 @@ import Testing
 
 /// Disks made by mkfs.ext4 and qemu-img, read through `DiskImage` and compared byte for byte with
 /// `qemu-img convert -O raw` of the same file.
+@Suite(.ownThreads)
 struct QemuImageTests {
     /// One MiB-aligned size and one that is not (mkfs.ext4 uses whole blocks and leaves the tail).
     static let sizes: [UInt64] = [32 << 20, (32 << 20) + 7 * 512]

@@ -4,6 +4,7 @@ import Testing
 
 @testable import RelayShared
 
+@Suite(.ownThreads)
 struct SystemFileTests {
     @Test func writesReadsAndGrowsSparse() throws {
         let directory = try TemporaryDirectory()

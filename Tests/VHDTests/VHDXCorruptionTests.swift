@@ -8,6 +8,7 @@ import Testing
 /// region table field in turn. Each is refused with the right code, structure, field and absolute
 /// offset, or (where the format keeps a second copy) opened with a warning. Metadata, BAT, truncation
 /// and the log are in `VHDXTableCorruptionTests`.
+@Suite(.ownThreads)
 struct VHDXCorruptionTests {
     // MARK: Headers
 

@@ -8,6 +8,7 @@ import Testing
 /// model and against libvhdi: partially present blocks through their sector bitmaps, NOT_PRESENT from the
 /// parent, ZERO over it; the parent found by its locator's paths and checked by its data write GUID;
 /// cycles and depth.
+@Suite(.ownThreads)
 struct VHDXDifferencingTests {
     /// A dynamic base, a child and a grandchild, with partial and full blocks and a zeroed block.
     @Test(arguments: [(UInt32(512), UInt32(1 << 20)), (4096, 2 << 20)])

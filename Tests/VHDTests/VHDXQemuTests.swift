@@ -8,6 +8,7 @@ import Testing
 /// an outside reader of the same file: written by qemu-img and judged by `qemu-img convert -O raw`
 /// (512-byte sectors, the only ones qemu writes or reads), and written by `TestVHDXWriter` with 4096-byte
 /// sectors and judged by libvhdi (pyvhdi).
+@Suite(.ownThreads)
 struct VHDXQemuTests {
     /// A size that is a whole number of 4 KiB sectors but of no block size.
     static let size: UInt64 = (40 << 20) + (12 << 10)

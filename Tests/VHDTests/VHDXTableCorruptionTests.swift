@@ -7,6 +7,7 @@ import Testing
 /// Damaged metadata, BAT entries, truncated files, a non-empty log and random damage, on the qemu-written
 /// `VHDXSample`: refused with the right code, structure, field and offset, or read as the states say;
 /// never a crash.
+@Suite(.ownThreads)
 struct VHDXTableCorruptionTests {
     /// Applies `patches` (absolute offset, bytes) to a fresh sample and returns the refusal.
     private func refusal(

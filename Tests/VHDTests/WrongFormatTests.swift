@@ -7,6 +7,7 @@ import Testing
 
 /// Files that are not VHDs, VHDXs or raw disks are refused, not replicated as a raw disk: other formats
 /// by their signature, with the conversion command; odd sizes; FIFOs (which would block the open).
+@Suite(.ownThreads)
 struct WrongFormatTests {
     @Test(arguments: [("qcow2", "qcow2"), ("vmdk", "VMDK"), ("vdi", "VDI")])
     func otherFormatsAreRefusedWithTheConversionCommand(_ format: String, _ name: String) async throws {

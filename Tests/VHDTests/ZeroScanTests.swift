@@ -3,6 +3,7 @@ import Testing
 
 @testable import RelayShared
 
+@Suite(.ownThreads)
 struct ZeroScanTests {
     @Test(arguments: [0, 1, 2, 511, 4096, 4 << 20])
     func zeroBuffersAreZero(count: Int) {
