@@ -27,7 +27,8 @@ enum FuzzVHDX {
         for (index, path) in paths.enumerated() {
             unlink(path)
             guard index < fileCount else { break }
-            let size = min(bytes.loadUnaligned(fromByteOffset: 1 + 4 * index, as: UInt32.self).littleEndian, maximumFileSize)
+            let claimed = bytes.loadUnaligned(fromByteOffset: 1 + 4 * index, as: UInt32.self).littleEndian
+            let size = min(claimed, maximumFileSize)
             let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
             guard fd >= 0, ftruncate(fd, off_t(size)) == 0 else { fatalError("relay-fuzz: cannot write \(path)") }
             files.append(fd)
@@ -56,7 +57,8 @@ enum FuzzVHDX {
     /// Sets the CRC-32C field of each header and region table to the checksum of its bytes.
     static func fixChecksums(_ fd: Int32) {
         let places =
-            VHDXHeader.offsets.map { ($0, VHDXHeader.size) } + VHDXRegionTable.offsets.map { ($0, VHDXRegionTable.size) }
+            VHDXHeader.offsets.map { ($0, VHDXHeader.size) }
+            + VHDXRegionTable.offsets.map { ($0, VHDXRegionTable.size) }
         for (offset, size) in places {
             var structure = [UInt8](repeating: 0, count: size)
             guard pread(fd, &structure, size, off_t(offset)) == size else { continue }

@@ -620,7 +620,8 @@ struct BlobEndpoint: StorageEndpoint {
             items +=
                 "<Last-Modified>\(AzureDate.rfc1123(item.created))</Last-Modified><Etag>\(containerETag(item.created))</Etag>"
             items += "<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>"
-            items += "<HasImmutabilityPolicy>false</HasImmutabilityPolicy><HasLegalHold>false</HasLegalHold></Properties>"
+            items += "<HasImmutabilityPolicy>false</HasImmutabilityPolicy>"
+            items += "<HasLegalHold>false</HasLegalHold></Properties>"
             if query.includeMetadata { items += "<Metadata />" }
             items += "</Container>"
         }
