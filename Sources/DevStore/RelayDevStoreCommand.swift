@@ -35,9 +35,10 @@ struct RelayDevStoreCommand: AsyncParsableCommand {
     @Option(help: "Seed of the fault sequence (same seed and calls, same faults).") var faultSeed: UInt64 = 1
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Option(
-        help:
-            "Seconds a deleted container's name answers Create Container with 409 ContainerBeingDeleted "
-            + "(Azure: at least 30).")
+        help: """
+            Seconds a deleted container's name answers Create Container with 409 ContainerBeingDeleted \
+            (Azure: at least 30).
+            """)
     var deletedContainerHold = 30.0
 
     func validate() throws {
