@@ -34,6 +34,18 @@ struct AzureParsingTests {
         #expect(try XMLTree.parse(Array("<a>caf\u{e9} \u{2713}</a>".utf8)).text == "caf\u{e9} \u{2713}")
     }
 
+    /// Foundation's XMLParser crashed (strlen of a null pointer) on a processing instruction without data;
+    /// the fuzz target's finding, verbatim, is the first body.
+    @Test func processingInstructionsAreRefusedWithoutCrashing() throws {
+        for body in [
+            "<?xm?><QueueMes=agesList><QueueMessage><MessageId>7c0<?xml vef</Mesr", "<a><?x?></a>",
+            "<?xml-stylesheet?><a/>", "<a/><?pi data?>",
+        ] {
+            #expect(throws: XMLTree.SyntaxError.self, "\(body)") { _ = try XMLTree.parse(Array(body.utf8)) }
+        }
+        #expect(try XMLTree.parse(Array("<?xml version=\"1.0\" encoding=\"utf-8\"?><a>b</a>".utf8)).text == "b")
+    }
+
     @Test func malformedBodiesAreTypedErrors() {
         #expect {
             try AzureBlobXML.pageList(
