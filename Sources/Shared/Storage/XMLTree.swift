@@ -69,7 +69,7 @@ public struct XMLTree: Sendable, Equatable {
     private static func firstOffset(of needle: [UInt8], in haystack: [UInt8], from start: Int = 0) -> Int? {
         guard haystack.count - start >= needle.count else { return nil }
         return (start...(haystack.count - needle.count)).first {
-            haystack[$0] == needle[0] && Array(haystack[$0..<$0 + needle.count]) == needle
+            haystack[$0] == needle[0] && haystack[$0..<$0 + needle.count].elementsEqual(needle)
         }
     }
 }
