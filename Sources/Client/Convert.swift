@@ -23,14 +23,16 @@ extension RelayClientCommand {
         var json = false
 
         func run() throws {
-            let disk = try DiskImage.open(source)
-            // A raw image has no identity of its own: the target gets a fresh one.
-            let footer = VHDFooter.fixedTarget(virtualSize: disk.virtualSize, uniqueID: disk.uniqueID ?? UUID())
-            let meter = ProgressMeter(label: "convert")
-            let summary = try FixedVHDConverter().convert(disk, footer: footer, to: output) { progress in
-                meter.update(done: progress.scannedBytes, total: progress.totalBytes)
+            let summary = try ExitStatus.reportingBlocking {
+                let meter = ProgressMeter(label: "convert")
+                defer { meter.finish() }  // before an error's line, not on the progress line
+                let disk = try DiskImage.open(source)
+                // A raw image has no identity of its own: the target gets a fresh one.
+                let footer = VHDFooter.fixedTarget(virtualSize: disk.virtualSize, uniqueID: disk.uniqueID ?? UUID())
+                return try FixedVHDConverter().convert(disk, footer: footer, to: output) { progress in
+                    meter.update(done: progress.scannedBytes, total: progress.totalBytes)
+                }
             }
-            meter.finish()
             if json {
                 print(try JSONOutput.encode(summary))
             } else {

@@ -24,18 +24,35 @@ enum ExitStatus {
     static func reporting<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let exit as ExitCode {
-            throw exit
-        } catch let error as SyncError {
-            throw fail(
+        } catch {
+            throw exit(for: error)
+        }
+    }
+
+    /// The same for the commands that do their blocking work on the main thread (`inspect`, `convert`).
+    static func reportingBlocking<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw exit(for: error)
+        }
+    }
+
+    /// The exit for `error`, its line already printed.
+    private static func exit(for error: any Error) -> ExitCode {
+        switch error {
+        case let exit as ExitCode:
+            return exit
+        case let error as SyncError:
+            return fail(
                 "\(error)",
                 error.code == .locked || error.code == .generationInProgress
                     ? locked
                     : error.code == .timedOut ? timedOut : failure)
-        } catch let error as StorageError {
-            throw fail("storage: \(error) (check the store address and the credentials)", failure)
-        } catch {
-            throw fail("\(error)", failure)
+        case let error as StorageError:
+            return fail("storage: \(error) (check the store address and the credentials)", failure)
+        default:
+            return fail("\(error)", failure)
         }
     }
 

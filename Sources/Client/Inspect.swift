@@ -16,7 +16,7 @@ extension RelayClientCommand {
         var json = false
 
         func run() throws {
-            let info = try DiskInfo(disk: DiskImage.open(disk))
+            let info = try ExitStatus.reportingBlocking { try DiskInfo(disk: DiskImage.open(disk)) }
             if json {
                 print(try JSONOutput.encode(info))
             } else {

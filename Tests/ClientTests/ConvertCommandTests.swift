@@ -85,7 +85,7 @@ struct ConvertCommandTests {
         let image = dir.file("disk.img")
         try Data(count: 4096).write(to: URL(fileURLWithPath: image))
         let result = try await run(relayClient, ["convert", image, image])
-        #expect(result.status != 0)
+        #expect(result.status == 2 && result.stderr.hasPrefix("relay-client: error: "))
         #expect(result.stderr.contains("the output is the input"))
         #expect(try contents(of: image) == [UInt8](repeating: 0, count: 4096))
     }
@@ -102,10 +102,19 @@ struct ConvertCommandTests {
         try await runOK("qemu-img", ["compare", "-f", "raw", "-F", "vpc", source, dir.file("X")])
     }
 
+    @Test func anOutputInAMissingDirectoryIsRefusedNamingIt() async throws {
+        let dir = try TemporaryDirectory()
+        let image = dir.file("disk.img")
+        try Data(count: 4096).write(to: URL(fileURLWithPath: image))
+        let result = try await run(relayClient, ["convert", image, dir.file("absent/out.vhd")])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("the output's directory \(dir.file("absent")) does not exist"))
+    }
+
     @Test func missingSourceNamesTheFile() async throws {
         let dir = try TemporaryDirectory()
         let result = try await run(relayClient, ["convert", dir.file("absent.vhd"), dir.file("out.vhd")])
-        #expect(result.status != 0)
+        #expect(result.status == 2 && result.stderr.hasPrefix("relay-client: error: "))
         #expect(result.stderr.contains(dir.file("absent.vhd")))
         #expect(!FileManager.default.fileExists(atPath: dir.file("out.vhd")))
     }

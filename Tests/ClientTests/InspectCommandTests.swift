@@ -51,7 +51,7 @@ struct InspectCommandTests {
         try handle.close()
 
         let result = try await run(relayClient, ["inspect", source])
-        #expect(result.status != 0)
+        #expect(result.status == 2 && result.stderr.hasPrefix("relay-client: error: "))
         #expect(result.stderr.contains(source))
         #expect(result.stderr.contains("checksum"))
         #expect(result.stderr.contains("\(footerOffset + 64)"))

@@ -78,14 +78,8 @@ struct DevStoreServerTests {
     @Test func streamsLargeReads() async throws {
         try await withDevStore { store in
             let port = store.ports.blob
-            _ = try await RawRequest(
-                method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]
-            ).signed().send()
             let size = 9 << 20
-            _ = try await RawRequest(
-                method: "PUT", port: port, path: "/\(account)/vhds/big.vhd",
-                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "\(size)")]
-            ).signed().send()
+            try await store.createPageBlob("big.vhd", size: size)
             let page = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             let written = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/big.vhd", query: [("comp", "page")],
@@ -149,13 +143,7 @@ struct DevStoreServerTests {
     @Test func boundsBodies() async throws {
         try await withDevStore { store in
             let port = store.ports.blob
-            _ = try await RawRequest(
-                method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]
-            ).signed().send()
-            _ = try await RawRequest(
-                method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd",
-                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "\(16 << 20)")]
-            ).signed().send()
+            try await store.createPageBlob("disk.vhd", size: 16 << 20)
             let size = (4 << 20) + 512
             let response = try await RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "page")],

@@ -1,6 +1,7 @@
 import Foundation
 import RelayDevStoreKit
 import RelayShared
+import TestSupport
 import Testing
 
 /// `Expect: 100-continue` gets its interim answer before the client sends the body, over a raw socket
@@ -11,13 +12,7 @@ struct ExpectContinueTests {
         try await withDevStore { store in
             let port = store.ports.blob
             let account = ConnectionString.developmentAccountName
-            _ = try await RawRequest(
-                method: "PUT", port: port, path: "/\(account)/vhds", query: [("restype", "container")]
-            ).signed().send()
-            _ = try await RawRequest(
-                method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd",
-                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "4096")]
-            ).signed().send()
+            try await store.createPageBlob("disk.vhd", size: 4096)
             let body = [UInt8](repeating: 9, count: 4096)
             let signed = RawRequest(
                 method: "PUT", port: port, path: "/\(account)/vhds/disk.vhd", query: [("comp", "page")],
@@ -62,40 +57,18 @@ struct ExpectContinueTests {
         }
     }
 
-    /// Sends `head`, reads the interim answer (10 s at most: a loaded machine may take seconds), then sends
-    /// `body` and reads the final one.
-    /// Blocking socket calls run on a thread of their own.
+    /// Sends `head`, reads the first answer (10 s at most: a loaded machine may take seconds), then, when
+    /// there is a `body`, sends it and reads the final answer (without one the server has nothing to answer
+    /// and the read would wait out its timeout).
     static func exchange(port: Int, head: [UInt8], body: [UInt8]) async throws -> (String, String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                defer { close(fd) }
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = in_port_t(UInt16(port).bigEndian)
-                address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                var timeout = timeval(tv_sec: 10, tv_usec: 0)
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-                guard connected == 0 else {
-                    continuation.resume(throwing: POSIXError(.ECONNREFUSED))
-                    return
-                }
-                func receive() -> String {
-                    var buffer = [UInt8](repeating: 0, count: 4096)
-                    let count = recv(fd, &buffer, buffer.count, 0)
-                    return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
-                }
-                _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-                let interim = receive()
-                _ = body.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-                let final = receive()
-                continuation.resume(returning: (interim, final))
-            }.start()
+        try await onOwnThread {
+            let socket = try RawSocket.connect(port: port)
+            defer { socket.close() }
+            socket.send(head)
+            let interim = String(decoding: socket.receive(upTo: 4096), as: UTF8.self)
+            guard !body.isEmpty else { return (interim, "") }
+            socket.send(body)
+            return (interim, String(decoding: socket.receive(upTo: 4096), as: UTF8.self))
         }
     }
 }

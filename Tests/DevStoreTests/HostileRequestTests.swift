@@ -67,14 +67,7 @@ struct HostileRequestTests {
                 #expect(insert.status == 400, "Edm.DateTime '\(date)'")
             }
             let blob = store.ports.blob
-            _ = try await RawRequest(
-                method: "PUT", port: blob, path: "/\(Self.account)/vhds", query: [("restype", "container")]
-            ).signed().send()
-            _ = try await RawRequest(
-                method: "PUT", port: blob, path: "/\(Self.account)/vhds/b",
-                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "4096")]
-            )
-            .signed().send()
+            try await store.createPageBlob("b", size: 4096)
             for header in ["If-Unmodified-Since", "If-Modified-Since"] {
                 let response = try await RawRequest(
                     method: "GET", port: blob, path: "/\(Self.account)/vhds/b", headers: [(header, "Z")]
@@ -88,14 +81,7 @@ struct HostileRequestTests {
     @Test func rangesEndingAtTheLargestNumberAreRefusedEvenUnderAReadOnlySAS() async throws {
         try await withDevStore { store in
             let blob = store.ports.blob
-            _ = try await RawRequest(
-                method: "PUT", port: blob, path: "/\(Self.account)/vhds", query: [("restype", "container")]
-            ).signed().send()
-            _ = try await RawRequest(
-                method: "PUT", port: blob, path: "/\(Self.account)/vhds/b",
-                headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "4096")]
-            )
-            .signed().send()
+            try await store.createPageBlob("b", size: 4096)
             let readOnly = TestSAS.account(permissions: "r")
             for range in [
                 "bytes=0-18446744073709551615", "bytes=18446744073709551615-",

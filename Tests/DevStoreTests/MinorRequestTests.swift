@@ -1,5 +1,6 @@
 import Foundation
 import RelayShared
+import TestSupport
 import Testing
 
 /// The outside probe's minor findings over HTTP: pipelined requests are each answered in order, and a
@@ -63,37 +64,19 @@ struct MinorRequestTests {
     }
 
     /// Sends `bytes` on one connection and reads until `count` answers have begun and the last is
-    /// complete as far as one read goes, or 10 s pass. Blocking socket calls run on a thread of their own.
+    /// complete as far as one read goes, or 10 s pass.
     static func exchange(port: Int, _ bytes: [UInt8], expecting count: Int) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                defer { close(fd) }
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = in_port_t(UInt16(port).bigEndian)
-                address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                var timeout = timeval(tv_sec: 10, tv_usec: 0)
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-                guard connected == 0 else {
-                    continuation.resume(throwing: POSIXError(.ECONNREFUSED))
-                    return
-                }
-                _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-                var answer = ""
-                var buffer = [UInt8](repeating: 0, count: 65536)
-                while answer.components(separatedBy: "HTTP/1.1 ").count - 1 < count {
-                    let received = recv(fd, &buffer, buffer.count, 0)
-                    guard received > 0 else { break }
-                    answer += String(decoding: buffer[..<received], as: UTF8.self)
-                }
-                continuation.resume(returning: answer)
-            }.start()
+        try await onOwnThread {
+            let socket = try RawSocket.connect(port: port)
+            defer { socket.close() }
+            socket.send(bytes)
+            var answer = ""
+            while answer.components(separatedBy: "HTTP/1.1 ").count - 1 < count {
+                let received = socket.receive()
+                guard !received.isEmpty else { break }
+                answer += String(decoding: received, as: UTF8.self)
+            }
+            return answer
         }
     }
 }

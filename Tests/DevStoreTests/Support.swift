@@ -3,6 +3,7 @@ import Logging
 import RelayDevStoreKit
 import RelayShared
 import TestSupport
+import Testing
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -103,6 +104,22 @@ struct RawRequest {
             if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
         }
         return (http.statusCode, headers, [UInt8](data))
+    }
+}
+
+extension RunningDevStore {
+    /// Creates the container `vhds` and in it an empty page blob `name` of `size` bytes, signed with Shared
+    /// Key; fails unless both are created.
+    func createPageBlob(_ name: String, size: Int) async throws {
+        let account = ConnectionString.developmentAccountName
+        let container = try await RawRequest(
+            method: "PUT", port: ports.blob, path: "/\(account)/vhds", query: [("restype", "container")]
+        ).signed().send()
+        let blob = try await RawRequest(
+            method: "PUT", port: ports.blob, path: "/\(account)/vhds/\(name)",
+            headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", String(size))]
+        ).signed().send()
+        try #require(container.status == 201 && blob.status == 201, "vhds/\(name): \(container.status), \(blob.status)")
     }
 }
 

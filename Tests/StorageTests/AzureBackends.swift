@@ -14,7 +14,6 @@ enum AzureBackends {
         ProcessInfo.processInfo.environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    static var devStorePath: String { DevStore.path }
     static var devStoreIsBuilt: Bool { DevStore.isBuilt }
 
     /// Starts relay-devstore on free ports over `directory` and returns its connection string.
@@ -25,25 +24,23 @@ enum AzureBackends {
         return (process, try ConnectionString(text))
     }
 
-    static func make<Service>(
-        _ label: String, _ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service
-    ) -> @Sendable () async throws -> Fixture<Service> {
-        {
+    /// The Azure backends of this run for a service built by `build`: relay-devstore when built, a real
+    /// account when configured (each absence is reported by a skipped test of `AzureAccountTests`).
+    static func backends<Service>(
+        _ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service
+    ) -> [Backend<Service>] {
+        let devstore = Backend<Service>(name: "azure→relay-devstore") {
             let directory = try TemporaryDirectory()
             let (process, connectionString) = try await startDevStore(directory: directory.path)
             let transport = ProcessBoundTransport(process: process, base: try CurlTransport())
             return Fixture(service: try build(connectionString, transport), directory: directory)
         }
-    }
-
-    static func makeAccount<Service>(
-        _ build: @escaping @Sendable (ConnectionString, any HTTPTransport) throws -> Service
-    ) -> @Sendable () async throws -> Fixture<Service> {
-        {
+        let account = Backend<Service>(name: "azure→$\(environmentVariable)") {
             let connectionString = try ConnectionString(accountConnectionString ?? "")
             return Fixture(
                 service: try build(connectionString, try CurlTransport()), directory: try TemporaryDirectory())
         }
+        return (devStoreIsBuilt ? [devstore] : []) + (accountConnectionString == nil ? [] : [account])
     }
 }
 
@@ -56,54 +53,20 @@ struct ProcessBoundTransport: HTTPTransport {
 }
 
 extension Backend where Service == any BlobService {
-    static let devstore = Backend(
-        name: "azure→relay-devstore",
-        make: AzureBackends.make("blob") {
-            try AzureBlobService(connectionString: $0, transport: $1) as any BlobService
-        })
-    static let azureAccount = Backend(
-        name: "azure→$\(AzureBackends.environmentVariable)",
-        make: AzureBackends.makeAccount { try AzureBlobService(connectionString: $0, transport: $1) as any BlobService }
-    )
-    /// The Azure backends of this run: relay-devstore when built, a real account when configured (each
-    /// absence is reported by a skipped test of `AzureAccountTests`).
     static var azure: [Self] {
-        (AzureBackends.devStoreIsBuilt ? [.devstore] : [])
-            + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount])
+        AzureBackends.backends { try AzureBlobService(connectionString: $0, transport: $1) as any BlobService }
     }
 }
 
 extension Backend where Service == any QueueService {
-    static let devstore = Backend(
-        name: "azure→relay-devstore",
-        make: AzureBackends.make("queue") {
-            try AzureQueueService(connectionString: $0, transport: $1) as any QueueService
-        })
-    static let azureAccount = Backend(
-        name: "azure→$\(AzureBackends.environmentVariable)",
-        make: AzureBackends.makeAccount {
-            try AzureQueueService(connectionString: $0, transport: $1) as any QueueService
-        })
     static var azure: [Self] {
-        (AzureBackends.devStoreIsBuilt ? [.devstore] : [])
-            + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount])
+        AzureBackends.backends { try AzureQueueService(connectionString: $0, transport: $1) as any QueueService }
     }
 }
 
 extension Backend where Service == any TableService {
-    static let devstore = Backend(
-        name: "azure→relay-devstore",
-        make: AzureBackends.make("table") {
-            try AzureTableService(connectionString: $0, transport: $1) as any TableService
-        })
-    static let azureAccount = Backend(
-        name: "azure→$\(AzureBackends.environmentVariable)",
-        make: AzureBackends.makeAccount {
-            try AzureTableService(connectionString: $0, transport: $1) as any TableService
-        })
     static var azure: [Self] {
-        (AzureBackends.devStoreIsBuilt ? [.devstore] : [])
-            + (AzureBackends.accountConnectionString == nil ? [] : [.azureAccount])
+        AzureBackends.backends { try AzureTableService(connectionString: $0, transport: $1) as any TableService }
     }
 }
 

@@ -36,16 +36,11 @@ struct BlobKillTests {
             ],
             outputPath: directory + "/child.out")
         // Let it acknowledge a few hundred writes, then kill it mid-stream.
-        var acknowledged: [Int] = []
-        let deadline = ContinuousClock.now + .seconds(60)
-        while acknowledged.count < 300, ContinuousClock.now < deadline, !child.hasExited {
-            try await Task.sleep(for: .milliseconds(20))
-            acknowledged = try Self.acknowledgements(child)
-        }
+        try await child.waitForLines(300, matching: { $0.hasPrefix("ack ") }, limit: .seconds(60))
         child.kill9()
         let status = await child.waitForExit(limit: .seconds(10))
         #expect(status == SIGKILL, "the probe ended before the kill: \(child.errorOutput())")
-        acknowledged = try Self.acknowledgements(child)
+        let acknowledged = try Self.acknowledgements(child)
         #expect(acknowledged.count >= 300)
 
         // Every acknowledged page is there, with its bytes and its page range.

@@ -122,9 +122,7 @@ struct MultiProcessTests {
         // Kill at a point that varies with the seed once plenty of writes were acknowledged.
         var random = SplitMix64(seed: 90)
         let target = Int.random(in: 300...900, using: &random)
-        let clock = ContinuousClock()
-        let giveUp = clock.now + .seconds(60)
-        while try probe.lines().count < target, clock.now < giveUp { try await Task.sleep(for: .milliseconds(10)) }
+        try await probe.waitForLines(target, limit: .seconds(60))
         probe.kill9()
         let status = await probe.waitForExit(limit: .seconds(10))
         #expect(status == SIGKILL, "the probe ended by itself before the kill: \(probe.errorOutput())")
@@ -182,10 +180,7 @@ struct MultiProcessTests {
             outputPath: directory + "/drain.out")
         var random = SplitMix64(seed: 150)
         let target = Int.random(in: 200...1500, using: &random)
-        let giveUp = ContinuousClock.now + .seconds(60)
-        while try probe.lines().count < target, ContinuousClock.now < giveUp {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        try await probe.waitForLines(target, limit: .seconds(60))
         probe.kill9()
         #expect(
             await probe.waitForExit(limit: .seconds(10)) == SIGKILL,

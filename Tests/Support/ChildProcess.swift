@@ -86,5 +86,16 @@ public final class ChildProcess: @unchecked Sendable {
         return lines
     }
 
+    /// Waits until the process has written `count` complete lines that `isCounted` accepts, has ended, or
+    /// `limit` has passed, whichever comes first; the caller checks which.
+    public func waitForLines(
+        _ count: Int, matching isCounted: (Substring) -> Bool = { _ in true }, limit: Duration
+    ) async throws {
+        let giveUp = ContinuousClock.now + limit
+        while try lines().count(where: isCounted) < count, ContinuousClock.now < giveUp, !hasExited {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     public func errorOutput() -> String { (try? String(contentsOfFile: outputPath + ".err", encoding: .utf8)) ?? "" }
 }

@@ -5,6 +5,8 @@ public struct ConvertError: Error, CustomStringConvertible, Sendable, Equatable 
         case outputIsInput
         /// The output names a directory.
         case outputIsDirectory
+        /// The output's directory does not exist (or is not a directory).
+        case outputDirectoryMissing
     }
 
     public let code: Code
@@ -23,5 +25,11 @@ public struct ConvertError: Error, CustomStringConvertible, Sendable, Equatable 
         ConvertError(
             code: .outputIsDirectory, output: output,
             description: "\(output): the output is a directory; give a file path.")
+    }
+
+    static func outputDirectoryMissing(_ output: String, directory: String) -> ConvertError {
+        ConvertError(
+            code: .outputDirectoryMissing, output: output,
+            description: "\(output): the output's directory \(directory) does not exist; create it first.")
     }
 }

@@ -101,10 +101,15 @@ public struct FixedVHDConverter: Sendable {
     }
 
     /// Refuses an output that would overwrite an input (the source or any parent, through any name, link
-    /// or hard link) or that is a directory, before any work: nothing the user gave as input is written.
+    /// or hard link), that is a directory or whose directory is missing, before any work: nothing the user gave as input is written.
     static func checkOutput(_ outputPath: String, against source: any VirtualDisk) throws {
         let outputIdentities = [FileIdentity.of(outputPath), FileIdentity.ofLink(outputPath)].compactMap { $0 }
         if outputIdentities.first?.isDirectory == true { throw ConvertError.outputIsDirectory(outputPath) }
+        let directory =
+            outputPath.lastIndex(of: "/").map { String(outputPath[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
+        if FileIdentity.of(directory)?.isDirectory != true {
+            throw ConvertError.outputDirectoryMissing(outputPath, directory: directory)
+        }
         var disk: (any VirtualDisk)? = source
         while let input = disk {
             let inputIdentities = [FileIdentity.of(input.path), FileIdentity.ofLink(input.path)].compactMap { $0 }
