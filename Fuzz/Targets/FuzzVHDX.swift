@@ -54,17 +54,20 @@ enum FuzzVHDX {
         FuzzVHD.readSome(disk, extents: extents)
     }
 
+    /// One buffer for every input, as `FuzzVHD.buffer`.
+    nonisolated(unsafe) static var structure = [UInt8](repeating: 0, count: VHDXRegionTable.size)
+
     /// Sets the CRC-32C field of each header and region table to the checksum of its bytes.
     static func fixChecksums(_ fd: Int32) {
         let places =
             VHDXHeader.offsets.map { ($0, VHDXHeader.size) }
             + VHDXRegionTable.offsets.map { ($0, VHDXRegionTable.size) }
         for (offset, size) in places {
-            var structure = [UInt8](repeating: 0, count: size)
-            guard pread(fd, &structure, size, off_t(offset)) == size else { continue }
-            structure.replaceSubrange(4..<8, with: [0, 0, 0, 0])
-            let checksum = CRC32C.checksum(structure).littleEndian
-            withUnsafeBytes(of: checksum) { _ = pwrite(fd, $0.baseAddress, 4, off_t(offset) + 4) }
+            structure.withUnsafeMutableBytes { buffer in
+                guard pread(fd, buffer.baseAddress, size, off_t(offset)) == size else { return }
+                var checksum = VHDXCopies.checksum(UnsafeRawBufferPointer(rebasing: buffer[..<size])).littleEndian
+                _ = pwrite(fd, &checksum, 4, off_t(offset) + 4)
+            }
         }
     }
 }

@@ -51,4 +51,17 @@ struct CRC32CTests {
         #expect(crc.value == CRC32C.checksum(data))
         #expect(crc.value == reference(data[...]))
     }
+
+    /// Headers, region tables and log entries are checksummed with their own field (bytes 4..<8) as zero,
+    /// whatever it holds.
+    @Test func structureChecksumTakesItsFieldAsZero() {
+        var structure = seededBytes(6, 4096)
+        var zeroed = structure
+        zeroed.replaceSubrange(4..<8, with: [0, 0, 0, 0])
+        let expected = reference(zeroed[...])
+        for field: UInt32 in [0, 0xDEAD_BEEF, expected] {
+            structure.setLittleEndian(field, at: 4)
+            #expect(structure.withUnsafeBytes { VHDXCopies.checksum($0) } == expected)
+        }
+    }
 }

@@ -3,22 +3,8 @@
 /// little-endian order. Computed eight bytes at a time (slicing-by-8: eight 256-entry tables, one lookup
 /// per input byte but no dependency between the eight), several times faster than a byte at a time.
 public enum CRC64 {
-    /// Table k maps a byte to its CRC contribution k bytes further on; table 0 is the classic one.
-    private static let tables: [UInt64] = {
-        var tables = [UInt64](repeating: 0, count: 8 * 256)
-        for index in 0..<256 {
-            var crc = UInt64(index)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x9A6C_9329_AC4B_C9B5 : crc >> 1 }
-            tables[index] = crc
-        }
-        for slice in 1..<8 {
-            for index in 0..<256 {
-                let previous = tables[(slice - 1) * 256 + index]
-                tables[slice * 256 + index] = (previous >> 8) ^ tables[Int(previous & 0xFF)]
-            }
-        }
-        return tables
-    }()
+    /// Slicing-by-8's eight tables (`slicingBy8Tables`).
+    private static let tables: [UInt64] = slicingBy8Tables(polynomial: 0x9A6C_9329_AC4B_C9B5)
 
     public static func checksum(_ bytes: [UInt8]) -> UInt64 {
         bytes.withUnsafeBytes { checksum($0) }

@@ -147,33 +147,25 @@ public final class SparseDisk: VirtualDisk {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
         try checkReadRange(path: path, virtualSize: virtualSize, offset: offset, count: buffer.count)
-        var done = 0
-        while done < buffer.count {
-            let position = offset + UInt64(done)
-            let index = Int(position / blockBytes)
-            let inBlock = position % blockBytes
-            let count = Int(min(UInt64(buffer.count - done), blockBytes - inBlock))
-            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + count)])
-            let entry = bat[index]
-            let blockStart = UInt64(index) * blockBytes
+        for piece in BlockPieces(of: ByteRange(offset: offset, length: UInt64(buffer.count)), blockBytes: blockBytes) {
+            let part = piece.part(of: buffer)
+            let entry = bat[piece.block]
             if entry == Self.unallocated {
-                try readBelow(into: part, at: position)
+                try readBelow(into: part, at: piece.offset)
             } else {
                 try readByBitmap(
-                    into: part, inBlock: inBlock, blockStart: blockStart, bitmap: try bitmap(index), file: file,
-                    dataStart: UInt64(entry) * 512 + header.bitmapSize)
+                    into: part, inBlock: piece.inBlock, blockStart: piece.blockStart,
+                    bitmap: try bitmap(piece.block), file: file, dataStart: UInt64(entry) * 512 + header.bitmapSize)
             }
-            done += count
         }
     }
 
     /// The runs of sectors this file holds, from the BAT and the sector bitmaps.
     public func ownAllocatedExtents() throws -> [ByteRange] {
         var extents: [ByteRange] = []
-        for (index, entry) in bat.enumerated() where entry != Self.unallocated {
-            let blockStart = UInt64(index) * blockBytes
-            extents += try bitmap(index).presentExtents(
-                length: min(blockBytes, virtualSize - blockStart), at: blockStart)
+        for block in BlockPieces(of: ByteRange(offset: 0, length: virtualSize), blockBytes: blockBytes)
+        where bat[block.block] != Self.unallocated {
+            extents += try bitmap(block.block).presentExtents(length: block.length, at: block.offset)
         }
         return coalesced(extents)
     }

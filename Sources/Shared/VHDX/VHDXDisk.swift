@@ -204,49 +204,51 @@ public final class VHDXDisk: VirtualDisk {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
         try checkReadRange(path: path, virtualSize: virtualSize, offset: offset, count: buffer.count)
-        var done = 0
-        while done < buffer.count {
-            let position = offset + UInt64(done)
-            let index = Int(position / blockBytes)
-            let inBlock = position % blockBytes
-            let remaining = UInt64(buffer.count - done)
-            var count = min(remaining, blockBytes - inBlock)
-            let entry = blocks[index]
-            switch entry.state {
-            case .fullyPresent:
-                // Blocks that follow each other in the file too are read in one call.
-                var next = index + 1
-                while count < remaining, next < blocks.count, blocks[next].state == .fullyPresent,
-                    blocks[next].fileOffset == blocks[next - 1].fileOffset + blockBytes
-                {
-                    count += min(remaining - count, blockBytes)
-                    next += 1
+        // Fully present blocks that follow each other in the file too are read in one call: the pieces
+        // of the buffer read from the file and not read yet.
+        var pending: (start: Int, fileOffset: UInt64, length: UInt64)?
+        func readPending() throws {
+            guard let run = pending else { return }
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[run.start..<(run.start + Int(run.length))])
+            try readFully(file, into: target, at: run.fileOffset, structure: .block)
+            pending = nil
+        }
+        for piece in BlockPieces(of: ByteRange(offset: offset, length: UInt64(buffer.count)), blockBytes: blockBytes) {
+            let entry = blocks[piece.block]
+            if entry.state == .fullyPresent {
+                let fileOffset = entry.fileOffset + piece.inBlock
+                if let run = pending, run.fileOffset + run.length == fileOffset {
+                    pending?.length += piece.length
+                } else {
+                    try readPending()
+                    pending = (piece.start, fileOffset, piece.length)
                 }
-                try readFully(file, into: part(buffer, done, count), at: entry.fileOffset + inBlock, structure: .block)
+                continue
+            }
+            try readPending()
+            switch entry.state {
             case .partiallyPresent:
                 try readByBitmap(
-                    into: part(buffer, done, count), inBlock: inBlock, blockStart: UInt64(index) * blockBytes,
-                    bitmap: try bitmap(index), file: file, dataStart: entry.fileOffset)
+                    into: piece.part(of: buffer), inBlock: piece.inBlock, blockStart: piece.blockStart,
+                    bitmap: try bitmap(piece.block), file: file, dataStart: entry.fileOffset)
             case .notPresent:
-                try readBelow(into: part(buffer, done, count), at: position)
+                try readBelow(into: piece.part(of: buffer), at: piece.offset)
             default:
-                part(buffer, done, count).initializeMemory(as: UInt8.self, repeating: 0)
+                piece.part(of: buffer).initializeMemory(as: UInt8.self, repeating: 0)
             }
-            done += Int(count)
         }
+        try readPending()
     }
 
     /// The runs of sectors this file holds, from the BAT and the sector bitmaps.
     public func ownAllocatedExtents() throws -> [ByteRange] {
         var extents: [ByteRange] = []
-        for (index, entry) in blocks.enumerated() {
-            let blockStart = UInt64(index) * blockBytes
-            let length = min(blockBytes, virtualSize - blockStart)
-            switch entry.state {
+        for block in BlockPieces(of: ByteRange(offset: 0, length: virtualSize), blockBytes: blockBytes) {
+            switch blocks[block.block].state {
             case .fullyPresent:
-                extents.append(ByteRange(offset: blockStart, length: length))
+                extents.append(ByteRange(offset: block.offset, length: block.length))
             case .partiallyPresent:
-                extents += try bitmap(index).presentExtents(length: length, at: blockStart)
+                extents += try bitmap(block.block).presentExtents(length: block.length, at: block.offset)
             default:
                 break
             }
@@ -272,12 +274,6 @@ public final class VHDXDisk: VirtualDisk {
                 structure: .sectorBitmap)
         }
         return SectorBitmap(bytes: bytes, sectorSize: sectorSize, leastSignificantBitFirst: true)
-    }
-
-    private func part(_ buffer: UnsafeMutableRawBufferPointer, _ start: Int, _ count: UInt64)
-        -> UnsafeMutableRawBufferPointer
-    {
-        UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + Int(count))])
     }
 
     /// The file's structures and blocks: each must lie inside the file and overlap no other. Blocks are

@@ -78,31 +78,24 @@ public struct VHDXHeader: Sendable, Equatable {
     /// header beside a valid one is a warning (a write of the other may have been torn); two valid
     /// headers with the same sequence number must agree. Only the current header's values are checked.
     static func current(of file: SystemFile) throws -> (header: VHDXHeader, warnings: [String]) {
-        let parsed = try VHDXCopies.read(file, at: offsets, size: size) {
-            try VHDXHeader(parsing: $0, path: file.path, offset: $1)
-        }
-        switch (parsed[0], parsed[1]) {
-        case (.success(let first), .success(let second)):
-            if first.sequenceNumber != second.sequenceNumber {
-                let current = first.sequenceNumber > second.sequenceNumber ? first : second
-                try current.checkFields()
-                return (current, [])
-            }
-            guard first.sameContent(as: second) else {
-                throw VHDError(
-                    .copiesDiffer, path: file.path, structure: .vhdxHeader, field: "sequence number",
-                    offset: second.offset + UInt64(Field.sequenceNumber),
-                    "both headers are valid with sequence number \(first.sequenceNumber) but differ, so "
-                        + "neither is current; the file was modified inconsistently")
-            }
-            try first.checkFields()
-            return (first, [])
-        case (.success(let header), .failure(let error)), (.failure(let error), .success(let header)):
-            try header.checkFields()
-            return (header, ["\(error); using the header at byte offset \(header.offset)"])
-        case (.failure(let first), .failure(let second)):
-            throw VHDXCopies.bothDamaged(first, second, path: file.path)
-        }
+        let (header, warnings) = try VHDXCopies.current(
+            of: .vhdxHeader, in: file, at: offsets, size: size,
+            parse: { try VHDXHeader(parsing: $0, path: file.path, offset: $1) },
+            bothValid: { first, second in
+                if first.sequenceNumber != second.sequenceNumber {
+                    return first.sequenceNumber > second.sequenceNumber ? first : second
+                }
+                guard first.sameContent(as: second) else {
+                    throw VHDError(
+                        .copiesDiffer, path: file.path, structure: .vhdxHeader, field: "sequence number",
+                        offset: second.offset + UInt64(Field.sequenceNumber),
+                        "both headers are valid with sequence number \(first.sequenceNumber) but differ, so "
+                            + "neither is current; the file was modified inconsistently")
+                }
+                return first
+            })
+        try header.checkFields()
+        return (header, warnings)
     }
 
     private func sameContent(as other: VHDXHeader) -> Bool {

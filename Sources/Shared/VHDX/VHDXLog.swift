@@ -78,10 +78,7 @@ enum VHDXLog {
     private static func checksumMatches(
         _ file: SystemFile, header: VHDXHeader, at position: UInt64, entryLength: UInt32, first: [UInt8]
     ) throws -> Bool {
-        var firstSector = first
-        firstSector.setLittleEndian(UInt32(0), at: Field.checksum)
-        var crc = CRC32C()
-        firstSector.withUnsafeBytes { crc.update($0) }
+        var crc = first.withUnsafeBytes { VHDXCopies.checksumState($0) }
         let length = UInt64(header.logLength)
         var done = UInt64(sectorSize)
         while done < UInt64(entryLength) {

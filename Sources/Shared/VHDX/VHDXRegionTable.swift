@@ -96,23 +96,19 @@ public struct VHDXRegionTable: Sendable, Equatable {
     /// The table at 192 KiB, or its copy at 256 KiB when the first is damaged (a warning); two valid
     /// tables that differ are refused, since nothing tells which one is right.
     static func read(from file: SystemFile) throws -> (table: VHDXRegionTable, warnings: [String]) {
-        let parsed = try VHDXCopies.read(file, at: offsets, size: size) {
-            try VHDXRegionTable(parsing: $0, path: file.path, offset: $1)
-        }
-        switch (parsed[0], parsed[1]) {
-        case (.success(let first), .success(let second)):
-            guard first.bat.range == second.bat.range, first.metadata.range == second.metadata.range else {
-                throw VHDError(
-                    .copiesDiffer, path: file.path, structure: .regionTable, offset: second.offset,
-                    "both region tables are valid but place the BAT or the metadata differently "
-                        + "(\(first.bat.range) and \(first.metadata.range) against \(second.bat.range) and "
-                        + "\(second.metadata.range)); the file was modified inconsistently")
-            }
-            return (first, [])
-        case (.success(let table), .failure(let error)), (.failure(let error), .success(let table)):
-            return (table, ["\(error); using the region table at byte offset \(table.offset)"])
-        case (.failure(let first), .failure(let second)):
-            throw VHDXCopies.bothDamaged(first, second, path: file.path)
-        }
+        let (table, warnings) = try VHDXCopies.current(
+            of: .regionTable, in: file, at: offsets, size: size,
+            parse: { try VHDXRegionTable(parsing: $0, path: file.path, offset: $1) },
+            bothValid: { first, second in
+                guard first.bat.range == second.bat.range, first.metadata.range == second.metadata.range else {
+                    throw VHDError(
+                        .copiesDiffer, path: file.path, structure: .regionTable, offset: second.offset,
+                        "both region tables are valid but place the BAT or the metadata differently "
+                            + "(\(first.bat.range) and \(first.metadata.range) against \(second.bat.range) and "
+                            + "\(second.metadata.range)); the file was modified inconsistently")
+                }
+                return first
+            })
+        return (table, warnings)
     }
 }
