@@ -18,6 +18,18 @@ struct SystemFileTests {
         #expect(try file.readExactly(512, at: 8192) == [UInt8](repeating: 0, count: 512))
     }
 
+    /// A write goes out in pwrites of at most `writeChunk` bytes: one of several chunks and a part, at an
+    /// offset that is a multiple of nothing, reads back whole.
+    @Test func aWriteOfSeveralChunksReadsBackWhole() throws {
+        let directory = try TemporaryDirectory()
+        let file = try SystemFile.create(directory.file("chunks.bin"))
+        var random = SplitMix64(seed: 5)
+        let data = random.bytes(3 * SystemFile.writeChunk + 1000)
+        try file.write(data, at: 777)
+        #expect(try file.size() == UInt64(777 + data.count))
+        #expect(try file.readExactly(data.count, at: 777) == data)
+    }
+
     @Test func shortReadNamesFileAndOffset() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("short.bin")

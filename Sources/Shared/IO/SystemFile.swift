@@ -135,13 +135,20 @@ public final class SystemFile: @unchecked Sendable {
         }
     }
 
-    /// Writes all of `buffer` at `offset`.
+    /// The most one `pwrite` writes. The page cache sizes its pages (folios) by the write: one large
+    /// write into new pages of a file takes large folios, which the kernel cuts from large free blocks,
+    /// the memory a VM has most likely handed back to its host, so that every 4 KiB faults on the host.
+    /// Writes of this size take small pages, as `zstd` writes its output: measured with 96 MB of new
+    /// 2 MiB files, 0.43 s of system time in single writes against 0.05 s in 128 KiB writes (docs/storage.md).
+    static let writeChunk = 128 << 10
+
+    /// Writes all of `buffer` at `offset`, in writes of at most `writeChunk` bytes.
     public func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws {
         var done = 0
         while done < buffer.count {
             let position = offset + UInt64(done)
             let n = try Self.retryingEINTR(path: path, operation: "write", offset: position) {
-                pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(position))
+                pwrite(fd, buffer.baseAddress! + done, min(buffer.count - done, Self.writeChunk), off_t(position))
             }
             done += n
         }

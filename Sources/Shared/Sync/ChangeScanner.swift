@@ -9,17 +9,28 @@ public struct PlannedExtent: Hashable, Sendable {
     public var dataOffset: Int
 }
 
+/// The plain bytes of a batch's writes. A class, so that the pipeline can hand the buffer back to the
+/// scanner once the batch's segment is built (`ChangeScanner.recycle`) and the next batch fills pages
+/// already mapped: a fresh 8 MiB buffer per segment faulted in 438 MB of new memory over the 438 MB
+/// sample of `scripts/bench-sync` (docs/replication-contract.md, "Client pipeline").
+/// `@unchecked Sendable`: handed from stage to stage, never used by two at once.
+public final class BatchBytes: @unchecked Sendable {
+    public var bytes: [UInt8] = []
+
+    public init() {}
+}
+
 /// The extents of one future segment, in disk order, with their plain bytes.
 public struct SyncBatch: Sendable {
     /// The batch's position in its generation: its seq is the generation's first seq plus this.
     public var index: UInt64
     public var extents: [PlannedExtent] = []
-    public var data: [UInt8] = []
+    public var data = BatchBytes()
     /// Every block before this index is decided, and its changes are in this batch or earlier ones.
     public var scanEnd: Int = 0
     public var isLast = false
 
-    var plainBytes: Int { data.count }
+    var plainBytes: Int { data.bytes.count }
 }
 
 /// What the scanner compares each block with.
@@ -64,8 +75,9 @@ public final class SyncCounters: Sendable {
 /// "Client pipeline"). Extents never exceed 4 MiB; a batch holds at most `segmentPlainBytes` of writes
 /// and `SegmentFormat.maxExtents` extents, so its segment fits whatever the codec does.
 ///
-/// Blocking I/O: call `nextBatch()` from a dedicated thread, one call at a time.
-/// `@unchecked Sendable`: it is handed between calls on the reader pool, never used concurrently.
+/// Blocking I/O: call `nextBatch()` from a dedicated thread, one call at a time; `recycle` from any.
+/// `@unchecked Sendable`: it is handed between calls on the reader pool, never used concurrently, but
+/// for `free`, which its mutex guards.
 public final class ChangeScanner: @unchecked Sendable {
     private let disk: any VirtualDisk
     private let blockSize: Int
@@ -83,6 +95,9 @@ public final class ChangeScanner: @unchecked Sendable {
     private var pageIndex = 0
     private var batch: SyncBatch
     private var emitted: SyncBatch?
+    /// Buffers of batches whose segments are built, for the next batches. A buffer is made only when
+    /// none is free, so there are never more than the batches in flight at once.
+    private let free = Mutex<[BatchBytes]>([])
     private var finished = false
 
     /// The extent being gathered; a write's bytes are already in `batch.data` from `dataOffset` on.
@@ -117,8 +132,7 @@ public final class ChangeScanner: @unchecked Sendable {
         newDigestsStart = startBlock
         batch = SyncBatch(index: startIndex)
         window = .allocate(byteCount: max(Self.readWindow, blockSize), alignment: 4096)
-        // Sized once: grown by appends, the buffer would be reallocated and copied on its way up.
-        batch.data.reserveCapacity(segmentPlainBytes)
+        batch.data.bytes.reserveCapacity(segmentPlainBytes)
     }
 
     deinit { window.deallocate() }
@@ -180,9 +194,9 @@ public final class ChangeScanner: @unchecked Sendable {
             closeRun()
             try emit(scanEnd: index)
         }
-        if run == nil { run = (operation, offset, 0, batch.data.count) }
+        if run == nil { run = (operation, offset, 0, batch.plainBytes) }
         run!.length += length
-        if operation == .write, let bytes { batch.data.append(contentsOf: bytes) }
+        if operation == .write, let bytes { batch.data.bytes.append(contentsOf: bytes) }
         counters.update {
             if operation == .write { $0.changedBytes += UInt64(length) } else { $0.clearedBytes += UInt64(length) }
         }
@@ -203,8 +217,24 @@ public final class ChangeScanner: @unchecked Sendable {
         try flushDigests()
         batch.scanEnd = scanEnd
         emitted = batch
-        batch = SyncBatch(index: batch.index + 1)
-        batch.data.reserveCapacity(segmentPlainBytes)
+        batch = newBatch(index: batch.index + 1)
+    }
+
+    /// Takes back the buffer of a batch this scanner handed out, once nothing reads it any more.
+    public func recycle(_ data: BatchBytes) {
+        data.bytes.removeAll(keepingCapacity: true)
+        free.withLock { $0.append(data) }
+    }
+
+    private func newBatch(index: UInt64) -> SyncBatch {
+        var batch = SyncBatch(index: index)
+        if let data = free.withLock({ $0.popLast() }) {
+            batch.data = data
+        } else {
+            // Sized once: grown by appends, the buffer would be reallocated and copied on its way up.
+            batch.data.bytes.reserveCapacity(segmentPlainBytes)
+        }
+        return batch
     }
 
     private func isAllocated(_ offset: UInt64, _ length: Int) -> Bool {

@@ -123,7 +123,7 @@ extension SyncSession {
                         + "in order inside the disk")
             }
             let extent = PlannedExtent(
-                offset: record[0], length: Int(record[1]), operation: operation, dataOffset: batch.data.count)
+                offset: record[0], length: Int(record[1]), operation: operation, dataOffset: batch.plainBytes)
             let firstBlock = Int(record[0] / blockSize)
             let digests = try manifest.digests(firstBlock..<Int((record[0] + record[1] + blockSize - 1) / blockSize))
             for (position, recorded) in zip(
@@ -146,7 +146,7 @@ extension SyncSession {
                             + "(the block at byte \(position) differs): seq \(planned.seq) cannot be resent as it was; \(advice)"
                     )
                 }
-                if operation == .write { batch.data.append(contentsOf: block[..<length]) }
+                if operation == .write { batch.data.bytes.append(contentsOf: block[..<length]) }
             }
             batch.extents.append(extent)
             previousEnd = record[0] + record[1]

@@ -41,7 +41,7 @@ extension SegmentWriter {
     }
 
     private func append(_ batch: SyncBatch) throws {
-        try batch.data.withUnsafeBytes { data in
+        try batch.data.bytes.withUnsafeBytes { data in
             for extent in batch.extents {
                 switch extent.operation {
                 case .write:

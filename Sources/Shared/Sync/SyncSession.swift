@@ -462,7 +462,8 @@ public final class SyncSession: Sendable {
                         group.addTask {
                             .compressed(
                                 try await compressPool.run { writer in
-                                    try writer.build(
+                                    defer { scanner.recycle(batch.data) }
+                                    return try writer.build(
                                         batch, target: target, generation: plan.generation, seq: seq,
                                         firstSeq: plan.firstSeq)
                                 })
