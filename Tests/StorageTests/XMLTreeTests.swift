@@ -84,7 +84,8 @@ struct XMLTreeTests {
         let error = #expect(throws: XMLTree.SyntaxError.self) { _ = try Self.parse(tooDeep) }
         #expect(error?.offset == 3 * XMLTree.maximumDepth && error?.reason.contains("deeper") == true)
         // Refused before it is read: the largest body either side reads is 64 MiB.
-        let large = Array("<a>".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: XMLTree.maximumBytes - 6)
+        let large =
+            Array("<a>".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: XMLTree.maximumBytes - 6)
             + Array("</a>".utf8)
         let tooLarge = #expect(throws: XMLTree.SyntaxError.self) { _ = try XMLTree.parse(large) }
         #expect(tooLarge?.offset == 0 && tooLarge?.reason.contains("larger than") == true)

@@ -43,7 +43,8 @@ struct XMLReader {
                 let scalar = Unicode.UTF8.decode(encoded)
                 guard Self.isCharacter(scalar.value) else {
                     throw SyntaxError(
-                        reason: "the character U+\(String(scalar.value, radix: 16, uppercase: true)) is not allowed in XML",
+                        reason:
+                            "the character U+\(String(scalar.value, radix: 16, uppercase: true)) is not allowed in XML",
                         offset: offset)
                 }
                 offset += encoded.count
@@ -83,7 +84,8 @@ struct XMLReader {
         let pseudo = try attributes()
         try expect("?>")
         let names = pseudo.map(\.name)
-        guard names.first == "version", names == ["version", "encoding", "standalone"].filter({ names.contains($0) }) else {
+        guard names.first == "version", names == ["version", "encoding", "standalone"].filter({ names.contains($0) })
+        else {
             throw SyntaxError(
                 reason: "the XML declaration must be version, then optionally encoding and standalone", offset: start)
         }
@@ -211,7 +213,9 @@ struct XMLReader {
             index += 1
             var value: [UInt8] = []
             while true {
-                guard index < bytes.count else { throw SyntaxError(reason: "the attribute \(name) is not closed", offset: start) }
+                guard index < bytes.count else {
+                    throw SyntaxError(reason: "the attribute \(name) is not closed", offset: start)
+                }
                 let byte = bytes[index]
                 if byte == quote { break }
                 if byte == UInt8(ascii: "<") { throw failure("< in the value of attribute \(name)") }
@@ -243,7 +247,9 @@ struct XMLReader {
     private mutating func cdata(into text: inout [UInt8]) throws(SyntaxError) {
         let start = index
         index += 9
-        guard let end = offset(of: "]]>") else { throw SyntaxError(reason: "the CDATA section is not closed", offset: start) }
+        guard let end = offset(of: "]]>") else {
+            throw SyntaxError(reason: "the CDATA section is not closed", offset: start)
+        }
         Self.appendNormalizingLineEnds(bytes[index..<end], to: &text)
         index = end + 3
     }
@@ -252,7 +258,9 @@ struct XMLReader {
     private mutating func comment() throws(SyntaxError) {
         let start = index
         index += 4
-        guard let dashes = offset(of: "--") else { throw SyntaxError(reason: "the comment is not closed", offset: start) }
+        guard let dashes = offset(of: "--") else {
+            throw SyntaxError(reason: "the comment is not closed", offset: start)
+        }
         index = dashes
         try expect("-->")
     }
@@ -281,7 +289,8 @@ struct XMLReader {
             let hex = body.dropFirst().first == UInt8(ascii: "x")
             let digits = name.dropFirst(hex ? 2 : 1)
             // UInt32(_:radix:) also takes a sign, which XML does not.
-            value = digits.allSatisfy { $0.isASCII && $0.isHexDigit && (hex || $0.isNumber) }
+            value =
+                digits.allSatisfy { $0.isASCII && $0.isHexDigit && (hex || $0.isNumber) }
                 ? UInt32(digits, radix: hex ? 16 : 10) : nil
         }
         guard let value, Self.isCharacter(value), let scalar = Unicode.Scalar(value) else {
