@@ -26,3 +26,7 @@ int64_t CLinux_copy_range(int source, int64_t source_offset, int destination, in
     off_t in = (off_t)source_offset, out = (off_t)destination_offset;
     return copy_file_range(source, &in, destination, &out, (size_t)length, 0);
 }
+
+int CLinux_start_writeback(int fd, int64_t offset, int64_t length) {
+    return sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
+}

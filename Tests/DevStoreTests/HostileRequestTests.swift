@@ -189,7 +189,7 @@ struct HostileRequestTests {
                 .signed().send().status
             }
             #expect(try await put("victim", Array("original".utf8)) == 201)
-            for name in ["victim%00.bak", "%00", "a%01b", "line%0Abreak", "del%7F"] {
+            for name in ["victim%00.bak", "%00", "a%01b", "line%0Abreak", "del%7F", "a%EF%BF%BFb", "%EF%BF%BE"] {
                 #expect(try await put(name, Array("attack".utf8)) == 400, "\(name)")
             }
             let victim = try await RawRequest(method: "GET", port: blob, path: "/\(Self.account)/vhds/victim").signed()

@@ -141,6 +141,48 @@ struct OperatorCallTests {
         }
     }
 
+    /// List Blobs answers with the same `EnumerationResults` header as the other listings (`ListingQuery`),
+    /// naming its container: the echoed prefix, marker and page size, and the next page's marker.
+    @Test func listBlobsEchoesItsQueryAndPagesByMarker() async throws {
+        try await withDevStore { store in
+            let port = store.ports.blob
+            let container = "/\(Self.account)/vhds"
+            #expect(
+                try await RawRequest(method: "PUT", port: port, path: container, query: [("restype", "container")])
+                    .signed().send().status == 201)
+            for name in ["disk-b.vhd", "disk-a.vhd", "other.vhd"] {
+                #expect(
+                    try await RawRequest(
+                        method: "PUT", port: port, path: "\(container)/\(name)",
+                        headers: [("x-ms-blob-type", "PageBlob"), ("x-ms-blob-content-length", "512")]
+                    ).signed().send().status == 201)
+            }
+            let list = [("restype", "container"), ("comp", "list")]
+            let first = try await RawRequest(
+                method: "GET", port: port, path: container,
+                query: list + [("prefix", "disk-"), ("maxresults", "1"), ("include", "metadata")]
+            ).signed().send()
+            #expect(first.status == 200)
+            let page = try XMLTree.parse(first.body)
+            #expect(page.name == "EnumerationResults")
+            #expect(String(decoding: first.body, as: UTF8.self).contains("ContainerName=\"vhds\""))
+            #expect(page.value("Prefix") == "disk-" && page.value("MaxResults") == "1" && page.value("Marker") == nil)
+            #expect(Self.names(first.body, "Blob") == ["disk-a.vhd"])
+            #expect(page.child("Blobs")?.child("Blob")?.child("Metadata") != nil)
+            let next = try #require(page.value("NextMarker").flatMap { $0.isEmpty ? nil : $0 })
+            let second = try await RawRequest(
+                method: "GET", port: port, path: container, query: list + [("prefix", "disk-"), ("marker", next)]
+            ).signed().send()
+            let last = try XMLTree.parse(second.body)
+            #expect(last.value("Marker") == next && last.value("MaxResults") == nil && last.value("NextMarker") == "")
+            #expect(Self.names(second.body, "Blob") == ["disk-b.vhd"])
+            let refused = try await RawRequest(
+                method: "GET", port: port, path: container, query: list + [("maxresults", "5001")]
+            ).signed().send()
+            #expect(refused.status == 400)
+        }
+    }
+
     @Test func listContainersAndDeleteOneWithLeasedBlobs() async throws {
         try await withDevStore { store in
             let port = store.ports.blob

@@ -25,6 +25,20 @@ struct BlobUnitTests {
         #expect(hex.joined() == expected)
     }
 
+    /// Issue 10: a blob name's length is counted as Azure counts it, in UTF-16 code units (at most
+    /// 1024), not in characters: a combining accent or an emoji outside the BMP counts twice.
+    @Test func blobNameLengthIsCountedInUTF16CodeUnits() {
+        func valid(_ name: String) -> Bool {
+            (try? LocalBlobValidation.address(BlobAddress(container: "vhds", name: name))) != nil
+        }
+        #expect(valid(String(repeating: "a", count: 1024)) && !valid(String(repeating: "a", count: 1025)))
+        #expect(valid(String(repeating: "\u{e9}", count: 1024)))
+        #expect(valid(String(repeating: "\u{1F600}", count: 512)) && !valid(String(repeating: "\u{1F600}", count: 513)))
+        let accented = String(repeating: "e\u{301}", count: 600)
+        #expect(accented.count == 600 && !valid(accented))
+        #expect(!valid(""))
+    }
+
     @Test func md5OfAZeroPageIsAzuresExample() {
         // docs/azure-rest.md, "Checksums": 512 zero bytes → Content-MD5 v2GerAzfP2jUluqTRBN+iw==
         #expect(Data(MD5.digest([UInt8](repeating: 0, count: 512))).base64EncodedString() == "v2GerAzfP2jUluqTRBN+iw==")

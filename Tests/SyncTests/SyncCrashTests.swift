@@ -23,19 +23,21 @@ struct SyncCrashTests {
             "file:" + harness.directory.file("store"),
             "--state-dir", harness.stateRoot, "--max-bandwidth", "16Mbit", "--json",
         ]
-        // Killed at random moments until a run gets to the end of the generation by itself.
+        // Killed at random moments until a run gets to the end of the generation by itself. timeout(1)
+        // sends the SIGKILL, so that the moment depends on the sync's own progress, not on when this test
+        // is scheduled again: on a loaded machine a test's sleep can overrun by seconds.
         var kills = 0
         var completed: SyncSummary?
         for attempt in 0..<8 where completed == nil {
+            let delay = String(format: "%.2f", 1 + Double(random.next() % 2000) / 1000)
             let sync = try ChildProcess(
-                Self.relayClient, arguments, outputPath: harness.directory.file("sync-\(attempt).json"))
-            try await Task.sleep(for: .milliseconds(300 + Int(random.next() % 1200)))
-            if !sync.hasExited {
-                sync.kill9()
+                "/usr/bin/timeout", ["--signal=KILL", delay, Self.relayClient] + arguments,
+                outputPath: harness.directory.file("sync-\(attempt).json"))
+            let status = await sync.waitForExit(limit: .seconds(60))
+            if status == SIGKILL {  // timeout(1) kills its own process group, itself included
                 kills += 1
-                _ = await sync.waitForExit(limit: .seconds(10))
             } else {
-                #expect(await sync.waitForExit(limit: .seconds(10)) == 0)
+                #expect(status == 0, "\(sync.errorOutput())")
                 completed = try JSONDecoder().decode(
                     SyncSummary.self, from: Data(contentsOf: URL(fileURLWithPath: sync.outputPath)))
             }

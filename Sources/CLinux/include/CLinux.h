@@ -22,4 +22,8 @@ int64_t CLinux_seek_hole(int fd, int64_t offset);
 /// `destination_offset` inside the kernel (no copy through user space); the bytes copied, or -1.
 int64_t CLinux_copy_range(int source, int64_t source_offset, int destination, int64_t destination_offset, int64_t length);
 
+/// sync_file_range(SYNC_FILE_RANGE_WRITE): starts writing the range's dirty pages to disk without
+/// waiting for them, so that a later fsync has less left to wait for.
+int CLinux_start_writeback(int fd, int64_t offset, int64_t length);
+
 #endif

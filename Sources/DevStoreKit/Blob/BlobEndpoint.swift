@@ -560,50 +560,37 @@ struct BlobEndpoint: StorageEndpoint {
         -> StorageResponse
     {
         guard request.query["delimiter"] == nil else { throw StorageError.unsupported("List Blobs with a delimiter") }
-        let prefix = request.query["prefix"] ?? ""
-        let marker = request.query["marker"].flatMap { $0.isEmpty ? nil : $0 }
-        let maxResults = try request.intQuery("maxresults", default: 5000, range: 1...5000)
-        let includeMetadata = (request.query["include"] ?? "").split(separator: ",").contains("metadata")
+        let query = try ListingQuery(request)
         let listing = try await account.blob.listBlobs(
-            container: container, prefix: prefix, marker: marker, maxResults: maxResults)
-        var xml =
-            XMLText.declaration
-            + "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1/\(XMLText.escape(account.name))/\" ContainerName=\"\(XMLText.escape(container))\">"
-        if !prefix.isEmpty { xml += "<Prefix>\(XMLText.escape(prefix))</Prefix>" }
-        if let marker { xml += "<Marker>\(XMLText.escape(marker))</Marker>" }
-        if request.query["maxresults"] != nil { xml += "<MaxResults>\(maxResults)</MaxResults>" }
-        xml += "<Blobs>"
+            container: container, prefix: query.prefix, marker: query.marker, maxResults: query.maxResults)
+        var items = ""
         for item in listing.items {
             let p = item.properties
-            xml += "<Blob><Name>\(XMLText.escape(item.name))</Name><Properties>"
-            xml +=
+            items += "<Blob><Name>\(XMLText.escape(item.name))</Name><Properties>"
+            items +=
                 "<Creation-Time>\(AzureDate.rfc1123(p.creationTime))</Creation-Time><Last-Modified>\(AzureDate.rfc1123(p.lastModified))</Last-Modified>"
-            xml +=
+            items +=
                 "<Etag>\(XMLText.escape(p.etag))</Etag><Content-Length>\(p.size)</Content-Length><Content-Type>application/octet-stream</Content-Type>"
             if let sequenceNumber = p.sequenceNumber {
-                xml += "<x-ms-blob-sequence-number>\(sequenceNumber)</x-ms-blob-sequence-number>"
+                items += "<x-ms-blob-sequence-number>\(sequenceNumber)</x-ms-blob-sequence-number>"
             }
-            xml +=
+            items +=
                 "<BlobType>\(p.type.rawValue)</BlobType><LeaseStatus>\(p.lease.isLocked ? "locked" : "unlocked")</LeaseStatus>"
-            xml += "<LeaseState>\(p.lease.state.rawValue)</LeaseState>"
+            items += "<LeaseState>\(p.lease.state.rawValue)</LeaseState>"
             if p.lease.state == .leased {
-                xml += "<LeaseDuration>\((p.lease.duration ?? .fixed).rawValue)</LeaseDuration>"
+                items += "<LeaseDuration>\((p.lease.duration ?? .fixed).rawValue)</LeaseDuration>"
             }
-            xml += "<ServerEncrypted>false</ServerEncrypted></Properties>"
-            if includeMetadata {
-                xml +=
+            items += "<ServerEncrypted>false</ServerEncrypted></Properties>"
+            if query.includeMetadata {
+                items +=
                     "<Metadata>"
                     + p.metadata.sorted { $0.key < $1.key }.map { "<\($0.key)>\(XMLText.escape($0.value))</\($0.key)>" }
                     .joined() + "</Metadata>"
             }
-            xml += "</Blob>"
+            items += "</Blob>"
         }
-        xml += "</Blobs>"
-        xml += listing.nextMarker.map { "<NextMarker>\(XMLText.escape($0))</NextMarker>" } ?? "<NextMarker />"
-        xml += "</EnumerationResults>"
-        var response = StorageResponse(status: 200, body: Array(xml.utf8))
-        response.add("content-type", "application/xml")
-        return response
+        return query.answer(
+            account: account.name, container: container, collection: "Blobs", items: items, next: listing.nextMarker)
     }
 
     // MARK: Containers

@@ -1,7 +1,7 @@
 import RelayShared
 
-/// The paging query List Containers and List Queues share (`prefix`, `marker`, `maxresults` 1–5000,
-/// default 5000, `include=metadata`) and the `EnumerationResults` answer both give around their items.
+/// The paging query List Containers, List Queues and List Blobs share (`prefix`, `marker`, `maxresults`
+/// 1–5000, default 5000, `include=metadata`) and the `EnumerationResults` answer they give around their items.
 /// Query Tables pages with `$top` and `NextTableName` in JSON instead, so it has its own.
 struct ListingQuery {
     let prefix: String
@@ -21,11 +21,14 @@ struct ListingQuery {
     }
 
     /// `200` with `<EnumerationResults>`: the echoed query, `<collection>` around `items` (XML already
-    /// escaped), and the `NextMarker` of the next page, empty on the last.
-    func answer(account: String, collection: String, items: String, next: String?) -> StorageResponse {
+    /// escaped), and the `NextMarker` of the next page, empty on the last. List Blobs names its container.
+    func answer(account: String, container: String? = nil, collection: String, items: String, next: String?)
+        -> StorageResponse
+    {
         var xml =
-            XMLText.declaration
-            + "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1/\(XMLText.escape(account))/\">"
+            XMLText.declaration + "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1/\(XMLText.escape(account))/\""
+        if let container { xml += " ContainerName=\"\(XMLText.escape(container))\"" }
+        xml += ">"
         if !prefix.isEmpty { xml += "<Prefix>\(XMLText.escape(prefix))</Prefix>" }
         if let marker { xml += "<Marker>\(XMLText.escape(marker))</Marker>" }
         if echoesMaxResults { xml += "<MaxResults>\(maxResults)</MaxResults>" }

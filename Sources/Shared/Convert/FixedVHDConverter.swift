@@ -4,9 +4,10 @@ import Glibc
 /// MiB, then the target footer. What Add-AzVhd does with Hyper-V, here on any Linux.
 ///
 /// The output is sparse: only non-zero runs inside allocated extents are written, the rest is a hole.
-/// Memory is one chunk buffer whatever the disk size. The file is written under a temporary name,
-/// synced, then renamed, so a crash never leaves a truncated VHD under the final name. The output is
-/// never one of the inputs, and the temporary file is always a new one.
+/// Memory is one chunk buffer whatever the disk size. The file is written under a temporary name (each
+/// chunk's writeback started at once), synced, then renamed, so a crash never leaves a truncated VHD
+/// under the final name. The output is never one of the inputs, and the temporary file is always a new
+/// one.
 public struct FixedVHDConverter: Sendable {
     public struct Configuration: Sendable {
         /// Bytes read per call; also the memory the conversion uses.
@@ -82,7 +83,11 @@ public struct FixedVHDConverter: Sendable {
                 let count = Int(min(UInt64(configuration.chunkSize), extent.end - offset))
                 let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
                 try source.read(into: chunk, at: offset)
-                state.writtenBytes += try writeNonZeroRuns(of: UnsafeRawBufferPointer(chunk), at: offset, to: output)
+                let written = try writeNonZeroRuns(of: UnsafeRawBufferPointer(chunk), at: offset, to: output)
+                // The disk writes while the next chunks are read: the final sync waited 0.3 s for 440 MB
+                // written only then (docs/vhdx.md, "Performance").
+                if written > 0 { output.startWriteback(ByteRange(offset: offset, length: UInt64(count))) }
+                state.writtenBytes += written
                 state.scannedBytes += UInt64(count)
                 offset += UInt64(count)
                 progress(state)

@@ -171,6 +171,12 @@ public final class SystemFile: @unchecked Sendable {
         _ = try Self.retryingEINTR(path: path, operation: "fsync", offset: nil) { Int(fsync(fd)) }
     }
 
+    /// Starts writing the range's dirty pages to disk and returns without waiting, so that `sync` finds
+    /// less to wait for. Only a hint: a file system that cannot is left to `sync`, so failures are ignored.
+    public func startWriteback(_ range: ByteRange) {
+        _ = CLinux_start_writeback(fd, Int64(range.offset), Int64(range.length))
+    }
+
     /// Frees the blocks of `range`, which then reads as zeros; the file keeps its size.
     public func punchHole(_ range: ByteRange) throws {
         _ = try Self.retryingEINTR(path: path, operation: "punch hole of \(range.length) bytes", offset: range.offset) {
