@@ -12,6 +12,7 @@ import Testing
     @Test(arguments: [
         "novhd", "ab/x.vhd", "Disks/x.vhd", "-disks/x.vhd", "disks-/x.vhd", "dis--ks/x.vhd", "disks/",
         "disks/x.", "disks/x/", "disks/a/../x", "disks/./x", "disks/a\u{0}b", "disks/a\nb", "disks/a\u{85}b",
+        "disks/a\u{FFFE}b", "disks/a\u{FFFF}",
     ])
     func invalidNamesAreRefused(_ text: String) {
         let error = #expect(throws: ControlError.self) { try TargetName(text) }

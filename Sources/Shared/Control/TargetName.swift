@@ -78,7 +78,7 @@ public struct TargetName: Hashable, Sendable, CustomStringConvertible, Codable {
         }
     }
 
-    /// 1…`maxBlobNameBytes` bytes, no control characters, no `.` or `..` path segment, not ending in
+    /// 1…`maxBlobNameBytes` bytes, no character `BlobAddress.isRefusedInName`, no `.` or `..` path segment, not ending in
     /// `.` or `/` (Azure and URL normalisation would rewrite such names, so the blob written would not be
     /// the one named).
     private static func checkBlob(_ name: String) throws(ControlError) {
@@ -88,10 +88,11 @@ public struct TargetName: Hashable, Sendable, CustomStringConvertible, Codable {
                 .invalidTargetName, field: field,
                 "the blob name is \(name.utf8.count) bytes long; use 1-\(maxBlobNameBytes)")
         }
-        if let control = name.unicodeScalars.first(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+        if let refused = name.unicodeScalars.first(where: BlobAddress.isRefusedInName) {
             throw ControlError(
                 .invalidTargetName, field: field,
-                "the blob name holds the control character U+\(String(control.value, radix: 16, uppercase: true))")
+                "the blob name holds U+\(String(refused.value, radix: 16, uppercase: true)), a control character "
+                    + "or a noncharacter that Azure refuses in blob names")
         }
         guard !name.hasSuffix("."), !name.hasSuffix("/") else {
             throw ControlError(.invalidTargetName, field: field, "'\(name)' ends with '.' or '/', which Azure drops")

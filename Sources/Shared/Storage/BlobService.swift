@@ -105,6 +105,12 @@ public struct BlobAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(container)/\(name)" }
+
+    /// Whether a blob name may not hold `scalar`: a control character (a NUL would alias another name in C
+    /// strings) or U+FFFE/U+FFFF, which XML 1.0 cannot carry, so that List Blobs could not list the blob.
+    public static func isRefusedInName(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0xFFFE || scalar.value == 0xFFFF
+    }
 }
 
 /// The conditions a blob request can carry (docs/azure-rest.md, "Conditions and leases"). Empty by default.

@@ -23,9 +23,8 @@ enum LocalBlobValidation {
         }
     }
 
-    /// 1–1024 characters counted as Azure counts them (UTF-16 code units), none a control character or
-    /// U+FFFE/U+FFFF: a NUL would alias another name in C strings, and XML 1.0 (List Blobs) cannot carry
-    /// the others.
+    /// 1–1024 characters counted as Azure counts them (UTF-16 code units), none that
+    /// `BlobAddress.isRefusedInName`.
     static func address(_ blob: BlobAddress) throws {
         try containerName(blob.container)
         let length = blob.name.utf16.count
@@ -34,11 +33,7 @@ enum LocalBlobValidation {
                 .invalidResourceName,
                 "blob name of \(length) UTF-16 code units in \(blob.container) is invalid: use 1–\(maxBlobNameLength)")
         }
-        guard
-            !blob.name.unicodeScalars.contains(where: {
-                $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0xFFFE || $0.value == 0xFFFF
-            })
-        else {
+        guard !blob.name.unicodeScalars.contains(where: BlobAddress.isRefusedInName) else {
             throw StorageError.badRequest(
                 .invalidResourceName,
                 "blob name in \(blob.container) holds a control character (U+0000–U+001F, U+007F–U+009F) or U+FFFE/U+FFFF, which XML cannot carry; Azure refuses such names"
