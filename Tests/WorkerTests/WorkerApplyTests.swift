@@ -130,7 +130,9 @@ import Testing
         let (services, plan) = storage.faulty(FaultConfiguration(seed: 23, delayedWriteRate: 0.4))
         #expect(try await drain(services) == .drained)
         let counts = plan.counts
-        #expect(counts.delayedWrites > 2)
+        // Which Put Pages the seeded plan holds up depends on the order concurrent writes reach it, so only
+        // the floor the refusals below need is fixed: at least two held up, each copy refused.
+        #expect(counts.delayedWrites >= 2)
         #expect(counts.staleCopiesRefused > 1)
         #expect(counts.staleCopiesLanded == 0)
         #expect(try await producer.readTarget().data == (try oracle.bytes))
